@@ -1,0 +1,1 @@
+"""Segments, templates, campaigns, journeys, coupons, sends, tracking and attribution."""

@@ -1,0 +1,4 @@
+"""Staff pages of campaigns."""
+
+app_name = "campaigns"
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""Products, variants, attributes, media, prices, per-channel listings and channel feeds."""

@@ -1,0 +1,3 @@
+"""Partner API routes of catalog, mounted under /api/v1/."""
+
+urlpatterns: list = []

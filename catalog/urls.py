@@ -1,0 +1,4 @@
+"""Staff pages of catalog."""
+
+app_name = "catalog"
+urlpatterns: list = []

@@ -1,0 +1,25 @@
+"""Root URLs: staff pages, the admin, the partner API under /api/v1/, schema and docs."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+APPS = ["customers", "catalog", "inventory", "orders", "campaigns", "support"]
+
+api_v1 = [path("", include("core.api.urls"))] + [
+    path("", include(f"{app}.api.urls")) for app in APPS
+]
+
+urlpatterns = [
+    path("", include("core.urls")),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+] + [path(f"{app}/", include(f"{app}.urls")) for app in APPS]
+
+handler404 = "core.views.page_not_found"
+handler500 = "core.views.server_error"
+
+admin.site.site_header = admin.site.site_title = "Omni back-office"

@@ -1,0 +1,116 @@
+"""Admin for channels, API keys (shown once, revocable), webhooks and the outbox."""
+
+from django.contrib import admin, messages
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from core.forms import ApiKeyCreationForm
+from core.models import ApiKey, Channel, IdempotencyRecord, OutboxEvent, WebhookEndpoint
+from core.services.api_keys import create_api_key, revoke_api_key
+
+
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "code",
+        "kind",
+        "sells",
+        "messages",
+        "is_active",
+        "currency",
+        "provider",
+    ]
+    list_filter = ["kind", "sells", "messages", "is_active", "provider"]
+    search_fields = ["name", "code"]
+    prepopulated_fields = {"code": ["name"]}
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "prefix",
+        "scope_list",
+        "channel",
+        "created_at",
+        "last_used_at",
+        "state",
+    ]
+    list_filter = ["revoked_at"]
+    search_fields = ["name", "prefix"]
+    actions = ["revoke"]
+    readonly_fields = ["prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = ApiKeyCreationForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["name", "scopes", "rate", "channel"]
+        return ["name", "prefix", "scopes", "rate", "channel", *self.readonly_fields[1:]]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        api_key, raw_key = create_api_key(
+            form.cleaned_data["name"],
+            form.cleaned_data["scopes"],
+            rate=form.cleaned_data["rate"],
+            channel=form.cleaned_data["channel"],
+            created_by=request.user,
+        )
+        obj.pk = api_key.pk
+        obj.__dict__.update(api_key.__dict__)
+        self.message_user(
+            request,
+            format_html(
+                _("Copy this key now, it will not be shown again: {}"),
+                format_html("<code class='api-key'>{}</code>", raw_key),
+            ),
+            messages.WARNING,
+        )
+
+    @admin.display(description=_("scopes"))
+    def scope_list(self, obj):
+        return ", ".join(obj.scopes)
+
+    @admin.display(description=_("state"))
+    def state(self, obj):
+        return _("revoked") if obj.revoked_at else _("active")
+
+    @admin.action(description=_("Revoke selected keys"))
+    def revoke(self, request, queryset):
+        for api_key in queryset:
+            revoke_api_key(api_key)
+        self.message_user(request, _("Revoked %(count)d key(s).") % {"count": queryset.count()})
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(admin.ModelAdmin):
+    list_display = ["client", "key", "method", "path", "status_code", "created_at"]
+    search_fields = ["key", "path"]
+    list_filter = ["method", "status_code"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = ["name", "url", "is_active", "created_at"]
+
+
+@admin.register(OutboxEvent)
+class OutboxEventAdmin(admin.ModelAdmin):
+    list_display = ["id", "topic", "created_at", "published_at", "attempts"]
+    list_filter = ["topic"]
+    readonly_fields = ["topic", "payload", "created_at", "published_at", "attempts", "last_error"]
+
+    def has_add_permission(self, request):
+        return False

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+class CoreConfig(AppConfig):
+    name = "core"
+    verbose_name = _("Core")
+
+    def ready(self):
+        from . import demo_data, staff_ui  # noqa: F401  (registers core's demo stage and nav)
+        from .roles import sync_roles_after_migrate
+
+        # Roles are kept in step with the models after every migrate, so a model added by a
+        # later app lands in the right groups without a hand-written data migration.
+        post_migrate.connect(sync_roles_after_migrate, dispatch_uid="core.sync_roles")

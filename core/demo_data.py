@@ -1,0 +1,32 @@
+"""Core's demo stages: channels and one staff login per role."""
+
+from django.contrib.auth import get_user_model
+
+from core.demo import register_stage
+from core.factories import StaffUserFactory, demo_channels
+from core.roles import ROLES
+
+DEMO_PASSWORD = "demo-pass-123"  # noqa: S105 (printed demo login)
+DEMO_ADMIN = ("admin", "admin-pass-123")  # noqa: S105
+
+
+@register_stage("core.channels", order=0, label="Channels")
+def seed_channels(ctx):
+    channels = list(ctx.progress(demo_channels(), "Channels"))
+    ctx.shared["channels"] = {channel.code: channel for channel in channels}
+    ctx.created("channels", len(channels))
+
+
+@register_stage("core.staff", order=1, label="Staff logins")
+def seed_staff(ctx):
+    User = get_user_model()
+    username, password = DEMO_ADMIN
+    if not User.objects.filter(username=username).exists():
+        User.objects.create_superuser(username, f"{username}@example.com", password)
+    logins = [(username, password, "superuser")]
+    for role in ctx.progress(ROLES, "Staff logins"):
+        login = role.lower().replace(" ", "_")
+        StaffUserFactory(username=login, roles=[role], password=DEMO_PASSWORD)
+        logins.append((login, DEMO_PASSWORD, role))
+    ctx.shared["logins"] = logins
+    ctx.created("staff users", len(logins))

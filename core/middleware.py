@@ -1,0 +1,115 @@
+"""Guards every /api/ request before a view sees it: body size, then idempotency keys."""
+
+import hashlib
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponse
+from django.http.request import RawPostDataException
+
+from core.api.errors import json_error
+from core.services import idempotency
+from core.services.api_keys import key_for
+
+API_PREFIX = "/api/"
+MAX_KEY_LENGTH = 255
+
+
+class ApiRequestMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith(API_PREFIX):
+            return self.get_response(request)
+        too_large = self._refuse_oversize(request)
+        if too_large:
+            return too_large
+        key = request.headers.get("Idempotency-Key")
+        if request.method != "POST" or not key:
+            return self.get_response(request)
+        return self._idempotent(request, key)
+
+    def _refuse_oversize(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return json_error("malformed_request", "Content-Length is not a number.", 400)
+        if length > settings.API_MAX_BODY_BYTES:
+            return json_error(
+                "request_too_large",
+                f"The body is {length} bytes; the limit is {settings.API_MAX_BODY_BYTES}.",
+                413,
+            )
+        return None
+
+    def _client_of(self, request):
+        """Who owns the key space: the API key (by digest, so knowing a prefix is not
+        enough to read another client's stored answers) or the signed-in staff user."""
+        auth = request.headers.get("Authorization", "")
+        if auth.lower().startswith("bearer "):
+            raw = auth[7:].strip()
+            if key_for(raw) is None:
+                return None
+            return "key:" + hashlib.sha256(raw.encode()).hexdigest()
+        if request.user.is_authenticated:
+            return f"user:{request.user.pk}"
+        return None
+
+    def _idempotent(self, request, key):
+        if len(key) > MAX_KEY_LENGTH:
+            return json_error(
+                "invalid",
+                f"Idempotency-Key is longer than {MAX_KEY_LENGTH} characters.",
+                400,
+                {"Idempotency-Key": ["Too long."]},
+            )
+        client = self._client_of(request)
+        if client is None:
+            # Not authenticated: let the view answer 401 as usual; nothing to store.
+            return self.get_response(request)
+        try:
+            body = request.body
+        except (RequestDataTooBig, RawPostDataException):
+            return json_error("request_too_large", "The body is too large.", 413)
+        digest = idempotency.request_digest(request.method, request.get_full_path(), body)
+        try:
+            claim = idempotency.claim(
+                client, key, method=request.method, path=request.path, digest=digest
+            )
+        except idempotency.IdempotencyKeyReused:
+            return json_error(
+                "idempotency_key_reused",
+                "This Idempotency-Key was already used with a different request.",
+                409,
+            )
+        except idempotency.IdempotencyInProgress:
+            return json_error(
+                "idempotency_request_in_progress",
+                "A request with this Idempotency-Key is still being processed; retry later.",
+                409,
+            )
+        if not claim.is_new:
+            record = claim.record
+            response = HttpResponse(
+                bytes(record.response_body or b""),
+                status=record.status_code,
+                content_type=record.content_type or "application/json",
+            )
+            response["Idempotent-Replayed"] = "true"
+            return response
+        try:
+            response = self.get_response(request)
+        except BaseException:
+            idempotency.release(claim.record)
+            raise
+        if getattr(response, "streaming", False):
+            idempotency.release(claim.record)
+            return response
+        idempotency.complete(
+            claim.record,
+            status_code=response.status_code,
+            body=response.content,
+            content_type=response.get("Content-Type", ""),
+        )
+        return response

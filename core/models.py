@@ -1,0 +1,212 @@
+"""Core tables: sales and messaging channels, partner API keys, idempotency records, the outbox."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class ChannelKind(models.TextChoices):
+    WEB = "web", _("Web shop")
+    MOBILE_APP = "mobile_app", _("Mobile app")
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("SMS")
+    WHATSAPP = "whatsapp", _("WhatsApp")
+    TELEGRAM = "telegram", _("Telegram")
+    INSTAGRAM = "instagram", _("Instagram")
+    MESSENGER = "messenger", _("Facebook Messenger")
+    PHONE = "phone", _("Phone")
+    STORE = "store", _("Store")
+    PRINT_CATALOG = "print_catalog", _("Printed catalogue")
+    MARKETPLACE = "marketplace", _("Marketplace")
+    ADS = "ads", _("Ads")
+
+
+class ChannelProvider(models.TextChoices):
+    """How messages leave through this channel (used by campaigns and support replies)."""
+
+    NONE = "", _("No sending")
+    CONSOLE = "console", _("Console (prints, for development)")
+    SMTP = "smtp", _("Email backend (SMTP)")
+    HTTP = "http", _("HTTP provider with signed webhooks")
+
+
+class ChannelQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+    def selling(self):
+        return self.filter(is_active=True, sells=True)
+
+    def messaging(self):
+        return self.filter(is_active=True, messages=True)
+
+
+class Channel(models.Model):
+    """A configured touchpoint. Everything that happens (event, order, message, stock
+    movement, coupon redemption) names the channel it happened in."""
+
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=ChannelKind.choices, db_index=True)
+    sells = models.BooleanField(_("sells"), default=False, help_text=_("Orders are placed here."))
+    messages = models.BooleanField(
+        _("messages"), default=False, help_text=_("Customers can be messaged here.")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    currency = models.CharField(
+        _("currency"), max_length=3, default="USD", help_text=_("ISO 4217 code of its prices.")
+    )
+    provider = models.CharField(
+        _("provider"), max_length=20, choices=ChannelProvider.choices, blank=True, default=""
+    )
+    provider_settings = models.JSONField(
+        _("provider settings"),
+        default=dict,
+        blank=True,
+        help_text=_("Endpoint URL, sender id, signing secret and the like, per provider."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ChannelQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("channel")
+        verbose_name_plural = _("channels")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(currency__regex=r"^[A-Z]{3}$"), name="channel_currency_iso"
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def usable(self):
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiKey(models.Model):
+    """A partner's key. Only a SHA-256 digest is stored; the key itself is shown once.
+
+    Keys are 32 random bytes, so a fast digest is safe here (unlike passwords, they cannot be
+    guessed from a dictionary) and lets every request be checked with one indexed lookup.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=12, unique=True, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    scopes = models.JSONField(_("scopes"), default=list)
+    rate = models.CharField(
+        _("rate limit"),
+        max_length=20,
+        blank=True,
+        help_text=_("Requests per period, e.g. 600/min. Empty: the default rate."),
+    )
+    channel = models.ForeignKey(
+        Channel,
+        verbose_name=_("channel"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        help_text=_("The partner's own channel, used when a request names none."),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self):
+        return self.revoked_at is None
+
+    def has_scope(self, scope: str) -> bool:
+        """`x:write` implies `x:read`."""
+        if scope in self.scopes:
+            return True
+        area, _sep, action = scope.partition(":")
+        return action == "read" and f"{area}:write" in self.scopes
+
+
+class IdempotencyRecord(models.Model):
+    """The stored answer to a POST sent with an Idempotency-Key, per client.
+
+    A row without a status is a request still being processed; a second request with the same
+    key meanwhile gets 409 rather than running twice.
+    """
+
+    client = models.CharField(max_length=80)
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    request_digest = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.BinaryField(null=True, blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
+        constraints = [
+            models.UniqueConstraint(fields=["client", "key"], name="idempotency_client_key")
+        ]
+
+    def __str__(self):
+        return f"{self.client} {self.key}"
+
+
+class OutboxEvent(models.Model):
+    """A domain event written in the same transaction as the change it describes, later
+    delivered to partners' webhooks. Writing it with the change means no event is lost and
+    none is sent for a change that rolled back."""
+
+    topic = models.CharField(_("topic"), max_length=100, db_index=True)
+    payload = models.JSONField(_("payload"))
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    published_at = models.DateTimeField(_("published"), null=True, blank=True, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("outbox event")
+        verbose_name_plural = _("outbox events")
+
+    def __str__(self):
+        return f"{self.topic} #{self.pk}"
+
+
+class WebhookEndpoint(models.Model):
+    """A partner URL that receives outbox events of the topics it subscribes to, signed
+    with HMAC-SHA256 of the body under its secret."""
+
+    name = models.CharField(_("name"), max_length=100)
+    url = models.URLField(_("URL"))
+    secret = models.CharField(_("signing secret"), max_length=128)
+    topics = models.JSONField(_("topics"), default=list, help_text=_('e.g. ["order_*"]'))
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+
+    def __str__(self):
+        return self.name

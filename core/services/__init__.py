@@ -1,0 +1,1 @@
+"""Core's writes: API keys, idempotency, the outbox."""

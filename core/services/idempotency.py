@@ -1,0 +1,83 @@
+"""Idempotency keys: the same POST sent twice with the same key is applied once.
+
+Same key and same body: the stored response is replayed. Same key, other body: 409. A second
+request while the first is still running: 409, so it is never run twice concurrently.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.models import IdempotencyRecord
+
+KEEP_FOR = timedelta(hours=24)
+# Answers worth replaying: success and the client's own mistakes. Auth, throttling and
+# server failures are not stored, so a retry after fixing them runs for real.
+NOT_STORED = {401, 403, 429}
+
+
+@dataclass
+class Claim:
+    record: IdempotencyRecord
+    is_new: bool
+
+
+class IdempotencyKeyReused(Exception):
+    pass
+
+
+class IdempotencyInProgress(Exception):
+    pass
+
+
+def request_digest(method, path, body: bytes) -> str:
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
+
+
+def claim(client, key, *, method, path, digest) -> Claim:
+    """Take the key for this request, or return the finished record to replay.
+
+    Raises IdempotencyKeyReused (other body) or IdempotencyInProgress (still running).
+    """
+    try:
+        with transaction.atomic():
+            record = IdempotencyRecord.objects.create(
+                client=client, key=key, method=method, path=path, request_digest=digest
+            )
+        return Claim(record, True)
+    except IntegrityError:
+        pass
+    record = IdempotencyRecord.objects.get(client=client, key=key)
+    if record.request_digest != digest:
+        raise IdempotencyKeyReused
+    if record.status_code is None:
+        if record.created_at < timezone.now() - timedelta(minutes=10):
+            # The process that claimed it died; let this request take over.
+            record.created_at = timezone.now()
+            record.save(update_fields=["created_at"])
+            return Claim(record, True)
+        raise IdempotencyInProgress
+    return Claim(record, False)
+
+
+def complete(record, *, status_code, body: bytes, content_type: str):
+    if status_code >= 500 or status_code in NOT_STORED:
+        release(record)
+        return
+    record.status_code = status_code
+    record.response_body = body
+    record.content_type = content_type
+    record.save(update_fields=["status_code", "response_body", "content_type"])
+
+
+def release(record):
+    IdempotencyRecord.objects.filter(pk=record.pk, status_code__isnull=True).delete()
+
+
+def purge_expired(now=None) -> int:
+    now = now or timezone.now()
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=now - KEEP_FOR).delete()
+    return deleted

@@ -1,0 +1,29 @@
+"""Core's Celery tasks: small wrappers over services."""
+
+import socket
+
+from celery import shared_task
+from django.core.cache import cache
+from django.utils import timezone
+
+from core.selectors import BEAT_HEARTBEAT_KEY
+from core.services import idempotency
+
+
+@shared_task(name="core.ping")
+def ping(value="pong"):
+    """Round trip through the broker: proves a worker picks up tasks."""
+    return {"value": value, "worker": socket.gethostname()}
+
+
+@shared_task(name="core.beat_heartbeat")
+def beat_heartbeat():
+    """Sent by beat on a schedule; /healthz reports how long ago it last ran."""
+    now = timezone.now().isoformat()
+    cache.set(BEAT_HEARTBEAT_KEY, now, timeout=None)
+    return now
+
+
+@shared_task(name="core.purge_idempotency_records")
+def purge_idempotency_records():
+    return idempotency.purge_expired()

@@ -1,0 +1,4 @@
+"""Staff pages of customers."""
+
+app_name = "customers"
+urlpatterns: list = []

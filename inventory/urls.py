@@ -1,0 +1,4 @@
+"""Staff pages of inventory."""
+
+app_name = "inventory"
+urlpatterns: list = []

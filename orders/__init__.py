@@ -1,0 +1,1 @@
+"""Carts, orders from any channel, fulfilment, returns, exchanges and replacements."""

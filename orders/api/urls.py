@@ -1,0 +1,3 @@
+"""Partner API routes of orders, mounted under /api/v1/."""
+
+urlpatterns: list = []

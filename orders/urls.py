@@ -1,0 +1,4 @@
+"""Staff pages of orders."""
+
+app_name = "orders"
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""The cross-channel inbox: conversations, messages, inbound webhooks, assignment, SLA, CSAT."""

@@ -1,0 +1,4 @@
+"""Staff pages of support."""
+
+app_name = "support"
+urlpatterns: list = []

@@ -1,0 +1,98 @@
+"""Shared fixtures: API clients holding real keys, staff users in real roles, and the
+markers that skip (with a reason) tests whose service is not there.
+
+Set OMNI_REQUIRE_SERVICES=1 (CI does) to turn those skips into failures, so a missing
+PostgreSQL, Redis or browser can never pass silently.
+"""
+
+import os
+import shutil
+import socket
+
+import pytest
+from rest_framework.test import APIClient
+
+from core.factories import StaffUserFactory, api_key_with
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+def _port_open(host, port):
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _missing_service(item):
+    from django.conf import settings
+
+    if item.get_closest_marker("postgres"):
+        if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+            return "needs PostgreSQL: set DATABASE_URL=postgres://..."
+    if item.get_closest_marker("worker"):
+        if not _port_open("127.0.0.1", 6379):
+            return "needs Redis on 127.0.0.1:6379"
+    if item.get_closest_marker("e2e"):
+        if not (shutil.which(CHROMIUM) or os.path.exists(CHROMIUM)):
+            return f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)"
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            return "needs the playwright package"
+    return None
+
+
+def pytest_runtest_setup(item):
+    reason = _missing_service(item)
+    if reason:
+        if os.environ.get("OMNI_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"required service missing: {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api_client_for(db):
+    """`api_client_for("customers:write", "catalog:read")` -> APIClient with a real key."""
+
+    def make(*scopes, **options):
+        api_key, raw_key = api_key_with(list(scopes), **options)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+        client.api_key = api_key
+        client.raw_key = raw_key
+        return client
+
+    return make
+
+
+@pytest.fixture
+def staff_in_role(db):
+    """`staff_in_role("Support agent")` -> a logged-out staff user in that group."""
+
+    def make(*roles, username=None):
+        name = username or "_".join(role.lower().replace(" ", "_") for role in roles) or "staff"
+        return StaffUserFactory(username=name, roles=list(roles))
+
+    return make
+
+
+@pytest.fixture
+def redis_url():
+    return REDIS_URL
