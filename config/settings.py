@@ -197,6 +197,7 @@ BEAT_HEARTBEAT_SECONDS = env.float("BEAT_HEARTBEAT_SECONDS", default=60.0)
 # Periodic work. Each app adds its entries here, keyed "<app>.<what>".
 CELERY_BEAT_SCHEDULE = {
     "core.beat_heartbeat": {"task": "core.beat_heartbeat", "schedule": BEAT_HEARTBEAT_SECONDS},
+    "core.deliver_outbox": {"task": "core.deliver_outbox", "schedule": 30.0},
     "core.purge_idempotency_records": {
         "task": "core.purge_idempotency_records",
         "schedule": 3600.0,

@@ -27,3 +27,11 @@ def beat_heartbeat():
 @shared_task(name="core.purge_idempotency_records")
 def purge_idempotency_records():
     return idempotency.purge_expired()
+
+
+@shared_task(name="core.deliver_outbox")
+def deliver_outbox():
+    """Runs after each commit that published events, and on a schedule for retries."""
+    from core.services.outbox import deliver_pending
+
+    return deliver_pending()

@@ -1,0 +1,90 @@
+"""Outbox events reach a real HTTP receiver, signed, only after commit, and are retried."""
+
+import hashlib
+import hmac
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.db import transaction
+
+from core.models import OutboxEvent, WebhookEndpoint
+from core.services.outbox import deliver_pending, publish
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Receiver:
+    """A real HTTP server on loopback; `fail_next` makes it answer 500 that many times."""
+
+    def __init__(self):
+        self.received = []
+        self.fail_next = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if receiver.fail_next:
+                    receiver.fail_next -= 1
+                    self.send_response(500)
+                else:
+                    receiver.received.append((dict(self.headers), body))
+                    self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver()
+    yield server
+    server.close()
+
+
+def test_event_is_delivered_signed_after_commit(receiver):
+    WebhookEndpoint.objects.create(
+        name="shop", url=receiver.url, secret="s3cret", topics=["order_*"]
+    )
+    with transaction.atomic():
+        publish("order_completed", {"number": "W-1001", "total": "120.00"})
+        publish("cart_abandoned", {"cart": 7})  # not subscribed
+        assert receiver.received == []  # nothing leaves before commit
+    # Eager Celery ran the delivery task on commit.
+    assert len(receiver.received) == 1
+    headers, body = receiver.received[0]
+    expected = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+    assert headers["X-Omni-Signature"] == expected
+    assert json.loads(body)["payload"]["number"] == "W-1001"
+    assert OutboxEvent.objects.filter(published_at__isnull=True).count() == 0
+
+
+def test_rolled_back_change_publishes_nothing(receiver):
+    WebhookEndpoint.objects.create(name="shop", url=receiver.url, secret="x", topics=["*"])
+    with pytest.raises(RuntimeError), transaction.atomic():
+        publish("order_completed", {"number": "W-1"})
+        raise RuntimeError("the order failed")
+    assert OutboxEvent.objects.count() == 0
+    assert receiver.received == []
+
+
+def test_failed_delivery_is_retried_until_accepted(receiver):
+    WebhookEndpoint.objects.create(name="shop", url=receiver.url, secret="x", topics=["*"])
+    receiver.fail_next = 1
+    with transaction.atomic():
+        event = publish("order_completed", {"number": "W-2"})
+    event.refresh_from_db()
+    assert event.published_at is None and event.attempts == 1 and "500" in event.last_error
+    assert deliver_pending() == {"sent": 1, "failed": 0}
+    assert len(receiver.received) == 1
+    assert receiver.received[0][0]["X-Omni-Event-Id"] == str(event.pk)
