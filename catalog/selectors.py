@@ -1,0 +1,198 @@
+"""Reads of the catalog that more than one door uses (API, staff pages, feeds, other apps).
+
+Other apps find variants here: `variant_by_sku`, `variant_by_code` (SKU or barcode),
+`price_for(variant, channel)`, `listed_variants(channel)`.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from catalog.models import (
+    Category,
+    Product,
+    ProductListing,
+    ProductMedia,
+    ProductVariant,
+    VariantListing,
+)
+
+
+def variant_by_sku(sku: str) -> ProductVariant | None:
+    return ProductVariant.objects.select_related("product").filter(sku=sku).first()
+
+
+def variant_by_code(code: str) -> ProductVariant | None:
+    """The variant whose SKU or barcode (GTIN) is `code`; SKU wins if both match."""
+    code = (code or "").strip()
+    if not code:
+        return None
+    matches = list(
+        ProductVariant.objects.select_related("product").filter(Q(sku=code) | Q(barcode=code))
+    )
+    matches.sort(key=lambda v: v.sku != code)
+    return matches[0] if matches else None
+
+
+def live_listing_q(prefix: str = "", at=None) -> Q:
+    """Q for listings live now: listed and inside their publication window."""
+    at = at or timezone.now()
+    p = prefix
+    return (
+        Q(**{f"{p}is_listed": True})
+        & (Q(**{f"{p}published_from__isnull": True}) | Q(**{f"{p}published_from__lte": at}))
+        & (Q(**{f"{p}published_until__isnull": True}) | Q(**{f"{p}published_until__gt": at}))
+    )
+
+
+def listed_variant_listings(channel, *, at=None) -> QuerySet[VariantListing]:
+    """The VariantListing rows that are on sale on `channel` now: the variant and its
+    product active, both listed, inside the product listing's publication window."""
+    return (
+        VariantListing.objects.filter(
+            live_listing_q("listing__", at),
+            listing__channel=channel,
+            is_listed=True,
+            variant__is_active=True,
+            variant__product__is_active=True,
+        )
+        .select_related(
+            "listing",
+            "variant",
+            "variant__product",
+            "variant__product__brand",
+            "variant__product__category",
+        )
+        .order_by("variant__product_id", "variant__position", "variant_id")
+    )
+
+
+def listed_variants(channel, *, at=None) -> QuerySet[ProductVariant]:
+    """Variants on sale on `channel` now."""
+    return ProductVariant.objects.filter(
+        pk__in=listed_variant_listings(channel, at=at).values("variant_id")
+    ).select_related("product")
+
+
+def price_for(variant: ProductVariant, channel):
+    """The variant's price on `channel` as Money, or None when it is not on sale there."""
+    listing = listed_variant_listings(channel).select_related(None).filter(variant=variant).first()
+    return listing.price if listing else None
+
+
+def prices_for(variants, channel) -> dict[int, object]:
+    """{variant_id: Money} for the variants on sale on `channel` (one query)."""
+    rows = listed_variant_listings(channel).filter(variant__in=list(variants))
+    return {row.variant_id: row.price for row in rows}
+
+
+def category_subtree(category: Category) -> QuerySet[Category]:
+    return Category.objects.filter(path__startswith=category.path)
+
+
+def products_for_api(*, channel=None, category=None, updated_since=None) -> QuerySet[Product]:
+    """Products with everything the API shows, in a fixed number of queries. With a
+    channel: only products listed there, and only that channel's listings."""
+    listings = ProductListing.objects.select_related("channel")
+    variant_listings = VariantListing.objects.select_related("listing__channel")
+    products = Product.objects.select_related("brand", "category")
+    if channel is not None:
+        products = products.filter(listings__channel=channel, listings__is_listed=True)
+        listings = listings.filter(channel=channel)
+        variant_listings = variant_listings.filter(listing__channel=channel)
+    if category is not None:
+        products = products.filter(category__path__startswith=category.path)
+    if updated_since is not None:
+        products = products.filter(updated_at__gte=updated_since)
+    return products.prefetch_related(
+        "translations",
+        "attribute_values__attribute",
+        Prefetch("media", queryset=ProductMedia.objects.order_by("position", "id")),
+        Prefetch("listings", queryset=listings),
+        Prefetch(
+            "variants",
+            queryset=ProductVariant.objects.prefetch_related(
+                Prefetch("listings", queryset=variant_listings)
+            ),
+        ),
+    ).order_by("id")
+
+
+def variants_for_api(*, channel=None, category=None, updated_since=None, sku=None):
+    variant_listings = VariantListing.objects.select_related("listing__channel")
+    variants = ProductVariant.objects.select_related("product", "product__brand")
+    if channel is not None:
+        variants = variants.filter(listings__listing__channel=channel)
+        variant_listings = variant_listings.filter(listing__channel=channel)
+    if category is not None:
+        variants = variants.filter(product__category__path__startswith=category.path)
+    if updated_since is not None:
+        variants = variants.filter(
+            Q(updated_at__gte=updated_since) | Q(product__updated_at__gte=updated_since)
+        )
+    if sku:
+        variants = variants.filter(sku=sku)
+    return variants.prefetch_related(Prefetch("listings", queryset=variant_listings)).order_by("id")
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def search_products(query: str, queryset: QuerySet[Product] | None = None) -> QuerySet[Product]:
+    """Products matching `query` in name, description, SKU or brand. On PostgreSQL this is
+    full-text search (ranked, word stems ignored across languages with the 'simple'
+    configuration, prefix matching on the last word); on SQLite a plain icontains filter."""
+    queryset = queryset if queryset is not None else Product.objects.all()
+    query = (query or "").strip()
+    if not query:
+        return queryset
+    if is_postgres():
+        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+
+        vector = (
+            SearchVector("name", weight="A", config="simple")
+            + SearchVector("brand__name", weight="B", config="simple")
+            + SearchVector("description", weight="C", config="simple")
+        )
+        words = [w for w in query.replace("'", " ").replace(":", " ").split() if w]
+        raw = " & ".join(
+            f"'{w}':*" if i == len(words) - 1 else f"'{w}'" for i, w in enumerate(words)
+        )
+        search = SearchQuery(raw, search_type="raw", config="simple")
+        by_text = queryset.annotate(rank=SearchRank(vector, search)).filter(
+            Q(rank__gt=0) | Q(variants__sku__iexact=query)
+        )
+        return by_text.distinct().order_by("-rank", "name", "id")
+    matches = Q()
+    for word in query.split():
+        matches &= (
+            Q(name__icontains=word)
+            | Q(description__icontains=word)
+            | Q(brand__name__icontains=word)
+            | Q(translations__name__icontains=word)
+        )
+    return (
+        queryset.filter(matches | Q(variants__sku__iexact=query)).distinct().order_by("name", "id")
+    )
+
+
+def translated(product: Product, language: str | None = None) -> tuple[str, str]:
+    """(name, description) of `product` in `language`, falling back to the default."""
+    language = (language or settings.LANGUAGE_CODE).split("-")[0]
+    if language != settings.LANGUAGE_CODE:
+        for translation in product.translations.all():
+            if translation.language == language:
+                return translation.name, translation.description or product.description
+    return product.name, product.description
+
+
+def catalog_counts() -> dict:
+    return {
+        "products": Product.objects.count(),
+        "variants": ProductVariant.objects.count(),
+        "listed_products": Product.objects.filter(listings__is_listed=True).distinct().count(),
+    }
