@@ -24,9 +24,18 @@ def seed_staff(ctx):
     if not User.objects.filter(username=username).exists():
         User.objects.create_superuser(username, f"{username}@example.com", password)
     logins = [(username, password, "superuser")]
-    for role in ctx.progress(ROLES, "Staff logins"):
+    locales = ["fa_IR", "en_US", "ar_AA", "az_AZ"]
+    for index, role in enumerate(ctx.progress(ROLES, "Staff logins")):
         login = role.lower().replace(" ", "_")
-        StaffUserFactory(username=login, roles=[role], password=DEMO_PASSWORD)
+        # Staff named in the market's languages, so right-to-left names show in the shell.
+        faker = ctx.faker(locales[index % len(locales)])
+        StaffUserFactory(
+            username=login,
+            roles=[role],
+            password=DEMO_PASSWORD,
+            first_name=faker.first_name(),
+            last_name=faker.last_name(),
+        )
         logins.append((login, DEMO_PASSWORD, role))
     ctx.shared["logins"] = logins
     ctx.created("staff users", len(logins))
