@@ -96,3 +96,28 @@ def staff_in_role(db):
 @pytest.fixture
 def redis_url():
     return REDIS_URL
+
+
+@pytest.fixture
+def http_receiver():
+    """A real HTTP server on loopback recording what it is sent (tests/receivers.py)."""
+    from tests.receivers import HttpReceiver
+
+    receiver = HttpReceiver()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server (aiosmtpd) on loopback, with Django's email backend pointed at it."""
+    from tests.receivers import SmtpServer
+
+    server = SmtpServer()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = server.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    yield server
+    server.stop()

@@ -3,51 +3,20 @@
 import hashlib
 import hmac
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.db import transaction
 
 from core.models import OutboxEvent, WebhookEndpoint
 from core.services.outbox import deliver_pending, publish
+from tests.receivers import HttpReceiver
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-class Receiver:
-    """A real HTTP server on loopback; `fail_next` makes it answer 500 that many times."""
-
-    def __init__(self):
-        self.received = []
-        self.fail_next = 0
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if receiver.fail_next:
-                    receiver.fail_next -= 1
-                    self.send_response(500)
-                else:
-                    receiver.received.append((dict(self.headers), body))
-                    self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-
-
 @pytest.fixture
 def receiver():
-    server = Receiver()
+    server = HttpReceiver()
     yield server
     server.close()
 

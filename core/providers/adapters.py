@@ -1,0 +1,104 @@
+"""Provider adapters: console, SMTP (Django's email backend) and signed HTTP."""
+
+import json
+import logging
+import urllib.error
+import urllib.request
+from email.utils import make_msgid
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+
+from core.providers import OutboundMessage, ProviderError, SendResult
+from core.services.outbox import sign
+
+logger = logging.getLogger("omni.providers")
+HTTP_TIMEOUT_SECONDS = 10
+
+
+class ConsoleProvider:
+    def __init__(self, channel):
+        self.channel = channel
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        logger.info(
+            "[%s] to %s: %s %s", self.channel.code, message.to, message.subject, message.text[:200]
+        )
+        return SendResult(provider_message_id=f"console-{message.idempotency_key}")
+
+
+class SmtpProvider:
+    """Email through Django's email backend. The Message-ID is derived from the idempotency
+    key, so a retried send carries the same id and mail systems can drop the duplicate."""
+
+    def __init__(self, channel):
+        self.channel = channel
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(">") or "localhost"
+        message_id = make_msgid(idstring=message.idempotency_key.replace(":", "."), domain=domain)
+        from_email = self.channel.provider_settings.get("from_email") or settings.DEFAULT_FROM_EMAIL
+        email = EmailMultiAlternatives(
+            subject=message.subject,
+            body=message.text,
+            from_email=from_email,
+            to=[message.to],
+            headers={"Message-ID": message_id, **message.headers},
+            connection=get_connection(fail_silently=False),
+        )
+        if message.html:
+            email.attach_alternative(message.html, "text/html")
+        try:
+            email.send()
+        except (OSError, ConnectionError) as error:  # smtplib errors are OSError subclasses
+            raise ProviderError(f"SMTP send failed: {error}", retryable=True) from error
+        return SendResult(provider_message_id=message_id)
+
+
+class HttpProvider:
+    """A messaging provider (SMS gateway, WhatsApp/Telegram/Instagram bridge) reached by a
+    signed JSON POST. It answers `{"id": "<provider message id>"}`."""
+
+    def __init__(self, channel):
+        self.channel = channel
+        self.url = channel.provider_settings.get("url", "")
+        self.secret = channel.provider_settings.get("secret", "")
+        if not self.url.startswith(("http://", "https://")) or not self.secret:
+            raise ProviderError(
+                f"Channel {channel.code}: provider_settings need an http(s) 'url' and a 'secret'.",
+                retryable=False,
+            )
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        body = json.dumps(
+            {
+                "channel": self.channel.kind,
+                "to": message.to,
+                "text": message.text,
+                "subject": message.subject,
+                "metadata": message.metadata,
+            }
+        ).encode()
+        request = urllib.request.Request(  # noqa: S310 (scheme checked in __init__)
+            self.url,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "Idempotency-Key": message.idempotency_key,
+                "X-Omni-Signature": sign(self.secret, body),
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS) as response:  # noqa: S310
+                answer = json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as error:
+            # 4xx: the provider refused this message; retrying will not help. 5xx/429: retry.
+            retryable = error.code >= 500 or error.code == 429
+            raise ProviderError(f"provider answered {error.code}", retryable=retryable) from error
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            raise ProviderError(f"provider unreachable: {error}", retryable=True) from error
+        return SendResult(provider_message_id=str(answer.get("id") or message.idempotency_key))
+
+
+ADAPTERS = {"console": ConsoleProvider, "smtp": SmtpProvider, "http": HttpProvider}
