@@ -2,9 +2,9 @@
 
 import json
 import logging
+import re
 import urllib.error
 import urllib.request
-from email.utils import make_msgid
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -36,7 +36,8 @@ class SmtpProvider:
 
     def send(self, message: OutboundMessage) -> SendResult:
         domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(">") or "localhost"
-        message_id = make_msgid(idstring=message.idempotency_key.replace(":", "."), domain=domain)
+        local_part = re.sub(r"[^A-Za-z0-9._-]", ".", message.idempotency_key)
+        message_id = f"<{local_part}@{domain}>"
         from_email = self.channel.provider_settings.get("from_email") or settings.DEFAULT_FROM_EMAIL
         email = EmailMultiAlternatives(
             subject=message.subject,
