@@ -1,0 +1,131 @@
+"""Reads of the customer record shared by the API, the staff pages and other apps."""
+
+import uuid
+from datetime import timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from customers.errors import CustomerNotFound, InvalidIdentity
+from customers.models import (
+    Consent,
+    ConsentPurpose,
+    Customer,
+    Event,
+    Identity,
+    MergeCandidate,
+    MergeCandidateStatus,
+)
+from customers.normalise import IdentityKey, normalise_email, normalise_phone
+
+# Without a recorded decision: transactional messages may go, marketing needs an opt-in.
+DEFAULT_CONSENT = {ConsentPurpose.TRANSACTIONAL: True, ConsentPurpose.MARKETING: False}
+
+
+def customer_by_public_id(public_id) -> Customer:
+    """The live customer for a public id; the id of a merged profile leads to its survivor.
+    Raises CustomerNotFound."""
+    try:
+        public_id = uuid.UUID(str(public_id))
+    except ValueError:
+        raise CustomerNotFound("No customer with this id.") from None
+    customer = Customer.objects.filter(public_id=public_id).first()
+    if customer is None:
+        raise CustomerNotFound("No customer with this id.")
+    while customer.merged_into_id:
+        customer = Customer.objects.get(pk=customer.merged_into_id)
+    return customer
+
+
+def customer_for_identity(key: IdentityKey) -> Customer | None:
+    identity = (
+        Identity.objects.select_related("customer")
+        .filter(kind=key.kind, value=key.value, partner=key.partner)
+        .first()
+    )
+    return identity.customer if identity else None
+
+
+def customers_list():
+    return Customer.objects.live().prefetch_related("identities").order_by("-id")
+
+
+def search_customers(query: str):
+    """Customers matching a name, an email, a phone in any format, or any identity value."""
+    query = (query or "").strip()
+    customers = customers_list()
+    if not query:
+        return customers
+    values = {query, query.lower(), query.lstrip("@").lower()}
+    for normalise in (normalise_email, normalise_phone):
+        try:
+            values.add(normalise(query))
+        except ValueError:
+            pass
+    condition = Q(identities__value__in=values)
+    words = query.split()
+    if words and "@" not in query:
+        name = Q()
+        for word in words:
+            name &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
+        condition |= name
+    matching = Customer.objects.filter(condition).values("pk")
+    return customers.filter(pk__in=matching)
+
+
+def timeline_for(customer: Customer, *, channel: str | None = None, name: str | None = None):
+    """The customer's events, newest first; `channel` is a channel kind or code."""
+    events = Event.objects.filter(customer=customer).select_related("channel")
+    if channel:
+        events = events.filter(Q(channel__kind=channel) | Q(channel__code=channel))
+    if name:
+        events = events.filter(name=name)
+    return events.order_by("-occurred_at", "-id")
+
+
+def consent_history(customer: Customer):
+    return Consent.objects.filter(customer=customer).order_by("-recorded_at", "-id")
+
+
+def current_consents(customer: Customer) -> list[Consent]:
+    """The decision in force per channel kind and purpose: the latest one."""
+    latest: dict[tuple[str, str], Consent] = {}
+    for consent in consent_history(customer):
+        latest.setdefault((consent.channel_kind, consent.purpose), consent)
+    return sorted(latest.values(), key=lambda c: (c.channel_kind, c.purpose))
+
+
+def has_consent(customer: Customer, channel_kind: str, purpose: str) -> bool:
+    """May we message this customer on this kind of channel for this purpose?"""
+    latest = consent_history(customer).filter(channel_kind=channel_kind, purpose=purpose).first()
+    if latest is None:
+        return DEFAULT_CONSENT.get(purpose, False)
+    return latest.is_granted
+
+
+def pending_merge_candidates():
+    return MergeCandidate.objects.filter(status=MergeCandidateStatus.PENDING).select_related(
+        "customer", "other"
+    )
+
+
+def dashboard_figures() -> dict:
+    since = timezone.now() - timedelta(days=1)
+    return {
+        "customers": Customer.objects.live().filter(is_anonymous=False).count(),
+        "visitors": Customer.objects.live().filter(is_anonymous=True).count(),
+        "events_today": Event.objects.filter(occurred_at__gte=since).count(),
+        "new_today": Customer.objects.live().filter(created_at__gte=since).count(),
+        "pending_merges": MergeCandidate.objects.filter(
+            status=MergeCandidateStatus.PENDING
+        ).count(),
+    }
+
+
+def parse_identity_or_error(text: str) -> IdentityKey:
+    from customers.normalise import parse_identity_filter
+
+    try:
+        return parse_identity_filter(text)
+    except InvalidIdentity as error:
+        raise InvalidIdentity(error.message, fields={"identity": [error.message]}) from None

@@ -1,0 +1,154 @@
+"""Writing the timeline: one event (other apps, /track) or many at once (/batch).
+
+Every event has a unique message id. Inserts use `INSERT ... ON CONFLICT (message_id) DO
+NOTHING RETURNING message_id`, so a retried delivery stores nothing twice and we still know,
+per item, whether it was new or a duplicate.
+"""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from customers.errors import CustomerErased, InvalidEvent
+from customers.event_names import property_errors
+from customers.models import Customer, Event
+from customers.services.figures import FIGURE_FIELDS, apply_event_figures
+from customers.services.identities import ChannelLookup
+from customers.services.resolution import resolve_customer_detailed
+
+EVENT_COLUMNS = (
+    "customer",
+    "name",
+    "channel",
+    "occurred_at",
+    "received_at",
+    "properties",
+    "source",
+    "message_id",
+)
+# Events dated further ahead than this are refused: a clock or unit error on the partner side.
+MAX_FUTURE = timedelta(days=1)
+
+
+def new_message_id() -> str:
+    return f"srv-{uuid.uuid4().hex}"
+
+
+def clean_occurred_at(value, *, now=None, field="occurred_at"):
+    now = now or timezone.now()
+    if value is None:
+        return now
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise InvalidEvent(
+                "occurred_at is not ISO 8601.", fields={field: ["Use ISO 8601."]}
+            ) from None
+    if timezone.is_naive(value):
+        value = value.replace(tzinfo=UTC)
+    if value > now + MAX_FUTURE:
+        raise InvalidEvent("occurred_at is in the future.", fields={field: ["Lies in the future."]})
+    return value
+
+
+def check_event(name: str, properties) -> None:
+    """Raise InvalidEvent naming the field if the name or its properties break the spec."""
+    errors = property_errors(name, properties)
+    if errors:
+        raise InvalidEvent("Invalid input in: " + ", ".join(errors) + ".", fields=errors)
+
+
+def insert_events(events: list[Event]) -> set[str]:
+    """Insert events, skipping message ids already stored; returns the ids inserted."""
+    if not events:
+        return set()
+    fields = [Event._meta.get_field(name) for name in EVENT_COLUMNS]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    inserted: set[str] = set()
+    for start in range(0, len(events), 1000):
+        chunk = events[start : start + 1000]
+        params = [
+            f.get_db_prep_save(getattr(e, f.attname), connection) for e in chunk for f in fields
+        ]
+        # Only quoted column names and placeholders are formatted in; values are parameters.
+        table, key = quote(Event._meta.db_table), quote("message_id")
+        values = ", ".join([row] * len(chunk))
+        sql = f"INSERT INTO {table} ({columns}) VALUES {values} ON CONFLICT ({key}) DO NOTHING RETURNING {key}"  # noqa: S608
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            inserted.update(message_id for (message_id,) in cursor.fetchall())
+    return inserted
+
+
+def record_event(
+    customer: Customer,
+    name: str,
+    *,
+    channel=None,
+    occurred_at=None,
+    properties=None,
+    message_id=None,
+    source="",
+) -> tuple[Event, bool]:
+    """Put one event on the customer's timeline; `(event, created)`.
+
+    The same `message_id` twice stores one event (created=False the second time). Keeps the
+    lifetime figures current. Raises InvalidEvent naming the field, CustomerErased."""
+    properties = properties if properties is not None else {}
+    check_event(name, properties)
+    channel = ChannelLookup()(channel)
+    occurred_at = clean_occurred_at(occurred_at)
+    message_id = message_id or new_message_id()
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        while customer.merged_into_id:
+            customer = Customer.objects.select_for_update().get(pk=customer.merged_into_id)
+        if customer.erased_at:
+            raise CustomerErased("This customer was erased; nothing more is recorded about them.")
+        event = Event(
+            customer=customer,
+            name=name,
+            channel=channel,
+            occurred_at=occurred_at,
+            received_at=timezone.now(),
+            properties=properties,
+            source=(source or "")[:100],
+            message_id=message_id,
+        )
+        created = bool(insert_events([event]))
+        if created:
+            apply_event_figures(customer, [event])
+            customer.save(update_fields=FIGURE_FIELDS)
+        return Event.objects.select_related("channel").get(message_id=message_id), created
+
+
+def track_event(
+    identities,
+    name: str,
+    *,
+    properties=None,
+    channel=None,
+    occurred_at=None,
+    message_id=None,
+    source="",
+) -> tuple[Event, bool]:
+    """Resolve the person and record one event on their timeline, in one transaction."""
+    properties = properties if properties is not None else {}
+    check_event(name, properties)
+    channel = ChannelLookup()(channel)
+    with transaction.atomic():
+        customer = resolve_customer_detailed(identities, channel=channel, source=source).customer
+        return record_event(
+            customer,
+            name,
+            channel=channel,
+            occurred_at=occurred_at,
+            properties=properties,
+            message_id=message_id,
+            source=source,
+        )
