@@ -202,6 +202,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.purge_idempotency_records",
         "schedule": 3600.0,
     },
+    "inventory.expire_reservations": {"task": "inventory.expire_reservations", "schedule": 60.0},
+    "inventory.push_stock_changes": {"task": "inventory.push_stock_changes", "schedule": 60.0},
 }
 
 # --- REST API ---------------------------------------------------------------------------

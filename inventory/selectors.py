@@ -1,0 +1,364 @@
+"""Reads of stock that more than one door uses: available to promise per channel (one SKU or
+thousands), stock by location, the store locator, allocation order, and "why is this 0?".
+
+Other apps call `available_to_promise(variants, channel)`, `stores_nearby(...)` and
+`why_unavailable(variant, channel)`; the catalog's feeds get ATP through
+`units_for_channel`, registered as its availability provider.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import F, IntegerField, Q, Sum, Value
+from django.db.models.functions import Greatest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from inventory.models import (
+    AllocationStrategy,
+    ChannelStockRule,
+    Location,
+    LocationKind,
+    MovementReason,
+    Reservation,
+    ReservationStatus,
+    StockLevel,
+    StockMovement,
+    Transfer,
+    TransferStatus,
+)
+
+EARTH_RADIUS_KM = 6371.0088
+AVAILABLE = Greatest(
+    F("on_hand") - F("reserved") - F("safety_stock"), Value(0), output_field=IntegerField()
+)
+
+
+def rule_for(channel) -> ChannelStockRule:
+    """The channel's stock rule, or the default (priority order, 100%, no transfers)."""
+    rule = ChannelStockRule.objects.filter(channel=channel).first()
+    return rule or ChannelStockRule(channel=channel)
+
+
+def serving_location_ids(channel) -> list[int]:
+    return list(Location.objects.serving(channel).values_list("id", flat=True))
+
+
+def apply_buffer(units: int, percent: int) -> int:
+    return units * percent // 100
+
+
+def available_to_promise(variants, channel) -> dict[int, int]:
+    """{variant_id: units} a channel may promise: the sum over the locations serving it of
+    max(0, on hand - reserved - safety stock), times the channel's share (buffer). Takes one
+    variant, ids or variants; three queries whatever the number."""
+    ids = _ids(variants)
+    if not ids:
+        return {}
+    location_ids = serving_location_ids(channel)
+    percent = (
+        ChannelStockRule.objects.filter(channel=channel)
+        .values_list("buffer_percent", flat=True)
+        .first()
+    )
+    percent = 100 if percent is None else percent
+    totals = dict.fromkeys(ids, 0)
+    if location_ids:
+        rows = (
+            StockLevel.objects.filter(variant_id__in=ids, location_id__in=location_ids)
+            .values("variant_id")
+            .annotate(units=Sum(AVAILABLE))
+            .values_list("variant_id", "units")
+            .order_by()
+        )
+        for variant_id, units in rows:
+            totals[variant_id] = apply_buffer(units or 0, percent)
+    return totals
+
+
+def units_for_channel(variants, channel) -> dict[int, int]:
+    """The catalog's availability provider: feeds and pages show real stock."""
+    return available_to_promise(variants, channel)
+
+
+def _ids(variants) -> list[int]:
+    if variants is None:
+        return []
+    if isinstance(variants, int) or hasattr(variants, "pk"):
+        variants = [variants]
+    return [v if isinstance(v, int) else v.pk for v in variants]
+
+
+def levels_for(variant, *, location_ids=None):
+    qs = StockLevel.objects.filter(variant=variant).select_related("location")
+    if location_ids is not None:
+        qs = qs.filter(location_id__in=location_ids)
+    return qs
+
+
+def stock_by_location(variants: Iterable) -> dict[int, list[StockLevel]]:
+    """{variant_id: [StockLevel with .location]} for the product page (one query)."""
+    result: dict[int, list[StockLevel]] = {}
+    for level in (
+        StockLevel.objects.filter(variant__in=list(variants))
+        .select_related("location")
+        .order_by("location__priority", "location__code")
+    ):
+        result.setdefault(level.variant_id, []).append(level)
+    return result
+
+
+def haversine_km(lat1, lng1, lat2, lng2) -> float:
+    lat1, lng1, lat2, lng2 = map(math.radians, map(float, (lat1, lng1, lat2, lng2)))
+    a = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lng2 - lng1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
+
+
+@dataclass
+class NearbyStore:
+    location: Location
+    distance_km: float
+    units: int
+
+
+def stores_nearby(variant, lat, lng, *, limit=10, max_km=None, channel=None) -> list[NearbyStore]:
+    """Stores that allow pickup and have `variant` available, nearest first, with distance
+    and available units. With a channel, only stores serving that channel. There are few
+    stores (tens to hundreds), so distances are computed here over one query's rows."""
+    levels = (
+        StockLevel.objects.filter(
+            variant=variant,
+            location__is_active=True,
+            location__kind=LocationKind.STORE,
+            location__allows_pickup=True,
+            location__latitude__isnull=False,
+            location__longitude__isnull=False,
+        )
+        .annotate(units=AVAILABLE)
+        .filter(units__gt=0)
+        .select_related("location")
+    )
+    if channel is not None:
+        levels = levels.filter(location__channels=channel)
+    found = []
+    for level in levels:
+        loc = level.location
+        distance = haversine_km(lat, lng, loc.latitude, loc.longitude)
+        if max_km is not None and distance > max_km:
+            continue
+        found.append(NearbyStore(loc, round(distance, 2), level.units))
+    found.sort(key=lambda s: (s.distance_km, s.location.code))
+    return found[:limit]
+
+
+def allocation_order(variant, channel, *, lat=None, lng=None, exclude=()) -> list[tuple]:
+    """[(Location, available units)] in the order the channel's rule allocates from: by
+    location priority, nearest to (lat, lng), or most stock first. Only locations serving
+    the channel; stores only when they ship from store (a store's shelf is for its own
+    customers and pickups unless it ships). Never random."""
+    rule = rule_for(channel)
+    locations = [
+        loc
+        for loc in Location.objects.serving(channel).exclude(pk__in=list(exclude))
+        if loc.kind != LocationKind.STORE or loc.ships_from_store or channel.kind == "store"
+    ]
+    return order_locations(variant, locations, rule.strategy, lat=lat, lng=lng)
+
+
+def order_locations(variant, locations, strategy, *, lat=None, lng=None) -> list[tuple]:
+    units = dict(
+        StockLevel.objects.filter(variant=variant, location__in=locations)
+        .annotate(units=AVAILABLE)
+        .values_list("location_id", "units")
+    )
+    rows = [(loc, units.get(loc.pk, 0)) for loc in locations]
+
+    def by_priority(row):
+        return (row[0].priority, row[0].code)
+
+    if strategy == AllocationStrategy.NEAREST and lat is not None and lng is not None:
+
+        def by_distance(row):
+            loc = row[0]
+            if not loc.has_coordinates:
+                return (float("inf"), *by_priority(row))
+            return (haversine_km(lat, lng, loc.latitude, loc.longitude), *by_priority(row))
+
+        rows.sort(key=by_distance)
+    elif strategy == AllocationStrategy.MOST_STOCK:
+        rows.sort(key=lambda row: (-row[1], *by_priority(row)))
+    else:
+        rows.sort(key=by_priority)
+    return rows
+
+
+@dataclass
+class Reason:
+    code: str
+    message: str
+
+
+def why_unavailable(variant, channel) -> dict:
+    """Why `variant` shows the figure it shows on `channel`: the units, a list of reasons
+    when that is 0 (or less than the stock on hand), and each location's part, including
+    locations that hold stock but do not count for the channel and why."""
+    from catalog.selectors import listed_variant_listings
+
+    rule = rule_for(channel)
+    serving = set(serving_location_ids(channel))
+    units = available_to_promise([variant], channel)[variant.pk]
+    levels = list(levels_for(variant))
+    linked_ids = set(
+        Location.objects.filter(channels=channel, is_active=True).values_list("id", flat=True)
+    )
+    rows = []
+    for level in levels:
+        loc = level.location
+        if loc.pk in serving:
+            why_not = ""
+        elif not loc.is_active:
+            why_not = _("location inactive")
+        elif loc.pk not in linked_ids:
+            why_not = _("not linked to this channel")
+        else:
+            why_not = _("does not serve online orders")
+        rows.append(
+            {
+                "location": loc,
+                "counts": loc.pk in serving,
+                "why_not": why_not,
+                "on_hand": level.on_hand,
+                "reserved": level.reserved,
+                "safety_stock": level.safety_stock,
+                "available": level.available,
+            }
+        )
+    reasons: list[Reason] = []
+    if not variant.is_active or not variant.product.is_active:
+        reasons.append(Reason("inactive", _("The variant or its product is inactive.")))
+    if not listed_variant_listings(channel).filter(variant=variant).exists():
+        reasons.append(Reason("not_listed", _("The variant is not on sale on this channel.")))
+    if not linked_ids:
+        reasons.append(
+            Reason(
+                "no_location",
+                _("No location is linked to this channel: link locations to it."),
+            )
+        )
+    elif not serving:
+        reasons.append(
+            Reason(
+                "no_location_serves_online",
+                _("Locations are linked to this channel but none serves online orders."),
+            )
+        )
+    counted = [r for r in rows if r["counts"]]
+    elsewhere = sum(max(r["on_hand"], 0) for r in rows if not r["counts"])
+    on_hand = sum(max(r["on_hand"], 0) for r in counted)
+    reserved = sum(r["reserved"] for r in counted)
+    safety = sum(r["safety_stock"] for r in counted)
+    if serving and on_hand <= 0:
+        reasons.append(Reason("no_stock", _("No unit on hand at the locations serving it.")))
+    if on_hand > 0 and reserved >= on_hand:
+        reasons.append(Reason("all_reserved", _("Every unit on hand is reserved.")))
+    elif on_hand > 0 and sum(r["available"] for r in counted) == 0 and safety:
+        reasons.append(
+            Reason("safety_stock", _("What is not reserved is held back as safety stock."))
+        )
+    if sum(r["available"] for r in counted) > 0 and units == 0:
+        reasons.append(
+            Reason(
+                "buffer",
+                _("The channel offers only %(percent)s%% of the available units.")
+                % {"percent": rule.buffer_percent},
+            )
+        )
+    if elsewhere and units == 0:
+        reasons.append(
+            Reason(
+                "stock_elsewhere",
+                _("%(units)s units are at locations that do not count for this channel.")
+                % {"units": elsewhere},
+            )
+        )
+    return {
+        "units": units,
+        "buffer_percent": rule.buffer_percent,
+        "reasons": reasons,
+        "locations": rows,
+    }
+
+
+def low_stock(*, limit=20):
+    """Levels at or under their threshold (available units), lowest first."""
+    return (
+        StockLevel.objects.filter(low_stock_threshold__isnull=False)
+        .annotate(units=AVAILABLE)
+        .filter(units__lte=F("low_stock_threshold"))
+        .select_related("variant", "variant__product", "location")
+        .order_by("units", "location__code", "variant__sku")[:limit]
+    )
+
+
+def low_stock_count() -> int:
+    return (
+        StockLevel.objects.filter(low_stock_threshold__isnull=False)
+        .annotate(units=AVAILABLE)
+        .filter(units__lte=F("low_stock_threshold"))
+        .count()
+    )
+
+
+def ledger(*, location=None, variant=None, reason=None, sku=None, since=None, until=None):
+    qs = StockMovement.objects.select_related("variant", "location", "channel")
+    if location:
+        qs = qs.filter(location=location)
+    if variant:
+        qs = qs.filter(variant=variant)
+    if sku:
+        qs = qs.filter(variant__sku=sku)
+    if reason:
+        qs = qs.filter(reason=reason)
+    if since:
+        qs = qs.filter(occurred_at__gte=since)
+    if until:
+        qs = qs.filter(occurred_at__lt=until)
+    return qs.order_by("-occurred_at", "-id")
+
+
+def open_transfers():
+    return (
+        Transfer.objects.filter(status__in=[TransferStatus.REQUESTED, TransferStatus.IN_TRANSIT])
+        .select_related("variant", "from_location", "to_location")
+        .order_by("created_at")
+    )
+
+
+def active_reservations_due(at=None):
+    return Reservation.objects.filter(
+        status=ReservationStatus.ACTIVE, expires_at__lte=at or timezone.now()
+    )
+
+
+def counts_recorded(location=None):
+    qs = StockMovement.objects.filter(reason=MovementReason.COUNT, counted_quantity__isnull=False)
+    if location:
+        qs = qs.filter(location=location)
+    return qs
+
+
+def location_by_code(code):
+    return Location.objects.filter(code=code).first()
+
+
+def pair_q(pairs) -> Q:
+    q = Q()
+    for variant_id, location_id in pairs:
+        q |= Q(variant_id=variant_id, location_id=location_id)
+    return q

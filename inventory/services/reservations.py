@@ -1,0 +1,328 @@
+"""Reservations: hold units for an order or a pickup without ever overselling, then release,
+confirm (a sale in the ledger) or let them expire.
+
+Holding is one guarded UPDATE (`reserved = reserved + n WHERE on_hand - reserved -
+safety_stock >= n`): the database re-checks the condition after any concurrent writer
+commits, so under any number of concurrent requests for the last units exactly the
+available number succeed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from inventory.errors import (
+    IllegalTransition,
+    InsufficientStock,
+    InvalidMovement,
+    ReservationNotFound,
+    UnknownChannel,
+    UnknownLocation,
+    UnknownSku,
+)
+from inventory.models import (
+    Location,
+    LocationKind,
+    MovementReason,
+    Reservation,
+    ReservationStatus,
+    StockLevel,
+    Transfer,
+    TransferStatus,
+)
+
+DEFAULT_HOLD = dt.timedelta(minutes=30)
+MAX_HOLD = dt.timedelta(days=30)
+SOURCE = "reservations"
+
+
+def hold_units(variant_id: int, location_id: int, quantity: int) -> bool:
+    """Add `quantity` to reserved where enough is available; True if it was."""
+    updated = StockLevel.objects.filter(
+        variant_id=variant_id,
+        location_id=location_id,
+        on_hand__gte=F("reserved") + F("safety_stock") + quantity,
+    ).update(reserved=F("reserved") + quantity, updated_at=timezone.now())
+    return updated == 1
+
+
+def reserve(
+    *,
+    sku: str | None = None,
+    variant=None,
+    quantity: int,
+    location: str | Location | None = None,
+    channel=None,
+    pickup_location: str | Location | None = None,
+    lat=None,
+    lng=None,
+    expires_in: dt.timedelta | int | None = None,
+    reference: str = "",
+) -> Reservation:
+    """Hold `quantity` units of a variant, at `location` when given, else at the location
+    the channel's rule chooses (priority, nearest to lat/lng, or most stock). For a pickup
+    at a store: the store's own stock, or, when the channel's rule allows, another
+    location's stock with a transfer to the store. Raises UnknownSku, UnknownLocation,
+    UnknownChannel, InvalidMovement (quantity, expiry) or InsufficientStock (409)."""
+    from inventory.selectors import allocation_order, order_locations, rule_for
+    from inventory.services import sync
+
+    variant = _variant(sku, variant)
+    channel = _channel(channel)
+    if not isinstance(quantity, int) or quantity <= 0:
+        raise InvalidMovement(
+            _("quantity must be a positive whole number."),
+            fields={"quantity": [_("Must be 1 or more.")]},
+        )
+    hold = _hold_for(expires_in)
+    location = _location(location, "location")
+    pickup = _location(pickup_location, "pickup_location")
+    if location is None and channel is None and pickup is None:
+        raise InvalidMovement(
+            _("Name a location, a pickup location or a channel."),
+            fields={"location": [_("Name a location or a channel.")]},
+        )
+    if pickup is not None and not (pickup.allows_pickup and pickup.is_active):
+        raise InvalidMovement(
+            _("%(code)s does not take pickups.") % {"code": pickup.code},
+            fields={"pickup_location": [_("This location does not take pickups.")]},
+        )
+
+    with transaction.atomic():
+        held_at = None
+        transfer_from = None
+        if location is not None:
+            candidates = [location]
+        elif pickup is not None:
+            candidates = [pickup]
+        else:
+            candidates = [
+                loc
+                for loc, units in allocation_order(variant, channel, lat=lat, lng=lng)
+                if units >= quantity
+            ]
+        for candidate in candidates:
+            if hold_units(variant.pk, candidate.pk, quantity):
+                held_at = candidate
+                break
+        if held_at is None and pickup is not None and location is None and channel is not None:
+            rule = rule_for(channel)
+            if rule.pickup_may_transfer:
+                # The store's own warehouse first (a store draws on it), then the rule's order.
+                others = [
+                    loc
+                    for loc in Location.objects.serving(channel).exclude(pk=pickup.pk)
+                    if loc.kind != LocationKind.STORE or loc.ships_from_store
+                ]
+                ordered = order_locations(
+                    variant,
+                    others,
+                    rule.strategy,
+                    lat=pickup.latitude if lat is None else lat,
+                    lng=pickup.longitude if lng is None else lng,
+                )
+                ordered.sort(key=lambda row: row[0].pk != pickup.supplied_by_id)
+                for candidate, units in ordered:
+                    if units >= quantity and hold_units(variant.pk, candidate.pk, quantity):
+                        held_at = transfer_from = candidate
+                        break
+        if held_at is None:
+            raise InsufficientStock(
+                _("Not enough stock of %(sku)s to reserve %(quantity)s.")
+                % {"sku": variant.sku, "quantity": quantity},
+                sku=variant.sku,
+                requested=quantity,
+            )
+        reservation = Reservation.objects.create(
+            variant=variant,
+            location=held_at,
+            pickup_location=pickup,
+            quantity=quantity,
+            channel=channel,
+            reference=reference,
+            expires_at=timezone.now() + hold,
+        )
+        if transfer_from is not None:
+            Transfer.objects.create(
+                variant=variant,
+                from_location=transfer_from,
+                to_location=pickup,
+                quantity=quantity,
+                reservation=reservation,
+                reference=reference or f"reservation {reservation.pk}",
+            )
+        sync.note_stock_changed([(variant.pk, held_at.pk)])
+    return reservation
+
+
+def release(reservation_id: int, *, status=ReservationStatus.RELEASED) -> Reservation:
+    """Give the units back. Releasing a released reservation changes nothing; a confirmed
+    or expired one cannot be released (IllegalTransition)."""
+    from inventory.services import sync
+
+    with transaction.atomic():
+        reservation = _locked(reservation_id)
+        if reservation.status == status:
+            return reservation
+        if reservation.status != ReservationStatus.ACTIVE:
+            raise IllegalTransition(
+                _("The reservation is %(status)s; it cannot be %(new)s.")
+                % {"status": reservation.status, "new": status},
+                status=reservation.status,
+            )
+        if not _in_transit(reservation):
+            StockLevel.objects.filter(
+                variant_id=reservation.variant_id, location_id=reservation.location_id
+            ).update(reserved=F("reserved") - reservation.quantity, updated_at=timezone.now())
+            sync.note_stock_changed([(reservation.variant_id, reservation.location_id)])
+        # Units already on their way to the pickup store arrive there as free stock.
+        Transfer.objects.filter(reservation=reservation, status=TransferStatus.REQUESTED).update(
+            status=TransferStatus.CANCELLED
+        )
+        reservation.status = status
+        reservation.closed_at = timezone.now()
+        reservation.save(update_fields=["status", "closed_at"])
+    return reservation
+
+
+def confirm(reservation_id: int) -> Reservation:
+    """The held units are sold: a sale movement at the holding location, reserved and on
+    hand both reduced in one update. Confirming twice changes nothing; a released or
+    expired reservation, or one whose units are still in transit, cannot be confirmed."""
+    from inventory.services.movements import record_movement
+
+    with transaction.atomic():
+        reservation = _locked(reservation_id)
+        if reservation.status == ReservationStatus.CONFIRMED:
+            return reservation
+        if reservation.status != ReservationStatus.ACTIVE:
+            raise IllegalTransition(
+                _("The reservation is %(status)s; it cannot be confirmed.")
+                % {"status": reservation.status},
+                status=reservation.status,
+            )
+        if (
+            _in_transit(reservation)
+            or Transfer.objects.filter(
+                reservation=reservation, status=TransferStatus.REQUESTED
+            ).exists()
+        ):
+            raise IllegalTransition(
+                _("The units are still on their way to the pickup store."),
+                status="in_transit",
+            )
+        record_movement(
+            variant_id=reservation.variant_id,
+            location_id=reservation.location_id,
+            quantity=-reservation.quantity,
+            reason=MovementReason.SALE,
+            channel_id=reservation.channel_id,
+            reference=reservation.reference or f"reservation {reservation.pk}",
+            source=SOURCE,
+            idempotency_key=f"reservation-{reservation.pk}-confirmed",
+            reserved_delta=-reservation.quantity,
+        )
+        reservation.status = ReservationStatus.CONFIRMED
+        reservation.closed_at = timezone.now()
+        reservation.save(update_fields=["status", "closed_at"])
+    return reservation
+
+
+def expire_due(*, at=None, limit=500) -> int:
+    """Release every active reservation past its expiry; returns how many. Rows are taken
+    with SKIP LOCKED so a confirm in progress is never raced."""
+    at = at or timezone.now()
+    expired = 0
+    ids = list(
+        Reservation.objects.filter(status=ReservationStatus.ACTIVE, expires_at__lte=at)
+        .order_by("expires_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for reservation_id in ids:
+        try:
+            with transaction.atomic():
+                reservation = (
+                    Reservation.objects.select_for_update(skip_locked=True)
+                    .filter(pk=reservation_id, status=ReservationStatus.ACTIVE, expires_at__lte=at)
+                    .first()
+                )
+                if reservation is None:
+                    continue
+                release(reservation.pk, status=ReservationStatus.EXPIRED)
+                expired += 1
+        except IllegalTransition:
+            continue
+    return expired
+
+
+def _locked(reservation_id) -> Reservation:
+    reservation = Reservation.objects.select_for_update().filter(pk=reservation_id).first()
+    if reservation is None:
+        raise ReservationNotFound(
+            _("No reservation %(id)s.") % {"id": reservation_id}, reservation=reservation_id
+        )
+    return reservation
+
+
+def _in_transit(reservation) -> bool:
+    return Transfer.objects.filter(
+        reservation=reservation, status=TransferStatus.IN_TRANSIT
+    ).exists()
+
+
+def _variant(sku, variant):
+    if variant is not None:
+        return variant
+    from catalog.selectors import variant_by_sku
+
+    found = variant_by_sku(sku or "")
+    if found is None:
+        raise UnknownSku(
+            _("No variant has the SKU %(sku)s.") % {"sku": sku},
+            fields={"sku": [_("Unknown SKU.")]},
+        )
+    return found
+
+
+def _channel(channel):
+    if channel is None or not isinstance(channel, str):
+        return channel
+    from core.models import Channel
+
+    found = Channel.objects.filter(code=channel).first()
+    if found is None:
+        raise UnknownChannel(
+            _("No channel has the code %(code)s.") % {"code": channel},
+            fields={"channel": [_("Unknown channel.")]},
+        )
+    return found
+
+
+def _location(location, field_name):
+    if location is None or isinstance(location, Location):
+        return location
+    found = Location.objects.filter(code=location, is_active=True).first()
+    if found is None:
+        raise UnknownLocation(
+            _("No active location has the code %(code)s.") % {"code": location},
+            fields={field_name: [_("Unknown location.")]},
+        )
+    return found
+
+
+def _hold_for(expires_in) -> dt.timedelta:
+    if expires_in is None:
+        return DEFAULT_HOLD
+    if isinstance(expires_in, int):
+        expires_in = dt.timedelta(seconds=expires_in)
+    if expires_in <= dt.timedelta(0) or expires_in > MAX_HOLD:
+        raise InvalidMovement(
+            _("expires_in must be between 1 second and 30 days."),
+            fields={"expires_in": [_("Between 1 second and 30 days.")]},
+        )
+    return expires_in

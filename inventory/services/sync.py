@@ -1,0 +1,196 @@
+"""Pushing available-to-promise figures to sales channels.
+
+A change of stock marks (channel, variant) pending in the same transaction (the pending
+set); after commit one push per channel is scheduled with a countdown, and a cache key
+keeps a burst from scheduling more (debounce). The push claims the pending rows, gives each
+a new, higher version, computes the figures *then* and sends them all in one signed request.
+Pushes for a channel never overlap (a lock), a failed push puts its rows back in the
+pending set and is retried with backoff, and the retry computes fresh figures with newer
+versions: an older figure is never sent after a newer one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import urllib.error
+import urllib.request
+
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from core.services.outbox import sign
+from inventory.models import ChannelStockRule, Location, StockSyncState
+
+logger = logging.getLogger(__name__)
+
+DEBOUNCE_SECONDS = 5
+LOCK_SECONDS = 60
+TIMEOUT_SECONDS = 5
+MAX_ITEMS_PER_PUSH = 2000
+
+
+class SyncFailed(Exception):
+    pass
+
+
+def schedule_key(channel_id) -> str:
+    return f"inventory:stock-push-scheduled:{channel_id}"
+
+
+def lock_key(channel_id) -> str:
+    return f"inventory:stock-push-lock:{channel_id}"
+
+
+def note_stock_changed(pairs) -> None:
+    """Mark the variants of `pairs` [(variant_id, location_id)] pending for every channel
+    that pushes stock and counts those locations; schedule the pushes after commit. Call
+    inside the transaction that changed the stock."""
+    pairs = list(pairs)
+    if not pairs:
+        return
+    location_ids = {location_id for _variant, location_id in pairs}
+    links = (
+        Location.channels.through.objects.filter(
+            location_id__in=location_ids,
+            channel__is_active=True,
+            channel__stock_rule__sync_enabled=True,
+        )
+        .values_list("location_id", "channel_id")
+        .order_by()
+    )
+    channels_of = {}
+    for location_id, channel_id in links:
+        channels_of.setdefault(location_id, set()).add(channel_id)
+    if not channels_of:
+        return
+    wanted = sorted(
+        {
+            (channel_id, variant_id)
+            for variant_id, location_id in pairs
+            for channel_id in channels_of.get(location_id, ())
+        }
+    )
+    now = timezone.now()
+    StockSyncState.objects.bulk_create(
+        [
+            StockSyncState(channel_id=c, variant_id=v, pending=True, changed_at=now)
+            for c, v in wanted
+        ],
+        update_conflicts=True,
+        unique_fields=["channel", "variant"],
+        update_fields=["pending", "changed_at"],
+    )
+    for channel_id in {c for c, _v in wanted}:
+        transaction.on_commit(lambda c=channel_id: schedule_push(c), robust=True)
+
+
+def schedule_push(channel_id, *, countdown=None) -> bool:
+    """Schedule one push for the channel unless one is already scheduled (debounce)."""
+    from inventory.tasks import push_stock
+
+    countdown = DEBOUNCE_SECONDS if countdown is None else countdown
+    if not cache.add(schedule_key(channel_id), 1, timeout=max(countdown * 4, 10)):
+        return False
+    push_stock.apply_async((channel_id,), countdown=countdown)
+    return True
+
+
+def push_pending(channel_id) -> dict:
+    """Send the channel's pending figures in one signed request. Returns {"status": "sent",
+    "items": n} or "busy" (another push holds the channel), "idle", "disabled"; raises
+    SyncFailed after putting the rows back in the pending set."""
+    cache.delete(schedule_key(channel_id))  # changes from now on schedule a new push
+    rule = ChannelStockRule.objects.select_related("channel").filter(channel_id=channel_id).first()
+    if rule is None or not rule.sync_enabled or not rule.sync_url:
+        return {"status": "disabled"}
+    if not cache.add(lock_key(channel_id), 1, timeout=LOCK_SECONDS):
+        return {"status": "busy"}
+    try:
+        return _push(rule)
+    finally:
+        cache.delete(lock_key(channel_id))
+
+
+def _push(rule) -> dict:
+    from catalog.models import ProductVariant
+    from inventory.selectors import available_to_promise
+
+    channel = rule.channel
+    with transaction.atomic():
+        rows = list(
+            StockSyncState.objects.select_for_update(skip_locked=True)
+            .filter(channel=channel, pending=True)
+            .order_by("variant_id")[:MAX_ITEMS_PER_PUSH]
+        )
+        for row in rows:
+            row.pending = False
+            row.version += 1
+        StockSyncState.objects.bulk_update(rows, ["pending", "version"])
+    if not rows:
+        return {"status": "idle"}
+    # Figures are read after the claim: a change committed later marks the row pending
+    # again and goes out in the next push, with a higher version.
+    variant_ids = [row.variant_id for row in rows]
+    units = available_to_promise(variant_ids, channel)
+    skus = dict(ProductVariant.objects.filter(pk__in=variant_ids).values_list("id", "sku"))
+    items = [
+        {"sku": skus[row.variant_id], "units": units.get(row.variant_id, 0), "version": row.version}
+        for row in rows
+        if row.variant_id in skus
+    ]
+    body = json.dumps(
+        {"channel": channel.code, "sent_at": timezone.now().isoformat(), "items": items}
+    ).encode()
+    try:
+        _post(rule, body)
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        message = str(error)[:500]
+        for row in rows:
+            row.attempts += 1
+            row.last_error = message
+        with transaction.atomic():
+            StockSyncState.objects.filter(pk__in=[r.pk for r in rows]).update(pending=True)
+            StockSyncState.objects.bulk_update(rows, ["attempts", "last_error"])
+        logger.warning("stock push to %s failed: %s", channel.code, message)
+        raise SyncFailed(message) from error
+    now = timezone.now()
+    for row in rows:
+        row.last_units = units.get(row.variant_id, 0)
+        row.last_sent_at = now
+        row.attempts = 0
+        row.last_error = ""
+    StockSyncState.objects.bulk_update(
+        rows, ["last_units", "last_sent_at", "attempts", "last_error"]
+    )
+    more = StockSyncState.objects.filter(channel=channel, pending=True).exists()
+    return {"status": "sent", "items": len(items), "more": more}
+
+
+def _post(rule, body: bytes) -> int:
+    if not rule.sync_url.startswith(("http://", "https://")):
+        raise ValueError(f"sync URL must be http(s): {rule.sync_url}")
+    request = urllib.request.Request(  # noqa: S310 (scheme checked above)
+        rule.sync_url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "X-Omni-Event": "stock_changed",
+            "X-Omni-Signature": sign(rule.sync_secret, body),
+        },
+    )
+    with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+        return response.status
+
+
+def channels_with_pending(older_than_seconds=0) -> list[int]:
+    cutoff = timezone.now() - dt.timedelta(seconds=older_than_seconds)
+    return list(
+        StockSyncState.objects.filter(pending=True, changed_at__lte=cutoff)
+        .values_list("channel_id", flat=True)
+        .distinct()
+        .order_by()
+    )
