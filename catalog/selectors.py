@@ -163,8 +163,10 @@ def search_products(query: str, queryset: QuerySet[Product] | None = None) -> Qu
             f"'{w}':*" if i == len(words) - 1 else f"'{w}'" for i, w in enumerate(words)
         )
         search = SearchQuery(raw, search_type="raw", config="simple")
-        by_text = queryset.annotate(rank=SearchRank(vector, search)).filter(
-            Q(rank__gt=0) | Q(variants__sku__iexact=query)
+        # Filter with @@ (the `document=search` lookup), not rank > 0: ts_rank gives
+        # non-matching rows a tiny positive rank.
+        by_text = queryset.annotate(document=vector, rank=SearchRank(vector, search)).filter(
+            Q(document=search) | Q(variants__sku__iexact=query)
         )
         return by_text.distinct().order_by("-rank", "name", "id")
     matches = Q()

@@ -328,6 +328,24 @@ def upsert_product(data: dict) -> tuple[Product, bool]:
     return product, created
 
 
+def upsert_products(datas: list[dict], *, checked: bool = False) -> list[tuple[Product, bool]]:
+    """`upsert_product` for many products in one transaction: all are written or none.
+    Pass `checked=True` only when every item already passed `check_product_input` (the
+    importer does, to report errors by line); raises InvalidProductData otherwise."""
+    if not checked:
+        for index, data in enumerate(datas):
+            fields = check_product_input(data)
+            if fields:
+                raise InvalidProductData(
+                    f"Product {index} is invalid.",
+                    fields={f"{index}.{path}": messages for path, messages in fields.items()},
+                )
+    with transaction.atomic():
+        results = [_apply_product(data) for data in datas]
+        _feeds_changed()
+    return results
+
+
 def _apply_product(data: dict) -> tuple[Product, bool]:
     slug = data["slug"].strip()
     values = {f: data[f] for f in PRODUCT_FIELDS if f in data and data[f] is not None}

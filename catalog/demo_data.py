@@ -1,0 +1,1 @@
+"""Catalog demo data (stages follow)."""

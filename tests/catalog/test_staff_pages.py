@@ -1,0 +1,189 @@
+"""Staff pages: product list with search (PostgreSQL full text and the SQLite fallback),
+the product page with its channels, prices and registered panels, the nav and dashboard,
+and roles in the admin (a Support agent cannot edit prices; a Merchandiser can)."""
+
+import pytest
+from djmoney.money import Money
+
+from catalog import selectors
+from catalog.factories import (
+    BrandFactory,
+    ProductFactory,
+    ProductTranslationFactory,
+    ProductVariantFactory,
+    VariantListingFactory,
+    listed_product,
+)
+from catalog.models import VariantListing
+from catalog.staff_ui import PRODUCT_PANELS, register_product_panel
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def searchable(db):
+    aria = BrandFactory(name="Aria")
+    runner = ProductFactory(
+        name="Aria Runner", description="A light running shoe with a mesh upper", brand=aria
+    )
+    ProductVariantFactory(product=runner, sku="ARIA-RED-38")
+    ProductTranslationFactory(product=runner, name="کفش دویدن")
+    ProductFactory(name="Ceramic mug", description="Holds coffee", brand=BrandFactory(name="Kiln"))
+    ProductFactory(name="Trail boot", description="Running on rocks", brand=aria)
+    return runner
+
+
+def names(queryset):
+    return sorted(p.name for p in queryset)
+
+
+def test_search_finds_by_name_brand_description_and_sku(searchable):
+    assert names(selectors.search_products("runner")) == ["Aria Runner"]
+    assert names(selectors.search_products("aria")) == ["Aria Runner", "Trail boot"]
+    assert names(selectors.search_products("coffee")) == ["Ceramic mug"]
+    assert names(selectors.search_products("ARIA-RED-38")) == ["Aria Runner"]
+    assert names(selectors.search_products("nothing-like-this")) == []
+
+
+@pytest.mark.postgres
+def test_search_on_postgresql_is_full_text_ranked_and_prefix_matched(searchable):
+    from django.db import connection
+
+    assert connection.vendor == "postgresql"
+    # Word prefixes match the last word ("runn" -> running, runner) and rank by field weight:
+    # a name hit (weight A) outranks a description hit (weight C).
+    found = list(selectors.search_products("runn"))
+    assert [p.name for p in found] == ["Aria Runner", "Trail boot"]
+    assert found[0].rank > found[1].rank
+    # Words are ANDed, not matched as one substring.
+    assert names(selectors.search_products("aria shoe")) == ["Aria Runner"]
+
+
+def test_sqlite_fallback_matches_translations(searchable):
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        pytest.skip("the icontains fallback runs on SQLite")
+    assert names(selectors.search_products("دویدن")) == ["Aria Runner"]
+
+
+def test_product_list_page_searches_and_is_query_guarded(
+    client, staff_in_role, searchable, django_assert_max_num_queries
+):
+    for n in range(30):
+        ProductFactory(name=f"Filler {n}")
+    client.force_login(staff_in_role("Support agent"))
+    with django_assert_max_num_queries(12):
+        page = client.get("/catalog/products/")
+    assert page.status_code == 200
+    response = client.get("/catalog/products/", {"q": "runner"})
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Aria Runner" in content and "Ceramic mug" not in content
+
+
+def test_product_page_shows_where_it_is_listed_and_at_what_price(client, staff_in_role, channels):
+    product = listed_product(
+        {channels["web"]: 89, channels["store"]: 95, channels["web-az"]: 150},
+        name="Aria Runner",
+        variants=2,
+    )
+    client.force_login(staff_in_role("Support agent"))
+    page = client.get(f"/catalog/products/{product.pk}/").content.decode()
+    for channel_name in ("Web shop", "Stores", "Web AZ"):
+        assert channel_name in page
+    assert str(Money(89, "USD")) in page and str(Money(95, "USD")) in page
+    assert str(Money(150, "AZN")) in page
+    assert "Edit in admin" not in page  # a support agent only reads
+
+
+def test_other_apps_add_panels_to_the_product_page(
+    client, staff_in_role, channels, tmp_path, settings
+):
+    template_dir = tmp_path / "templates"
+    (template_dir / "stock").mkdir(parents=True)
+    (template_dir / "stock" / "panel.html").write_text(
+        "<h2>Stock</h2>{{ panel.units }} units of {{ product.name }}"
+    )
+    engine = dict(settings.TEMPLATES[0])
+    engine["DIRS"] = [*engine["DIRS"], template_dir]
+    settings.TEMPLATES = [engine]  # a new value, so Django rebuilds the template engines
+    product = listed_product({channels["web"]: 10}, name="Aria Runner")
+    register_product_panel(
+        "test.stock",
+        "stock/panel.html",
+        lambda request, p: {"units": 7},
+        perm="catalog.view_product",
+    )
+    register_product_panel("test.secret", "stock/panel.html", perm="auth.change_user")
+    try:
+        client.force_login(staff_in_role("Merchandiser"))
+        page = client.get(f"/catalog/products/{product.pk}/").content.decode()
+    finally:
+        PRODUCT_PANELS.pop("test.stock")
+        PRODUCT_PANELS.pop("test.secret")
+    assert "7 units of Aria Runner" in page
+    assert 'data-panel="test.secret"' not in page
+
+
+def test_nav_and_dashboard_show_the_catalog(client, staff_in_role, channels):
+    listed_product({channels["web"]: 10})
+    client.force_login(staff_in_role("Merchandiser"))
+    home = client.get("/").content.decode()
+    assert 'data-nav="catalog"' in home and 'data-panel="catalog.summary"' in home
+    client.force_login(staff_in_role())
+    assert client.get("/catalog/products/").status_code == 403
+
+
+def test_pages_render_in_persian_right_to_left(client, staff_in_role, channels):
+    product = listed_product({channels["web"]: 10})
+    client.force_login(staff_in_role("Merchandiser"))
+    client.cookies["django_language"] = "fa"
+    page = client.get(f"/catalog/products/{product.pk}/", HTTP_ACCEPT_LANGUAGE="fa")
+    assert 'dir="rtl"' in page.content.decode()
+
+
+def price_form(vl, amount):
+    return {
+        "listing": vl.listing_id,
+        "variant": vl.variant_id,
+        "is_listed": "on",
+        "price_0": str(amount),
+        "price_1": "USD",
+        "compare_at_price_0": "",
+        "compare_at_price_1": "USD",
+    }
+
+
+def test_support_agent_cannot_edit_prices_in_the_admin(client, staff_in_role, channels):
+    vl = VariantListingFactory(channel=channels["web"], amount=89)
+    client.force_login(staff_in_role("Support agent"))
+    page = client.get(f"/admin/catalog/variantlisting/{vl.pk}/change/")
+    assert page.status_code == 200 and b'name="_save"' not in page.content
+    response = client.post(f"/admin/catalog/variantlisting/{vl.pk}/change/", price_form(vl, 1))
+    assert response.status_code == 403
+    vl.refresh_from_db()
+    assert vl.price == Money(89, "USD")
+
+
+def test_merchandiser_edits_prices_in_the_admin_in_the_channels_currency(
+    client, staff_in_role, channels
+):
+    vl = VariantListingFactory(channel=channels["web"], amount=89)
+    client.force_login(staff_in_role("Merchandiser"))
+    response = client.post(f"/admin/catalog/variantlisting/{vl.pk}/change/", price_form(vl, 79))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    vl.refresh_from_db()
+    assert vl.price == Money(79, "USD")
+    wrong = price_form(vl, 70) | {"price_1": "EUR"}
+    response = client.post(f"/admin/catalog/variantlisting/{vl.pk}/change/", wrong)
+    assert response.status_code == 200  # the form again, with the error
+    assert VariantListing.objects.get(pk=vl.pk).price == Money(79, "USD")
+
+
+def test_product_admin_has_inline_variants_listings_and_media(client, staff_in_role, channels):
+    product = listed_product({channels["web"]: 10})
+    client.force_login(staff_in_role("Merchandiser"))
+    page = client.get(f"/admin/catalog/product/{product.pk}/change/").content.decode()
+    for prefix in ("variants-TOTAL_FORMS", "listings-TOTAL_FORMS", "media-TOTAL_FORMS"):
+        assert prefix in page
