@@ -1,0 +1,158 @@
+"""Stock figures pushed to a channel's endpoint: a real HTTP receiver and a real Celery
+worker (in a thread, in-memory broker) with real countdowns: one request for a burst,
+retried after a failure, never an older figure after a newer one."""
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from inventory.factories import ChannelStockRuleFactory, receive_stock
+from inventory.selectors import available_to_promise
+from inventory.services import MovementInput, record_movements, reserve
+
+pytestmark = pytest.mark.django_db(transaction=True)
+SECRET = "stock-s3cret"
+
+
+class Receiver:
+    def __init__(self):
+        self.received = []
+        self.fail_next = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if receiver.fail_next:
+                    receiver.fail_next -= 1
+                    self.send_response(503)
+                else:
+                    receiver.received.append((dict(self.headers), body))
+                    self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/stock"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def bodies(self):
+        return [json.loads(body) for _headers, body in self.received]
+
+    def wait_for(self, count, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while len(self.received) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return len(self.received) >= count
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver()
+    yield server
+    server.server.shutdown()
+
+
+@pytest.fixture
+def worker(transactional_db, monkeypatch):
+    """A Celery worker thread on the in-memory broker; tasks are really queued, countdowns
+    really wait."""
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+    from inventory.services import sync
+
+    monkeypatch.setattr(sync, "DEBOUNCE_SECONDS", 1)
+    monkeypatch.setattr("inventory.tasks.backoff_seconds", lambda retries: 0.5)
+    app.conf.task_always_eager = False
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            yield
+    finally:
+        app.conf.task_always_eager = True
+
+
+@pytest.fixture
+def synced(channels, warehouse, variant, receiver):
+    ChannelStockRuleFactory(
+        channel=channels["web"], sync_enabled=True, sync_url=receiver.url, sync_secret=SECRET
+    )
+    return channels["web"]
+
+
+def sale(variant, location, key):
+    return MovementInput(
+        sku=variant.sku,
+        location=location.code,
+        reason="sale",
+        quantity=-1,
+        idempotency_key=key,
+        occurred_at=__import__("django.utils.timezone").utils.timezone.now(),
+    )
+
+
+def test_a_burst_of_sales_sends_one_signed_request_with_the_latest_figure(
+    worker, synced, receiver, variant, warehouse
+):
+    receive_stock(variant, warehouse, 20)
+    for n in range(5):  # five separate transactions, as five POS calls
+        record_movements([sale(variant, warehouse, f"s{n}")])
+    reserve(variant=variant, quantity=2, location=warehouse.code)
+    assert receiver.wait_for(1)
+    time.sleep(2.5)  # longer than the debounce: nothing more comes
+    assert len(receiver.received) == 1
+    headers, body = receiver.received[0]
+    assert (
+        headers["X-Omni-Signature"]
+        == "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    )
+    payload = json.loads(body)
+    assert payload["channel"] == "web"
+    assert payload["items"] == [{"sku": variant.sku, "units": 13, "version": 1}]
+
+
+def test_a_failed_push_is_retried_with_the_newest_figure(
+    worker, synced, receiver, variant, warehouse
+):
+    receiver.fail_next = 2
+    receive_stock(variant, warehouse, 10)
+    assert receiver.wait_for(1, timeout=15)
+    [payload] = receiver.bodies()
+    assert payload["items"][0]["units"] == 10
+    assert payload["items"][0]["version"] == 3  # two refused attempts, each with its own version
+    from inventory.models import StockSyncState
+
+    state = StockSyncState.objects.get(variant=variant, channel=synced)
+    assert state.pending is False and state.last_units == 10 and state.attempts == 0
+
+
+def test_no_older_figure_is_ever_sent_after_a_newer_one(
+    worker, synced, receiver, variant, warehouse
+):
+    receive_stock(variant, warehouse, 30)
+    for n in range(6):
+        record_movements([sale(variant, warehouse, f"s{n}")])
+        if n == 2:
+            receiver.fail_next = 1
+        time.sleep(0.7)
+    deadline = time.monotonic() + 15
+    final = available_to_promise(variant, synced)[variant.pk]
+    while time.monotonic() < deadline:
+        bodies = receiver.bodies()
+        if bodies and bodies[-1]["items"][0]["units"] == final:
+            break
+        time.sleep(0.1)
+    items = [body["items"][0] for body in receiver.bodies()]
+    assert len(items) >= 2
+    versions = [item["version"] for item in items]
+    assert versions == sorted(versions) and len(set(versions)) == len(versions)
+    units = [item["units"] for item in items]
+    assert units == sorted(units, reverse=True)  # only sales: figures only go down
+    assert units[-1] == final == 24
