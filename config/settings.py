@@ -196,6 +196,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = env(
 BEAT_HEARTBEAT_SECONDS = env.float("BEAT_HEARTBEAT_SECONDS", default=60.0)
 # Periodic work. Each app adds its entries here, keyed "<app>.<what>".
 CELERY_BEAT_SCHEDULE = {
+    # Hourly, so listings whose publication window opens or closes reach the feeds.
+    "catalog.regenerate_feeds": {"task": "catalog.regenerate_feeds", "schedule": 3600.0},
     "core.beat_heartbeat": {"task": "core.beat_heartbeat", "schedule": BEAT_HEARTBEAT_SECONDS},
     "core.deliver_outbox": {"task": "core.deliver_outbox", "schedule": 30.0},
     "core.purge_idempotency_records": {
