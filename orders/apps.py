@@ -5,3 +5,26 @@ from django.utils.translation import gettext_lazy as _
 class OrdersConfig(AppConfig):
     name = "orders"
     verbose_name = _("Orders")
+
+    def ready(self):
+        from customers.links import (
+            register_customer_link,
+            register_customer_panel,
+            register_privacy_handler,
+        )
+
+        from . import demo_data, staff_ui  # noqa: F401  (demo stages, nav and panels)
+        from .privacy import erase_orders_of, export_orders_of
+
+        # A merge re-points these to the surviving profile, in the merge's transaction.
+        register_customer_link("orders.Cart", "customer")
+        register_customer_link("orders.Order", "customer")
+        register_customer_link("orders.Return", "customer")
+        register_privacy_handler("orders", export=export_orders_of, erase=erase_orders_of)
+        register_customer_panel(
+            "orders",
+            "orders/panels/customer_orders.html",
+            staff_ui.customer_orders_panel,
+            perm="orders.view_order",
+            order=10,
+        )

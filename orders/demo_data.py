@@ -1,0 +1,1 @@
+"""Demo data of orders (stages registered with core.demo)."""

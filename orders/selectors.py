@@ -1,0 +1,156 @@
+"""Reads of orders shared by the API, the staff pages and other apps."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.utils import timezone
+
+from orders.models import Cart, CartLine, Order, OrderLine, Return, ReturnLine
+
+
+def orders_list(
+    *, channel=None, status=None, method=None, store=None, customer=None, kind=None, query=None
+):
+    """Orders, newest first, filtered by channel code, status, fulfilment method (of the order
+    or of any line), store (location code, of the order or of any line) and customer."""
+    orders = Order.objects.select_related("channel", "customer", "store")
+    if channel:
+        orders = orders.filter(channel__code=channel)
+    if status:
+        orders = orders.filter(status=status)
+    if kind:
+        orders = orders.filter(kind=kind)
+    if customer is not None:
+        orders = orders.filter(customer=customer)
+    if method:
+        orders = orders.filter(
+            Q(fulfilment_method=method)
+            | Exists(OrderLine.objects.filter(order=OuterRef("pk"), fulfilment_method=method))
+        )
+    if store:
+        orders = orders.filter(
+            Q(store__code=store)
+            | Exists(
+                OrderLine.objects.filter(order=OuterRef("pk")).filter(
+                    Q(location__code=store) | Q(pickup_location__code=store)
+                )
+            )
+        )
+    if query:
+        orders = orders.filter(Q(number__iexact=query.strip()) | Q(external_id=query.strip()))
+    return orders.order_by("-placed_at", "-id")
+
+
+def with_lines(orders):
+    return orders.prefetch_related(
+        Prefetch(
+            "lines",
+            queryset=OrderLine.objects.select_related(
+                "variant", "location", "pickup_location", "reservation", "channel"
+            ),
+        )
+    )
+
+
+def order_by_number(number) -> Order | None:
+    return (
+        with_lines(Order.objects.select_related("channel", "customer", "store", "original_order"))
+        .filter(number=number)
+        .first()
+    )
+
+
+def order_detail(order: Order) -> dict:
+    """Everything the order page shows, in a fixed number of queries."""
+    returns = list(
+        Return.objects.filter(order=order)
+        .select_related("channel", "location")
+        .prefetch_related(
+            Prefetch("lines", queryset=ReturnLine.objects.select_related("order_line"))
+        )
+    )
+    return {
+        "order": order,
+        "lines": list(order.lines.all()),
+        "history": list(order.status_changes.select_related("channel", "changed_by")),
+        "fulfilments": list(
+            order.fulfilments.select_related("location", "channel").prefetch_related(
+                "lines__order_line"
+            )
+        ),
+        "returns": returns,
+        "follow_ups": list(order.follow_up_orders.select_related("channel")),
+        "pickups": list(order.courier_pickups.select_related("return_request", "deliver_to"))
+        + [ret.courier_pickup for ret in returns if hasattr(ret, "courier_pickup")],
+    }
+
+
+def orders_of_customer(customer):
+    return (
+        Order.objects.filter(customer=customer)
+        .select_related("channel", "store")
+        .annotate(line_count=Count("lines"))
+        .order_by("-placed_at", "-id")
+    )
+
+
+def orders_today_by_channel() -> list[dict]:
+    start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    rows = (
+        Order.objects.filter(placed_at__gte=start, kind="sale")
+        .values("channel__code", "channel__name", "currency")
+        .annotate(count=Count("id"))
+        .order_by("-count", "channel__code")
+    )
+    return [
+        {
+            "code": row["channel__code"],
+            "name": row["channel__name"],
+            "count": row["count"],
+            "currency": row["currency"],
+        }
+        for row in rows
+    ]
+
+
+def returns_list(*, channel=None, status=None, kind=None, location=None):
+    returns = Return.objects.select_related("order", "channel", "location", "customer")
+    if channel:
+        returns = returns.filter(channel__code=channel)
+    if status:
+        returns = returns.filter(status=status)
+    if kind:
+        returns = returns.filter(kind=kind)
+    if location:
+        returns = returns.filter(location__code=location)
+    return returns.prefetch_related(
+        Prefetch("lines", queryset=ReturnLine.objects.select_related("order_line"))
+    ).order_by("-created_at", "-id")
+
+
+def active_cart_of(customer) -> Cart | None:
+    return (
+        Cart.objects.filter(customer=customer, status="active")
+        .select_related("channel", "last_channel", "customer")
+        .prefetch_related(
+            Prefetch("lines", queryset=CartLine.objects.select_related("variant", "channel"))
+        )
+        .order_by("-last_activity_at")
+        .first()
+    )
+
+
+def carts_list(*, customer=None, status=None):
+    carts = Cart.objects.select_related("channel", "last_channel", "customer").prefetch_related(
+        Prefetch("lines", queryset=CartLine.objects.select_related("variant", "channel"))
+    )
+    if customer is not None:
+        carts = carts.filter(customer=customer)
+    if status:
+        carts = carts.filter(status=status)
+    return carts.order_by("-last_activity_at", "-id")
+
+
+def reservations_of(order):
+    """The inventory reservations holding the order's lines (read through the FK)."""
+    return [line.reservation for line in order.lines.all() if line.reservation_id]

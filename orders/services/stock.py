@@ -1,0 +1,134 @@
+"""Stock for order lines, always through inventory's services: the right location per
+fulfilment method, reservations held for the order, sales on fulfilment, returns back to
+sellable stock or to the damaged state."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils.translation import gettext as _
+
+from orders.errors import OrderError
+from orders.models import FulfilmentMethod
+from orders.services.common import stock_channel
+
+# An order holds its units until it is fulfilled or cancelled; inventory caps holds at 30
+# days, so a line whose hold lapsed is reserved again when it is fulfilled.
+ORDER_HOLD = dt.timedelta(days=30)
+SOURCE = "orders"
+STORE_METHODS = (
+    FulfilmentMethod.PICKUP_IN_STORE,
+    FulfilmentMethod.SHIP_FROM_STORE,
+    FulfilmentMethod.IN_STORE,
+)
+
+
+def reserve_line(line, *, order_channel, field="lines") -> None:
+    """Hold the line's units where its method says: ship -> the channel's allocation rule;
+    pickup -> the pickup store (or, when the rule allows, a transfer to it); ship from store
+    and in store -> that store. Sets line.location, pickup_location and reservation.
+    Raises inventory's InsufficientStock (409) naming the SKU."""
+    from inventory.services import reserve
+
+    method = line.fulfilment_method
+    store = line.pickup_location if method == FulfilmentMethod.PICKUP_IN_STORE else line.location
+    options = {
+        "variant": line.variant,
+        "quantity": line.quantity,
+        "reference": line.order.number or "",
+        "expires_in": ORDER_HOLD,
+    }
+    if method == FulfilmentMethod.SHIP:
+        reservation = reserve(channel=stock_channel(order_channel), **options)
+    elif method == FulfilmentMethod.PICKUP_IN_STORE:
+        reservation = reserve(
+            pickup_location=store, channel=stock_channel(order_channel), **options
+        )
+    else:
+        if store is None:
+            raise OrderError(
+                _("A %(method)s line needs a store.") % {"method": method},
+                fields={f"{field}.store": [_("Required for this fulfilment method.")]},
+            )
+        if method == FulfilmentMethod.SHIP_FROM_STORE and not store.ships_from_store:
+            raise OrderError(
+                _("%(store)s does not ship orders.") % {"store": store.code},
+                fields={f"{field}.store": [_("This store does not ship from store.")]},
+            )
+        reservation = reserve(location=store, channel=order_channel, **options)
+    line.reservation = reservation
+    line.location = reservation.location
+    if method == FulfilmentMethod.PICKUP_IN_STORE:
+        line.pickup_location = store
+
+
+def release_line(line) -> None:
+    """Give the line's held units back (nothing to do once they are sold or released)."""
+    from inventory.models import ReservationStatus
+    from inventory.services import release
+
+    if line.reservation_id is None:
+        return
+    reservation = line.reservation
+    if reservation.status == ReservationStatus.ACTIVE:
+        release(reservation.pk)
+
+
+def sell_line(line, *, order_channel) -> None:
+    """Turn the line's reservation into a sale movement at its location. A hold that lapsed
+    (inventory expired it) is taken again at the same location first."""
+    from inventory.models import ReservationStatus
+    from inventory.services import confirm, reserve
+
+    reservation = line.reservation
+    if reservation is not None:
+        reservation.refresh_from_db(fields=["status"])
+    if reservation is None or reservation.status in (
+        ReservationStatus.EXPIRED,
+        ReservationStatus.RELEASED,
+    ):
+        reservation = reserve(
+            variant=line.variant,
+            quantity=line.quantity,
+            location=line.location,
+            channel=order_channel,
+            reference=line.order.number,
+            expires_in=ORDER_HOLD,
+        )
+        line.reservation = reservation
+        line.save(update_fields=["reservation"])
+    confirm(reservation.pk)
+
+
+def take_back(return_line, *, location, channel, reference) -> None:
+    """Returned goods arrive at `location`: a return movement, and for goods that cannot be
+    sold again (a defect) a damage movement right after, so they leave sellable stock while
+    the ledger still shows they came back."""
+    from inventory.models import MovementReason
+    from inventory.services import record_movement
+
+    variant_id = return_line.order_line.variant_id
+    key = f"return-line-{return_line.pk}"
+    record_movement(
+        variant_id=variant_id,
+        location_id=location.pk,
+        quantity=return_line.quantity,
+        reason=MovementReason.RETURN,
+        channel_id=channel.pk,
+        reference=reference,
+        source=SOURCE,
+        idempotency_key=key,
+        note=return_line.get_reason_display(),
+    )
+    if not return_line.restock:
+        record_movement(
+            variant_id=variant_id,
+            location_id=location.pk,
+            quantity=-return_line.quantity,
+            reason=MovementReason.DAMAGE,
+            channel_id=channel.pk,
+            reference=reference,
+            source=SOURCE,
+            idempotency_key=f"{key}-damaged",
+            note=_("Returned as %(reason)s: not for sale") % {"reason": return_line.reason},
+        )
