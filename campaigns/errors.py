@@ -1,0 +1,35 @@
+"""Domain errors of campaigns; the API renders them as {"error": {...}}."""
+
+from core.api.errors import DomainError
+
+
+class InvalidRules(DomainError):
+    code = "invalid_rules"
+    status_code = 400
+
+
+class InvalidTemplate(DomainError):
+    code = "invalid_template"
+    status_code = 400
+
+
+class InvalidCampaign(DomainError):
+    code = "invalid_campaign"
+    status_code = 400
+
+
+class IllegalTransition(DomainError):
+    code = "illegal_transition"
+    status_code = 409
+
+
+class CouponInvalid(DomainError):
+    """A code that cannot be used: unknown, expired, used up, below the minimum spend..."""
+
+    code = "coupon_refused"
+    status_code = 400
+
+
+class InvalidSignature(DomainError):
+    code = "invalid_link"
+    status_code = 400

@@ -1,0 +1,235 @@
+"""Coupons: issue codes, quote a discount, redeem it on an order (any channel) and release it.
+
+Limits per code and per customer hold under concurrency: a redemption locks the code row
+(SELECT ... FOR UPDATE), checks the limits against committed redemptions, and moves the
+counter with a guarded UPDATE (`times_redeemed < max_uses_per_code`). Orders call these
+through `CampaignCouponHandler`, registered with orders.coupons when that module exists.
+"""
+
+import secrets
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from campaigns.errors import CouponInvalid
+from campaigns.models import CodeKind, CouponCode, CouponPool, DiscountKind, Redemption
+from customers.models import Event
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read aloud in stores
+
+
+@dataclass
+class Quote:
+    code: str
+    discount: Decimal
+    description: str
+
+
+def _refused(reason: str, field: str = "coupon"):
+    """The orders app's CouponRefused when it exists (so an order shows one error type),
+    else our own CouponInvalid. Both carry the reason."""
+    try:
+        from orders.errors import CouponRefused
+    except ImportError:
+        return CouponInvalid(reason, fields={field: [reason]})
+    try:
+        return CouponRefused(reason, fields={field: [reason]})
+    except TypeError:
+        return CouponRefused(reason)
+
+
+def normalise_code(code: str) -> str:
+    return (code or "").strip().upper()
+
+
+def create_pool(**fields) -> CouponPool:
+    """A new pool; a shared pool gets its one code at once. Raises CouponInvalid."""
+    fields["prefix"] = normalise_code(fields.get("prefix", ""))
+    if not fields["prefix"]:
+        raise CouponInvalid("A pool needs a code or prefix.", fields={"prefix": ["Required."]})
+    with transaction.atomic():
+        pool = CouponPool.objects.create(**fields)
+        if pool.code_kind == CodeKind.SHARED:
+            if CouponCode.objects.filter(code=pool.prefix).exists():
+                raise CouponInvalid(
+                    "This code exists already.", fields={"prefix": ["Code already in use."]}
+                )
+            CouponCode.objects.create(pool=pool, code=pool.prefix)
+    return pool
+
+
+def _new_code(pool) -> str:
+    return f"{pool.prefix}-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+
+
+def issue_code(pool: CouponPool, customer) -> CouponCode:
+    """The code this customer uses from this pool: the shared code, or her own unique code
+    (made once; asking again returns the same one, so a retried send issues nothing new)."""
+    if pool.code_kind == CodeKind.SHARED:
+        return CouponCode.objects.get(pool=pool, code=pool.prefix)
+    existing = CouponCode.objects.filter(pool=pool, customer=customer).first()
+    if existing:
+        return existing
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                return CouponCode.objects.create(pool=pool, customer=customer, code=_new_code(pool))
+        except IntegrityError:
+            existing = CouponCode.objects.filter(pool=pool, customer=customer).first()
+            if existing:
+                return existing
+    raise CouponInvalid("Could not make a unique code; try again.")
+
+
+def generate_codes(pool: CouponPool, count: int) -> int:
+    """Unassigned unique codes, printed or handed out in store."""
+    codes = {_new_code(pool) for _ in range(count)}
+    made = CouponCode.objects.bulk_create(
+        [CouponCode(pool=pool, code=code) for code in codes], ignore_conflicts=True
+    )
+    return len(made)
+
+
+def discount_for(pool: CouponPool, subtotal: Decimal) -> Decimal:
+    subtotal = Decimal(subtotal)
+    if pool.discount_kind == DiscountKind.PERCENTAGE:
+        value = subtotal * pool.discount_value / 100
+    else:
+        value = min(pool.discount_value, subtotal)
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _live_redemptions(code_or_pool_filter):
+    return Redemption.objects.filter(code_or_pool_filter, released_at__isnull=True)
+
+
+def check_code(code: CouponCode, *, customer, subtotal, now=None, order_number=None) -> None:
+    """Raise (orders' CouponRefused or CouponInvalid) with the reason this code cannot be used
+    on this order now."""
+    pool = code.pool
+    now = now or timezone.now()
+    if not pool.is_active:
+        raise _refused("This coupon is no longer active.")
+    if pool.valid_from and now < pool.valid_from:
+        raise _refused("This coupon is not valid yet.")
+    if pool.valid_until and now > pool.valid_until:
+        raise _refused("This coupon has expired.")
+    if code.customer_id and (customer is None or customer.pk != code.customer_id):
+        raise _refused("This coupon belongs to another customer.")
+    if Decimal(subtotal) < pool.minimum_spend:
+        raise _refused(f"This coupon needs a minimum spend of {pool.minimum_spend}.")
+    others = Q(code=code)
+    if order_number:
+        others &= ~Q(order_number=order_number)
+    if pool.max_uses_per_code is not None:
+        if _live_redemptions(others).count() >= pool.max_uses_per_code:
+            raise _refused("This coupon has been used up.")
+    if pool.max_uses_per_customer is not None or pool.first_purchase_only:
+        if customer is None:
+            raise _refused("Sign in or give your email or phone to use this coupon.")
+    if pool.max_uses_per_customer is not None:
+        mine = Q(code__pool=pool, customer=customer)
+        if order_number:
+            mine &= ~Q(order_number=order_number)
+        if _live_redemptions(mine).count() >= pool.max_uses_per_customer:
+            raise _refused("You have already used this coupon.")
+    if pool.first_purchase_only:
+        earlier = Event.objects.filter(customer=customer, name="order_completed")
+        if order_number:
+            earlier = earlier.exclude(properties__order_id=order_number)
+        if earlier.exists():
+            raise _refused("This coupon is for a first purchase only.")
+
+
+def _find(code: str, *, lock=False) -> CouponCode:
+    codes = CouponCode.objects.select_related("pool")
+    if lock:
+        codes = codes.select_for_update(of=("self",))
+    found = codes.filter(code=normalise_code(code)).first()
+    if found is None:
+        raise _refused("Unknown coupon code.")
+    return found
+
+
+def quote(code: str, *, customer=None, channel=None, subtotal, lines=None) -> Quote:
+    """The discount this code gives on this order, or a refusal with its reason."""
+    found = _find(code)
+    check_code(found, customer=customer, subtotal=subtotal)
+    pool = found.pool
+    return Quote(found.code, discount_for(pool, subtotal), pool.name)
+
+
+def redeem(code: str, *, customer=None, channel=None, order_number: str, discount) -> Redemption:
+    """Record that `order_number` used this code in `channel`. Idempotent per (code, order).
+    Run it inside the order's transaction; raises the refusal if a limit was reached
+    meanwhile (another channel may have used the last use a moment ago)."""
+    with transaction.atomic():
+        found = _find(code, lock=True)
+        existing = Redemption.objects.filter(
+            code=found, order_number=order_number, released_at__isnull=True
+        ).first()
+        if existing:
+            return existing
+        check_code(
+            found, customer=customer, subtotal=Decimal("Infinity"), order_number=order_number
+        )
+        pool = found.pool
+        guard = Q(pk=found.pk)
+        if pool.max_uses_per_code is not None:
+            guard &= Q(times_redeemed__lt=pool.max_uses_per_code)
+        if not CouponCode.objects.filter(guard).update(times_redeemed=F("times_redeemed") + 1):
+            raise _refused("This coupon has been used up.")
+        redemption, _created = Redemption.objects.update_or_create(
+            code=found,
+            order_number=order_number,
+            defaults={
+                "customer": customer,
+                "channel": channel,
+                "discount": Decimal(discount or 0),
+                "redeemed_at": timezone.now(),
+                "released_at": None,
+            },
+        )
+        return redemption
+
+
+def release(code: str, *, order_number: str) -> bool:
+    """Give the use back (order cancelled before it completed). True if one was released."""
+    with transaction.atomic():
+        found = _find(code, lock=True)
+        released = Redemption.objects.filter(
+            code=found, order_number=order_number, released_at__isnull=True
+        ).update(released_at=timezone.now())
+        if released:
+            CouponCode.objects.filter(pk=found.pk, times_redeemed__gt=0).update(
+                times_redeemed=F("times_redeemed") - 1
+            )
+        return bool(released)
+
+
+class CampaignCouponHandler:
+    """What orders.coupons calls: quote, redeem (inside the order transaction), release."""
+
+    def _quote_class(self):
+        try:
+            from orders.coupons import CouponQuote
+        except ImportError:
+            return Quote
+        return CouponQuote
+
+    def quote(self, code, *, customer=None, channel=None, subtotal, lines=None):
+        result = quote(code, customer=customer, channel=channel, subtotal=subtotal, lines=lines)
+        return self._quote_class()(
+            code=result.code, discount=result.discount, description=result.description
+        )
+
+    def redeem(self, code, *, customer=None, channel=None, order_number, discount):
+        return redeem(
+            code, customer=customer, channel=channel, order_number=order_number, discount=discount
+        )
+
+    def release(self, code, *, order_number):
+        return release(code, order_number=order_number)

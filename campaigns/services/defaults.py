@@ -1,0 +1,269 @@
+"""What ships with the app: ready-made segments, the WELCOME pool, and five journeys
+(welcome, abandoned cart, receipt, review request, win-back) with their templates.
+`install_defaults()` is idempotent: it makes what is missing and changes nothing else."""
+
+from decimal import Decimal
+
+from django.db import transaction
+
+from campaigns.models import (
+    ChannelChoice,
+    CodeKind,
+    CouponPool,
+    DiscountKind,
+    Journey,
+    JourneyStep,
+    MessageTemplate,
+    MessageTemplateTranslation,
+    Segment,
+    StepKind,
+)
+from campaigns.services.segments import READY_MADE, describe
+from core.models import Channel
+
+TEMPLATES = {
+    "welcome-email": (
+        "email",
+        "Welcome, {{ first_name|default:'friend' }}!",
+        "Hello {{ first_name }},\n\nWelcome to our shop. Everything you do online and in our "
+        "stores now counts on one account.",
+        "<p>Hello {{ first_name }},</p><p>Welcome to our shop.</p>"
+        '<p><a href="https://shop.example.com/">Start shopping</a></p>',
+        {
+            "fa": (
+                "{{ first_name }} عزیز، خوش آمدید!",
+                "سلام {{ first_name }}،\nبه فروشگاه ما خوش آمدید.",
+                "<p>سلام {{ first_name }}،</p><p>به فروشگاه ما خوش آمدید.</p>",
+            )
+        },
+    ),
+    "welcome-sms": (
+        "sms",
+        "",
+        "Welcome {{ first_name }}! {{ coupon.discount }} off your first order, online or in "
+        "store: {{ coupon.code }}",
+        "",
+        {
+            "fa": (
+                "",
+                "{{ first_name }} خوش آمدید! {{ coupon.discount }} تخفیف خرید اول: {{ coupon.code }}",
+                "",
+            )
+        },
+    ),
+    "abandoned-cart-email": (
+        "email",
+        "You left something in your cart",
+        "Hello {{ first_name }}, your cart is waiting:\n"
+        "{% for line in cart.products %}- {{ line.quantity }} x {{ line.sku }}\n{% endfor %}"
+        "Total: {{ cart.total }} {{ cart.currency }}",
+        "<p>Hello {{ first_name }}, your cart is waiting:</p><ul>"
+        "{% for line in cart.products %}<li>{{ line.quantity }} × {{ line.sku }}</li>"
+        "{% endfor %}</ul><p>Total: {{ cart.total }} {{ cart.currency }}</p>"
+        '<p><a href="https://shop.example.com/cart">Back to your cart</a></p>',
+        {},
+    ),
+    "receipt": (
+        "email",
+        "Your receipt for order {{ order.order_id }}",
+        "Thank you {{ first_name }}! Order {{ order.order_id }}: {{ order.total }} "
+        "{{ order.currency }}.\n{% for line in order.products %}- {{ line.quantity }} x "
+        "{{ line.sku }} {{ line.price }}\n{% endfor %}",
+        "",
+        {},
+    ),
+    "review-request": (
+        "email",
+        "How was your order {{ order.order_id }}?",
+        "Hello {{ first_name }}, tell us what you think of what you bought.",
+        '<p>Hello {{ first_name }}, <a href="https://shop.example.com/reviews">tell us what '
+        "you think</a>.</p>",
+        {},
+    ),
+    "win-back": (
+        "email",
+        "We miss you, {{ first_name }}",
+        "It has been a while. {% if recommended_products %}You looked at: "
+        "{% for p in recommended_products %}{{ p.name }}{% if not forloop.last %}, "
+        "{% endif %}{% endfor %}. {% endif %}Here is {{ coupon.discount }} off: {{ coupon.code }}",
+        "",
+        {},
+    ),
+}
+
+JOURNEYS = [
+    {
+        "key": "welcome",
+        "name": "Welcome (email, then SMS with a first-purchase coupon)",
+        "trigger": "identity_added:email",
+        "once_per_customer": True,
+        "purpose": "marketing",
+        "exit_events": [],
+        "steps": [
+            {"kind": StepKind.SEND, "template": "welcome-email", "channel": "email"},
+            {"kind": StepKind.WAIT, "wait_minutes": 60 * 24 * 30, "rules": {"identity": "phone"}},
+            {"kind": StepKind.CONDITION, "rules": {"event": "order_completed", "did": False}},
+            {
+                "kind": StepKind.SEND,
+                "template": "welcome-sms",
+                "channel": "sms",
+                "coupon_pool": "WELCOME",
+            },
+        ],
+    },
+    {
+        "key": "abandoned-cart",
+        "name": "Abandoned cart",
+        "trigger": "cart_abandoned",
+        "purpose": "marketing",
+        "exit_events": ["order_completed", "cart_converted"],
+        "steps": [
+            {"kind": StepKind.WAIT, "wait_minutes": 60},
+            {"kind": StepKind.SEND, "template": "abandoned-cart-email", "channel": "email"},
+        ],
+    },
+    {
+        "key": "receipt",
+        "name": "Receipt on the channel the customer asked for",
+        "trigger": "order_completed",
+        "purpose": "transactional",
+        "exit_events": [],
+        "steps": [
+            {
+                "kind": StepKind.SEND,
+                "template": "receipt",
+                "channel": "email",
+                "channel_choice": ChannelChoice.ASKED,
+            }
+        ],
+    },
+    {
+        "key": "review-request",
+        "name": "Post-purchase review request",
+        "trigger": "order_completed",
+        "purpose": "marketing",
+        "exit_events": ["order_refunded"],
+        "steps": [
+            {"kind": StepKind.WAIT, "wait_minutes": 60 * 24 * 7},
+            {"kind": StepKind.SEND, "template": "review-request", "channel": "email"},
+        ],
+    },
+    {
+        "key": "win-back",
+        "name": "Win-back after 90 days",
+        "trigger": "order_completed",
+        "purpose": "marketing",
+        "exit_events": ["order_completed"],
+        "steps": [
+            {"kind": StepKind.WAIT, "wait_minutes": 60 * 24 * 90},
+            {
+                "kind": StepKind.SEND,
+                "template": "win-back",
+                "channel_choice": ChannelChoice.BEST,
+                "coupon_pool": "WINBACK",
+            },
+        ],
+    },
+]
+
+
+def install_templates() -> dict[str, MessageTemplate]:
+    made = {}
+    for name, (kind, subject, text, html, translations) in TEMPLATES.items():
+        template, created = MessageTemplate.objects.get_or_create(
+            name=name,
+            defaults={"channel_kind": kind, "subject": subject, "text": text, "html": html},
+        )
+        if created:
+            for language, (t_subject, t_text, t_html) in translations.items():
+                MessageTemplateTranslation.objects.create(
+                    template=template,
+                    language=language,
+                    subject=t_subject,
+                    text=t_text,
+                    html=t_html,
+                )
+        made[name] = template
+    return made
+
+
+def install_pools() -> dict[str, CouponPool]:
+    from campaigns.services.coupons import create_pool
+
+    pools = {}
+    specs = {
+        "WELCOME": dict(
+            name="Welcome: first purchase",
+            code_kind=CodeKind.UNIQUE,
+            discount_kind=DiscountKind.PERCENTAGE,
+            discount_value=Decimal("10"),
+            max_uses_per_code=1,
+            max_uses_per_customer=1,
+            first_purchase_only=True,
+        ),
+        "WINBACK": dict(
+            name="Win-back",
+            code_kind=CodeKind.UNIQUE,
+            discount_kind=DiscountKind.PERCENTAGE,
+            discount_value=Decimal("15"),
+            max_uses_per_code=1,
+            max_uses_per_customer=1,
+        ),
+    }
+    for prefix, spec in specs.items():
+        pool = CouponPool.objects.filter(prefix=prefix).first()
+        pools[prefix] = pool or create_pool(prefix=prefix, **spec)
+    return pools
+
+
+def install_segments() -> list[Segment]:
+    segments = []
+    for name, (description, rules) in READY_MADE.items():
+        segment, _created = Segment.objects.get_or_create(
+            name=name,
+            defaults={
+                "description": description,
+                "rules": rules,
+                "compiled_description": describe(rules),
+                "is_ready_made": True,
+            },
+        )
+        segments.append(segment)
+    return segments
+
+
+@transaction.atomic
+def install_defaults() -> dict:
+    templates = install_templates()
+    pools = install_pools()
+    segments = install_segments()
+    channels = {}
+    for channel in Channel.objects.messaging().order_by("id"):
+        channels.setdefault(channel.kind, channel)
+    journeys = []
+    for spec in JOURNEYS:
+        journey, created = Journey.objects.get_or_create(
+            key=spec["key"],
+            defaults={
+                "name": spec["name"],
+                "trigger": spec["trigger"],
+                "purpose": spec["purpose"],
+                "exit_events": spec["exit_events"],
+                "once_per_customer": spec.get("once_per_customer", False),
+            },
+        )
+        if created:
+            for position, step in enumerate(spec["steps"]):
+                JourneyStep.objects.create(
+                    journey=journey,
+                    position=position,
+                    kind=step["kind"],
+                    wait_minutes=step.get("wait_minutes", 0),
+                    rules=step.get("rules", {}),
+                    template=templates.get(step.get("template")),
+                    channel_choice=step.get("channel_choice", ChannelChoice.FIXED),
+                    channel=channels.get(step.get("channel")),
+                    coupon_pool=pools.get(step.get("coupon_pool")),
+                )
+        journeys.append(journey)
+    return {"templates": templates, "pools": pools, "segments": segments, "journeys": journeys}

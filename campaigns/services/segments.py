@@ -1,0 +1,391 @@
+"""Segment rules -> one SQL query over the customer record, through the ORM.
+
+Rules are JSON. A node is one of:
+
+    {"all": [node, ...]}            every node holds
+    {"any": [node, ...]}            at least one holds
+    {"not": node}
+    {"trait": "locale", "op": "eq", "value": "fa"}
+        fields first_name, last_name, locale, preferred_channel, is_anonymous, orders_count,
+        created_at, last_seen_at, or any key of Customer.traits; ops eq ne in contains gte
+        lte exists
+    {"identity": "phone", "verified": true}           holds an identity of this kind
+    {"consent": "email", "purpose": "marketing"}      the latest decision grants it
+    {"event": "product_viewed", "did": true, "channels": ["web", "online"], "within_days": 30,
+     "min_count": 2, "min_value": 100}
+        did / did not do X in channel(s) Y within N days, at least `min_count` times, worth
+        at least `min_value` (sum of properties.total)
+    {"orders": {"min_spent": 100, "max_spent": 500, "min_count": 2, "within_days": 365,
+                "bought_in": ["store"], "never_in": ["online"], "only_in": ["store"],
+                "last_purchase_within_days": 30, "last_purchase_before_days": 90}}
+        from `order_completed` events, whatever channel placed the order
+
+Channels are channel kinds or codes; "online" means the web shop and the app. Each node
+compiles to EXISTS / correlated sub-queries, so a whole segment is one SELECT, never a loop
+over customers in Python.
+"""
+
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce
+from django.db.models.lookups import Exact, GreaterThanOrEqual, LessThanOrEqual
+from django.utils import timezone
+
+from campaigns.errors import InvalidRules
+from core.models import ChannelKind
+from customers.models import (
+    Consent,
+    ConsentPurpose,
+    ConsentStatus,
+    Customer,
+    Event,
+    Identity,
+    IdentityKind,
+)
+
+ONLINE_KINDS = ("web", "mobile_app")
+TRAIT_FIELDS = {
+    "first_name",
+    "last_name",
+    "locale",
+    "preferred_channel",
+    "is_anonymous",
+    "orders_count",
+    "created_at",
+    "last_seen_at",
+}
+TRAIT_OPS = {"eq", "ne", "in", "contains", "gte", "lte", "exists"}
+ORDER_KEYS = {
+    "min_spent",
+    "max_spent",
+    "min_count",
+    "within_days",
+    "bought_in",
+    "never_in",
+    "only_in",
+    "last_purchase_within_days",
+    "last_purchase_before_days",
+}
+EVENT_KEYS = {"event", "did", "channels", "within_days", "min_count", "min_value"}
+MONEY = DecimalField(max_digits=18, decimal_places=4)
+
+# The ready-made segments staff start from (name -> description, rules).
+READY_MADE = {
+    "Researched online, bought in store": (
+        "Viewed products on the web shop or app and bought in a store, both in the last 30 days.",
+        {
+            "all": [
+                {"event": "product_viewed", "channels": ["online"], "within_days": 30},
+                {"orders": {"bought_in": ["store"], "within_days": 30}},
+            ]
+        },
+    ),
+    "Bought in store only, never online": (
+        "Has store orders and no order in any other channel.",
+        {"orders": {"only_in": ["store"]}},
+    ),
+    "Cart abandoned in the last 24 h": (
+        "Left a cart in the last day and has not ordered since, in any channel.",
+        {
+            "all": [
+                {"event": "cart_abandoned", "within_days": 1},
+                {"event": "order_completed", "did": False, "within_days": 1},
+            ]
+        },
+    ),
+    "Lapsed 90 days": (
+        "Ordered before, but not in the last 90 days.",
+        {"orders": {"min_count": 1, "last_purchase_before_days": 90}},
+    ),
+}
+
+
+def audience_base():
+    """Customers a segment may hold: live, known, not erased."""
+    return Customer.objects.live().filter(erased_at__isnull=True, is_anonymous=False)
+
+
+def segment_queryset(rules, *, now=None):
+    """The customers matching `rules`, as one queryset. Raises InvalidRules naming the path."""
+    condition = compile_rules(rules, now=now)
+    return audience_base().filter(condition)
+
+
+def count_members(rules, *, now=None) -> int:
+    return segment_queryset(rules, now=now).count()
+
+
+def matches(rules, customer, *, now=None) -> bool:
+    """Does this one customer satisfy the rules now (journey conditions)?"""
+    if not rules:
+        return True
+    condition = compile_rules(rules, now=now)
+    return Customer.objects.filter(pk=customer.pk).filter(condition).exists()
+
+
+def compile_rules(rules, *, now=None) -> Q:
+    if rules in (None, {}, []):
+        return Q()
+    return _node(rules, "rules", now or timezone.now())
+
+
+def _fail(path, message):
+    raise InvalidRules(f"{path}: {message}", fields={path: [message]})
+
+
+def _days(node, key, path):
+    value = node.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        _fail(f"{path}.{key}", "Must be a positive number of days.")
+    return timedelta(days=value)
+
+
+def _number(node, key, path):
+    value = node.get(key)
+    if value is None:
+        return None
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        number = None
+    if isinstance(value, bool) or number is None or not number.is_finite() or number < 0:
+        _fail(f"{path}.{key}", "Must be a non-negative number.")
+    return number
+
+
+def _channels(values, path) -> Q:
+    if isinstance(values, str):
+        values = [values]
+    if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+        _fail(path, "Must be a list of channel kinds or codes.")
+    kinds = set()
+    codes = set()
+    for value in values:
+        if value == "online":
+            kinds.update(ONLINE_KINDS)
+        elif value in ChannelKind.values:
+            kinds.add(value)
+        else:
+            codes.add(value)
+    condition = Q(channel__kind__in=sorted(kinds)) if kinds else Q(pk__in=[])
+    if codes:
+        condition |= Q(channel__code__in=sorted(codes))
+    return condition
+
+
+def _node(node, path, now) -> Q:
+    if not isinstance(node, dict) or not node:
+        _fail(path, "Each rule must be a non-empty object.")
+    if "all" in node or "any" in node:
+        key = "all" if "all" in node else "any"
+        children = node[key]
+        if not isinstance(children, list) or not children or len(node) != 1:
+            _fail(f"{path}.{key}", "Must be a non-empty list (and alone in its object).")
+        compiled = [_node(child, f"{path}.{key}.{i}", now) for i, child in enumerate(children)]
+        result = compiled[0]
+        for part in compiled[1:]:
+            result = (result & part) if key == "all" else (result | part)
+        return result
+    if "not" in node:
+        if len(node) != 1:
+            _fail(f"{path}.not", "Must be alone in its object.")
+        return ~_node(node["not"], f"{path}.not", now)
+    if "trait" in node:
+        return _trait(node, path)
+    if "identity" in node:
+        return _identity(node, path)
+    if "consent" in node:
+        return _consent(node, path)
+    if "event" in node:
+        return _event(node, path, now)
+    if "orders" in node:
+        return _orders(node["orders"], f"{path}.orders", now)
+    _fail(path, "Unknown rule; use all, any, not, trait, identity, consent, event or orders.")
+
+
+def _trait(node, path) -> Q:
+    name = node["trait"]
+    op = node.get("op", "eq")
+    value = node.get("value")
+    if not isinstance(name, str) or not name:
+        _fail(f"{path}.trait", "Name a trait.")
+    if op not in TRAIT_OPS:
+        _fail(f"{path}.op", f"One of: {', '.join(sorted(TRAIT_OPS))}.")
+    field = name if name in TRAIT_FIELDS else f"traits__{name}"
+    if op == "exists":
+        if name in TRAIT_FIELDS:
+            return ~Q(**{field: ""}) & Q(**{f"{field}__isnull": False})
+        return Q(traits__has_key=name)
+    if op == "in" and not isinstance(value, list):
+        _fail(f"{path}.value", "Must be a list for op 'in'.")
+    lookup = {"eq": "", "ne": "", "in": "__in", "contains": "__icontains", "gte": "__gte"}.get(
+        op, "__lte"
+    )
+    condition = Q(**{f"{field}{lookup}": value})
+    return ~condition if op == "ne" else condition
+
+
+def _identity(node, path) -> Q:
+    kind = node["identity"]
+    if kind not in IdentityKind.values:
+        _fail(f"{path}.identity", f"One of: {', '.join(IdentityKind.values)}.")
+    identities = Identity.objects.filter(customer=OuterRef("pk"), kind=kind)
+    if node.get("verified"):
+        identities = identities.filter(is_verified=True)
+    return Q(Exists(identities))
+
+
+def latest_consent_status(channel_kind, purpose):
+    """Correlated sub-query: the latest decision's status, or the default when there is none."""
+    latest = (
+        Consent.objects.filter(customer=OuterRef("pk"), channel_kind=channel_kind, purpose=purpose)
+        .order_by("-recorded_at", "-id")
+        .values("status")[:1]
+    )
+    default = ConsentStatus.GRANTED if purpose == ConsentPurpose.TRANSACTIONAL else "none"
+    return Coalesce(Subquery(latest), Value(default))
+
+
+def _consent(node, path) -> Q:
+    kind = node["consent"]
+    purpose = node.get("purpose", ConsentPurpose.MARKETING)
+    if kind not in ChannelKind.values:
+        _fail(f"{path}.consent", f"One of: {', '.join(ChannelKind.values)}.")
+    if purpose not in ConsentPurpose.values:
+        _fail(f"{path}.purpose", f"One of: {', '.join(ConsentPurpose.values)}.")
+    return Q(Exact(latest_consent_status(kind, purpose), ConsentStatus.GRANTED))
+
+
+def _event(node, path, now) -> Q:
+    unknown = set(node) - EVENT_KEYS
+    if unknown:
+        _fail(f"{path}.{sorted(unknown)[0]}", "Unknown key.")
+    name = node["event"]
+    if not isinstance(name, str) or not name:
+        _fail(f"{path}.event", "Name an event.")
+    did = node.get("did", True)
+    if not isinstance(did, bool):
+        _fail(f"{path}.did", "Must be true or false.")
+    events = Event.objects.filter(customer=OuterRef("pk"), name=name)
+    if "channels" in node:
+        events = events.filter(_channels(node["channels"], f"{path}.channels"))
+    window = _days(node, "within_days", path)
+    if window:
+        events = events.filter(occurred_at__gte=now - window)
+    min_count = node.get("min_count")
+    if min_count is not None and (
+        isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1
+    ):
+        _fail(f"{path}.min_count", "Must be a whole number of at least 1.")
+    min_value = _number(node, "min_value", path)
+    condition = Q(Exists(events))
+    if min_count and min_count > 1:
+        condition &= Q(GreaterThanOrEqual(_count_of(events), min_count))
+    if min_value is not None:
+        condition &= Q(GreaterThanOrEqual(_value_of(events), min_value))
+    return condition if did else ~condition
+
+
+def _count_of(events):
+    counted = events.order_by().values("customer").annotate(n=Count("id")).values("n")
+    return Coalesce(Subquery(counted), Value(0))
+
+
+def _value_of(events):
+    summed = (
+        events.order_by()
+        .values("customer")
+        .annotate(v=Sum(Cast(KT("properties__total"), MONEY)))
+        .values("v")
+    )
+    return Coalesce(Subquery(summed, output_field=MONEY), Value(Decimal(0)), output_field=MONEY)
+
+
+def _orders(spec, path, now) -> Q:
+    if not isinstance(spec, dict) or not spec:
+        _fail(path, "Must be an object of order conditions.")
+    unknown = set(spec) - ORDER_KEYS
+    if unknown:
+        _fail(f"{path}.{sorted(unknown)[0]}", "Unknown key.")
+    orders = Event.objects.filter(customer=OuterRef("pk"), name="order_completed")
+    window = _days(spec, "within_days", path)
+    scoped = orders.filter(occurred_at__gte=now - window) if window else orders
+    condition = Q(Exists(scoped))
+    if "bought_in" in spec:
+        condition &= Q(Exists(scoped.filter(_channels(spec["bought_in"], f"{path}.bought_in"))))
+    if "never_in" in spec:
+        condition &= ~Q(Exists(orders.filter(_channels(spec["never_in"], f"{path}.never_in"))))
+    if "only_in" in spec:
+        inside = _channels(spec["only_in"], f"{path}.only_in")
+        condition &= Q(Exists(scoped.filter(inside)))
+        condition &= ~Q(Exists(scoped.exclude(inside & Q(channel__isnull=False))))
+    min_count = spec.get("min_count")
+    if min_count is not None:
+        if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
+            _fail(f"{path}.min_count", "Must be a whole number of at least 1.")
+        if min_count > 1:
+            condition &= Q(GreaterThanOrEqual(_count_of(scoped), min_count))
+    min_spent = _number(spec, "min_spent", path)
+    if min_spent is not None:
+        condition &= Q(GreaterThanOrEqual(_value_of(scoped), min_spent))
+    max_spent = _number(spec, "max_spent", path)
+    if max_spent is not None:
+        condition &= Q(LessThanOrEqual(_value_of(scoped), max_spent))
+    recent = _days(spec, "last_purchase_within_days", path)
+    if recent:
+        condition &= Q(Exists(orders.filter(occurred_at__gte=now - recent)))
+    lapsed = _days(spec, "last_purchase_before_days", path)
+    if lapsed:
+        condition &= ~Q(Exists(orders.filter(occurred_at__gte=now - lapsed)))
+    return condition
+
+
+def describe(rules) -> str:
+    """The rules in words, for staff pages and the API."""
+    if not rules:
+        return "everyone"
+    return _describe(rules)
+
+
+def _describe(node) -> str:
+    if "all" in node:
+        return "(" + " and ".join(_describe(child) for child in node["all"]) + ")"
+    if "any" in node:
+        return "(" + " or ".join(_describe(child) for child in node["any"]) + ")"
+    if "not" in node:
+        return "not " + _describe(node["not"])
+    if "trait" in node:
+        return f"{node['trait']} {node.get('op', 'eq')} {node.get('value', '')}".strip()
+    if "identity" in node:
+        verified = "verified " if node.get("verified") else ""
+        return f"has a {verified}{node['identity']}"
+    if "consent" in node:
+        return f"consents to {node.get('purpose', 'marketing')} {node['consent']}"
+    if "event" in node:
+        words = ["did" if node.get("did", True) else "did not", node["event"]]
+        if node.get("channels"):
+            words.append("in " + "/".join(node["channels"]))
+        if node.get("within_days"):
+            words.append(f"within {node['within_days']} days")
+        if node.get("min_count"):
+            words.append(f"at least {node['min_count']} times")
+        if node.get("min_value") is not None:
+            words.append(f"worth at least {node['min_value']}")
+        return " ".join(words)
+    if "orders" in node:
+        return "orders " + ", ".join(f"{k}={v}" for k, v in sorted(node["orders"].items()))
+    return "?"

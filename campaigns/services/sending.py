@@ -1,0 +1,662 @@
+"""Sending: campaign rows, send-time rules and the claim that makes every send idempotent.
+
+A campaign is split into CampaignMessage rows (`bulk_create(ignore_conflicts=True)` on the
+unique (campaign, customer)), then Celery tasks send them in chunks. Each send:
+
+1. checks the rules *at send time*, in bulk per chunk: an address, no suppression, consent
+   for the channel kind and purpose (latest decision wins), quiet hours in the customer's
+   time zone (the row waits until they end), and for marketing the frequency cap across ALL
+   channels (counted under a lock of the customer row, so two campaigns cannot both take the
+   last place);
+2. claims its row: `UPDATE ... SET status='sending' WHERE id=%s AND status='queued'`; a
+   retried task, a duplicate task or a second worker finds nothing to claim;
+3. calls the provider with the row's idempotency key (SMTP Message-ID, HTTP Idempotency-Key);
+4. marks the row sent (`WHERE status='sending'`), one row at a time.
+
+Delivery choice: AT LEAST ONCE to the provider, deduplicated downstream by the idempotency
+key. Only a worker killed between the provider's acceptance (step 3) and the commit of step 4
+leaves a row that may have gone out and is still "sending". `recover_stuck_sends` re-sends
+such rows after a lease, with the SAME idempotency key, so the provider (HTTP Idempotency-Key)
+or the mail system (same Message-ID) sees one message, and nobody is ever skipped. The other
+choice, at most once, would mark such rows failed and could silently skip a customer.
+"""
+
+import logging
+import math
+import random
+from collections import defaultdict
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Exists, F, OuterRef, Q
+from django.utils import timezone
+
+from campaigns.errors import IllegalTransition, InvalidCampaign
+from campaigns.models import (
+    SENT_STATUSES,
+    Campaign,
+    CampaignMessage,
+    CampaignStatus,
+    CampaignVariant,
+    MessageStatus,
+    SegmentSnapshot,
+    Suppression,
+)
+from campaigns.services.rendering import render_message
+from campaigns.services.segments import segment_queryset
+from core.models import Channel, ChannelKind
+from core.providers import OutboundMessage, ProviderError, send_message
+from customers.models import Consent, ConsentPurpose, ConsentStatus, Customer, Identity
+from customers.selectors import DEFAULT_CONSENT
+
+logger = logging.getLogger("omni.campaigns")
+
+DEFAULT_FREQUENCY_CAP = 3  # marketing messages per customer...
+DEFAULT_FREQUENCY_WINDOW_DAYS = 7  # ...per this many days, all channels together
+CHUNK_SIZE = 250  # messages per send task
+SEND_LEASE = timedelta(minutes=10)  # a row "sending" longer than this lost its worker
+MAX_ATTEMPTS = 5
+INSERT_BATCH = 5000
+
+# Where each messaging channel kind sends to, in order of preference.
+ADDRESS_KINDS = {
+    ChannelKind.EMAIL: ("email",),
+    ChannelKind.SMS: ("phone",),
+    ChannelKind.WHATSAPP: ("whatsapp", "phone"),
+    ChannelKind.TELEGRAM: ("telegram",),
+    ChannelKind.MESSENGER: ("messenger",),
+    ChannelKind.INSTAGRAM: ("instagram",),
+    ChannelKind.MOBILE_APP: ("device",),
+}
+# When engagement is equal, the cheaper and less intrusive channel goes first.
+CHANNEL_ORDER = ["email", "whatsapp", "telegram", "messenger", "sms", "instagram", "mobile_app"]
+
+
+# --- addresses, channels, time zones -------------------------------------------------------
+
+
+def addresses_of(customer_ids) -> dict[int, dict[str, str]]:
+    """{customer_id: {identity kind: value}} for many customers in one query (newest wins)."""
+    found: dict[int, dict[str, str]] = defaultdict(dict)
+    rows = (
+        Identity.objects.filter(customer_id__in=list(customer_ids))
+        .order_by("customer_id", "created_at", "id")
+        .values_list("customer_id", "kind", "value")
+    )
+    for customer_id, kind, value in rows:
+        found[customer_id][kind] = value
+    return found
+
+
+def address_for(kind: str, addresses: dict[str, str]) -> str:
+    for identity_kind in ADDRESS_KINDS.get(kind, ()):
+        if addresses.get(identity_kind):
+            return addresses[identity_kind]
+    return ""
+
+
+def messaging_channels() -> dict[str, Channel]:
+    """One sending channel per kind (the first configured with a provider)."""
+    channels: dict[str, Channel] = {}
+    for channel in Channel.objects.messaging().order_by("-provider", "id"):
+        if channel.kind in ADDRESS_KINDS:
+            channels.setdefault(channel.kind, channel)
+    return channels
+
+
+def latest_consents(customer_ids, purpose) -> dict[tuple[int, str], bool]:
+    """{(customer_id, channel_kind): granted} from the latest decisions, one query."""
+    decided: dict[tuple[int, str], bool] = {}
+    rows = (
+        Consent.objects.filter(customer_id__in=list(customer_ids), purpose=purpose)
+        .order_by("customer_id", "channel_kind", "-recorded_at", "-id")
+        .values_list("customer_id", "channel_kind", "status")
+    )
+    for customer_id, kind, status in rows:
+        decided.setdefault((customer_id, kind), status == ConsentStatus.GRANTED)
+    return decided
+
+
+def is_consented(decided, customer_id, kind, purpose) -> bool:
+    return decided.get((customer_id, kind), DEFAULT_CONSENT.get(purpose, False))
+
+
+def engagement_by_kind(customer_ids) -> dict[tuple[int, str], int]:
+    """How often each customer opened or clicked our messages per channel kind (90 days)."""
+    since = timezone.now() - timedelta(days=90)
+    rows = (
+        CampaignMessage.objects.filter(customer_id__in=list(customer_ids), sent_at__gte=since)
+        .filter(Q(opened_at__isnull=False) | Q(clicked_at__isnull=False))
+        .values_list("customer_id", "channel__kind")
+        .annotate(n=Count("id"))
+    )
+    return {(customer_id, kind): n for customer_id, kind, n in rows}
+
+
+def best_channels(customers, purpose) -> dict[int, tuple[Channel | None, str]]:
+    """Per customer, the channel she consented to for this purpose and engages with most;
+    her stated preferred channel wins ties. (None, "") when no channel is possible."""
+    customers = list(customers)
+    ids = [c.pk for c in customers]
+    channels = messaging_channels()
+    addresses = addresses_of(ids)
+    consents = latest_consents(ids, purpose)
+    engagement = engagement_by_kind(ids)
+    result = {}
+    for customer in customers:
+        candidates = []
+        for kind, channel in channels.items():
+            address = address_for(kind, addresses.get(customer.pk, {}))
+            if not address or not is_consented(consents, customer.pk, kind, purpose):
+                continue
+            rank = (
+                -engagement.get((customer.pk, kind), 0),
+                0 if customer.preferred_channel == kind else 1,
+                CHANNEL_ORDER.index(kind) if kind in CHANNEL_ORDER else 99,
+            )
+            candidates.append((rank, channel, address))
+        if candidates:
+            candidates.sort(key=lambda item: item[0])
+            result[customer.pk] = (candidates[0][1], candidates[0][2])
+        else:
+            result[customer.pk] = (None, "")
+    return result
+
+
+def time_zone_of(customer) -> ZoneInfo:
+    name = (customer.traits or {}).get("time_zone") or (customer.traits or {}).get("timezone")
+    try:
+        return ZoneInfo(name) if name else ZoneInfo(settings.TIME_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(settings.TIME_ZONE)
+
+
+def in_quiet_hours(local: datetime, start: time, end: time) -> bool:
+    now = local.time()
+    if start <= end:
+        return start <= now < end
+    return now >= start or now < end  # overnight, e.g. 21:00 -> 08:00
+
+
+def quiet_hours_end(moment: datetime, zone: ZoneInfo, start: time, end: time) -> datetime | None:
+    """When the quiet hours that `moment` falls in end (aware), or None if it is not in them."""
+    local = moment.astimezone(zone)
+    if not in_quiet_hours(local, start, end):
+        return None
+    candidate = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+    if candidate <= local:
+        candidate += timedelta(days=1)
+    return candidate
+
+
+def local_send_time(scheduled_at: datetime, zone: ZoneInfo) -> datetime:
+    """The campaign's wall-clock time (as written in UTC) in the customer's zone."""
+    wall = scheduled_at.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+    return wall.replace(tzinfo=zone)
+
+
+# --- campaigns: rows -----------------------------------------------------------------------
+
+
+def split_sizes(total: int, weights: list[int]) -> list[int]:
+    """Exact sizes that add up to `total`, proportional to the weights (largest remainder)."""
+    if not weights:
+        return []
+    weight_sum = sum(weights)
+    raw = [total * w / weight_sum for w in weights]
+    sizes = [math.floor(x) for x in raw]
+    order = sorted(range(len(weights)), key=lambda i: (-(raw[i] - sizes[i]), i))
+    for i in order[: total - sum(sizes)]:
+        sizes[i] += 1
+    return sizes
+
+
+def message_key(campaign_id, customer_id) -> str:
+    return f"omni-c{campaign_id}-u{customer_id}"
+
+
+def start_campaign(campaign: Campaign, *, now=None) -> int:
+    """Snapshot the segment and make one message row per member (idempotent: running it
+    again makes no second row). A/B: the test share is split exactly by weight; the rest is
+    held for the winner. Returns the number of rows. Raises InvalidCampaign,
+    IllegalTransition."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
+            raise IllegalTransition(f"A campaign in status {campaign.status} cannot be sent.")
+        variants = list(campaign.variants.select_related("template").order_by("name"))
+        if not variants:
+            raise InvalidCampaign(
+                "A campaign needs at least one variant (template).",
+                fields={"variants": ["Add a template."]},
+            )
+        if campaign.channel_id and campaign.channel.kind not in ADDRESS_KINDS:
+            raise InvalidCampaign(
+                "This channel cannot carry messages.", fields={"channel": ["Not a messaging kind."]}
+            )
+        members = list(
+            segment_queryset(campaign.segment.rules, now=now)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        SegmentSnapshot.objects.create(
+            segment=campaign.segment,
+            campaign=campaign,
+            rules=campaign.segment.rules,
+            member_count=len(members),
+            member_ids=members,
+            taken_at=now,
+        )
+        shuffled = members[:]
+        random.Random(campaign.pk).shuffle(shuffled)  # noqa: S311 (assignment, not security)
+        if len(variants) > 1:
+            test_size = round(len(shuffled) * campaign.ab_test_share / 100)
+        else:
+            test_size = len(shuffled)
+        sizes = split_sizes(test_size, [v.weight for v in variants])
+        assignment: dict[int, CampaignVariant | None] = {}
+        start = 0
+        for variant, size in zip(variants, sizes, strict=True):
+            for customer_id in shuffled[start : start + size]:
+                assignment[customer_id] = variant
+            start += size
+        for customer_id in shuffled[start:]:
+            assignment[customer_id] = None  # held for the winner
+        total = 0
+        for offset in range(0, len(members), INSERT_BATCH):
+            batch = members[offset : offset + INSERT_BATCH]
+            total += _make_rows(campaign, batch, assignment, variants, now)
+        campaign.status = CampaignStatus.TESTING if start < len(members) else CampaignStatus.SENDING
+        campaign.started_at = now
+        campaign.save(update_fields=["status", "started_at"])
+        transaction.on_commit(lambda: enqueue_due(campaign_id=campaign.pk))
+    return total
+
+
+def _make_rows(campaign, customer_ids, assignment, variants, now) -> int:
+    customers = list(
+        Customer.objects.filter(pk__in=customer_ids).only("pk", "traits", "preferred_channel")
+    )
+    if campaign.channel_id:
+        addresses = addresses_of(customer_ids)
+        route = {
+            c.pk: (campaign.channel, address_for(campaign.channel.kind, addresses.get(c.pk, {})))
+            for c in customers
+        }
+    else:
+        route = best_channels(customers, campaign.purpose)
+    rows = []
+    for customer in customers:
+        channel, address = route[customer.pk]
+        variant = assignment.get(customer.pk)
+        not_before = now
+        if campaign.scheduled_at and campaign.in_customer_time_zone:
+            not_before = max(now, local_send_time(campaign.scheduled_at, time_zone_of(customer)))
+        status, reason = MessageStatus.QUEUED, ""
+        if variant is None:
+            status = MessageStatus.HELD
+        if channel is None or not address:
+            status, reason = MessageStatus.SUPPRESSED, "no consented channel with an address"
+        rows.append(
+            CampaignMessage(
+                campaign=campaign,
+                variant=variant,
+                template=variant.template if variant else None,
+                customer_id=customer.pk,
+                channel=channel,
+                purpose=campaign.purpose,
+                to=address,
+                status=status,
+                status_reason=reason,
+                idempotency_key=message_key(campaign.pk, customer.pk),
+                not_before=not_before,
+                coupon_code=None,
+                created_at=now,
+            )
+        )
+    CampaignMessage.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    return len(rows)
+
+
+def send_campaign(campaign: Campaign, *, now=None) -> int:
+    """Send now (or at its time, per customer, when it is in their time zone)."""
+    return start_campaign(campaign, now=now)
+
+
+def schedule_campaign(campaign: Campaign, when, *, in_customer_time_zone=False) -> Campaign:
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
+            raise IllegalTransition(f"A campaign in status {campaign.status} cannot be scheduled.")
+        if not campaign.variants.exists():
+            raise InvalidCampaign(
+                "A campaign needs at least one variant (template).",
+                fields={"variants": ["Add a template."]},
+            )
+        campaign.scheduled_at = when
+        campaign.in_customer_time_zone = in_customer_time_zone
+        campaign.status = CampaignStatus.SCHEDULED
+        campaign.save(update_fields=["scheduled_at", "in_customer_time_zone", "status"])
+    return campaign
+
+
+def start_due_campaigns(now=None) -> list[int]:
+    """Scheduled campaigns whose time has come (14 hours early when they go out at a local
+    time: the first time zones reach the hour before UTC does)."""
+    now = now or timezone.now()
+    due = Campaign.objects.filter(status=CampaignStatus.SCHEDULED).filter(
+        Q(in_customer_time_zone=False, scheduled_at__lte=now)
+        | Q(in_customer_time_zone=True, scheduled_at__lte=now + timedelta(hours=14))
+    )
+    started = []
+    for campaign in due:
+        try:
+            start_campaign(campaign, now=now)
+            started.append(campaign.pk)
+        except (IllegalTransition, InvalidCampaign) as error:
+            logger.warning("campaign %s not started: %s", campaign.pk, error)
+    return started
+
+
+# --- dispatch ------------------------------------------------------------------------------
+
+
+def enqueue_due(*, campaign_id=None, now=None, limit=200_000) -> int:
+    """Hand due queued rows to send tasks in chunks. A row handed out recently is not handed
+    out again (a lost task is noticed after SEND_LEASE and its rows handed out anew)."""
+    from campaigns.tasks import send_chunk
+
+    now = now or timezone.now()
+    rows = CampaignMessage.objects.filter(status=MessageStatus.QUEUED, not_before__lte=now).filter(
+        Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - SEND_LEASE)
+    )
+    if campaign_id is not None:
+        rows = rows.filter(campaign_id=campaign_id)
+    ids = list(rows.order_by("id").values_list("id", flat=True)[:limit])
+    chunks = [ids[i : i + CHUNK_SIZE] for i in range(0, len(ids), CHUNK_SIZE)]
+    for chunk in chunks:
+        CampaignMessage.objects.filter(pk__in=chunk).update(enqueued_at=now)
+    for chunk in chunks:
+        send_chunk.delay(chunk)
+    return len(ids)
+
+
+# --- the send itself -----------------------------------------------------------------------
+
+
+def send_messages(message_ids, *, now=None) -> dict:
+    """Send these rows if they are still queued and due. Safe to call twice, from two
+    workers, or again after a crash: only a successful claim leads to a provider call."""
+    now = now or timezone.now()
+    outcome = defaultdict(int)
+    rows = list(
+        CampaignMessage.objects.filter(
+            pk__in=list(message_ids), status=MessageStatus.QUEUED, not_before__lte=now
+        )
+        .select_related("campaign", "channel", "customer", "template", "journey_step")
+        .order_by("id")
+    )
+    if not rows:
+        return dict(outcome)
+    ready = _apply_gates(rows, now, outcome)
+    for message in _claim(ready, now, outcome):
+        outcome[deliver(message)] += 1
+    return dict(outcome)
+
+
+def _suppress(message, reason, outcome):
+    CampaignMessage.objects.filter(pk=message.pk, status=MessageStatus.QUEUED).update(
+        status=MessageStatus.SUPPRESSED, status_reason=reason[:200]
+    )
+    outcome["suppressed"] += 1
+
+
+def _apply_gates(rows, now, outcome):
+    """Address, suppression list, consent and quiet hours, in bulk for the chunk."""
+    suppressed = set(
+        Suppression.objects.filter(address__in={m.to for m in rows if m.to}).values_list(
+            "channel_kind", "address"
+        )
+    )
+    consents = {
+        purpose: latest_consents([m.customer_id for m in rows if m.purpose == purpose], purpose)
+        for purpose in {m.purpose for m in rows}
+    }
+    ready = []
+    deferred: dict[datetime, list[int]] = defaultdict(list)
+    for message in rows:
+        kind = message.channel.kind if message.channel_id else ""
+        if not message.channel_id or not message.to:
+            _suppress(message, "no channel or address", outcome)
+        elif message.customer.erased_at or message.customer.merged_into_id:
+            _suppress(message, "customer erased or merged", outcome)
+        elif (kind, message.to) in suppressed:
+            _suppress(message, "address suppressed (bounce, complaint or do-not-contact)", outcome)
+        elif not is_consented(
+            consents[message.purpose], message.customer_id, kind, message.purpose
+        ):
+            _suppress(message, f"no {message.purpose} consent for {kind}", outcome)
+        else:
+            start, end = _quiet_hours_of(message)
+            wake = (
+                quiet_hours_end(now, time_zone_of(message.customer), start, end)
+                if start and end
+                else None
+            )
+            if wake:
+                deferred[wake].append(message.pk)
+                outcome["deferred"] += 1
+            else:
+                ready.append(message)
+    for wake, ids in deferred.items():
+        CampaignMessage.objects.filter(pk__in=ids, status=MessageStatus.QUEUED).update(
+            not_before=wake, enqueued_at=None
+        )
+    return ready
+
+
+def _quiet_hours_of(message):
+    campaign = message.campaign
+    if campaign and campaign.quiet_hours_start and campaign.quiet_hours_end:
+        return campaign.quiet_hours_start, campaign.quiet_hours_end
+    if message.purpose == ConsentPurpose.MARKETING and not campaign:
+        # Journeys' marketing messages keep the night quiet by default: 21:00 to 08:00.
+        return time(21, 0), time(8, 0)
+    return None, None
+
+
+def _cap_of(message):
+    campaign = message.campaign
+    if campaign is not None and campaign.frequency_cap is not None:
+        return campaign.frequency_cap, campaign.frequency_window_days
+    if campaign is not None:
+        return DEFAULT_FREQUENCY_CAP, campaign.frequency_window_days
+    return DEFAULT_FREQUENCY_CAP, DEFAULT_FREQUENCY_WINDOW_DAYS
+
+
+def _claim(ready, now, outcome):
+    """queued -> sending, one guarded UPDATE per row. For marketing rows the frequency cap is
+    counted while the customer rows are locked, so concurrent sends to one customer queue."""
+    claimed = []
+    marketing = [m for m in ready if m.purpose == ConsentPurpose.MARKETING]
+    others = [m for m in ready if m.purpose != ConsentPurpose.MARKETING]
+    for message in others:
+        if _claim_row(message, now):
+            claimed.append(message)
+    for start in range(0, len(marketing), 50):
+        batch = marketing[start : start + 50]
+        with transaction.atomic():
+            ids = sorted({m.customer_id for m in batch})
+            list(
+                Customer.objects.select_for_update()
+                .filter(pk__in=ids)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            longest = max(_cap_of(m)[1] for m in batch)
+            recent = defaultdict(list)
+            for customer_id, when in (
+                CampaignMessage.objects.filter(
+                    customer_id__in=ids,
+                    purpose=ConsentPurpose.MARKETING,
+                    claimed_at__gte=now - timedelta(days=longest),
+                )
+                .filter(status__in=(*SENT_STATUSES, MessageStatus.SENDING))
+                .values_list("customer_id", "claimed_at")
+            ):
+                recent[customer_id].append(when)
+            for message in batch:
+                cap, days = _cap_of(message)
+                count = sum(
+                    1 for when in recent[message.customer_id] if when >= now - timedelta(days=days)
+                )
+                if count >= cap:
+                    _suppress(
+                        message, f"frequency cap: {cap} marketing messages in {days} days", outcome
+                    )
+                    continue
+                if _claim_row(message, now):
+                    recent[message.customer_id].append(now)
+                    claimed.append(message)
+    return claimed
+
+
+def _claim_row(message, now) -> bool:
+    won = CampaignMessage.objects.filter(pk=message.pk, status=MessageStatus.QUEUED).update(
+        status=MessageStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1
+    )
+    if won:
+        message.status = MessageStatus.SENDING
+        message.claimed_at = now
+        message.attempts += 1
+    return bool(won)
+
+
+def outbound_for(message) -> OutboundMessage:
+    """Render the row into what the provider sends; emails carry RFC 8058 one-click
+    unsubscribe headers."""
+    from campaigns.services.coupons import issue_code
+    from campaigns.services.rendering import unsubscribe_url
+
+    coupon = message.coupon_code
+    pool = None
+    if message.journey_step_id and message.journey_step.coupon_pool_id:
+        pool = message.journey_step.coupon_pool
+    elif message.campaign_id and message.campaign.coupon_pool_id:
+        pool = message.campaign.coupon_pool
+    if coupon is None and pool is not None:
+        coupon = issue_code(pool, message.customer)
+        CampaignMessage.objects.filter(pk=message.pk).update(coupon_code=coupon)
+        message.coupon_code = coupon
+    extra = dict(message.context or {})
+    rendered = render_message(
+        message.template, message.customer, extra=extra, coupon=coupon, message=message
+    )
+    headers = {}
+    text = rendered.text
+    if message.channel.kind == ChannelKind.EMAIL:
+        link = unsubscribe_url(message)
+        headers = {
+            "List-Unsubscribe": f"<{link}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
+        if link not in text and message.purpose == ConsentPurpose.MARKETING:
+            text = f"{text}\n\nUnsubscribe: {link}"
+    return OutboundMessage(
+        to=message.to,
+        text=text,
+        idempotency_key=message.idempotency_key,
+        subject=rendered.subject,
+        html=rendered.html,
+        headers=headers,
+        metadata={"message": message.token},
+    )
+
+
+def deliver(message) -> str:
+    """Send a claimed row and record the outcome. Returns sent / retry / failed."""
+    try:
+        outbound = outbound_for(message)
+        result = send_message(message.channel, outbound)
+    except ProviderError as error:
+        if error.retryable and message.attempts < MAX_ATTEMPTS:
+            backoff = timedelta(seconds=30 * 2 ** (message.attempts - 1))
+            CampaignMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
+                status=MessageStatus.QUEUED,
+                not_before=timezone.now() + backoff,
+                enqueued_at=None,
+                status_reason=str(error)[:200],
+            )
+            return "retry"
+        CampaignMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
+            status=MessageStatus.FAILED, status_reason=str(error)[:200]
+        )
+        return "failed"
+    except Exception as error:  # a template that fails for this customer: fail the row only
+        logger.exception("message %s could not be rendered", message.pk)
+        CampaignMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
+            status=MessageStatus.FAILED, status_reason=f"render: {error}"[:200]
+        )
+        return "failed"
+    CampaignMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
+        status=MessageStatus.SENT,
+        sent_at=timezone.now(),
+        provider_message_id=result.provider_message_id[:255],
+        status_reason="",
+    )
+    return "sent"
+
+
+def recover_stuck_sends(*, stale_after=SEND_LEASE, now=None) -> int:
+    """Rows left "sending" by a worker that died: send them again with the same idempotency
+    key (at least once; the provider or mail system drops the duplicate by that key)."""
+    now = now or timezone.now()
+    cutoff = now - stale_after
+    stuck = list(
+        CampaignMessage.objects.filter(status=MessageStatus.SENDING, claimed_at__lte=cutoff)
+        .select_related("campaign", "channel", "customer", "template", "journey_step")
+        .order_by("id")[:5000]
+    )
+    resent = 0
+    for message in stuck:
+        taken = CampaignMessage.objects.filter(
+            pk=message.pk, status=MessageStatus.SENDING, claimed_at=message.claimed_at
+        ).update(claimed_at=now, attempts=F("attempts") + 1)
+        if not taken:
+            continue
+        message.claimed_at = now
+        message.attempts += 1
+        deliver(message)
+        resent += 1
+    return resent
+
+
+def finish_campaigns(now=None) -> int:
+    """Campaigns with nothing left to send are sent."""
+    now = now or timezone.now()
+    open_rows = CampaignMessage.objects.filter(
+        campaign=OuterRef("pk"),
+        status__in=(MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.HELD),
+    )
+    return (
+        Campaign.objects.filter(status=CampaignStatus.SENDING)
+        .exclude(Exists(open_rows))
+        .update(status=CampaignStatus.SENT, finished_at=now)
+    )
+
+
+def cancel_campaign(campaign: Campaign) -> Campaign:
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if campaign.status in (CampaignStatus.SENT, CampaignStatus.CANCELLED):
+            raise IllegalTransition(f"A campaign in status {campaign.status} cannot be cancelled.")
+        campaign.messages.filter(status__in=(MessageStatus.QUEUED, MessageStatus.HELD)).update(
+            status=MessageStatus.SUPPRESSED, status_reason="campaign cancelled"
+        )
+        campaign.status = CampaignStatus.CANCELLED
+        campaign.finished_at = timezone.now()
+        campaign.save(update_fields=["status", "finished_at"])
+    return campaign

@@ -1,0 +1,253 @@
+"""Tracking: opens, clicks, delivery reports, unsubscribes and conversions.
+
+Each is kept on the message row (for reports), as a TrackingEvent, and on the customer
+timeline through customers.services.record_event (message_opened, message_clicked,
+message_delivered, message_bounced, message_unsubscribed, message_converted).
+"""
+
+import hashlib
+import logging
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from campaigns.models import (
+    SENT_STATUSES,
+    CampaignMessage,
+    EventCursor,
+    MessageStatus,
+    Suppression,
+    SuppressionReason,
+    TrackingEvent,
+    TrackingKind,
+    Unsubscribe,
+)
+from customers.errors import CustomerErased
+from customers.event_names import amount
+from customers.models import ConsentPurpose, Event
+from customers.services import record_consent, record_event
+
+logger = logging.getLogger("omni.campaigns")
+
+# Only moves forward: a late "delivered" report never hides an earlier click.
+RANK = {
+    MessageStatus.SENT: 1,
+    MessageStatus.DELIVERED: 2,
+    MessageStatus.OPENED: 3,
+    MessageStatus.CLICKED: 4,
+    MessageStatus.CONVERTED: 5,
+}
+DEFAULT_ATTRIBUTION_DAYS = 7
+CURSOR_OVERLAP = 500  # ids re-read each poll: rows committed out of id order are not missed
+
+
+def _advance_status(message, status, stamp_field, now):
+    lower = [s for s, rank in RANK.items() if rank < RANK[status]]
+    CampaignMessage.objects.filter(pk=message.pk, status__in=lower).update(status=status)
+    CampaignMessage.objects.filter(pk=message.pk, **{f"{stamp_field}__isnull": True}).update(
+        **{stamp_field: now}
+    )
+
+
+def _timeline(message, name, *, key, properties=None):
+    props = {
+        "campaign_id": message.campaign_id,
+        "journey_step_id": message.journey_step_id,
+        "message": message.token,
+        "variant": message.variant.name if message.variant_id else "",
+        **(properties or {}),
+    }
+    try:
+        record_event(
+            message.customer,
+            name,
+            channel=message.channel,
+            properties={k: v for k, v in props.items() if v not in (None, "")},
+            message_id=f"campaigns-{name}-{key}"[:100],
+            source="campaigns",
+        )
+    except CustomerErased:
+        pass
+
+
+def message_by_token(token):
+    return (
+        CampaignMessage.objects.select_related("customer", "channel", "variant", "campaign")
+        .filter(token=token)
+        .first()
+    )
+
+
+def record_open(message, *, now=None) -> None:
+    now = now or timezone.now()
+    first = message.opened_at is None
+    _advance_status(message, MessageStatus.OPENED, "opened_at", now)
+    TrackingEvent.objects.create(message=message, kind=TrackingKind.OPENED, occurred_at=now)
+    if first:
+        _timeline(message, "message_opened", key=message.token)
+
+
+def record_click(message, url, *, now=None) -> None:
+    now = now or timezone.now()
+    _advance_status(message, MessageStatus.OPENED, "opened_at", now)
+    _advance_status(message, MessageStatus.CLICKED, "clicked_at", now)
+    TrackingEvent.objects.create(
+        message=message, kind=TrackingKind.CLICKED, url=url[:1000], occurred_at=now
+    )
+    digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+    _timeline(message, "message_clicked", key=f"{message.token}-{digest}", properties={"url": url})
+
+
+def unsubscribe(message, *, source="link", now=None) -> None:
+    """Withdraw marketing consent for the message's channel kind (one click, RFC 8058)."""
+    now = now or timezone.now()
+    kind = message.channel.kind if message.channel_id else "email"
+    with transaction.atomic():
+        if message.unsubscribed_at is None:
+            CampaignMessage.objects.filter(pk=message.pk).update(unsubscribed_at=now)
+            Unsubscribe.objects.create(
+                customer=message.customer, channel_kind=kind, message=message, source=source
+            )
+            TrackingEvent.objects.create(
+                message=message, kind=TrackingKind.UNSUBSCRIBED, occurred_at=now
+            )
+        try:
+            record_consent(
+                message.customer,
+                channel_kind=kind,
+                purpose=ConsentPurpose.MARKETING,
+                granted=False,
+                source=f"campaigns:unsubscribe:{source}",
+            )
+        except CustomerErased:
+            return
+    _timeline(message, "message_unsubscribed", key=message.token)
+
+
+def suppress_address(channel_kind, address, reason, detail="") -> Suppression:
+    suppression, _created = Suppression.objects.get_or_create(
+        channel_kind=channel_kind,
+        address=address,
+        defaults={"reason": reason, "detail": detail[:255]},
+    )
+    return suppression
+
+
+def handle_delivery_report(*, channel, provider_message_id, status, detail=None, **_kwargs):
+    """Receiver of core.providers.delivery_reported: update the row, suppress bounced and
+    complaining addresses, write the timeline."""
+    message = (
+        CampaignMessage.objects.select_related("customer", "channel", "variant")
+        .filter(provider_message_id=provider_message_id, channel=channel)
+        .first()
+    )
+    if message is None:
+        return
+    now = timezone.now()
+    if status == "delivered":
+        _advance_status(message, MessageStatus.DELIVERED, "delivered_at", now)
+        kind = TrackingKind.DELIVERED
+    elif status == "read":
+        _advance_status(message, MessageStatus.OPENED, "opened_at", now)
+        kind = TrackingKind.OPENED
+    elif status in ("bounced", "complained", "failed"):
+        kind = {"bounced": TrackingKind.BOUNCED, "complained": TrackingKind.COMPLAINED}.get(
+            status, TrackingKind.FAILED
+        )
+        CampaignMessage.objects.filter(pk=message.pk).update(
+            status=MessageStatus.FAILED, status_reason=f"provider: {status}"
+        )
+        if status in ("bounced", "complained"):
+            reason = (
+                SuppressionReason.BOUNCE if status == "bounced" else SuppressionReason.COMPLAINT
+            )
+            suppress_address(channel.kind, message.to, reason, str(detail or "")[:255])
+            if status == "complained":
+                unsubscribe(message, source="complaint", now=now)
+    else:
+        return
+    TrackingEvent.objects.create(message=message, kind=kind, detail=detail or {}, occurred_at=now)
+    _timeline(message, f"message_{status}", key=message.token)
+
+
+def attribute_order(event: Event) -> CampaignMessage | None:
+    """Last touch: the latest message sent to this customer within its attribution window
+    before the order, whatever channel the order came from (store included)."""
+    longest = timedelta(days=90)
+    candidates = (
+        CampaignMessage.objects.filter(
+            customer_id=event.customer_id,
+            sent_at__lte=event.occurred_at,
+            sent_at__gte=event.occurred_at - longest,
+            status__in=SENT_STATUSES,
+        )
+        .exclude(status=MessageStatus.CONVERTED)
+        .select_related("campaign", "customer", "channel", "variant")
+        .order_by("-sent_at", "-id")
+    )
+    for message in candidates[:20]:
+        days = (
+            message.campaign.attribution_window_days
+            if message.campaign_id
+            else DEFAULT_ATTRIBUTION_DAYS
+        )
+        if message.sent_at >= event.occurred_at - timedelta(days=days):
+            return message
+    return None
+
+
+def record_conversion(event: Event) -> CampaignMessage | None:
+    message = attribute_order(event)
+    if message is None:
+        return None
+    order_id = str(event.properties.get("order_id", ""))
+    revenue = amount(event.properties.get("total")) or Decimal(0)
+    updated = CampaignMessage.objects.filter(pk=message.pk, converted_at__isnull=True).update(
+        status=MessageStatus.CONVERTED,
+        converted_at=event.occurred_at,
+        revenue=revenue,
+        conversion_order=order_id[:64],
+    )
+    if updated:
+        TrackingEvent.objects.create(
+            message=message,
+            kind=TrackingKind.CONVERTED,
+            detail={"order_id": order_id, "total": str(revenue)},
+            occurred_at=event.occurred_at,
+        )
+        _timeline(
+            message,
+            "message_converted",
+            key=f"{message.token}-{order_id}",
+            properties={"order_id": order_id, "revenue": str(revenue)},
+        )
+    return message
+
+
+def poll_conversions(limit=2000) -> int:
+    """Read new order_completed events (by id cursor) and attribute them."""
+    with transaction.atomic():
+        cursor, _created = EventCursor.objects.select_for_update().get_or_create(name="conversions")
+        events = list(
+            Event.objects.filter(
+                id__gt=max(0, cursor.last_id - CURSOR_OVERLAP), name="order_completed"
+            )
+            .filter(~Q(source="campaigns"))
+            .order_by("id")[:limit]
+        )
+        converted = 0
+        for event in events:
+            if CampaignMessage.objects.filter(
+                customer_id=event.customer_id,
+                conversion_order=str(event.properties.get("order_id", ""))[:64],
+            ).exists():
+                continue
+            if record_conversion(event):
+                converted += 1
+        if events:
+            cursor.last_id = max(cursor.last_id, events[-1].id)
+            cursor.save(update_fields=["last_id", "updated_at"])
+    return converted

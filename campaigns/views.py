@@ -1,0 +1,319 @@
+"""Staff pages of campaigns (segment builder, template editor with live preview, campaign
+results with A/B, journeys) and the public tracking doors (open pixel, click redirect,
+one-click unsubscribe)."""
+
+import base64
+import json
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from campaigns import forms
+from campaigns.errors import InvalidRules, InvalidSignature, InvalidTemplate
+from campaigns.models import (
+    Campaign,
+    CampaignMessage,
+    CampaignStatus,
+    Journey,
+    MessageTemplate,
+    RunStatus,
+    Segment,
+)
+from campaigns.services import abtest, rendering, reports, segments, sending, tracking
+from campaigns.services.links import read_click, read_unsubscribe
+from customers.models import Customer
+
+PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+PAGE_SIZE = 50
+
+
+# --- public tracking doors -----------------------------------------------------------------
+
+
+def open_pixel(request, token):
+    message = tracking.message_by_token(token)
+    if message is not None:
+        tracking.record_open(message)
+    response = HttpResponse(PIXEL, content_type="image/gif")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def click(request, value):
+    try:
+        token, url = read_click(value)
+    except InvalidSignature:
+        return HttpResponse(_("This link is not valid."), status=400)
+    message = tracking.message_by_token(token)
+    if message is not None:
+        tracking.record_click(message, url)
+    return HttpResponseRedirect(url)
+
+
+@csrf_exempt  # RFC 8058: mail clients POST "List-Unsubscribe=One-Click" without a CSRF token
+def unsubscribe(request, value):
+    try:
+        token = read_unsubscribe(value)
+    except InvalidSignature:
+        return render(request, "campaigns/unsubscribe.html", {"invalid": True}, status=400)
+    message = tracking.message_by_token(token)
+    if message is None:
+        return render(request, "campaigns/unsubscribe.html", {"invalid": True}, status=404)
+    if request.method == "POST":
+        one_click = request.POST.get("List-Unsubscribe") == "One-Click"
+        tracking.unsubscribe(message, source="one-click" if one_click else "page")
+        return render(request, "campaigns/unsubscribe.html", {"done": True, "message": message})
+    return render(request, "campaigns/unsubscribe.html", {"message": message})
+
+
+# --- staff pages ---------------------------------------------------------------------------
+
+
+@staff_member_required
+@permission_required("campaigns.view_campaign", raise_exception=True)
+def home(request):
+    campaigns = Campaign.objects.select_related("segment", "channel").order_by("-created_at")
+    page = Paginator(campaigns, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "campaigns/home.html", {"page": page})
+
+
+@staff_member_required
+@permission_required("campaigns.view_campaign", raise_exception=True)
+def campaign_detail(request, pk):
+    campaign = get_object_or_404(
+        Campaign.objects.select_related("segment", "channel", "coupon_pool"), pk=pk
+    )
+    if request.method == "POST" and request.user.has_perm("campaigns.change_campaign"):
+        action = request.POST.get("action")
+        try:
+            if action == "send":
+                sending.start_campaign(campaign)
+                messages.success(request, _("Sending started."))
+            elif action == "decide":
+                abtest.decide_winner(campaign, force=True)
+                messages.success(request, _("Winner chosen; the rest goes out with it."))
+            elif action == "cancel":
+                sending.cancel_campaign(campaign)
+                messages.success(request, _("Campaign cancelled."))
+        except Exception as error:  # domain errors are shown to the marketer
+            if not hasattr(error, "code"):
+                raise
+            messages.error(request, str(error))
+        return redirect("campaigns:campaign-detail", pk=pk)
+    return render(
+        request,
+        "campaigns/campaign_detail.html",
+        {
+            "campaign": campaign,
+            "results": reports.campaign_results(campaign),
+            "variants": campaign.variants.select_related("template"),
+            "can_send": campaign.status in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED),
+            "testing": campaign.status == CampaignStatus.TESTING,
+        },
+    )
+
+
+@staff_member_required
+@permission_required("campaigns.view_segment", raise_exception=True)
+def segment_list(request):
+    return render(request, "campaigns/segment_list.html", {"segments": Segment.objects.all()})
+
+
+@staff_member_required
+@permission_required("campaigns.view_segment", raise_exception=True)
+def segment_builder(request, pk=None):
+    segment = get_object_or_404(Segment, pk=pk) if pk else None
+    if request.method == "POST":
+        if not request.user.has_perm("campaigns.change_segment"):
+            return HttpResponse(status=403)
+        form = forms.SegmentForm(request.POST, instance=segment)
+        if form.is_valid():
+            segment = form.save()
+            messages.success(request, _("Segment saved."))
+            return redirect("campaigns:segment-edit", pk=segment.pk)
+    else:
+        form = forms.SegmentForm(instance=segment)
+    count = None
+    if segment is not None:
+        count = segments.count_members(segment.rules)
+    return render(
+        request,
+        "campaigns/segment_builder.html",
+        {"form": form, "segment": segment, "count": count, "rule_form": forms.RuleForm()},
+    )
+
+
+@staff_member_required
+@permission_required("campaigns.view_segment", raise_exception=True)
+def segment_count(request):
+    """htmx: the live count of the rules being edited."""
+    raw = request.POST.get("rules") or request.GET.get("rules") or "{}"
+    try:
+        rules = json.loads(raw)
+        count = segments.count_members(rules)
+        description = segments.describe(rules)
+        error = ""
+    except (ValueError, InvalidRules) as exc:
+        count, description, error = None, "", str(exc)
+    return render(
+        request,
+        "campaigns/partials/segment_count.html",
+        {"count": count, "description": description, "error": error},
+    )
+
+
+@staff_member_required
+@permission_required("campaigns.view_messagetemplate", raise_exception=True)
+def template_list(request):
+    templates = MessageTemplate.objects.annotate(languages=Count("translations"))
+    return render(request, "campaigns/template_list.html", {"templates": templates})
+
+
+@staff_member_required
+@permission_required("campaigns.view_messagetemplate", raise_exception=True)
+def template_editor(request, pk=None):
+    template = get_object_or_404(MessageTemplate, pk=pk) if pk else None
+    if request.method == "POST":
+        if not request.user.has_perm("campaigns.change_messagetemplate"):
+            return HttpResponse(status=403)
+        form = forms.TemplateForm(request.POST, instance=template)
+        if form.is_valid():
+            template = form.save()
+            messages.success(request, _("Template saved."))
+            return redirect("campaigns:template-edit", pk=template.pk)
+    else:
+        form = forms.TemplateForm(instance=template)
+    customers = Customer.objects.live().filter(is_anonymous=False).order_by("-id")[:30]
+    return render(
+        request,
+        "campaigns/template_editor.html",
+        {"form": form, "template": template, "customers": customers},
+    )
+
+
+@staff_member_required
+@permission_required("campaigns.view_messagetemplate", raise_exception=True)
+def template_preview(request):
+    """htmx: render the template being edited for a chosen customer, without saving."""
+    data = request.POST
+    draft = MessageTemplate(
+        channel_kind=data.get("channel_kind", "email"),
+        subject=data.get("subject", ""),
+        html=data.get("html", ""),
+        text=data.get("text", ""),
+        language=data.get("language", "en"),
+    )
+    customer = Customer.objects.filter(pk=data.get("customer") or 0).first()
+    if customer is None:
+        customer = Customer(first_name=_("Sara"), last_name=_("Example"))
+    try:
+        result = (
+            rendering.preview(draft, customer) if customer.pk else _preview_unsaved(draft, customer)
+        )
+        error = ""
+    except InvalidTemplate as exc:
+        result, error = None, str(exc)
+    return render(
+        request, "campaigns/partials/template_preview.html", {"result": result, "error": error}
+    )
+
+
+def _preview_unsaved(draft, customer):
+    context = {
+        "customer": customer,
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
+        "coupon": {"code": "WELCOME-ABCD2345", "discount": "10%"},
+    }
+    from django.template import Context
+
+    result = {
+        "language": draft.language,
+        "subject": rendering.compile_part(draft.subject, autoescape=False).render(Context(context)),
+        "text": rendering.compile_part(draft.text, autoescape=False).render(Context(context)),
+        "html": rendering.compile_part(draft.html, autoescape=True).render(Context(context)),
+    }
+    if draft.channel_kind in ("sms", "whatsapp", "telegram", "messenger"):
+        info = rendering.sms_info(result["text"])
+        result["sms"] = {
+            "encoding": info.encoding,
+            "length": info.length,
+            "segments": info.segments,
+        }
+    return result
+
+
+@staff_member_required
+@permission_required("campaigns.view_journey", raise_exception=True)
+def journey_list(request):
+    journeys = Journey.objects.annotate(
+        active_runs=Count("runs", filter=Q(runs__status=RunStatus.ACTIVE)),
+        completed_runs=Count("runs", filter=Q(runs__status=RunStatus.COMPLETED)),
+        exited_runs=Count("runs", filter=Q(runs__status=RunStatus.EXITED)),
+    ).prefetch_related("steps__template", "steps__channel")
+    return render(request, "campaigns/journey_list.html", {"journeys": journeys})
+
+
+@staff_member_required
+@permission_required("campaigns.view_campaign", raise_exception=True)
+def attribution(request):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    until = timezone.now()
+    since = until - timedelta(days=int(request.GET.get("days", 30) or 30))
+    models_ = {
+        model: reports.channel_attribution(since=since, until=until, model=model)
+        for model in reports.ATTRIBUTION_MODELS
+    }
+    kinds = sorted({kind for credit in models_.values() for kind in credit})
+    rows = [(kind, [models_[m].get(kind, 0) for m in reports.ATTRIBUTION_MODELS]) for kind in kinds]
+    return render(
+        request,
+        "campaigns/attribution.html",
+        {
+            "rows": rows,
+            "models": reports.ATTRIBUTION_MODELS,
+            "store": reports.store_purchases_after_online_touch(since=since, until=until),
+        },
+    )
+
+
+@require_POST
+@staff_member_required
+@permission_required("campaigns.change_campaign", raise_exception=True)
+def campaign_send(request, pk):
+    campaign = get_object_or_404(Campaign, pk=pk)
+    sending.start_campaign(campaign)
+    return redirect("campaigns:campaign-detail", pk=pk)
+
+
+# --- registries ----------------------------------------------------------------------------
+
+
+def dashboard_context(request):
+    return {
+        "campaigns_sending": Campaign.objects.filter(
+            status__in=(CampaignStatus.SENDING, CampaignStatus.TESTING)
+        ).count(),
+        "campaigns_sent": Campaign.objects.filter(status=CampaignStatus.SENT).count(),
+        "active_runs": Journey.objects.filter(runs__status=RunStatus.ACTIVE).count(),
+    }
+
+
+def customer_panel_context(request, customer):
+    return {
+        "messages": CampaignMessage.objects.filter(customer=customer)
+        .select_related("campaign", "channel", "journey_step__journey")
+        .order_by("-created_at")[:10],
+        "coupons": customer.coupon_codes.select_related("pool")[:10],
+    }
