@@ -36,6 +36,8 @@ def cart_for(customer, channel, *, create=True) -> Cart | None:
             cart = carts[0]
             for other in carts[1:]:
                 _fold(other, into=cart)
+            if create:
+                _touch(cart, channel)  # the shopper opened it here: activity, last channel
             return cart
         revived = (
             Cart.objects.select_for_update()
