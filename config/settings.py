@@ -206,6 +206,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "inventory.expire_reservations": {"task": "inventory.expire_reservations", "schedule": 60.0},
     "inventory.push_stock_changes": {"task": "inventory.push_stock_changes", "schedule": 60.0},
+    "orders.detect_abandoned_carts": {"task": "orders.detect_abandoned_carts", "schedule": 300.0},
 }
 
 # --- REST API ---------------------------------------------------------------------------
