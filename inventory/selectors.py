@@ -206,17 +206,45 @@ class Reason:
 
 def why_unavailable(variant, channel) -> dict:
     """Why `variant` shows the figure it shows on `channel`: the units, a list of reasons
-    when that is 0 (or less than the stock on hand), and each location's part, including
-    locations that hold stock but do not count for the channel and why."""
+    when that is 0, and each location's part, including locations that hold stock but do
+    not count for the channel and why."""
+    return why_unavailable_many([variant], channel)[variant.pk]
+
+
+def why_unavailable_many(variants, channel, *, levels=None) -> dict[int, dict]:
+    """`why_unavailable` for many variants of one channel in a fixed number of queries.
+    `levels` ({variant_id: [StockLevel with .location]}) may be passed when already read."""
     from catalog.selectors import listed_variant_listings
 
+    variants = list(variants)
     rule = rule_for(channel)
     serving = set(serving_location_ids(channel))
-    units = available_to_promise([variant], channel)[variant.pk]
-    levels = list(levels_for(variant))
     linked_ids = set(
         Location.objects.filter(channels=channel, is_active=True).values_list("id", flat=True)
     )
+    listed = set(
+        listed_variant_listings(channel)
+        .filter(variant__in=variants)
+        .values_list("variant_id", flat=True)
+    )
+    units_of = available_to_promise(variants, channel)
+    if levels is None:
+        levels = stock_by_location(variants)
+    return {
+        variant.pk: _explain(
+            variant,
+            rule,
+            serving,
+            linked_ids,
+            variant.pk in listed,
+            units_of.get(variant.pk, 0),
+            levels.get(variant.pk, []),
+        )
+        for variant in variants
+    }
+
+
+def _explain(variant, rule, serving, linked_ids, is_listed, units, levels) -> dict:
     rows = []
     for level in levels:
         loc = level.location
@@ -242,14 +270,11 @@ def why_unavailable(variant, channel) -> dict:
     reasons: list[Reason] = []
     if not variant.is_active or not variant.product.is_active:
         reasons.append(Reason("inactive", _("The variant or its product is inactive.")))
-    if not listed_variant_listings(channel).filter(variant=variant).exists():
+    if not is_listed:
         reasons.append(Reason("not_listed", _("The variant is not on sale on this channel.")))
     if not linked_ids:
         reasons.append(
-            Reason(
-                "no_location",
-                _("No location is linked to this channel: link locations to it."),
-            )
+            Reason("no_location", _("No location is linked to this channel: link locations to it."))
         )
     elif not serving:
         reasons.append(
@@ -263,15 +288,16 @@ def why_unavailable(variant, channel) -> dict:
     on_hand = sum(max(r["on_hand"], 0) for r in counted)
     reserved = sum(r["reserved"] for r in counted)
     safety = sum(r["safety_stock"] for r in counted)
+    available = sum(r["available"] for r in counted)
     if serving and on_hand <= 0:
         reasons.append(Reason("no_stock", _("No unit on hand at the locations serving it.")))
     if on_hand > 0 and reserved >= on_hand:
         reasons.append(Reason("all_reserved", _("Every unit on hand is reserved.")))
-    elif on_hand > 0 and sum(r["available"] for r in counted) == 0 and safety:
+    elif on_hand > 0 and available == 0 and safety:
         reasons.append(
             Reason("safety_stock", _("What is not reserved is held back as safety stock."))
         )
-    if sum(r["available"] for r in counted) > 0 and units == 0:
+    if available > 0 and units == 0:
         reasons.append(
             Reason(
                 "buffer",

@@ -1,0 +1,93 @@
+"""Forms of the inventory staff pages: they parse input; services apply it."""
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from inventory.models import Location, MovementReason
+
+
+class LedgerFilterForm(forms.Form):
+    sku = forms.CharField(label=_("SKU"), required=False)
+    location = forms.ModelChoiceField(
+        label=_("Location"),
+        queryset=Location.objects.order_by("code"),
+        required=False,
+        to_field_name="code",
+    )
+    reason = forms.ChoiceField(
+        label=_("Reason"), choices=[("", _("Any"))] + list(MovementReason.choices), required=False
+    )
+    since = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class CountForm(forms.Form):
+    location = forms.ModelChoiceField(
+        label=_("Location"), queryset=Location.objects.filter(is_active=True).order_by("code")
+    )
+    occurred_at = forms.DateTimeField(
+        label=_("Counted at"),
+        required=False,
+        help_text=_("When the shelf was counted; empty: now. Later sales still apply."),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+    reference = forms.CharField(label=_("Reference"), max_length=120, required=False)
+    lines = forms.CharField(
+        label=_("Counted units"),
+        widget=forms.Textarea(attrs={"rows": 8, "dir": "ltr", "placeholder": "SKU-000123 4"}),
+        help_text=_("One line per SKU or barcode: the code, a space, the units counted."),
+    )
+
+    def clean_occurred_at(self):
+        value = self.cleaned_data.get("occurred_at")
+        if value and value > timezone.now():
+            raise forms.ValidationError(_("A count cannot be in the future."))
+        return value
+
+    def clean_lines(self):
+        counted = {}
+        errors = []
+        for number, raw in enumerate(self.cleaned_data["lines"].splitlines(), start=1):
+            line = raw.strip()
+            if not line:
+                continue
+            parts = line.replace(",", " ").replace(";", " ").split()
+            if len(parts) != 2 or not parts[1].isdigit():
+                errors.append(
+                    _("Line %(n)s: write the code and a whole number of units.") % {"n": number}
+                )
+                continue
+            counted[parts[0]] = int(parts[1])
+        if errors:
+            raise forms.ValidationError(errors)
+        if not counted:
+            raise forms.ValidationError(_("Enter at least one line."))
+        return counted
+
+
+class TransferForm(forms.Form):
+    sku = forms.CharField(label=_("SKU"), max_length=64)
+    from_location = forms.ModelChoiceField(
+        label=_("From"), queryset=Location.objects.filter(is_active=True).order_by("code")
+    )
+    to_location = forms.ModelChoiceField(
+        label=_("To"), queryset=Location.objects.filter(is_active=True).order_by("code")
+    )
+    quantity = forms.IntegerField(label=_("Units"), min_value=1, max_value=100000)
+    reference = forms.CharField(label=_("Reference"), max_length=120, required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("from_location") and data.get("from_location") == data.get("to_location"):
+            self.add_error("to_location", _("Choose another location."))
+        return data
+
+
+class NearbyForm(forms.Form):
+    lat = forms.FloatField(label=_("Latitude"), min_value=-90, max_value=90)
+    lng = forms.FloatField(label=_("Longitude"), min_value=-180, max_value=180)

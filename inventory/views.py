@@ -1,0 +1,252 @@
+"""Staff pages of inventory: locations, stock per product with "why is this 0?", the
+ledger, stock count entry, transfers and low-stock alerts. Thin: forms parse, services
+write, selectors read."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, Sum
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from core.api.errors import DomainError
+from inventory import selectors, services
+from inventory.forms import CountForm, LedgerFilterForm, NearbyForm, TransferForm
+from inventory.models import Location, Transfer, TransferStatus
+
+PAGE_SIZE = 50
+
+
+def _perm(codename):
+    return permission_required(f"inventory.{codename}", raise_exception=True)
+
+
+@staff_member_required
+@_perm("view_stocklevel")
+def overview(request):
+    locations = (
+        Location.objects.select_related("supplied_by")
+        .prefetch_related("channels")
+        .annotate(
+            skus=Count("levels", distinct=True),
+            units=Sum("levels__on_hand"),
+        )
+        .order_by("kind", "priority", "code")
+    )
+    return render(
+        request,
+        "inventory/overview.html",
+        {
+            "locations": locations,
+            "low_stock_count": selectors.low_stock_count(),
+            "open_transfers": selectors.open_transfers().count(),
+        },
+    )
+
+
+def product_stock_context(request, product, *, with_reasons=True):
+    """Stock by location per variant of `product`, and per selling channel the units it may
+    promise with, for every variant at 0, the reasons why."""
+    from core.models import Channel
+
+    variants = list(product.variants.all().order_by("position", "id"))
+    by_variant = selectors.stock_by_location(variants)
+    locations = sorted(
+        {level.location for levels in by_variant.values() for level in levels},
+        key=lambda loc: (loc.priority, loc.code),
+    )
+    rows = []
+    for variant in variants:
+        cells = {level.location_id: level for level in by_variant.get(variant.pk, [])}
+        rows.append({"variant": variant, "cells": [cells.get(loc.pk) for loc in locations]})
+    channels = list(Channel.objects.selling().order_by("name"))
+    atp = []
+    for channel in channels:
+        answers = selectors.why_unavailable_many(variants, channel, levels=by_variant)
+        entries = [
+            {
+                "variant": variant,
+                "units": answers[variant.pk]["units"],
+                "reasons": answers[variant.pk]["reasons"]
+                if with_reasons and answers[variant.pk]["units"] == 0
+                else [],
+            }
+            for variant in variants
+        ]
+        atp.append({"channel": channel, "entries": entries})
+    return {"locations": locations, "rows": rows, "atp": atp, "product": product}
+
+
+def product_panel_context(request, product):
+    return product_stock_context(request, product, with_reasons=True)
+
+
+@staff_member_required
+@_perm("view_stocklevel")
+def product_stock(request, product_id):
+    from catalog.models import Product
+
+    product = get_object_or_404(Product, pk=product_id)
+    context = product_stock_context(request, product)
+    nearby_form = NearbyForm(request.GET or None)
+    nearby = []
+    if nearby_form.is_bound and nearby_form.is_valid():
+        lat, lng = nearby_form.cleaned_data["lat"], nearby_form.cleaned_data["lng"]
+        for variant in context["rows"]:
+            stores = selectors.stores_nearby(variant["variant"], lat, lng, limit=5)
+            nearby.append({"variant": variant["variant"], "stores": stores})
+    context.update({"nearby_form": nearby_form, "nearby": nearby})
+    return render(request, "inventory/product_stock.html", context)
+
+
+@staff_member_required
+@_perm("view_stockmovement")
+def ledger(request):
+    form = LedgerFilterForm(request.GET or None)
+    filters = {}
+    if form.is_valid():
+        data = form.cleaned_data
+        filters = {
+            "sku": data.get("sku") or None,
+            "location": data.get("location"),
+            "reason": data.get("reason") or None,
+            "since": _day_start(data.get("since")),
+            "until": _day_start(data.get("until"), plus_days=1),
+        }
+    movements = selectors.ledger(**filters)
+    page = Paginator(movements, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "inventory/ledger.html",
+        {"form": form, "page": page, "query": query.urlencode()},
+    )
+
+
+def _day_start(day, plus_days=0):
+    if not day:
+        return None
+    moment = dt.datetime.combine(day + dt.timedelta(days=plus_days), dt.time.min)
+    return timezone.make_aware(moment)
+
+
+@staff_member_required
+@_perm("add_stockmovement")
+def count_entry(request):
+    from catalog.selectors import variant_by_code
+
+    form = CountForm(request.POST or None, initial={"location": request.GET.get("location")})
+    results = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        counted, unknown = {}, []
+        for code, units in data["lines"].items():
+            variant = variant_by_code(code)
+            if variant is None:
+                unknown.append(code)
+            else:
+                counted[variant.sku] = units
+        if counted:
+            outcome = services.record_count(
+                location=data["location"],
+                counted=counted,
+                occurred_at=data.get("occurred_at"),
+                reference=data.get("reference", ""),
+                source=f"staff:{request.user.get_username()}",
+            )
+            results = [
+                {"sku": sku, "counted": units, "result": result}
+                for (sku, units), result in zip(counted.items(), outcome, strict=True)
+            ]
+            messages.success(
+                request,
+                _("Count recorded for %(n)s SKUs at %(location)s.")
+                % {"n": len(counted), "location": data["location"].code},
+            )
+        for code in unknown:
+            messages.error(request, _("No variant has the code %(code)s.") % {"code": code})
+    return render(request, "inventory/count_entry.html", {"form": form, "results": results})
+
+
+@staff_member_required
+@_perm("view_transfer")
+def transfers(request):
+    from catalog.selectors import variant_by_code
+
+    form = TransferForm(request.POST or None)
+    if request.method == "POST":
+        if not request.user.has_perm("inventory.add_transfer"):
+            raise PermissionDenied
+        if form.is_valid():
+            data = form.cleaned_data
+            variant = variant_by_code(data["sku"])
+            if variant is None:
+                form.add_error("sku", _("No variant has this SKU or barcode."))
+            else:
+                try:
+                    transfer = services.request_transfer(
+                        variant=variant,
+                        from_location=data["from_location"],
+                        to_location=data["to_location"],
+                        quantity=data["quantity"],
+                        reference=data.get("reference", ""),
+                    )
+                except DomainError as error:
+                    form.add_error(None, error.message)
+                else:
+                    messages.success(request, _("Transfer %(id)s requested.") % {"id": transfer.pk})
+                    return redirect("inventory:transfers")
+    open_transfers = selectors.open_transfers()
+    recent = (
+        Transfer.objects.filter(status__in=[TransferStatus.RECEIVED, TransferStatus.CANCELLED])
+        .select_related("variant", "from_location", "to_location")
+        .order_by("-created_at")[:20]
+    )
+    return render(
+        request,
+        "inventory/transfers.html",
+        {"form": form, "open_transfers": open_transfers, "recent": recent},
+    )
+
+
+@staff_member_required
+@_perm("change_transfer")
+@require_POST
+def transfer_action(request, pk, action):
+    operations = {"ship": services.ship, "receive": services.receive, "cancel": services.cancel}
+    if action not in operations:
+        return redirect("inventory:transfers")
+    try:
+        operations[action](pk)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        labels = {"ship": _("shipped"), "receive": _("received"), "cancel": _("cancelled")}
+        messages.success(
+            request, _("Transfer %(id)s %(what)s.") % {"id": pk, "what": labels[action]}
+        )
+    return redirect("inventory:transfers")
+
+
+@staff_member_required
+@_perm("view_stocklevel")
+def alerts(request):
+    levels = selectors.low_stock(limit=None)
+    page = Paginator(levels, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "inventory/alerts.html", {"page": page})
+
+
+def low_stock_panel_context(request):
+    return {
+        "levels": list(selectors.low_stock(limit=8)),
+        "count": selectors.low_stock_count(),
+    }

@@ -1,0 +1,136 @@
+"""Staff pages: stock by location with "why is this 0?", the ledger, counts, transfers,
+low-stock alerts on the dashboard; each list guarded against query growth."""
+
+import pytest
+
+from catalog.factories import ProductVariantFactory
+from inventory.factories import LocationFactory, receive_stock, set_safety
+from inventory.models import StockLevel, Transfer
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def manager(client, staff_in_role):
+    client.force_login(staff_in_role("Inventory manager"))
+    return client
+
+
+def test_product_stock_page_shows_locations_and_why_zero(
+    manager, variant, channels, warehouse, store, django_assert_max_num_queries
+):
+    receive_stock(variant, store, 3)
+    for _ in range(5):  # more variants must not mean more queries
+        receive_stock(ProductVariantFactory(product=variant.product), warehouse, 1)
+    page_url = f"/inventory/products/{variant.product_id}/"
+    with django_assert_max_num_queries(30):
+        page = manager.get(page_url).content.decode()
+    assert 'data-table="stock-by-location"' in page and store.code in page
+    # Marketplace counts only the warehouse, which is empty: the page says why.
+    assert 'data-channel="marketplace"' in page
+    assert 'data-reason="no_stock"' in page and 'data-reason="stock_elsewhere"' in page
+    nearby = manager.get(page_url, {"lat": 35.8, "lng": 51.43}).content.decode()
+    assert f'data-nearby="{variant.sku}"' in nearby and "Tajrish" in nearby
+
+
+def test_catalog_product_page_carries_the_stock_panel(manager, variant, store):
+    receive_stock(variant, store, 2)
+    page = manager.get(f"/catalog/products/{variant.product_id}/")
+    assert page.status_code == 200
+    assert 'data-panel="inventory.stock"' in page.content.decode()
+
+
+def test_ledger_filters_and_pages(
+    manager, variant, store, warehouse, django_assert_max_num_queries
+):
+    for _ in range(60):
+        receive_stock(variant, store, 1)
+    receive_stock(variant, warehouse, 5)
+    with django_assert_max_num_queries(12):
+        page = manager.get("/inventory/ledger/", {"location": store.code}).content.decode()
+    assert page.count("data-movement=") == 50
+    assert "page=2" in page
+    second = manager.get("/inventory/ledger/", {"location": store.code, "page": 2}).content.decode()
+    assert second.count("data-movement=") == 10
+    only_warehouse = manager.get(
+        "/inventory/ledger/", {"location": warehouse.code}
+    ).content.decode()
+    assert only_warehouse.count("data-movement=") == 1
+
+
+def test_count_entry_records_the_counted_figure(manager, variant, store):
+    receive_stock(variant, store, 9)
+    response = manager.post(
+        "/inventory/counts/",
+        {
+            "location": store.pk,
+            "lines": f"{variant.sku} 4\n{variant.barcode} 4\nNOPE 1\n",
+            "reference": "Q4",
+        },
+    )
+    assert response.status_code == 200
+    assert StockLevel.objects.get(variant=variant, location=store).on_hand == 4
+    assert "No variant has the code NOPE" in response.content.decode()
+    bad = manager.post("/inventory/counts/", {"location": store.pk, "lines": "SKU two"})
+    assert "Line 1" in bad.content.decode()
+
+
+def test_transfers_are_requested_shipped_and_received(manager, variant, warehouse, store):
+    receive_stock(variant, warehouse, 5)
+    manager.post(
+        "/inventory/transfers/",
+        {"sku": variant.sku, "from_location": warehouse.pk, "to_location": store.pk, "quantity": 3},
+    )
+    transfer = Transfer.objects.get()
+    manager.post(f"/inventory/transfers/{transfer.pk}/ship/")
+    assert StockLevel.objects.get(variant=variant, location=warehouse).on_hand == 2
+    manager.post(f"/inventory/transfers/{transfer.pk}/receive/")
+    assert StockLevel.objects.get(variant=variant, location=store).on_hand == 3
+    page = manager.get("/inventory/transfers/").content.decode()
+    assert "No open transfer." in page
+    manager.post(
+        "/inventory/transfers/",
+        {"sku": variant.sku, "from_location": warehouse.pk, "to_location": store.pk, "quantity": 9},
+    )
+    refused = manager.post(
+        f"/inventory/transfers/{Transfer.objects.latest('pk').pk}/ship/", follow=True
+    )
+    assert "free units" in refused.content.decode()
+
+
+def test_low_stock_alerts_on_the_dashboard(
+    manager, variant, store, monkeypatch, django_assert_max_num_queries
+):
+    from core import staff_ui
+
+    # Only this app's panel: other apps' panels are theirs to test.
+    mine = {"inventory.low_stock": staff_ui.DASHBOARD_PANELS["inventory.low_stock"]}
+    monkeypatch.setattr(staff_ui, "DASHBOARD_PANELS", mine)
+    other = ProductVariantFactory()
+    receive_stock(variant, store, 2)
+    receive_stock(other, store, 20)
+    set_safety(variant, store, low_stock_threshold=3)
+    set_safety(other, store, low_stock_threshold=3)
+    home = manager.get("/").content.decode()
+    assert 'data-panel="inventory.low_stock"' in home
+    assert f'data-sku="{variant.sku}"' in home and f'data-sku="{other.sku}"' not in home
+    with django_assert_max_num_queries(10):
+        alerts = manager.get("/inventory/alerts/").content.decode()
+    assert alerts.count('data-sku="') == 1
+    assert 'data-nav="inventory"' in alerts
+
+
+def test_pages_need_an_inventory_role(client, staff_in_role, variant):
+    client.force_login(staff_in_role("Support agent"))
+    assert client.get("/inventory/").status_code == 403
+    assert client.get("/inventory/counts/").status_code == 403
+
+
+def test_overview_lists_locations_with_their_channels(
+    manager, channels, store, django_assert_max_num_queries
+):
+    for n in range(5):
+        LocationFactory(code=f"extra-{n}", channels=[channels["web"]])
+    with django_assert_max_num_queries(12):
+        page = manager.get("/inventory/").content.decode()
+    assert page.count("data-location=") == 7
