@@ -79,7 +79,7 @@ class OrderIn(StrictSerializer):
     )
     customer = OrderCustomerIn(required=False)
     customer_id = serializers.UUIDField(required=False)
-    lines = OrderLineIn(many=True, allow_empty=False)
+    lines = OrderLineIn(many=True)
     fulfilment_method = serializers.ChoiceField(
         FulfilmentMethod.choices, required=False, default=FulfilmentMethod.SHIP
     )
@@ -91,6 +91,11 @@ class OrderIn(StrictSerializer):
     )
     payment_reference = serializers.CharField(required=False, allow_blank=True, max_length=120)
     notes = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+    def validate_lines(self, lines):
+        if not lines:
+            raise serializers.ValidationError("An order needs at least one line.")
+        return lines
 
     def validate(self, data):
         if not data.get("customer") and not data.get("customer_id"):

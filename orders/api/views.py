@@ -247,11 +247,11 @@ def _return_lines(order, lines, *, with_reason=True):
     for index, line in enumerate(lines):
         line_id = line.get("line_id")
         if not line_id:
-            found = line_of(order, line["sku"])
+            found = line_of(order, line["sku"]) or order.lines.filter(sku=line["sku"]).first()
             if found is None:
                 raise OrderError(
-                    f"Order {order.number} has no handed-over {line['sku']} left to return.",
-                    fields={f"lines.{index}.sku": ["Nothing of this SKU to return."]},
+                    f"Order {order.number} has no line of {line['sku']}.",
+                    fields={f"lines.{index}.sku": ["Not in this order."]},
                 )
             line_id = found.pk
         item = {"line_id": line_id, "quantity": line["quantity"]}
