@@ -207,6 +207,8 @@ CELERY_BEAT_SCHEDULE = {
     "inventory.expire_reservations": {"task": "inventory.expire_reservations", "schedule": 60.0},
     "inventory.push_stock_changes": {"task": "inventory.push_stock_changes", "schedule": 60.0},
     "orders.detect_abandoned_carts": {"task": "orders.detect_abandoned_carts", "schedule": 300.0},
+    "support.detect_sla_breaches": {"task": "support.detect_sla_breaches", "schedule": 60.0},
+    "support.poll_imap": {"task": "support.poll_imap", "schedule": 60.0},
 }
 
 # --- REST API ---------------------------------------------------------------------------

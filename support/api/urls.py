@@ -1,3 +1,39 @@
 """Partner API routes of support, mounted under /api/v1/."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from support.api import views
+
+urlpatterns = [
+    path("inbound/<slug:kind>", views.InboundWebhookView.as_view(), name="api-support-inbound"),
+    path(
+        "support/conversations",
+        views.ConversationListView.as_view(),
+        name="api-support-conversations",
+    ),
+    path(
+        "support/conversations/<int:pk>",
+        views.ConversationDetailView.as_view(),
+        name="api-support-conversation",
+    ),
+    path(
+        "support/conversations/<int:pk>/messages",
+        views.MessageListView.as_view(),
+        name="api-support-messages",
+    ),
+    path(
+        "support/conversations/<int:pk>/reply", views.ReplyView.as_view(), name="api-support-reply"
+    ),
+    path("support/conversations/<int:pk>/notes", views.NoteView.as_view(), name="api-support-note"),
+    path(
+        "support/conversations/<int:pk>/assign",
+        views.AssignView.as_view(),
+        name="api-support-assign",
+    ),
+    path(
+        "support/conversations/<int:pk>/status",
+        views.StatusView.as_view(),
+        name="api-support-status",
+    ),
+    path("support/contacts", views.ContactLogView.as_view(), name="api-support-contacts"),
+]

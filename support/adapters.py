@@ -1,0 +1,354 @@
+"""Inbound channel adapters: each verifies its sender's signature and maps its provider's
+payload shape to InboundMessages (and delivery reports, where the provider sends them on the
+same hook).
+
+Signatures, all under the channel's provider_settings["inbound_secret"]:
+- Meta (WhatsApp Cloud API, Instagram, Messenger): `X-Hub-Signature-256: sha256=<HMAC-SHA256
+  of the raw body>`;
+- Telegram: the secret itself in `X-Telegram-Bot-Api-Secret-Token` (set with setWebhook);
+- email (JSON or raw RFC 822), SMS and web chat: `X-Omni-Signature: sha256=<HMAC-SHA256>`.
+"""
+
+import hmac
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from core.models import ChannelKind
+from core.services.outbox import sign
+from support.errors import InvalidPayload, InvalidSignature
+from support.inbound_email import parse_rfc822
+from support.services.inbound import InboundMessage
+
+
+@dataclass
+class Parsed:
+    messages: list = field(default_factory=list)
+    statuses: list = field(default_factory=list)  # (provider_message_id, status, detail)
+
+
+def _secret(channel) -> str:
+    secret = (channel.provider_settings or {}).get("inbound_secret") or ""
+    if not secret:
+        raise InvalidSignature(f"Channel {channel.code} has no inbound_secret configured.")
+    return secret
+
+
+def verify_hmac(channel, body: bytes, header_value: str) -> None:
+    expected = sign(_secret(channel), body)
+    if not header_value or not hmac.compare_digest(header_value.strip(), expected):
+        raise InvalidSignature("The request's signature does not match.")
+
+
+def verify(channel, request) -> None:
+    kind = channel.kind
+    if kind in (ChannelKind.WHATSAPP, ChannelKind.INSTAGRAM, ChannelKind.MESSENGER):
+        verify_hmac(channel, request.body, request.headers.get("X-Hub-Signature-256", ""))
+    elif kind == ChannelKind.TELEGRAM:
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not given or not hmac.compare_digest(given, _secret(channel)):
+            raise InvalidSignature("The Telegram secret token does not match.")
+    else:
+        verify_hmac(channel, request.body, request.headers.get("X-Omni-Signature", ""))
+
+
+def _json(body: bytes) -> dict:
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError as error:
+        raise InvalidPayload(f"The body is not JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise InvalidPayload("The body must be a JSON object.")
+    return data
+
+
+def _epoch(value):
+    try:
+        return datetime.fromtimestamp(int(value) / (1000 if int(value) > 10**11 else 1), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def _require(data: dict, *names):
+    missing = {name: ["Required."] for name in names if not data.get(name)}
+    if missing:
+        raise InvalidPayload("Invalid input in: " + ", ".join(missing) + ".", fields=missing)
+
+
+# --- email --------------------------------------------------------------------------------
+def parse_email(channel, request) -> Parsed:
+    content_type = request.content_type or ""
+    if content_type in ("message/rfc822", "text/plain", "application/octet-stream"):
+        return Parsed([parse_rfc822(request.body, channel)])
+    data = _json(request.body)
+    if data.get("raw"):
+        return Parsed([parse_rfc822(str(data["raw"]).encode(), channel)])
+    # A provider's parsed-mail JSON (Postmark-like): From/FromFull, Subject, TextBody,
+    # HtmlBody, Headers [{Name, Value}], Attachments, MessageID.
+    headers = {h.get("Name", "").lower(): h.get("Value", "") for h in data.get("Headers") or []}
+    sender = (data.get("FromFull") or {}).get("Email") or data.get("From") or ""
+    if "<" in sender:
+        sender = sender.split("<", 1)[1].rstrip(">")
+    if "@" not in sender:
+        raise InvalidPayload("The email has no sender.", fields={"From": ["Required."]})
+    name = (data.get("FromFull") or {}).get("Name") or data.get("FromName") or ""
+    first, _sep, last = name.partition(" ")
+    message_id = headers.get("message-id") or data.get("MessageID") or ""
+    refs = (headers.get("in-reply-to", "") + " " + headers.get("references", "")).split()
+    return Parsed(
+        [
+            InboundMessage(
+                channel=channel,
+                identities=[{"kind": "email", "value": sender}],
+                traits={"first_name": first, "last_name": last} if name else None,
+                text=data.get("TextBody") or data.get("StrippedTextReply") or "",
+                html=data.get("HtmlBody") or "",
+                subject=data.get("Subject") or "",
+                external_id=message_id,
+                address=sender.lower(),
+                thread_ids=[r for r in dict.fromkeys(refs) if r.startswith("<")],
+                attachments=[
+                    {
+                        "filename": a.get("Name", ""),
+                        "content_type": a.get("ContentType", ""),
+                        "size": a.get("ContentLength", 0),
+                    }
+                    for a in data.get("Attachments") or []
+                ],
+            )
+        ]
+    )
+
+
+# --- SMS ----------------------------------------------------------------------------------
+def parse_sms(channel, request) -> Parsed:
+    """JSON {id, from, to, text, received_at?} or a Twilio-style form (MessageSid, From, Body)."""
+    if (request.content_type or "").startswith("application/x-www-form-urlencoded"):
+        data = {
+            "id": request.POST.get("MessageSid", ""),
+            "from": request.POST.get("From", ""),
+            "text": request.POST.get("Body", ""),
+        }
+    else:
+        data = _json(request.body)
+    _require(data, "id", "from", "text")
+    return Parsed(
+        [
+            InboundMessage(
+                channel=channel,
+                identities=[{"kind": "phone", "value": str(data["from"])}],
+                text=str(data["text"]),
+                external_id=str(data["id"]),
+                address=str(data["from"]),
+                occurred_at=_iso(data.get("received_at")),
+            )
+        ]
+    )
+
+
+def _iso(value):
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidPayload(
+            "received_at is not ISO 8601.", fields={"received_at": ["Use ISO 8601."]}
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# --- WhatsApp Cloud API -------------------------------------------------------------------
+def parse_whatsapp(channel, request) -> Parsed:
+    data = _json(request.body)
+    if data.get("object") != "whatsapp_business_account":
+        raise InvalidPayload("Not a WhatsApp Business webhook.", fields={"object": ["Unexpected."]})
+    parsed = Parsed()
+    for entry in data.get("entry") or []:
+        for change in entry.get("changes") or []:
+            value = change.get("value") or {}
+            names = {
+                c.get("wa_id"): (c.get("profile") or {}).get("name", "")
+                for c in value.get("contacts") or []
+            }
+            for item in value.get("messages") or []:
+                sender = str(item.get("from") or "")
+                if not sender or not item.get("id"):
+                    raise InvalidPayload(
+                        "A message lacks from or id.", fields={"messages": ["Incomplete."]}
+                    )
+                number = sender if sender.startswith("+") else "+" + sender
+                kind = item.get("type")
+                text = ""
+                attachments = []
+                if kind == "text":
+                    text = (item.get("text") or {}).get("body", "")
+                elif kind in ("image", "video", "audio", "document", "sticker"):
+                    media = item.get(kind) or {}
+                    text = media.get("caption", "")
+                    attachments.append(
+                        {
+                            "type": kind,
+                            "media_id": media.get("id", ""),
+                            "mime_type": media.get("mime_type", ""),
+                        }
+                    )
+                elif kind == "button":
+                    text = (item.get("button") or {}).get("text", "")
+                elif kind == "interactive":
+                    reply = item.get("interactive") or {}
+                    text = (reply.get("button_reply") or reply.get("list_reply") or {}).get(
+                        "title", ""
+                    )
+                name = names.get(sender, "")
+                first, _sep, last = name.partition(" ")
+                parsed.messages.append(
+                    InboundMessage(
+                        channel=channel,
+                        identities=[{"kind": "whatsapp", "value": number}],
+                        traits={"first_name": first, "last_name": last} if name else None,
+                        text=text or ("[" + str(kind) + "]" if not attachments else ""),
+                        external_id=str(item["id"]),
+                        address=number,
+                        attachments=attachments,
+                        occurred_at=_epoch(item.get("timestamp")),
+                    )
+                )
+            for status in value.get("statuses") or []:
+                parsed.statuses.append(
+                    (
+                        str(status.get("id", "")),
+                        str(status.get("status", "")),
+                        status.get("errors") or {},
+                    )
+                )
+    return parsed
+
+
+# --- Telegram Bot API ----------------------------------------------------------------------
+def parse_telegram(channel, request) -> Parsed:
+    data = _json(request.body)
+    item = data.get("message") or data.get("edited_message")
+    if item is None:
+        if "update_id" not in data:
+            raise InvalidPayload("Not a Telegram Update.", fields={"update_id": ["Required."]})
+        return Parsed()  # other update kinds (callbacks, joins) carry no customer message
+    sender = item.get("from") or {}
+    chat = item.get("chat") or {}
+    if not sender.get("id") or not chat.get("id") or not item.get("message_id"):
+        raise InvalidPayload(
+            "The message lacks from, chat or message_id.", fields={"message": ["Incomplete."]}
+        )
+    if sender.get("is_bot"):
+        return Parsed()
+    attachments = []
+    if item.get("photo"):
+        attachments.append({"type": "photo", "file_id": item["photo"][-1].get("file_id", "")})
+    if item.get("document"):
+        attachments.append({"type": "document", "file_id": item["document"].get("file_id", "")})
+    edited = "edited_message" in data
+    return Parsed(
+        [
+            InboundMessage(
+                channel=channel,
+                identities=[{"kind": "telegram", "value": str(sender["id"])}],
+                traits={
+                    "first_name": sender.get("first_name", ""),
+                    "last_name": sender.get("last_name", ""),
+                },
+                text=item.get("text") or item.get("caption") or "",
+                # message_id is unique per chat; an edit is a new version of it.
+                external_id=f"{chat['id']}:{item['message_id']}"
+                + (f":e{item.get('edit_date')}" if edited else ""),
+                address=str(chat["id"]),
+                attachments=attachments,
+                occurred_at=_epoch(item.get("date")),
+            )
+        ]
+    )
+
+
+# --- Instagram and Messenger (Meta Graph webhooks) ----------------------------------------
+def _parse_meta_messaging(channel, request, expected_object, identity_kind) -> Parsed:
+    data = _json(request.body)
+    if data.get("object") != expected_object:
+        raise InvalidPayload(
+            f"Not an {expected_object} webhook.", fields={"object": ["Unexpected."]}
+        )
+    parsed = Parsed()
+    for entry in data.get("entry") or []:
+        for event in entry.get("messaging") or []:
+            message = event.get("message")
+            sender = (event.get("sender") or {}).get("id")
+            if event.get("read") or event.get("delivery"):
+                for mid in (event.get("delivery") or {}).get("mids") or []:
+                    parsed.statuses.append((mid, "delivered", {}))
+                continue
+            if not message or message.get("is_echo") or not sender:
+                continue
+            if not message.get("mid"):
+                raise InvalidPayload(
+                    "A message lacks its mid.", fields={"message.mid": ["Required."]}
+                )
+            attachments = [
+                {"type": a.get("type", ""), "url": (a.get("payload") or {}).get("url", "")}
+                for a in message.get("attachments") or []
+            ]
+            parsed.messages.append(
+                InboundMessage(
+                    channel=channel,
+                    identities=[{"kind": identity_kind, "value": str(sender)}],
+                    text=message.get("text", ""),
+                    external_id=str(message["mid"]),
+                    address=str(sender),
+                    attachments=attachments,
+                    occurred_at=_epoch(event.get("timestamp")),
+                )
+            )
+    return parsed
+
+
+def parse_instagram(channel, request) -> Parsed:
+    return _parse_meta_messaging(channel, request, "instagram", "instagram")
+
+
+def parse_messenger(channel, request) -> Parsed:
+    return _parse_meta_messaging(channel, request, "page", "messenger")
+
+
+# --- web chat -----------------------------------------------------------------------------
+def parse_webchat(channel, request) -> Parsed:
+    """{id, visitor_id, text, email?, phone?, name?}: the site's chat widget backend."""
+    data = _json(request.body)
+    _require(data, "id", "visitor_id", "text")
+    identities = [{"kind": "cookie", "value": str(data["visitor_id"])}]
+    if data.get("email"):
+        identities.append({"kind": "email", "value": str(data["email"])})
+    if data.get("phone"):
+        identities.append({"kind": "phone", "value": str(data["phone"])})
+    name = str(data.get("name") or "")
+    first, _sep, last = name.partition(" ")
+    return Parsed(
+        [
+            InboundMessage(
+                channel=channel,
+                identities=identities,
+                traits={"first_name": first, "last_name": last} if name else None,
+                text=str(data["text"]),
+                external_id=str(data["id"]),
+                address=str(data.get("email") or data["visitor_id"]),
+            )
+        ]
+    )
+
+
+ADAPTERS = {
+    "email": (ChannelKind.EMAIL, parse_email),
+    "sms": (ChannelKind.SMS, parse_sms),
+    "whatsapp": (ChannelKind.WHATSAPP, parse_whatsapp),
+    "telegram": (ChannelKind.TELEGRAM, parse_telegram),
+    "instagram": (ChannelKind.INSTAGRAM, parse_instagram),
+    "messenger": (ChannelKind.MESSENGER, parse_messenger),
+    # Web chat lives on the web shop: its messages are on a channel of kind web.
+    "webchat": (ChannelKind.WEB, parse_webchat),
+}

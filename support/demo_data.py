@@ -1,0 +1,1 @@
+"""Support's demo stages (filled below)."""

@@ -1,0 +1,145 @@
+"""Reads of the inbox shared by the staff pages, the API, the customer 360 panel and the
+dashboard."""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, F, Prefetch, Q
+from django.utils import timezone
+
+from core.models import Channel
+from customers.selectors import search_customers, timeline_for
+from support.models import (
+    ACTIVE_STATUSES,
+    AgentNotification,
+    CannedReply,
+    Conversation,
+    ConversationStatus,
+    Message,
+    Team,
+)
+
+
+@dataclass
+class InboxFilters:
+    view: str = ""  # "mine", "unassigned" or ""
+    team: int | None = None
+    channel: str = ""  # channel kind or code
+    status: str = "open"  # a status, "active" (open, pending, snoozed) or "all"
+    priority: int | None = None
+    tag: str = ""
+    breaching: bool = False
+    q: str = ""
+
+
+def inbox_conversations(user, filters: InboxFilters, *, now=None):
+    """The inbox list: what breaches first on top, then the rest by latest message."""
+    now = now or timezone.now()
+    conversations = Conversation.objects.filter(merged_into__isnull=True).select_related(
+        "customer", "assignee", "team", "last_inbound_channel", "started_channel"
+    )
+    if filters.status == "active":
+        conversations = conversations.filter(status__in=ACTIVE_STATUSES)
+    elif filters.status and filters.status != "all":
+        conversations = conversations.filter(status=filters.status)
+    if filters.view == "mine":
+        conversations = conversations.filter(assignee=user)
+    elif filters.view == "unassigned":
+        conversations = conversations.filter(assignee__isnull=True)
+    if filters.team:
+        conversations = conversations.filter(team_id=filters.team)
+    if filters.channel:
+        channel_ids = list(
+            Channel.objects.filter(Q(kind=filters.channel) | Q(code=filters.channel)).values_list(
+                "pk", flat=True
+            )
+        )
+        conversations = conversations.filter(
+            Q(last_inbound_channel_id__in=channel_ids) | Q(started_channel_id__in=channel_ids)
+        )
+    if filters.priority:
+        conversations = conversations.filter(priority=filters.priority)
+    if filters.tag:
+        conversations = conversations.filter(tags__name=filters.tag)
+    if filters.breaching:
+        conversations = conversations.filter(sla_due_at__lte=now)
+    query = (filters.q or "").strip()
+    if query:
+        number = query.lstrip("#").removeprefix("C-").removeprefix("c-")
+        condition = Q(subject__icontains=query) | Q(
+            customer__in=search_customers(query).values("pk")
+        )
+        if number.isdigit():
+            condition |= Q(pk=int(number))
+        conversations = conversations.filter(condition)
+    return conversations.order_by(F("sla_due_at").asc(nulls_last=True), "-last_message_at", "-id")
+
+
+def conversation_detail(pk):
+    return (
+        Conversation.objects.select_related(
+            "customer", "assignee", "team", "last_inbound_channel", "started_channel", "csat"
+        )
+        .prefetch_related(
+            "tags",
+            Prefetch(
+                "messages",
+                queryset=Message.objects.select_related("channel", "author").order_by(
+                    "created_at", "id"
+                ),
+            ),
+        )
+        .get(pk=pk)
+    )
+
+
+def previous_conversations(customer, *, exclude=None, limit=10):
+    conversations = Conversation.objects.filter(customer=customer, merged_into__isnull=True)
+    if exclude is not None:
+        conversations = conversations.exclude(pk=exclude.pk)
+    return conversations.select_related("started_channel").order_by("-last_message_at")[:limit]
+
+
+def customer_panel(customer, *, exclude=None) -> dict:
+    """What the agent sees of the customer beside a conversation."""
+    return {
+        "customer": customer,
+        "identities": list(customer.identities.all()),
+        "timeline": list(timeline_for(customer)[:10]),
+        "conversations": list(previous_conversations(customer, exclude=exclude)),
+    }
+
+
+def customer_panel_context(request, customer) -> dict:
+    """The customer 360 page's support panel."""
+    return {"conversations": list(previous_conversations(customer, limit=20))}
+
+
+def canned_replies_for(conversation):
+    return CannedReply.objects.filter(Q(team__isnull=True) | Q(team=conversation.team_id))
+
+
+def unread_notifications(user):
+    return (
+        AgentNotification.objects.filter(user=user, read_at__isnull=True)
+        .select_related("conversation")
+        .order_by("-created_at")
+    )
+
+
+def inbox_counts(user, *, now=None) -> dict:
+    now = now or timezone.now()
+    live = Conversation.objects.filter(merged_into__isnull=True, status=ConversationStatus.OPEN)
+    return live.aggregate(
+        open=Count("id"),
+        unassigned=Count("id", filter=Q(assignee__isnull=True)),
+        mine=Count("id", filter=Q(assignee=user)) if user.is_authenticated else Count("id"),
+        breaching=Count("id", filter=Q(sla_due_at__lte=now)),
+    )
+
+
+def dashboard_context(request) -> dict:
+    return {"support": inbox_counts(request.user)}
+
+
+def teams():
+    return Team.objects.order_by("name")

@@ -1,0 +1,366 @@
+"""Answers going out: replies on the customer's channel, the CSAT survey, staff-logged calls
+and visits, and delivery reports coming back.
+
+A reply is one row first (its idempotency key unique), then a Celery task sends it through
+core.providers. The task marks the row `sending` and commits before calling the provider, so a
+retried or duplicated task that finds it sending or sent does not send again; and the provider
+gets the row's idempotency key (SMTP Message-ID, HTTP Idempotency-Key), so even a worker that
+died between the provider's accept and our commit is recognised downstream when it is resent.
+"""
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from core.models import Channel, ChannelKind
+from core.providers import OutboundMessage, ProviderError, send_message
+from support.errors import ChannelNotReachable, InvalidPayload
+from support.models import (
+    DELIVERY_RANK,
+    CannedReply,
+    Conversation,
+    DeliveryStatus,
+    Direction,
+    Message,
+    MessageKind,
+)
+from support.services import sla
+from support.services.conversations import (
+    note_channel_used,
+    record_on_timeline,
+    sanitise_html,
+)
+
+# A send that has been "sending" this long is presumed dead (worker killed) and may be tried
+# again; the provider deduplicates by the idempotency key.
+STUCK_AFTER = timedelta(minutes=10)
+MAX_SEND_ATTEMPTS = 6
+# Which identity kinds reach a customer on each channel kind, best first.
+ADDRESS_KINDS = {
+    ChannelKind.EMAIL: ["email"],
+    ChannelKind.SMS: ["phone"],
+    ChannelKind.WHATSAPP: ["whatsapp", "phone"],
+    ChannelKind.TELEGRAM: ["telegram"],
+    ChannelKind.INSTAGRAM: ["instagram"],
+    ChannelKind.MESSENGER: ["messenger"],
+}
+FINAL = {DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.READ}
+
+
+class RetryLater(Exception):
+    """The provider failed in a way worth retrying."""
+
+
+def can_send(channel) -> bool:
+    return bool(
+        channel and channel.is_active and channel.provider and channel.kind in ADDRESS_KINDS
+    )
+
+
+def address_for(conversation: Conversation, channel) -> str | None:
+    """Where this customer is reached on this channel: the address they last wrote from on it,
+    else an identity of the matching kind."""
+    last = (
+        Message.objects.filter(
+            conversation__customer_id=conversation.customer_id,
+            direction=Direction.INBOUND,
+            channel__kind=channel.kind,
+        )
+        .exclude(address="")
+        .order_by("-created_at", "-id")
+        .values_list("address", flat=True)
+        .first()
+    )
+    if last:
+        return last
+    kinds = ADDRESS_KINDS.get(channel.kind, [])
+    identities = {i.kind: i.value for i in conversation.customer.identities.all()}
+    for kind in kinds:
+        if identities.get(kind):
+            return identities[kind]
+    return None
+
+
+def reachable_channels(conversation: Conversation) -> list:
+    """The channels a reply may go out on, the default (last written on) first."""
+    channels = [c for c in Channel.objects.messaging() if can_send(c)]
+    kinds = {i.kind for i in conversation.customer.identities.all()}
+    used = set(conversation.channels_used or [])
+    reachable = [
+        c for c in channels if c.kind in used or kinds & set(ADDRESS_KINDS.get(c.kind, []))
+    ]
+    default = default_channel(conversation, reachable)
+    return sorted(reachable, key=lambda c: (c != default, c.name))
+
+
+def default_channel(conversation: Conversation, reachable=None):
+    candidates = [conversation.last_inbound_channel, conversation.started_channel]
+    for channel in candidates:
+        if can_send(channel) and (reachable is None or channel in reachable):
+            return channel
+    return reachable[0] if reachable else None
+
+
+def fill_placeholders(body: str, conversation: Conversation, agent=None) -> str:
+    """{first_name}, {last_name}, {customer_name}, {agent_name}, {order_number},
+    {conversation}; unknown placeholders are left as written."""
+    customer = conversation.customer
+    values = {
+        "first_name": customer.first_name or customer.display_name,
+        "last_name": customer.last_name,
+        "customer_name": customer.display_name,
+        "agent_name": (agent.get_full_name() or agent.get_username()) if agent else "",
+        "order_number": conversation.related_order_number,
+        "conversation": conversation.token,
+    }
+
+    class Keep(dict):
+        def __missing__(self, key):
+            return "{" + key + "}"
+
+    try:
+        return body.format_map(Keep(values))
+    except (ValueError, IndexError, AttributeError):
+        return body
+
+
+def render_canned(canned: CannedReply, conversation: Conversation, agent=None) -> str:
+    return fill_placeholders(canned.body, conversation, agent)
+
+
+def reply(
+    conversation: Conversation,
+    agent,
+    text: str,
+    *,
+    channel=None,
+    html: str = "",
+    idempotency_key: str | None = None,
+    kind: str = MessageKind.MESSAGE,
+) -> Message:
+    """Answer the customer on `channel` (default: the one they last wrote on). Stores the
+    message (queued), stops the response clocks, and sends it after commit through a Celery
+    task. The same `idempotency_key` twice returns the first message. Transactional: no
+    marketing consent needed. Raises ChannelNotReachable, InvalidPayload."""
+    text = (text or "").strip()
+    if not text:
+        raise InvalidPayload("A reply needs text.", fields={"text": ["Required."]})
+    if idempotency_key:
+        existing = Message.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+    with transaction.atomic():
+        conversation = (
+            Conversation.objects.select_for_update(of=("self",))
+            .select_related("customer", "last_inbound_channel", "started_channel")
+            .get(pk=conversation.pk)
+        )
+        if conversation.merged_into_id:
+            raise ChannelNotReachable("This conversation was merged; answer in the other one.")
+        channel = channel or default_channel(conversation)
+        if not can_send(channel):
+            raise ChannelNotReachable(
+                "Pick a channel that can send to this customer.",
+                fields={"channel": ["This channel cannot send messages."]},
+            )
+        address = address_for(conversation, channel)
+        if not address:
+            raise ChannelNotReachable(
+                f"The customer has no {channel.get_kind_display()} address.",
+                fields={"channel": ["The customer is not reachable here."]},
+            )
+        now = timezone.now()
+        message = Message(
+            conversation=conversation,
+            direction=Direction.OUTBOUND,
+            kind=kind,
+            channel=channel,
+            author=agent,
+            address=address,
+            subject=email_subject(conversation) if channel.kind == ChannelKind.EMAIL else "",
+            text=text,
+            html=sanitise_html(html),
+            delivery_status=DeliveryStatus.QUEUED,
+            created_at=now,
+        )
+        if idempotency_key:
+            message.idempotency_key = idempotency_key[:100]
+        message.save()
+        if kind == MessageKind.MESSAGE:
+            sla.agent_answered(conversation, now)
+        note_channel_used(conversation, channel)
+        conversation.last_message_at = now
+        conversation.updated_at = now
+        if kind == MessageKind.MESSAGE and conversation.assignee_id is None and agent is not None:
+            conversation.assignee = agent
+        conversation.save()
+        record_on_timeline(message, "message_sent")
+        enqueue_send(message)
+        return message
+
+
+def email_subject(conversation: Conversation) -> str:
+    subject = conversation.subject or _("Your message")
+    return f"Re: {subject} {conversation.token}"[:255]
+
+
+def enqueue_send(message: Message) -> None:
+    from support.tasks import send_outbound_message
+
+    transaction.on_commit(lambda: send_outbound_message.delay(message.pk))
+
+
+def thread_headers(message: Message) -> dict:
+    """In-Reply-To and References so the customer's mail client threads our answer."""
+    previous = list(
+        Message.objects.filter(
+            conversation_id=message.conversation_id,
+            channel__kind=ChannelKind.EMAIL,
+            created_at__lte=message.created_at,
+        )
+        .exclude(pk=message.pk)
+        .exclude(external_id="", provider_message_id="")
+        .order_by("created_at", "id")
+        .values_list("external_id", "provider_message_id")
+    )
+    ids = [external or provider for external, provider in previous if (external or provider)]
+    if not ids:
+        return {}
+    references = " ".join(ids[-10:])
+    return {"In-Reply-To": ids[-1], "References": references}
+
+
+def deliver(message_id: int) -> Message | None:
+    """Send one queued outbound message through its channel's provider, at most once.
+    Raises RetryLater when the provider failed in a retryable way."""
+    now = timezone.now()
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update(of=("self",))
+            .select_related("channel", "conversation")
+            .filter(pk=message_id, direction=Direction.OUTBOUND)
+            .first()
+        )
+        if message is None or message.delivery_status not in (
+            DeliveryStatus.QUEUED,
+            DeliveryStatus.SENDING,
+        ):
+            return message  # sent, delivered, read, failed: nothing to do
+        if (
+            message.delivery_status == DeliveryStatus.SENDING
+            and message.sending_started_at
+            and message.sending_started_at > now - STUCK_AFTER
+        ):
+            return message  # another worker holds it
+        message.delivery_status = DeliveryStatus.SENDING
+        message.sending_started_at = now
+        message.send_attempts += 1
+        message.save(update_fields=["delivery_status", "sending_started_at", "send_attempts"])
+    # Committed: from here on, no other task sends this message.
+    outbound = OutboundMessage(
+        to=message.address,
+        text=message.text,
+        html=message.html,
+        subject=message.subject,
+        idempotency_key=message.idempotency_key,
+        headers=thread_headers(message) if message.channel.kind == ChannelKind.EMAIL else {},
+        metadata={"conversation_id": message.conversation_id, "message_id": message.pk},
+    )
+    try:
+        result = send_message(message.channel, outbound)
+    except ProviderError as error:
+        retry = error.retryable and message.send_attempts < MAX_SEND_ATTEMPTS
+        Message.objects.filter(pk=message.pk, delivery_status=DeliveryStatus.SENDING).update(
+            delivery_status=DeliveryStatus.QUEUED if retry else DeliveryStatus.FAILED,
+            last_error=str(error)[:2000],
+            sending_started_at=None,
+        )
+        if retry:
+            raise RetryLater(str(error)) from error
+        message.refresh_from_db()
+        return message
+    Message.objects.filter(pk=message.pk, delivery_status=DeliveryStatus.SENDING).update(
+        delivery_status=DeliveryStatus.SENT,
+        provider_message_id=result.provider_message_id[:255],
+        sent_at=timezone.now(),
+        last_error="",
+    )
+    message.refresh_from_db()
+    return message
+
+
+def mark_failed(message_id: int, error: str) -> None:
+    Message.objects.filter(pk=message_id, delivery_status=DeliveryStatus.QUEUED).update(
+        delivery_status=DeliveryStatus.FAILED, last_error=error[:2000]
+    )
+
+
+def record_delivery(channel, provider_message_id: str, status: str, detail=None) -> int:
+    """A provider's delivery report: move the message forward (never back). Returns rows
+    changed."""
+    if status not in DeliveryStatus.values or not provider_message_id:
+        return 0
+    messages = Message.objects.filter(
+        channel=channel, provider_message_id=provider_message_id, direction=Direction.OUTBOUND
+    )
+    changed = 0
+    for message in messages:
+        if DELIVERY_RANK.get(status, 0) <= DELIVERY_RANK.get(message.delivery_status, 0):
+            continue
+        update = {"delivery_status": status}
+        if status in (DeliveryStatus.DELIVERED, DeliveryStatus.READ):
+            update["delivered_at"] = message.delivered_at or timezone.now()
+        if status in (DeliveryStatus.FAILED, DeliveryStatus.BOUNCED) and detail:
+            update["last_error"] = str(detail)[:2000]
+        changed += Message.objects.filter(pk=message.pk).update(**update)
+    return changed
+
+
+def send_csat_survey(conversation: Conversation) -> Message | None:
+    """After resolution: one survey on the conversation's channel, in the customer's language.
+    Silently skipped when the customer cannot be reached there or a survey already went."""
+    if conversation.csat_sent_at:
+        return None
+    channel = default_channel(conversation)
+    if channel is None or not address_for(conversation, channel):
+        return None
+    with translation.override(conversation.customer.locale or None):
+        text = _(
+            "Thank you for contacting us. How satisfied are you with our help? "
+            "Reply with a number from 1 (not at all) to 5 (very)."
+        )
+    message = reply(conversation, None, text, channel=channel, kind=MessageKind.CSAT_SURVEY)
+    Conversation.objects.filter(pk=conversation.pk).update(csat_sent_at=timezone.now())
+    conversation.csat_sent_at = timezone.now()
+    return message
+
+
+def log_contact(channel, *, author, text, conversation=None, identities=None, external_id=""):
+    """A phone call or a store visit, logged by staff as a message of that channel, on a
+    conversation or (by the caller's identities) into the customer's thread."""
+    from support.services.inbound import InboundMessage, receive_inbound
+
+    if channel.kind not in (ChannelKind.PHONE, ChannelKind.STORE):
+        raise InvalidPayload(
+            "Only calls and store visits are logged by staff.",
+            fields={"channel": ["Must be a phone or store channel."]},
+        )
+    if conversation is None and not identities:
+        raise InvalidPayload(
+            "Say who called: a conversation or the customer's identities.",
+            fields={"identities": ["Required without a conversation."]},
+        )
+    kind = MessageKind.CALL if channel.kind == ChannelKind.PHONE else MessageKind.VISIT
+    return receive_inbound(
+        InboundMessage(
+            channel=channel,
+            identities=identities or [],
+            text=text,
+            kind=kind,
+            author=author,
+            conversation=conversation,
+            external_id=external_id,
+        )
+    ).message

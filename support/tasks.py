@@ -1,0 +1,34 @@
+"""Support's Celery tasks: small wrappers over services."""
+
+from celery import shared_task
+
+from support.services import outbound, sla
+
+
+@shared_task(
+    name="support.send_outbound_message", bind=True, max_retries=outbound.MAX_SEND_ATTEMPTS
+)
+def send_outbound_message(self, message_id):
+    """Send one reply; safe to run twice (see support.services.outbound)."""
+    try:
+        message = outbound.deliver(message_id)
+    except outbound.RetryLater as error:
+        if self.request.retries >= self.max_retries:
+            outbound.mark_failed(message_id, str(error))
+            return "failed"
+        raise self.retry(exc=error, countdown=min(600, 5 * 2**self.request.retries)) from error
+    return message.delivery_status if message else None
+
+
+@shared_task(name="support.detect_sla_breaches")
+def detect_sla_breaches():
+    """Beat: flag passed SLA targets and escalate."""
+    return sla.detect_breaches()
+
+
+@shared_task(name="support.poll_imap")
+def poll_imap():
+    """Beat: fetch new mail from every email channel with an IMAP mailbox configured."""
+    from support.inbound_email import poll_all_mailboxes
+
+    return poll_all_mailboxes()
