@@ -109,6 +109,11 @@ def pending_merge_candidates():
     )
 
 
+def merge_candidates_of(customer: Customer):
+    """Pending candidates naming this customer, with both profiles loaded."""
+    return pending_merge_candidates().filter(Q(customer=customer) | Q(other=customer))
+
+
 def dashboard_figures() -> dict:
     since = timezone.now() - timedelta(days=1)
     return {

@@ -1,4 +1,11 @@
 """Staff pages of customers."""
 
+from django.urls import path
+
+from customers import views
+
 app_name = "customers"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.search, name="search"),
+    path("<uuid:public_id>/", views.detail, name="detail"),
+]

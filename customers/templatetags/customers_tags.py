@@ -1,0 +1,13 @@
+"""Template helpers of the customer pages."""
+
+from django import template
+
+from customers.event_names import label_of
+
+register = template.Library()
+
+
+@register.filter
+def event_label(name):
+    """`product_viewed` -> its translated label; custom names read as words."""
+    return label_of(name)
