@@ -41,6 +41,7 @@ class MessageTemplateFactory(factory.django.DjangoModelFactory):
 class CouponPoolFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = CouponPool
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Pool {n}")
     code_kind = CodeKind.SHARED
@@ -66,6 +67,7 @@ class CouponCodeFactory(factory.django.DjangoModelFactory):
 class CampaignFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Campaign
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Campaign {n}")
     segment = factory.SubFactory(SegmentFactory)

@@ -33,7 +33,9 @@ class SegmentForm(forms.ModelForm):
         try:
             rules = json.loads(self.cleaned_data["rules"] or "{}")
         except ValueError as error:
-            raise forms.ValidationError(_("Not valid JSON: %(error)s"), params={"error": error}) from None
+            raise forms.ValidationError(
+                _("Not valid JSON: %(error)s"), params={"error": error}
+            ) from None
         try:
             compile_rules(rules)
         except InvalidRules as error:

@@ -28,17 +28,14 @@ class Quote:
     description: str
 
 
-def _refused(reason: str, field: str = "coupon"):
+def _refused(reason: str):
     """The orders app's CouponRefused when it exists (so an order shows one error type),
-    else our own CouponInvalid. Both carry the reason."""
+    else our own CouponInvalid. Both carry the reason, on the field `coupon_code`."""
     try:
         from orders.errors import CouponRefused
     except ImportError:
-        return CouponInvalid(reason, fields={field: [reason]})
-    try:
-        return CouponRefused(reason, fields={field: [reason]})
-    except TypeError:
-        return CouponRefused(reason)
+        return CouponInvalid(reason, fields={"coupon_code": [reason]})
+    return CouponRefused(reason)
 
 
 def normalise_code(code: str) -> str:
@@ -127,9 +124,12 @@ def check_code(code: CouponCode, *, customer, subtotal, now=None, order_number=N
     if pool.max_uses_per_code is not None:
         if _live_redemptions(others).count() >= pool.max_uses_per_code:
             raise _refused("This coupon has been used up.")
-    if pool.max_uses_per_customer is not None or pool.first_purchase_only:
-        if customer is None:
+    if customer is None:
+        # A quote for an anonymous cart: the per-customer rules are checked at redemption,
+        # when the order names its customer.
+        if order_number and (pool.max_uses_per_customer is not None or pool.first_purchase_only):
             raise _refused("Sign in or give your email or phone to use this coupon.")
+        return
     if pool.max_uses_per_customer is not None:
         mine = Q(code__pool=pool, customer=customer)
         if order_number:
@@ -210,25 +210,43 @@ def release(code: str, *, order_number: str) -> bool:
         return bool(released)
 
 
-class CampaignCouponHandler:
-    """What orders.coupons calls: quote, redeem (inside the order transaction), release."""
+def _amount(value) -> Decimal:
+    """Orders pass Money; the API and tests pass numbers."""
+    return Decimal(getattr(value, "amount", value) or 0)
 
-    def _quote_class(self):
+
+class CampaignCouponHandler:
+    """What orders.coupons calls: quote, redeem (inside the order transaction), release.
+    Amounts arrive and leave as Money, in the order's currency."""
+
+    def quote(self, code, *, customer=None, channel=None, subtotal, lines=None):
+        currency = str(getattr(getattr(subtotal, "currency", None), "code", "") or "")
+        result = quote(
+            code, customer=customer, channel=channel, subtotal=_amount(subtotal), lines=lines
+        )
+        pool = CouponCode.objects.select_related("pool").get(code=result.code).pool
+        if pool.discount_kind == DiscountKind.AMOUNT and pool.currency and currency:
+            if pool.currency != currency:
+                raise _refused(f"This coupon is valid in {pool.currency} only.")
         try:
             from orders.coupons import CouponQuote
         except ImportError:
-            return Quote
-        return CouponQuote
+            return result
+        from moneyed import Money
 
-    def quote(self, code, *, customer=None, channel=None, subtotal, lines=None):
-        result = quote(code, customer=customer, channel=channel, subtotal=subtotal, lines=lines)
-        return self._quote_class()(
-            code=result.code, discount=result.discount, description=result.description
+        return CouponQuote(
+            code=result.code,
+            discount=Money(result.discount, currency or pool.currency or "USD"),
+            description=result.description,
         )
 
     def redeem(self, code, *, customer=None, channel=None, order_number, discount):
         return redeem(
-            code, customer=customer, channel=channel, order_number=order_number, discount=discount
+            code,
+            customer=customer,
+            channel=channel,
+            order_number=order_number,
+            discount=_amount(discount),
         )
 
     def release(self, code, *, order_number):

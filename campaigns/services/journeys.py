@@ -207,7 +207,9 @@ def advance_run(run_id, *, now=None):
                 break
             if step.kind == StepKind.WAIT:
                 if run.waiting_since is None:
-                    run.waiting_since = now
+                    # The first wait counts from the trigger (win-back: 90 days after the
+                    # order), a later one from when the run reached it.
+                    run.waiting_since = run.started_at if run.position == 0 else now
                 limit = run.waiting_since + timedelta(minutes=step.wait_minutes)
                 if step.rules:
                     if matches(step.rules, run.customer, now=now):

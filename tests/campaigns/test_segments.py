@@ -39,21 +39,46 @@ def history(channels):
     web, app, store = channels["web"], channels["app"], channels["store"]
     people = {name: CustomerFactory(first_name=name) for name in "ABCDEG"}
     a, b, c, d, e, g = (people[n] for n in "ABCDEG")
-    EventFactory(customer=a, name="product_viewed", channel=web, occurred_at=ago(days=5),
-                 properties={"sku": "SHOE-1"})
-    EventFactory(customer=a, name="product_viewed", channel=app, occurred_at=ago(days=4),
-                 properties={"sku": "SHOE-2"})
+    EventFactory(
+        customer=a,
+        name="product_viewed",
+        channel=web,
+        occurred_at=ago(days=5),
+        properties={"sku": "SHOE-1"},
+    )
+    EventFactory(
+        customer=a,
+        name="product_viewed",
+        channel=app,
+        occurred_at=ago(days=4),
+        properties={"sku": "SHOE-2"},
+    )
     order(a, store, ago(days=3), 120, "A1")
     order(b, store, ago(days=10), 50, "B1")
     order(b, web, ago(days=200), 30, "B2")
     order(c, web, ago(days=100), 300, "C1")
-    EventFactory(customer=d, name="cart_abandoned", channel=web, occurred_at=ago(hours=2),
-                 properties={"cart_id": "D", "total": 80})
-    EventFactory(customer=e, name="cart_abandoned", channel=web, occurred_at=ago(hours=5),
-                 properties={"cart_id": "E", "total": 60})
+    EventFactory(
+        customer=d,
+        name="cart_abandoned",
+        channel=web,
+        occurred_at=ago(hours=2),
+        properties={"cart_id": "D", "total": 80},
+    )
+    EventFactory(
+        customer=e,
+        name="cart_abandoned",
+        channel=web,
+        occurred_at=ago(hours=5),
+        properties={"cart_id": "E", "total": 60},
+    )
     order(e, store, ago(hours=1), 60, "E1")
-    EventFactory(customer=g, name="product_viewed", channel=app, occurred_at=ago(days=40),
-                 properties={"sku": "SHOE-3"})
+    EventFactory(
+        customer=g,
+        name="product_viewed",
+        channel=app,
+        occurred_at=ago(days=40),
+        properties={"sku": "SHOE-3"},
+    )
     order(g, store, ago(days=2), 10, "G1")
     ghost = AnonymousCustomerFactory()
     order(ghost, store, ago(days=1), 99, "X1")
