@@ -1,4 +1,22 @@
-"""Staff pages of support."""
+"""Staff pages of support: the inbox, the conversation and its actions, the reports."""
+
+from django.urls import path
+
+from support import views
 
 app_name = "support"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.inbox, name="inbox"),
+    path("reports/", views.reports_view, name="reports"),
+    path("c/<int:pk>/", views.conversation_view, name="conversation"),
+    path("c/<int:pk>/reply", views.reply_view, name="reply"),
+    path("c/<int:pk>/assign-me", views.assign_me, name="assign-me"),
+    path("c/<int:pk>/assign", views.assign_view, name="assign"),
+    path("c/<int:pk>/status", views.status_view, name="status"),
+    path("c/<int:pk>/priority", views.priority_view, name="priority"),
+    path("c/<int:pk>/tags", views.tags_view, name="tags"),
+    path("c/<int:pk>/order", views.order_view, name="order"),
+    path("c/<int:pk>/log", views.log_contact_view, name="log-contact"),
+    path("c/<int:pk>/merge", views.merge_view, name="merge"),
+    path("c/<int:pk>/split", views.split_view, name="split"),
+]

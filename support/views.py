@@ -1,0 +1,270 @@
+"""The agent inbox (not the admin): the list with filters and search, sorted by what breaches
+first; the conversation with every message, the composer, actions and the customer panel; the
+reports. Thin: parse a form, call a service, render. htmx requests get the changed fragment."""
+
+from django.contrib import messages as flash
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from core.api.errors import DomainError
+from core.models import Channel
+from support import reports, selectors, services
+from support.forms import ComposerForm, ContactLogForm, InboxFilterForm
+from support.models import (
+    AgentNotification,
+    Conversation,
+    ConversationStatus,
+    Priority,
+    Tag,
+)
+from support.services.outbound import render_canned
+
+PAGE_SIZE = 50
+VIEW = "support.view_conversation"
+CHANGE = "support.change_conversation"
+
+
+def _staff_view(perm):
+    def decorate(view):
+        return staff_member_required(permission_required(perm, raise_exception=True)(view))
+
+    return decorate
+
+
+@_staff_view(VIEW)
+def inbox(request):
+    form = InboxFilterForm(request.GET or None)
+    filters = form.filters() if form.is_valid() else selectors.InboxFilters()
+    conversations = selectors.inbox_conversations(request.user, filters).prefetch_related("tags")
+    page = Paginator(conversations, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "form": form,
+        "page": page,
+        "now": timezone.now(),
+        "counts": selectors.inbox_counts(request.user),
+        "notifications": list(selectors.unread_notifications(request.user)[:10]),
+        "querystring": _querystring(request, drop="page"),
+    }
+    template = "support/_inbox_list.html" if request.htmx else "support/inbox.html"
+    return render(request, template, context)
+
+
+def _querystring(request, drop):
+    query = request.GET.copy()
+    query.pop(drop, None)
+    return query.urlencode()
+
+
+def _conversation_context(request, conversation):
+    conversation = selectors.conversation_detail(conversation.pk)
+    reachable = services.reachable_channels(conversation)
+    canned = [
+        {"reply": reply, "text": render_canned(reply, conversation, request.user)}
+        for reply in selectors.canned_replies_for(conversation)
+    ]
+    agents = get_user_model().objects.filter(is_active=True, is_staff=True)
+    if conversation.team_id:
+        agents = agents.filter(support_memberships__team_id=conversation.team_id)
+    return {
+        "conversation": conversation,
+        "conversation_messages": list(conversation.messages.all()),
+        "composer": ComposerForm(channels=reachable),
+        "reachable": reachable,
+        "canned": canned,
+        "panel": selectors.customer_panel(conversation.customer, exclude=conversation),
+        "contact_form": ContactLogForm(),
+        "statuses": ConversationStatus.choices,
+        "priorities": Priority.choices,
+        "agents": agents.order_by("username"),
+        "now": timezone.now(),
+        "all_tags": Tag.objects.all()[:100],
+    }
+
+
+@_staff_view(VIEW)
+def conversation_view(request, pk):
+    conversation = get_object_or_404(Conversation, pk=pk)
+    if conversation.merged_into_id:
+        flash.info(request, _("This conversation was merged; showing the one it went into."))
+        return redirect("support:conversation", conversation.merged_into_id)
+    AgentNotification.objects.filter(
+        user=request.user, conversation=conversation, read_at__isnull=True
+    ).update(read_at=timezone.now())
+    return render(
+        request, "support/conversation.html", _conversation_context(request, conversation)
+    )
+
+
+def _after_action(request, conversation, *, error=None):
+    """htmx: re-render the conversation's working area; otherwise back to the page."""
+    if error is not None:
+        if request.htmx:
+            context = _conversation_context(request, conversation)
+            context["error"] = error
+            response = render(request, "support/_conversation_body.html", context, status=422)
+            return response
+        flash.error(request, error)
+    if request.htmx:
+        return render(
+            request, "support/_conversation_body.html", _conversation_context(request, conversation)
+        )
+    return redirect("support:conversation", conversation.pk)
+
+
+def _action(view):
+    """A POST on a conversation; domain errors become a message on the page, not a 500."""
+
+    @_staff_view(CHANGE)
+    @require_POST
+    def wrapper(request, pk):
+        conversation = get_object_or_404(Conversation, pk=pk)
+        try:
+            result = view(request, conversation)
+        except DomainError as error:
+            fields = "; ".join(f"{k}: {' '.join(v)}" for k, v in error.fields.items())
+            return _after_action(
+                request, conversation, error=error.message + (f" ({fields})" if fields else "")
+            )
+        if result is not None:
+            return result
+        return _after_action(request, conversation)
+
+    wrapper.__name__ = view.__name__
+    return wrapper
+
+
+@_action
+def reply_view(request, conversation):
+    form = ComposerForm(request.POST, channels=services.reachable_channels(conversation))
+    if not form.is_valid():
+        errors = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+        return _after_action(request, conversation, error=errors)
+    data = form.cleaned_data
+    if data["mode"] == "note":
+        services.add_note(conversation, request.user, data["text"])
+    else:
+        services.reply(
+            conversation,
+            request.user,
+            data["text"],
+            channel=data["channel"],
+            idempotency_key=data.get("idempotency_key") or None,
+        )
+        if data.get("then") in (ConversationStatus.PENDING, ConversationStatus.RESOLVED):
+            services.set_status(conversation, data["then"], by=request.user)
+    return None
+
+
+@_action
+def assign_me(request, conversation):
+    services.assign(conversation, request.user, by=request.user)
+
+
+@_action
+def assign_view(request, conversation):
+    username = request.POST.get("assignee") or ""
+    agent = None
+    if username:
+        agent = get_object_or_404(get_user_model(), username=username, is_staff=True)
+    services.assign(conversation, agent, by=request.user)
+
+
+@_action
+def status_view(request, conversation):
+    status = request.POST.get("status", "")
+    snoozed_until = parse_datetime(request.POST.get("snoozed_until") or "") or None
+    if snoozed_until and timezone.is_naive(snoozed_until):
+        snoozed_until = timezone.make_aware(snoozed_until)
+    services.set_status(conversation, status, by=request.user, snoozed_until=snoozed_until)
+
+
+@_action
+def priority_view(request, conversation):
+    try:
+        priority = int(request.POST.get("priority", ""))
+    except ValueError:
+        priority = 0
+    if priority not in Priority.values:
+        from support.errors import IllegalTransition
+
+        raise IllegalTransition(_("Pick a priority."), fields={"priority": [_("Unknown.")]})
+    services.set_priority(conversation, priority)
+
+
+@_action
+def tags_view(request, conversation):
+    names = [n.strip() for n in request.POST.get("tags", "").split(",") if n.strip()]
+    services.set_tags(conversation, names)
+
+
+@_action
+def order_view(request, conversation):
+    Conversation.objects.filter(pk=conversation.pk).update(
+        related_order_number=request.POST.get("related_order_number", "").strip()[:50]
+    )
+
+
+@_action
+def log_contact_view(request, conversation):
+    form = ContactLogForm(request.POST)
+    if not form.is_valid():
+        errors = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+        return _after_action(request, conversation, error=errors)
+    services.log_contact(
+        form.cleaned_data["channel"],
+        author=request.user,
+        text=form.cleaned_data["text"],
+        conversation=conversation,
+    )
+
+
+@_action
+def merge_view(request, conversation):
+    number = request.POST.get("other", "").strip().lstrip("#").removeprefix("C-")
+    other = Conversation.objects.filter(pk=int(number)).first() if number.isdigit() else None
+    if other is None:
+        from support.errors import CannotMerge
+
+        raise CannotMerge(_("No conversation with that number."), fields={"other": [_("Unknown.")]})
+    target = services.merge_conversations(conversation, other, by=request.user)
+    flash.success(request, _("Merged %(other)s into this conversation.") % {"other": other.token})
+    return _after_action(request, target)
+
+
+@_action
+def split_view(request, conversation):
+    ids = [int(i) for i in request.POST.getlist("messages") if i.isdigit()]
+    new = services.split_conversation(
+        conversation, ids, by=request.user, subject=request.POST.get("subject", "")
+    )
+    flash.success(request, _("Split into %(token)s.") % {"token": new.token})
+    if request.htmx:
+        response = render(
+            request, "support/_conversation_body.html", _conversation_context(request, conversation)
+        )
+        response["HX-Redirect"] = reverse("support:conversation", args=[new.pk])
+        return response
+    return redirect("support:conversation", new.pk)
+
+
+@_staff_view(VIEW)
+def reports_view(request):
+    days = request.GET.get("days", "30")
+    days = int(days) if days.isdigit() and 1 <= int(days) <= 365 else 30
+    return render(
+        request,
+        "support/reports.html",
+        {
+            "report": reports.support_report(days=days),
+            "days": days,
+            "channels": Channel.objects.all(),
+        },
+    )
