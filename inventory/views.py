@@ -11,7 +11,6 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Sum
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -32,15 +31,14 @@ def _perm(codename):
 @staff_member_required
 @_perm("view_stocklevel")
 def overview(request):
-    locations = (
+    locations = list(
         Location.objects.select_related("supplied_by")
         .prefetch_related("channels")
-        .annotate(
-            skus=Count("levels", distinct=True),
-            units=Sum("levels__on_hand"),
-        )
         .order_by("kind", "priority", "code")
     )
+    totals = selectors.totals_by_location()
+    for location in locations:
+        location.skus, location.units = totals.get(location.pk, (0, 0))
     return render(
         request,
         "inventory/overview.html",
@@ -58,7 +56,9 @@ def product_stock_context(request, product, *, with_reasons=True):
     from core.models import Channel
 
     variants = list(product.variants.all().order_by("position", "id"))
-    by_variant = selectors.stock_by_location(variants)
+    channels = list(Channel.objects.selling().order_by("name"))
+    overview = selectors.stock_overview(variants, channels)
+    by_variant = overview["levels"]
     locations = sorted(
         {level.location for levels in by_variant.values() for level in levels},
         key=lambda loc: (loc.priority, loc.code),
@@ -67,10 +67,9 @@ def product_stock_context(request, product, *, with_reasons=True):
     for variant in variants:
         cells = {level.location_id: level for level in by_variant.get(variant.pk, [])}
         rows.append({"variant": variant, "cells": [cells.get(loc.pk) for loc in locations]})
-    channels = list(Channel.objects.selling().order_by("name"))
     atp = []
     for channel in channels:
-        answers = selectors.why_unavailable_many(variants, channel, levels=by_variant)
+        answers = overview["channels"][channel.pk]
         entries = [
             {
                 "variant": variant,

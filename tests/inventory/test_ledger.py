@@ -203,3 +203,22 @@ def test_level_equals_the_ledger_and_the_true_history_whatever_the_arrival_order
         truth = value if kind == "count" else truth + value
     assert on_hand(variant, location) == truth == ledger_sum(variant, location)
     assert ledger_drift(variant_ids=[variant.pk]) == []
+
+
+def test_rebuild_command_reports_then_fixes_drift(variant, store):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    receive_stock(variant, store, 5)
+    StockLevel.objects.filter(variant=variant, location=store).update(on_hand=2)
+    out = StringIO()
+    with pytest.raises(SystemExit) as exit_code:
+        call_command("rebuild_stock_levels", stdout=out)
+    assert exit_code.value.code == 1
+    assert f"{variant.sku} @ {store.code}: level 2, ledger 5 (+3)" in out.getvalue()
+    call_command("rebuild_stock_levels", "--fix", stdout=out)
+    assert on_hand(variant, store) == 5
+    out = StringIO()
+    call_command("rebuild_stock_levels", "--location", store.code, stdout=out)
+    assert "No drift" in out.getvalue()
