@@ -267,12 +267,22 @@ def receive_return(ret, *, location=None, channel=None, by=None) -> Return:
 
 
 def exchange(
-    order, *, return_lines, new_lines, channel, location=None, store=None, by=None, note=""
+    order,
+    *,
+    return_lines,
+    new_lines,
+    channel,
+    location=None,
+    store=None,
+    hand_over=True,
+    by=None,
+    note="",
 ) -> Exchange:
     """Give new goods for returned ones in one step: the return (received at `location` at
     once when given, e.g. the store counter) and a new exchange order with the new lines,
     paid by the returned goods' value (the difference is due, or refunded). New lines are
-    taken in the store when `location` is a store counter, else shipped. Records
+    taken in the store when `location` is a store counter (unless `hand_over` is false), else
+    shipped. Records
     order_exchanged on the original order's timeline."""
     from orders.services.placing import LineInput, place_order
 
@@ -294,7 +304,13 @@ def exchange(
             by=by,
         )
         credit = sum((rl.refund_amount for rl in ret.lines.all()), common.zero(order.currency))
-        method = FulfilmentMethod.IN_STORE if location is not None else FulfilmentMethod.SHIP
+        # At a counter the new goods are handed over there, unless the store has none left
+        # (hand_over=False): then they are shipped.
+        method = (
+            FulfilmentMethod.IN_STORE
+            if location is not None and hand_over
+            else FulfilmentMethod.SHIP
+        )
         placed = place_order(
             customer=order.customer,
             channel=channel,

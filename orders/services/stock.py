@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from orders.errors import OrderError
 from orders.models import FulfilmentMethod
-from orders.services.common import stock_channel
+from orders.services.common import reference_channel, stock_channel
 
 # An order holds its units until it is fulfilled or cancelled; inventory caps holds at 30
 # days, so a line whose hold lapsed is reserved again when it is fulfilled.
@@ -39,7 +39,10 @@ def reserve_line(line, *, order_channel, field="lines") -> None:
         "expires_in": ORDER_HOLD,
     }
     if method == FulfilmentMethod.SHIP:
-        reservation = reserve(channel=stock_channel(order_channel), **options)
+        # A store that ships to the customer's home (endless aisle, an exchange without stock
+        # at the counter) sells from online stock, as the web shop would.
+        allocating = reference_channel() if order_channel.kind == "store" else None
+        reservation = reserve(channel=allocating or stock_channel(order_channel), **options)
     elif method == FulfilmentMethod.PICKUP_IN_STORE:
         reservation = reserve(
             pickup_location=store, channel=stock_channel(order_channel), **options
