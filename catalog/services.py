@@ -249,6 +249,11 @@ def check_product_input(data: dict) -> dict[str, list[str]]:
         .exclude(sku__in=skus)
         .values_list("barcode", "sku")
     )
+    priced = set(
+        VariantListing.objects.filter(variant__sku__in=[s for s in skus if s]).values_list(
+            "variant__sku", "listing__channel__code"
+        )
+    )
     seen_skus, seen_barcodes = set(), set()
     for index, variant in enumerate(variants):
         path = f"variants.{index}"
@@ -282,6 +287,8 @@ def check_product_input(data: dict) -> dict[str, list[str]]:
                 errors.add(f"{path}.{field}", "Too long.")
         for code, listing in (variant.get("listings") or {}).items():
             _check_price(listing, f"{path}.listings.{code}", channels.get(code), errors)
+            if "price" not in listing and (sku, code) not in priced:
+                errors.add(f"{path}.listings.{code}.price", "Required for a new listing.")
     return errors.fields
 
 

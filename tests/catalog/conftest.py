@@ -1,5 +1,5 @@
-"""Catalog test fixtures: feed files go to a temporary MEDIA_ROOT; the default availability
-provider is restored after each test."""
+"""Catalog test fixtures: feed files go to a temporary MEDIA_ROOT; catalog tests run with the
+default availability provider and restore the registered one after."""
 
 import pytest
 
@@ -14,9 +14,14 @@ def _media_root(settings, tmp_path):
 
 @pytest.fixture(autouse=True)
 def _default_availability():
+    """Catalog tests see the catalog's own default provider; whatever provider another app
+    registered (inventory's) is put back afterwards, so later tests still have it."""
+    from catalog import availability
+
+    registered = availability._provider
     reset_availability_provider()
     yield
-    reset_availability_provider()
+    availability.register_availability_provider(registered)
 
 
 @pytest.fixture

@@ -162,6 +162,12 @@ def test_bad_product_bodies_are_400_naming_each_field(api_client_for, channels):
     response = client.post("/api/v1/products", body, format="json")
     assert response.status_code == 400
     assert "variants.0.listings.web.price" in response.json()["error"]["fields"]
+    body["variants"][0]["barcode"] = gtin13(8)
+    body["variants"][0]["listings"] = {"web": {"price": "10"}, "store": {"is_listed": True}}
+    response = client.post("/api/v1/products", body, format="json")
+    assert response.status_code == 400
+    fields = response.json()["error"]["fields"]
+    assert fields == {"variants.0.listings.store.price": ["Required for a new listing."]}
     assert not Product.objects.exists()
 
 
