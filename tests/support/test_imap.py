@@ -92,7 +92,6 @@ def dovecot():
     if os.geteuid() == 0:
         for path in (tmp_path, root, root / "mail", root / "home"):
             shutil.chown(path, mail_user.pw_uid, mail_user.pw_gid)
-        os.chmod(tmp_path, 0o755)
     process = subprocess.Popen(
         [DOVECOT, "-F", "-c", str(root / "dovecot.conf")],
         stdout=subprocess.DEVNULL,
