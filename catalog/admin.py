@@ -4,6 +4,7 @@ attributes; prices per channel on the listing and variant pages; feeds and their
 from django import forms
 from django.contrib import admin
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import (
@@ -23,12 +24,20 @@ from catalog.models import (
 
 
 class FeedsFollowChanges:
-    """Admin saves regenerate the feeds after commit, as the services' writes do."""
+    """Admin saves do what the services' writes do: mark the product updated (partners read
+    `updated_since`) and regenerate the feeds after commit."""
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         from catalog.feeds import schedule_regeneration
 
+        obj = form.instance
+        product_id = (
+            obj.pk
+            if isinstance(obj, Product)
+            else getattr(obj, "product_id", None) or obj.listing.product_id
+        )
+        Product.objects.filter(pk=product_id).update(updated_at=timezone.now())
         transaction.on_commit(schedule_regeneration)
 
 

@@ -218,3 +218,11 @@ def test_staff_session_reads_with_view_permission(client, staff_in_role, channel
     assert client.get("/api/v1/products").status_code == 200
     response = client.post("/api/v1/products", upsert_body(), content_type="application/json")
     assert response.status_code == 403
+
+
+def test_products_can_be_searched_through_the_api(api_client_for, channels):
+    listed_product({channels["web"]: 10}, name="Aria Runner", description="running shoe")
+    listed_product({channels["web"]: 10}, name="Ceramic mug", description="coffee")
+    client = api_client_for("catalog:read")
+    body = client.get("/api/v1/products", {"q": "runner", "channel": "web"}).json()
+    assert [p["name"] for p in body["results"]] == ["Aria Runner"]

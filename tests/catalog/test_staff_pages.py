@@ -82,14 +82,17 @@ def test_product_list_page_searches_and_is_query_guarded(
     assert "Aria Runner" in content and "Ceramic mug" not in content
 
 
-def test_product_page_shows_where_it_is_listed_and_at_what_price(client, staff_in_role, channels):
+def test_product_page_shows_where_it_is_listed_and_at_what_price(
+    client, staff_in_role, channels, django_assert_max_num_queries
+):
     product = listed_product(
         {channels["web"]: 89, channels["store"]: 95, channels["web-az"]: 150},
         name="Aria Runner",
         variants=2,
     )
     client.force_login(staff_in_role("Support agent"))
-    page = client.get(f"/catalog/products/{product.pk}/").content.decode()
+    with django_assert_max_num_queries(14):
+        page = client.get(f"/catalog/products/{product.pk}/").content.decode()
     for channel_name in ("Web shop", "Stores", "Web AZ"):
         assert channel_name in page
     assert str(Money(89, "USD")) in page and str(Money(95, "USD")) in page
@@ -175,6 +178,9 @@ def test_merchandiser_edits_prices_in_the_admin_in_the_channels_currency(
     assert response.status_code == 302, response.content.decode()[:3000]
     vl.refresh_from_db()
     assert vl.price == Money(79, "USD")
+    product = vl.variant.product
+    product.refresh_from_db()
+    assert product.updated_at >= vl.updated_at  # partners polling updated_since see it
     wrong = price_form(vl, 70) | {"price_1": "EUR"}
     response = client.post(f"/admin/catalog/variantlisting/{vl.pk}/change/", wrong)
     assert response.status_code == 200  # the form again, with the error
