@@ -35,6 +35,9 @@ def _missing_service(item):
     if item.get_closest_marker("worker"):
         if not _port_open("127.0.0.1", 6379):
             return "needs Redis on 127.0.0.1:6379"
+    if item.get_closest_marker("imap"):
+        if not os.path.exists("/usr/sbin/dovecot"):
+            return "needs Debian's dovecot (apt-get install dovecot-imapd)"
     if item.get_closest_marker("e2e"):
         if not (shutil.which(CHROMIUM) or os.path.exists(CHROMIUM)):
             return f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)"
