@@ -81,6 +81,13 @@
     if (row && !event.target.closest("a")) { window.location = row.getAttribute("data-href"); }
   });
 
+  // Refusals (422) carry the re-rendered conversation with the reason: swap them in too.
+  if (window.htmx) {
+    htmx.config.responseHandling = [{ code: "422", swap: true, error: false }].concat(
+      htmx.config.responseHandling || [{ code: "...", swap: true }]
+    );
+  }
+
   document.addEventListener("DOMContentLoaded", rememberOrder);
   document.addEventListener("htmx:afterSwap", rememberOrder);
 })();
