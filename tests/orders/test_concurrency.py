@@ -1,0 +1,71 @@
+"""Partner retries racing each other on real PostgreSQL: the same external id placed twice
+at the same moment gives one order; the last unit is sold to exactly one of two orders."""
+
+import threading
+
+import pytest
+from django.db import close_old_connections
+
+from orders.models import Order
+from orders.services import place_order
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def _race(count, make):
+    barrier = threading.Barrier(count)
+    results = []
+
+    def run(index):
+        try:
+            barrier.wait()
+            results.append(("ok", make(index)))
+        except Exception as error:  # noqa: BLE001 (collected for the assertion)
+            results.append(("error", error))
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_same_external_id_at_once_makes_one_order(shop, customer):
+    def make(_index):
+        return place_order(
+            customer=customer,
+            channel="web",
+            external_id="race-1",
+            lines=[{"sku": shop.sku("black"), "quantity": 1}],
+            shipping={"address": "1 Street"},
+        ).order.number
+
+    results = _race(4, make)
+    assert [kind for kind, _ in results] == ["ok"] * 4, results
+    assert len({number for _, number in results}) == 1
+    assert Order.objects.count() == 1
+    from tests.orders.conftest import level
+
+    assert level(shop.variant("black"), shop.warehouse) == (10, 1)
+
+
+def test_last_unit_goes_to_exactly_one_order(shop, customer):
+    from tests.orders.conftest import level
+
+    variant = shop.variant("red", "39")
+
+    def make(_index):
+        return place_order(
+            customer=customer,
+            channel="store",
+            lines=[{"sku": variant.sku, "quantity": 2, "fulfilment_method": "pickup_in_store"}],
+            store="store-vanak",
+        ).order.number
+
+    results = _race(3, make)
+    assert sorted(kind for kind, _ in results) == ["error", "error", "ok"], results
+    assert level(variant, shop.store2) == (2, 2)
+    assert Order.objects.count() == 1
