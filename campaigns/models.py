@@ -582,6 +582,7 @@ class CampaignMessage(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     enqueued_at = models.DateTimeField(_("handed to a worker"), null=True, blank=True)
     claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
+    claimed_by = models.CharField(_("claim"), max_length=32, blank=True, editable=False)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True, db_index=True)
     delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
     opened_at = models.DateTimeField(_("opened"), null=True, blank=True)

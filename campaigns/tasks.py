@@ -14,20 +14,19 @@ def send_chunk(message_ids):
 
 
 @shared_task(name="campaigns.dispatch")
-def dispatch(stale_after_seconds=None):
+def dispatch(lease_seconds=None):
     """Every minute: start due campaigns, choose due A/B winners, re-send rows whose worker
-    died (after the lease), hand due rows to send tasks, close finished campaigns."""
+    died, hand due rows to send tasks (again, when their task was lost), close finished
+    campaigns. `lease_seconds` (default SEND_LEASE) is how long a claimed or handed-out row
+    may stay untouched before it counts as lost; only an operator who knows the old workers
+    are dead passes 0."""
     from campaigns.services import abtest, sending
 
+    lease = timedelta(seconds=lease_seconds) if lease_seconds is not None else sending.SEND_LEASE
     started = sending.start_due_campaigns()
     decided = abtest.decide_due_tests()
-    stale = (
-        timedelta(seconds=stale_after_seconds)
-        if stale_after_seconds is not None
-        else sending.SEND_LEASE
-    )
-    recovered = sending.recover_stuck_sends(stale_after=stale)
-    enqueued = sending.enqueue_due()
+    recovered = sending.recover_stuck_sends(stale_after=lease)
+    enqueued = sending.enqueue_due(lease=lease)
     finished = sending.finish_campaigns()
     return {
         "started": started,

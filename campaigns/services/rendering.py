@@ -9,12 +9,11 @@ import re
 from dataclasses import dataclass
 
 from django.template import Context, Template, TemplateSyntaxError
-from django.urls import reverse
 from django.utils.html import escape
 
 from campaigns.errors import InvalidTemplate
 from campaigns.models import MessageTemplate
-from campaigns.services.links import signed_click_url, site_url
+from campaigns.services.links import open_pixel_url, signed_click_url, site_url, unsubscribe_url
 
 # GSM 03.38 basic set, and the extension set whose characters count twice.
 GSM_BASIC = (
@@ -153,7 +152,9 @@ def recommended_products_for(customer, limit=3):
     return products
 
 
-def build_context(customer, *, extra=None, coupon=None, message=None):
+def build_context(customer, *, extra=None, coupon=None, message=None, unsubscribe_link=None):
+    if unsubscribe_link is None:
+        unsubscribe_link = unsubscribe_url(message) if message else site_url("/")
     context = {
         "customer": customer,
         "first_name": customer.first_name,
@@ -161,7 +162,7 @@ def build_context(customer, *, extra=None, coupon=None, message=None):
         "last_order": lambda: last_order_of(customer),
         "recommended_products": lambda: recommended_products_for(customer),
         "coupon": coupon_context(coupon),
-        "unsubscribe_url": unsubscribe_url(message) if message else site_url("/"),
+        "unsubscribe_url": unsubscribe_link,
     }
     context.update(extra or {})
     return context
@@ -183,18 +184,22 @@ def coupon_context(code):
     }
 
 
-def unsubscribe_url(message):
-    from campaigns.services.links import unsubscribe_token
-
-    return site_url(reverse("campaigns:unsubscribe", args=[unsubscribe_token(message)]))
-
-
-def render_message(template, customer, *, extra=None, coupon=None, message=None):
+def render_message(
+    template, customer, *, extra=None, coupon=None, message=None, unsubscribe_link=None
+):
     """Render the template for the customer, in her language. With a `message` (a real
     send), links in the HTML become signed click redirects and an open pixel is added."""
     language, subject, text, html = parts_for(template, customer.locale)
     key = (template.pk, template.updated_at, language)
-    context = Context(build_context(customer, extra=extra, coupon=coupon, message=message))
+    context = Context(
+        build_context(
+            customer,
+            extra=extra,
+            coupon=coupon,
+            message=message,
+            unsubscribe_link=unsubscribe_link,
+        )
+    )
     rendered_subject = compile_part(subject, autoescape=False, key=("s", *key)).render(context)
     rendered_text = compile_part(text, autoescape=False, key=("t", *key)).render(context)
     rendered_html = ""
@@ -216,7 +221,7 @@ def track_html(html: str, message) -> str:
         return f"href={quote}{escape(signed_click_url(message, url))}{quote}"
 
     html = HREF_RE.sub(replace, html)
-    pixel_url = site_url(reverse("campaigns:open-pixel", args=[message.token]))
+    pixel_url = open_pixel_url(message)
     pixel = f'<img src="{escape(pixel_url)}" width="1" height="1" alt="">'
     if "</body>" in html:
         return html.replace("</body>", pixel + "</body>", 1)

@@ -24,12 +24,14 @@ choice, at most once, would mark such rows failed and could silently skip a cust
 import logging
 import math
 import random
+import uuid
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
 
@@ -58,6 +60,8 @@ DEFAULT_FREQUENCY_WINDOW_DAYS = 7  # ...per this many days, all channels togethe
 CHUNK_SIZE = 250  # messages per send task
 SEND_LEASE = timedelta(minutes=10)  # a row "sending" longer than this lost its worker
 MAX_ATTEMPTS = 5
+CLAIM_BATCH = 20  # rows claimed (and their customers locked) at once
+SEND_THREADS = 4  # concurrent sends per worker process (network-bound)
 INSERT_BATCH = 5000
 
 # Where each messaging channel kind sends to, in order of preference.
@@ -364,19 +368,22 @@ def start_due_campaigns(now=None) -> list[int]:
 # --- dispatch ------------------------------------------------------------------------------
 
 
-def enqueue_due(*, campaign_id=None, now=None, limit=200_000) -> int:
+def enqueue_due(
+    *, campaign_id=None, now=None, limit=200_000, lease=SEND_LEASE, chunk_size=None
+) -> int:
     """Hand due queued rows to send tasks in chunks. A row handed out recently is not handed
     out again (a lost task is noticed after SEND_LEASE and its rows handed out anew)."""
     from campaigns.tasks import send_chunk
 
     now = now or timezone.now()
     rows = CampaignMessage.objects.filter(status=MessageStatus.QUEUED, not_before__lte=now).filter(
-        Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - SEND_LEASE)
+        Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=now - lease)
     )
     if campaign_id is not None:
         rows = rows.filter(campaign_id=campaign_id)
     ids = list(rows.order_by("id").values_list("id", flat=True)[:limit])
-    chunks = [ids[i : i + CHUNK_SIZE] for i in range(0, len(ids), CHUNK_SIZE)]
+    size = chunk_size or CHUNK_SIZE
+    chunks = [ids[i : i + size] for i in range(0, len(ids), size)]
     for chunk in chunks:
         CampaignMessage.objects.filter(pk__in=chunk).update(enqueued_at=now)
     for chunk in chunks:
@@ -402,9 +409,37 @@ def send_messages(message_ids, *, now=None) -> dict:
     if not rows:
         return dict(outcome)
     ready = _apply_gates(rows, now, outcome)
+    threads = SEND_THREADS if _may_use_threads() and len(ready) > CLAIM_BATCH else 1
+    if threads == 1:
+        _send_ready(ready, now, outcome)
+        return dict(outcome)
+    # SMTP and HTTP providers wait on the network: a few threads keep a worker busy. Each
+    # thread has its own database connection and claims its own rows.
+    parts = [ready[index::threads] for index in range(threads)]
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for part_outcome in pool.map(lambda part: _send_part(part, now), parts):
+            for key, value in part_outcome.items():
+                outcome[key] += value
+    return dict(outcome)
+
+
+def _may_use_threads() -> bool:
+    # Not inside a transaction (other connections would not see its rows), not on SQLite.
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
+def _send_ready(ready, now, outcome):
     for message in _claim(ready, now, outcome):
         outcome[deliver(message)] += 1
-    return dict(outcome)
+
+
+def _send_part(part, now) -> dict:
+    outcome = defaultdict(int)
+    try:
+        _send_ready(part, now, outcome)
+    finally:
+        connection.close()
+    return outcome
 
 
 def _suppress(message, reason, outcome):
@@ -478,25 +513,26 @@ def _cap_of(message):
 
 
 def _claim(ready, now, outcome):
-    """queued -> sending, one guarded UPDATE per row. For marketing rows the frequency cap is
-    counted while the customer rows are locked, so concurrent sends to one customer queue."""
-    claimed = []
-    marketing = [m for m in ready if m.purpose == ConsentPurpose.MARKETING]
-    others = [m for m in ready if m.purpose != ConsentPurpose.MARKETING]
-    for message in others:
-        if _claim_row(message, now):
-            claimed.append(message)
-    for start in range(0, len(marketing), 50):
-        batch = marketing[start : start + 50]
+    """queued -> sending, by a guarded UPDATE (`WHERE status='queued'`) per batch, yielding
+    each claimed row so it is sent before the next batch is claimed: a killed worker leaves at
+    most one batch "sending". For marketing rows the frequency cap is counted while the
+    customer rows are locked, so concurrent sends to one customer queue behind each other."""
+    for start in range(0, len(ready), CLAIM_BATCH):
+        batch = ready[start : start + CLAIM_BATCH]
+        marketing = [m for m in batch if m.purpose == ConsentPurpose.MARKETING]
+        if not marketing:
+            yield from _claim_rows(batch, now)
+            continue
         with transaction.atomic():
-            ids = sorted({m.customer_id for m in batch})
+            allowed = [m for m in batch if m.purpose != ConsentPurpose.MARKETING]
+            ids = sorted({m.customer_id for m in marketing})
             list(
                 Customer.objects.select_for_update()
                 .filter(pk__in=ids)
                 .order_by("pk")
                 .values_list("pk", flat=True)
             )
-            longest = max(_cap_of(m)[1] for m in batch)
+            longest = max(_cap_of(m)[1] for m in marketing)
             recent = defaultdict(list)
             for customer_id, when in (
                 CampaignMessage.objects.filter(
@@ -508,7 +544,7 @@ def _claim(ready, now, outcome):
                 .values_list("customer_id", "claimed_at")
             ):
                 recent[customer_id].append(when)
-            for message in batch:
+            for message in marketing:
                 cap, days = _cap_of(message)
                 count = sum(
                     1 for when in recent[message.customer_id] if when >= now - timedelta(days=days)
@@ -518,28 +554,47 @@ def _claim(ready, now, outcome):
                         message, f"frequency cap: {cap} marketing messages in {days} days", outcome
                     )
                     continue
-                if _claim_row(message, now):
-                    recent[message.customer_id].append(now)
-                    claimed.append(message)
-    return claimed
+                recent[message.customer_id].append(now)
+                allowed.append(message)
+            claimed = _claim_rows(allowed, now)
+        yield from claimed
 
 
-def _claim_row(message, now) -> bool:
-    won = CampaignMessage.objects.filter(pk=message.pk, status=MessageStatus.QUEUED).update(
-        status=MessageStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1
+def _claim_rows(messages, now) -> list:
+    """One guarded UPDATE claims the rows still queued; a second worker claiming the same
+    rows gets none of them (the claim token tells whose they are)."""
+    if not messages:
+        return []
+    claimed_at = max(now, timezone.now())  # the lease of a stuck row counts from here
+    token = uuid.uuid4().hex
+    CampaignMessage.objects.filter(
+        pk__in=[m.pk for m in messages], status=MessageStatus.QUEUED
+    ).update(
+        status=MessageStatus.SENDING,
+        claimed_at=claimed_at,
+        claimed_by=token,
+        attempts=F("attempts") + 1,
     )
-    if won:
-        message.status = MessageStatus.SENDING
-        message.claimed_at = now
-        message.attempts += 1
-    return bool(won)
+    won = set(
+        CampaignMessage.objects.filter(
+            pk__in=[m.pk for m in messages], claimed_by=token
+        ).values_list("pk", flat=True)
+    )
+    claimed = []
+    for message in messages:
+        if message.pk in won:
+            message.status = MessageStatus.SENDING
+            message.claimed_at = claimed_at
+            message.attempts += 1
+            claimed.append(message)
+    return claimed
 
 
 def outbound_for(message) -> OutboundMessage:
     """Render the row into what the provider sends; emails carry RFC 8058 one-click
     unsubscribe headers."""
     from campaigns.services.coupons import issue_code
-    from campaigns.services.rendering import unsubscribe_url
+    from campaigns.services.links import unsubscribe_url
 
     coupon = message.coupon_code
     pool = None
@@ -552,13 +607,18 @@ def outbound_for(message) -> OutboundMessage:
         CampaignMessage.objects.filter(pk=message.pk).update(coupon_code=coupon)
         message.coupon_code = coupon
     extra = dict(message.context or {})
+    link = unsubscribe_url(message)
     rendered = render_message(
-        message.template, message.customer, extra=extra, coupon=coupon, message=message
+        message.template,
+        message.customer,
+        extra=extra,
+        coupon=coupon,
+        message=message,
+        unsubscribe_link=link,
     )
     headers = {}
     text = rendered.text
     if message.channel.kind == ChannelKind.EMAIL:
-        link = unsubscribe_url(message)
         headers = {
             "List-Unsubscribe": f"<{link}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",

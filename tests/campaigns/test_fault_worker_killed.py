@@ -1,0 +1,201 @@
+"""THE fault test: a real Celery worker sending a 2,000-recipient campaign through a real SMTP
+server (aiosmtpd) is killed with SIGKILL in the middle; a new worker finishes the job. Every
+recipient gets exactly one message.
+
+What "exactly one" means here (see campaigns.services.sending): delivery to the provider is
+at least once with a stable idempotency key, which the SMTP provider turns into the
+Message-ID. A worker killed between the server's "250 accepted" and the commit of "sent" can
+leave one row whose message went out while the row still says "sending"; recovery sends it
+again with the SAME Message-ID, which mail systems treat as the same message. So the test
+asserts: every recipient received a message, each recipient received exactly one distinct
+Message-ID (the one derived from her row), and at most the envelopes in flight when the
+worker died (one per sending thread) were transmitted twice.
+"""
+
+import email
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+from celery import Celery
+from django.conf import settings
+from django.utils import timezone
+
+from campaigns.factories import CampaignFactory
+from campaigns.models import CampaignMessage, CampaignStatus
+from campaigns.services import sending
+from customers.models import Consent, Customer, Identity
+
+ROOT = Path(__file__).resolve().parents[2]
+RECIPIENTS = 2000
+CHUNK = 250  # rows per task: the kill lands inside a task, not between two
+pytestmark = [pytest.mark.worker, pytest.mark.postgres, pytest.mark.smtp]
+
+
+def database_url():
+    db = settings.DATABASES["default"]
+    user = db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
+
+
+def start_worker(queue, env):
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "-Q",
+            queue,
+            "-n",
+            f"{queue}-{uuid.uuid4().hex[:4]}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel=WARNING",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def stop(process):
+    if process.poll() is None:
+        process.terminate()
+    try:
+        output, _ = process.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+    return output
+
+
+def make_audience(channels):
+    now = timezone.now()
+    customers = Customer.objects.bulk_create(
+        [
+            Customer(first_name=f"R{i}", is_anonymous=False, created_at=now)
+            for i in range(RECIPIENTS)
+        ]
+    )
+    Identity.objects.bulk_create(
+        [
+            Identity(customer=c, kind="email", value=f"r{i}@example.com")
+            for i, c in enumerate(customers)
+        ]
+    )
+    Consent.objects.bulk_create(
+        [
+            Consent(customer=c, channel_kind="email", purpose="marketing", status="granted")
+            for c in customers
+        ]
+    )
+
+
+def wait_until(condition, timeout, step=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(step)
+    return False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_killing_a_worker_mid_campaign_loses_and_doubles_nobody(
+    channels, smtp_server, redis_url, monkeypatch
+):
+    make_audience(channels)
+    campaign = CampaignFactory(channel=channels["email"], frequency_cap=100)
+    monkeypatch.setattr(sending, "enqueue_due", lambda **kwargs: 0)  # the broker does it below
+    assert sending.start_campaign(campaign) == RECIPIENTS
+
+    queue = f"fault-{uuid.uuid4().hex[:8]}"
+    env = {
+        "CELERY_BROKER_URL": redis_url,
+        "CELERY_RESULT_BACKEND": redis_url,
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
+        "DATABASE_URL": database_url(),
+        "EMAIL_URL": f"smtp://127.0.0.1:{smtp_server.port}",
+        "CONN_MAX_AGE": "0",
+    }
+    client = Celery(broker=redis_url, backend=redis_url)
+    ids = list(campaign.messages.order_by("id").values_list("id", flat=True))
+    for start in range(0, len(ids), CHUNK):
+        client.send_task("campaigns.send_chunk", args=[ids[start : start + CHUNK]], queue=queue)
+
+    first = start_worker(queue, env)
+    try:
+        progressed = wait_until(lambda: len(smtp_server.messages) >= 310, timeout=90)
+        assert progressed, "the first worker never got going:\n" + stop(first)
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(timeout=10)
+        received_at_kill = len(smtp_server.messages)
+    finally:
+        stop(first)
+    assert received_at_kill < RECIPIENTS, "the worker finished before it could be killed"
+    statuses = Counter(
+        CampaignMessage.objects.filter(campaign=campaign).values_list("status", flat=True)
+    )
+    stuck = statuses["sending"]
+    # The kill landed inside a task: some of its rows were claimed or sent, others not.
+    assert stuck or statuses["sent"] % CHUNK, statuses
+
+    second = start_worker(queue, env)
+    try:
+        # The old worker is dead, so its claimed rows and its lost task may be taken over now.
+        client.send_task("campaigns.dispatch", kwargs={"lease_seconds": 0}, queue=queue)
+
+        def done():
+            return not CampaignMessage.objects.filter(
+                campaign=campaign, status__in=("queued", "sending")
+            ).exists()
+
+        finished = wait_until(done, timeout=180, step=0.5)
+        output = stop(second) if not finished else ""
+        assert finished, "the second worker did not finish:\n" + output
+        smtp_server.wait_for(RECIPIENTS, timeout=10)
+    finally:
+        stop(second)
+
+    rows = {m.to: m for m in CampaignMessage.objects.filter(campaign=campaign)}
+    assert len(rows) == RECIPIENTS
+    assert {m.status for m in rows.values()} == {"sent"}
+
+    message_ids = defaultdict(set)
+    envelopes = 0
+    for envelope in smtp_server.messages:
+        parsed = email.message_from_bytes(envelope.original_content)
+        for recipient in envelope.rcpt_tos:
+            message_ids[recipient].add(parsed["Message-ID"])
+            envelopes += 1
+    assert set(message_ids) == set(rows), "somebody got nothing"
+    for recipient, ids_seen in message_ids.items():
+        assert len(ids_seen) == 1, f"{recipient} got {len(ids_seen)} different messages"
+        (only,) = ids_seen
+        assert only.startswith(f"<{rows[recipient].idempotency_key}@")
+    # At most the messages in flight at the kill (one per sending thread) went out twice,
+    # each time with the same Message-ID.
+    assert envelopes - RECIPIENTS <= sending.SEND_THREADS
+    print(
+        f"killed after {received_at_kill} messages with {stuck} rows claimed; "
+        f"{envelopes} envelopes for {RECIPIENTS} recipients"
+    )
+    assert sending.finish_campaigns() == 1
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.SENT
