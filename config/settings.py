@@ -209,6 +209,9 @@ CELERY_BEAT_SCHEDULE = {
     "orders.detect_abandoned_carts": {"task": "orders.detect_abandoned_carts", "schedule": 300.0},
     "support.detect_sla_breaches": {"task": "support.detect_sla_breaches", "schedule": 60.0},
     "support.poll_imap": {"task": "support.poll_imap", "schedule": 60.0},
+    "campaigns.dispatch": {"task": "campaigns.dispatch", "schedule": 60.0},
+    "campaigns.advance_journeys": {"task": "campaigns.advance_journeys", "schedule": 60.0},
+    "campaigns.track_conversions": {"task": "campaigns.track_conversions", "schedule": 300.0},
 }
 
 # --- REST API ---------------------------------------------------------------------------
