@@ -106,7 +106,6 @@ LINES = [
     ("accessories", ["Scarf", "Cap", "Belt"], "اکسسوری", [""], ["red", "grey", "black"], 18, 150),
 ]
 ADJECTIVES = [
-    "Aria",
     "Caspian",
     "Alborz",
     "Shiraz",
@@ -122,6 +121,7 @@ ADJECTIVES = [
     "Silk",
     "Cedar",
 ]
+SECOND = ["Light", "Classic", "Pro", "Everyday", "Soft", "Studio", "Travel", "Road", "City"]
 RATES = {"USD": Decimal(1), "AZN": Decimal("1.70"), "IRR": Decimal(42000)}
 # channel code -> (share of products listed there, price factor over the web price)
 CHANNEL_RULES = {
@@ -206,8 +206,14 @@ def _plan(ctx, count):
     rnd = ctx.random
     while len(plans) < count:
         category, nouns, fa_noun, sizes, colours, base, weight = rnd.choice(LINES)
-        name = f"{rnd.choice(ADJECTIVES)} {rnd.choice(nouns)}"
-        if name in used:
+        for _attempt in range(5):
+            name = f"{rnd.choice(ADJECTIVES)} {rnd.choice(nouns)}"
+            if name not in used:
+                break
+            name = f"{rnd.choice(ADJECTIVES)} {rnd.choice(SECOND)} {rnd.choice(nouns)}"
+            if name not in used:
+                break
+        else:
             name = f"{name} {len(plans)}"
         used.add(name)
         size_count = min(len(sizes), rnd.randint(3, 6)) if sizes != [""] else 1

@@ -116,7 +116,7 @@ ROW_FIELDS = (
     "variant__product__description",
     "variant__product__condition",
     "variant__product__brand__name",
-    "variant__product__category__path",
+    "variant__product__category__full_name",
 )
 
 
@@ -189,7 +189,7 @@ def _rows_of(feed, batch, base_url):
         description,
         condition,
         brand,
-        category_path,
+        category_name,
     ) in batch:
         link, link_problem = _link_for(feed, slug, sku, product_id)
         image, alt = (
@@ -211,7 +211,7 @@ def _rows_of(feed, batch, base_url):
             gtin=barcode,
             brand=brand or "",
             condition=condition,
-            category=category_path.rstrip("/").replace("/", " > ") if category_path else "",
+            category=(category_name or "").replace(" › ", " > "),
             colour=colour,
             size=size,
             weight_grams=weight,

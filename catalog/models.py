@@ -55,6 +55,7 @@ class Category(models.Model):
         on_delete=models.PROTECT,
     )
     path = models.CharField(_("path"), max_length=500, unique=True, editable=False)
+    full_name = models.CharField(_("full name"), max_length=1000, blank=True, editable=False)
     depth = models.PositiveSmallIntegerField(default=0, editable=False)
 
     class Meta:
@@ -63,13 +64,26 @@ class Category(models.Model):
         verbose_name_plural = _("categories")
 
     def __str__(self):
-        return self.path.rstrip("/").replace("/", " › ") if self.path else self.name
+        return self.full_name or self.name
 
     def save(self, *args, **kwargs):
-        # The admin saves categories directly; keep the path right whichever door is used.
-        self.path = (self.parent.path if self.parent_id else "") + f"{self.slug}/"
+        # Path and full name are derived from the parent whichever door saves (admin,
+        # services); when they change, the subtree below is re-derived too.
+        parent = self.parent if self.parent_id else None
+        self.path = (parent.path if parent else "") + f"{self.slug}/"
+        self.full_name = (f"{parent.full_name} › " if parent else "") + self.name
         self.depth = self.path.count("/") - 1
+        changed = (
+            self.pk is None
+            or not Category.objects.filter(
+                pk=self.pk, path=self.path, full_name=self.full_name
+            ).exists()
+        )
         super().save(*args, **kwargs)
+        if changed:
+            for child in self.children.all():
+                child.parent = self
+                child.save()
 
 
 class Brand(models.Model):

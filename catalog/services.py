@@ -65,12 +65,8 @@ def move_category(category: Category, new_parent: Category | None) -> Category:
         raise InvalidProductData(
             "A category cannot move under itself.", fields={"parent": ["Inside the subtree."]}
         )
-    old_path = category.path
     category.parent = new_parent
-    category.save()
-    descendants = Category.objects.select_for_update().filter(path__startswith=old_path)
-    for node in descendants.exclude(pk=category.pk).order_by("depth"):
-        node.save()  # save() recomputes path and depth from the (already moved) parent
+    category.save()  # re-derives the path of the whole subtree
     return category
 
 

@@ -151,6 +151,12 @@ def test_category_tree_paths_follow_moves():
     services.move_category(running, sport)
     trail.refresh_from_db()
     assert trail.path == "sport/running/trail/"
+    assert str(trail) == "Sport › Running › Trail"
+    running.refresh_from_db()
+    running.name = "Road running"
+    running.save()
+    trail.refresh_from_db()
+    assert str(trail) == "Sport › Road running › Trail"
     assert set(selectors.category_subtree(sport)) == {sport, running, trail}
     with pytest.raises(InvalidProductData):
         services.move_category(sport, trail)
