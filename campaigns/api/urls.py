@@ -1,3 +1,55 @@
 """Partner API routes of campaigns, mounted under /api/v1/."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from campaigns.api import views
+
+urlpatterns = [
+    path("campaigns/segments", views.SegmentList.as_view(), name="api-segments"),
+    path("campaigns/segments/count", views.SegmentCount.as_view(), name="api-segment-count"),
+    path("campaigns/segments/<int:pk>", views.SegmentDetail.as_view(), name="api-segment"),
+    path(
+        "campaigns/segments/<int:pk>/audience.csv",
+        views.AudienceExport.as_view(),
+        name="api-segment-audience",
+    ),
+    path("campaigns/templates", views.TemplateList.as_view(), name="api-templates"),
+    path("campaigns/templates/<int:pk>", views.TemplateDetail.as_view(), name="api-template"),
+    path(
+        "campaigns/templates/<int:pk>/preview",
+        views.TemplatePreview.as_view(),
+        name="api-template-preview",
+    ),
+    path("campaigns/campaigns", views.CampaignList.as_view(), name="api-campaigns"),
+    path("campaigns/campaigns/<int:pk>", views.CampaignDetail.as_view(), name="api-campaign"),
+    path(
+        "campaigns/campaigns/<int:pk>/schedule",
+        views.CampaignSchedule.as_view(),
+        name="api-campaign-schedule",
+    ),
+    path(
+        "campaigns/campaigns/<int:pk>/send", views.CampaignSend.as_view(), name="api-campaign-send"
+    ),
+    path(
+        "campaigns/campaigns/<int:pk>/decide-winner",
+        views.CampaignDecideWinner.as_view(),
+        name="api-campaign-decide-winner",
+    ),
+    path(
+        "campaigns/campaigns/<int:pk>/results",
+        views.CampaignResults.as_view(),
+        name="api-campaign-results",
+    ),
+    path("campaigns/coupon-pools", views.CouponPoolList.as_view(), name="api-coupon-pools"),
+    path(
+        "campaigns/coupon-pools/<int:pk>", views.CouponPoolDetail.as_view(), name="api-coupon-pool"
+    ),
+    path(
+        "campaigns/coupon-pools/<int:pk>/codes",
+        views.CouponCodes.as_view(),
+        name="api-coupon-codes",
+    ),
+    path("campaigns/coupons/validate", views.CouponValidate.as_view(), name="api-coupon-validate"),
+    path("campaigns/journeys", views.JourneyList.as_view(), name="api-journeys"),
+    path("campaigns/attribution", views.Attribution.as_view(), name="api-attribution"),
+]

@@ -1,0 +1,345 @@
+"""Serializers of the campaigns API. Writes are strict: unknown fields are refused by name."""
+
+from rest_framework import serializers
+
+from campaigns.errors import InvalidRules, InvalidTemplate
+from campaigns.models import (
+    Campaign,
+    CampaignVariant,
+    CouponPool,
+    Journey,
+    JourneyStep,
+    MessageTemplate,
+    MessageTemplateTranslation,
+    Segment,
+)
+from campaigns.services.rendering import check_template_source
+from campaigns.services.segments import compile_rules, count_members, describe
+from core.api.serializers import StrictModelSerializer, StrictSerializer
+from core.models import Channel, ChannelKind
+
+
+def validate_rules(rules):
+    try:
+        compile_rules(rules)
+    except InvalidRules as error:
+        raise serializers.ValidationError(error.message) from None
+    return rules
+
+
+class SegmentSerializer(StrictModelSerializer):
+    rules = serializers.JSONField(help_text="Segment rules; see campaigns.services.segments.")
+    count = serializers.SerializerMethodField(help_text="Live number of members.")
+
+    class Meta:
+        model = Segment
+        fields = [
+            "id",
+            "name",
+            "description",
+            "rules",
+            "compiled_description",
+            "is_ready_made",
+            "count",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["compiled_description", "is_ready_made", "created_at", "updated_at"]
+
+    def get_count(self, segment) -> int:
+        if not self.context.get("with_count", True):
+            return None
+        return count_members(segment.rules)
+
+    def validate_rules(self, rules):
+        return validate_rules(rules)
+
+    def save(self, **kwargs):
+        rules = self.validated_data.get("rules", getattr(self.instance, "rules", {}))
+        return super().save(compiled_description=describe(rules), **kwargs)
+
+
+class RulesCountSerializer(StrictSerializer):
+    rules = serializers.JSONField()
+
+    def validate_rules(self, rules):
+        return validate_rules(rules)
+
+
+class RulesCountAnswerSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    compiled_description = serializers.CharField()
+
+
+class MessageTemplateTranslationSerializer(StrictModelSerializer):
+    class Meta:
+        model = MessageTemplateTranslation
+        fields = ["language", "subject", "html", "text"]
+
+
+class MessageTemplateSerializer(StrictModelSerializer):
+    translations = MessageTemplateTranslationSerializer(many=True, required=False)
+    channel_kind = serializers.CharField(
+        max_length=20, help_text="A channel kind: email, sms, whatsapp, telegram, messenger..."
+    )
+
+    def validate_channel_kind(self, value):
+        if value not in ChannelKind.values:
+            raise serializers.ValidationError(f"One of: {', '.join(ChannelKind.values)}.")
+        return value
+
+    class Meta:
+        model = MessageTemplate
+        fields = [
+            "id",
+            "name",
+            "channel_kind",
+            "language",
+            "subject",
+            "html",
+            "text",
+            "translations",
+            "updated_at",
+        ]
+        read_only_fields = ["updated_at"]
+
+    def validate(self, data):
+        parts = {k: data[k] for k in ("subject", "html", "text") if k in data}
+        for index, translation in enumerate(data.get("translations", [])):
+            for key in ("subject", "html", "text"):
+                parts[f"translations.{index}.{key}"] = translation.get(key, "")
+        try:
+            check_template_source(**parts)
+        except InvalidTemplate as error:
+            raise serializers.ValidationError(error.fields) from None
+        return data
+
+    def create(self, validated_data):
+        translations = validated_data.pop("translations", [])
+        template = MessageTemplate.objects.create(**validated_data)
+        for translation in translations:
+            MessageTemplateTranslation.objects.create(template=template, **translation)
+        return template
+
+    def update(self, instance, validated_data):
+        translations = validated_data.pop("translations", None)
+        instance = super().update(instance, validated_data)
+        if translations is not None:
+            instance.translations.all().delete()
+            for translation in translations:
+                MessageTemplateTranslation.objects.create(template=instance, **translation)
+        return instance
+
+
+class MessageTemplatePreviewRequestSerializer(StrictSerializer):
+    customer = serializers.UUIDField(help_text="Public id of the customer to render for.")
+    context = serializers.DictField(required=False, default=dict)
+
+
+class MessageTemplatePreviewSerializer(serializers.Serializer):
+    language = serializers.CharField()
+    subject = serializers.CharField(allow_blank=True)
+    text = serializers.CharField(allow_blank=True)
+    html = serializers.CharField(allow_blank=True)
+    sms = serializers.DictField(required=False)
+
+
+class CampaignVariantSerializer(StrictModelSerializer):
+    template = serializers.PrimaryKeyRelatedField(queryset=MessageTemplate.objects.all())
+
+    class Meta:
+        model = CampaignVariant
+        fields = ["name", "template", "weight", "is_winner"]
+        read_only_fields = ["is_winner"]
+
+
+class CampaignSerializer(StrictModelSerializer):
+    segment = serializers.PrimaryKeyRelatedField(queryset=Segment.objects.all())
+    channel = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Channel.objects.messaging(),
+        required=False,
+        allow_null=True,
+        help_text="A messaging channel's code; empty: the best channel per customer.",
+    )
+    coupon_pool = serializers.PrimaryKeyRelatedField(
+        queryset=CouponPool.objects.all(), required=False, allow_null=True
+    )
+    variants = CampaignVariantSerializer(many=True)
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "id",
+            "name",
+            "segment",
+            "channel",
+            "purpose",
+            "status",
+            "scheduled_at",
+            "in_customer_time_zone",
+            "quiet_hours_start",
+            "quiet_hours_end",
+            "frequency_cap",
+            "frequency_window_days",
+            "ab_test_share",
+            "ab_winner_metric",
+            "ab_test_hours",
+            "ab_result",
+            "attribution_window_days",
+            "coupon_pool",
+            "variants",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = [
+            "status",
+            "scheduled_at",
+            "in_customer_time_zone",
+            "ab_result",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+    def validate_variants(self, variants):
+        if not variants:
+            raise serializers.ValidationError("Give at least one variant.")
+        names = [v["name"] for v in variants]
+        if len(set(names)) != len(names):
+            raise serializers.ValidationError("Variant names must differ.")
+        return variants
+
+    def validate(self, data):
+        start, end = data.get("quiet_hours_start"), data.get("quiet_hours_end")
+        if (start is None) != (end is None):
+            raise serializers.ValidationError(
+                {"quiet_hours_end": ["Give both ends of the quiet hours, or neither."]}
+            )
+        return data
+
+    def create(self, validated_data):
+        variants = validated_data.pop("variants")
+        campaign = Campaign.objects.create(**validated_data)
+        for variant in variants:
+            CampaignVariant.objects.create(campaign=campaign, **variant)
+        return campaign
+
+
+class ScheduleSerializer(StrictSerializer):
+    send_at = serializers.DateTimeField()
+    in_customer_time_zone = serializers.BooleanField(default=False)
+
+
+class CampaignResultsSerializer(serializers.Serializer):
+    total = serializers.DictField()
+    variants = serializers.ListField(child=serializers.DictField())
+    ab_result = serializers.DictField()
+
+
+class CouponPoolSerializer(StrictModelSerializer):
+    issued = serializers.IntegerField(read_only=True, required=False)
+
+    class Meta:
+        model = CouponPool
+        fields = [
+            "id",
+            "name",
+            "code_kind",
+            "prefix",
+            "discount_kind",
+            "discount_value",
+            "currency",
+            "minimum_spend",
+            "valid_from",
+            "valid_until",
+            "max_uses_per_code",
+            "max_uses_per_customer",
+            "first_purchase_only",
+            "is_active",
+            "issued",
+        ]
+
+    def validate(self, data):
+        if data.get("discount_kind") == "percentage" and data.get("discount_value", 0) > 100:
+            raise serializers.ValidationError({"discount_value": ["At most 100 for a percentage."]})
+        if data.get("discount_value") is not None and data["discount_value"] <= 0:
+            raise serializers.ValidationError({"discount_value": ["Must be more than 0."]})
+        start, end = data.get("valid_from"), data.get("valid_until")
+        if start and end and end <= start:
+            raise serializers.ValidationError({"valid_until": ["Must be after valid_from."]})
+        return data
+
+
+class IssueCodesSerializer(StrictSerializer):
+    customer = serializers.UUIDField(required=False, help_text="Issue this customer's code.")
+    count = serializers.IntegerField(
+        required=False, min_value=1, max_value=10000, help_text="Unassigned codes to make."
+    )
+
+    def validate(self, data):
+        if ("customer" in data) == ("count" in data):
+            raise serializers.ValidationError({"customer": ["Give either customer or count."]})
+        return data
+
+
+class IssuedCodesSerializer(serializers.Serializer):
+    codes = serializers.ListField(child=serializers.CharField())
+    made = serializers.IntegerField()
+
+
+class ValidateCouponSerializer(StrictSerializer):
+    code = serializers.CharField(max_length=60)
+    subtotal = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    customer = serializers.UUIDField(required=False)
+    channel = serializers.SlugRelatedField(
+        slug_field="code", queryset=Channel.objects.all(), required=False
+    )
+
+
+class CouponValidationSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()
+    code = serializers.CharField()
+    discount = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    description = serializers.CharField(allow_blank=True)
+    reason = serializers.CharField(allow_blank=True)
+
+
+class CampaignJourneyStepSerializer(serializers.ModelSerializer):
+    kind = serializers.CharField(read_only=True, help_text="wait, condition, send or exit")
+    channel_choice = serializers.CharField(read_only=True, help_text="fixed, best or asked")
+    template = serializers.StringRelatedField()
+    channel = serializers.StringRelatedField()
+
+    class Meta:
+        model = JourneyStep
+        fields = [
+            "position",
+            "kind",
+            "wait_minutes",
+            "rules",
+            "template",
+            "channel_choice",
+            "channel",
+        ]
+
+
+class JourneySerializer(serializers.ModelSerializer):
+    steps = CampaignJourneyStepSerializer(many=True, read_only=True)
+    active_runs = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Journey
+        fields = [
+            "id",
+            "key",
+            "name",
+            "trigger",
+            "exit_events",
+            "purpose",
+            "once_per_customer",
+            "is_active",
+            "steps",
+            "active_runs",
+        ]
