@@ -1,0 +1,113 @@
+"""Staff pages: campaign list and results, segment builder with its live count, template
+editor with live preview, journeys, attribution; the marketer role sees them, others do not."""
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from campaigns.factories import CampaignFactory, MessageTemplateFactory, SegmentFactory
+from campaigns.models import Segment
+from campaigns.services.defaults import install_defaults
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def marketer(client, staff_in_role):
+    client.force_login(staff_in_role("Marketer"))
+    return client
+
+
+def test_pages_answer_for_a_marketer_with_few_queries(
+    marketer, channels, django_assert_max_num_queries
+):
+    install_defaults()
+    campaign = CampaignFactory(channel=channels["email"])
+    for _ in range(4):
+        CampaignFactory(channel=channels["email"])
+    pages = [
+        reverse("campaigns:home"),
+        reverse("campaigns:campaign-detail", args=[campaign.pk]),
+        reverse("campaigns:segment-list"),
+        reverse("campaigns:segment-new"),
+        reverse("campaigns:template-list"),
+        reverse("campaigns:template-new"),
+        reverse("campaigns:journey-list"),
+        reverse("campaigns:attribution"),
+    ]
+    for url in pages:
+        with django_assert_max_num_queries(20):
+            response = marketer.get(url)
+        assert response.status_code == 200, url
+    home = marketer.get(reverse("home"))
+    assert b'data-nav="campaigns"' in home.content
+
+
+def test_support_agents_do_not_see_campaigns(client, staff_in_role):
+    client.force_login(staff_in_role("Support agent"))
+    assert client.get(reverse("campaigns:home")).status_code == 403
+
+
+def test_segment_builder_saves_rules_and_counts_live(marketer, person, channels):
+    person("a@example.com", consent=["email"])
+    person("b@example.com")
+    rules = {"consent": "email", "purpose": "marketing"}
+    count = marketer.post(reverse("campaigns:segment-count"), {"rules": json.dumps(rules)})
+    assert b'data-count="1"' in count.content
+    bad = marketer.post(reverse("campaigns:segment-count"), {"rules": '{"wat": 1}'})
+    assert b"Unknown rule" in bad.content
+    response = marketer.post(
+        reverse("campaigns:segment-new"),
+        {"name": "Opted in", "description": "", "rules": json.dumps(rules)},
+    )
+    assert response.status_code == 302
+    segment = Segment.objects.get(name="Opted in")
+    assert segment.rules == rules and segment.compiled_description
+    page = marketer.get(reverse("campaigns:segment-edit", args=[segment.pk]))
+    assert b'data-count="1"' in page.content
+    refused = marketer.post(
+        reverse("campaigns:segment-new"), {"name": "Broken", "rules": '{"orders": {"x": 1}}'}
+    )
+    assert refused.status_code == 200 and b"Unknown key" in refused.content
+
+
+def test_template_editor_previews_live_with_sms_segments(marketer, person):
+    sara = person("s@example.com", first_name="Sara")
+    response = marketer.post(
+        reverse("campaigns:template-preview"),
+        {"channel_kind": "sms", "text": "Hi {{ first_name }}! " + "x" * 160, "customer": sara.pk},
+    )
+    assert b"Hi Sara!" in response.content and b'data-segments="2"' in response.content
+    broken = marketer.post(reverse("campaigns:template-preview"), {"text": "{% if %}"})
+    assert b'role="alert"' in broken.content
+    saved = marketer.post(
+        reverse("campaigns:template-new"),
+        {
+            "name": "hello",
+            "channel_kind": "email",
+            "language": "en",
+            "subject": "Hi",
+            "text": "Hello {{ first_name }}",
+            "html": "",
+        },
+    )
+    assert saved.status_code == 302
+
+
+def test_campaign_page_sends_and_shows_results(marketer, person, channels):
+    person("r@example.com", consent=["email"])
+    campaign = CampaignFactory(
+        channel=channels["email"],
+        segment=SegmentFactory(rules={}),
+        templates=[MessageTemplateFactory()],
+    )
+    url = reverse("campaigns:campaign-detail", args=[campaign.pk])
+    marketer.post(url, {"action": "send"})
+    from campaigns.services.sending import enqueue_due
+
+    enqueue_due()
+    page = marketer.get(url)
+    assert page.status_code == 200
+    campaign.refresh_from_db()
+    assert campaign.status == "sending" and campaign.messages.filter(status="sent").count() == 1
