@@ -73,7 +73,9 @@ class Customer(models.Model):
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
     first_seen_at = models.DateTimeField(_("first seen"), null=True, blank=True)
-    last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True, db_index=True)
+    # Not indexed: it changes with every event, and an unindexed column lets PostgreSQL
+    # update the row in place (HOT) during ingest.
+    last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
     # Lifetime figures, denormalised from the timeline and kept current by the services.
     orders_count = models.PositiveIntegerField(_("orders"), default=0)
     lifetime_spend = models.JSONField(
@@ -163,12 +165,23 @@ class Event(models.Model):
     """One touchpoint on the customer's timeline. `message_id` is the partner's dedupe key
     (or one we make up); a retried delivery with the same id is stored once."""
 
+    # Indexes are few on purpose: every one costs ingest speed. The timeline index leads
+    # with the customer, so the foreign key needs no index of its own.
     customer = models.ForeignKey(
-        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="events"
+        Customer,
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
+        related_name="events",
+        db_index=False,
     )
-    name = models.CharField(_("name"), max_length=64, db_index=True)
+    name = models.CharField(_("name"), max_length=64)
     channel = models.ForeignKey(
-        Channel, verbose_name=_("channel"), null=True, blank=True, on_delete=models.PROTECT
+        Channel,
+        verbose_name=_("channel"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        db_index=False,
     )
     occurred_at = models.DateTimeField(_("occurred"), default=timezone.now)
     received_at = models.DateTimeField(_("received"), default=timezone.now)

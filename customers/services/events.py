@@ -8,26 +8,17 @@ per item, whether it was new or a duplicate.
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from customers.errors import CustomerErased, InvalidEvent
 from customers.event_names import property_errors
 from customers.models import Customer, Event
+from customers.services.bulk import insert_event_rows
 from customers.services.figures import FIGURE_FIELDS, apply_event_figures
 from customers.services.identities import ChannelLookup
 from customers.services.resolution import resolve_customer_detailed
 
-EVENT_COLUMNS = (
-    "customer",
-    "name",
-    "channel",
-    "occurred_at",
-    "received_at",
-    "properties",
-    "source",
-    "message_id",
-)
 # Events dated further ahead than this are refused: a clock or unit error on the partner side.
 MAX_FUTURE = timedelta(days=1)
 
@@ -63,26 +54,21 @@ def check_event(name: str, properties) -> None:
 
 def insert_events(events: list[Event]) -> set[str]:
     """Insert events, skipping message ids already stored; returns the ids inserted."""
-    if not events:
-        return set()
-    fields = [Event._meta.get_field(name) for name in EVENT_COLUMNS]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    inserted: set[str] = set()
-    for start in range(0, len(events), 1000):
-        chunk = events[start : start + 1000]
-        params = [
-            f.get_db_prep_save(getattr(e, f.attname), connection) for e in chunk for f in fields
+    return insert_event_rows(
+        [
+            (
+                event.customer_id,
+                event.name,
+                event.channel_id,
+                event.occurred_at,
+                event.received_at,
+                event.properties,
+                event.source,
+                event.message_id,
+            )
+            for event in events
         ]
-        # Only quoted column names and placeholders are formatted in; values are parameters.
-        table, key = quote(Event._meta.db_table), quote("message_id")
-        values = ", ".join([row] * len(chunk))
-        sql = f"INSERT INTO {table} ({columns}) VALUES {values} ON CONFLICT ({key}) DO NOTHING RETURNING {key}"  # noqa: S608
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            inserted.update(message_id for (message_id,) in cursor.fetchall())
-    return inserted
+    )
 
 
 def record_event(

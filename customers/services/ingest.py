@@ -17,19 +17,20 @@ on a profile that a concurrent merge has just folded away.
 
 import logging
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import msgspec
 from django.db import transaction
 from django.utils import timezone
 
 from core.api.errors import DomainError
-from customers.models import ANONYMOUS_KINDS, Customer, Event, Identity, IdentityKind
+from customers.models import ANONYMOUS_KINDS, Customer, Identity, IdentityKind
 from customers.normalise import IdentityKey
 from customers.payloads import BatchItem, IdentifyIn, TrackIn, invalid
+from customers.services.bulk import bulk_set, insert_event_rows, lock_identity_rows
 from customers.services.events import (
     check_event,
     clean_occurred_at,
-    insert_events,
     new_message_id,
 )
 from customers.services.figures import FIGURE_FIELDS, apply_event_figures
@@ -37,9 +38,7 @@ from customers.services.identities import (
     ChannelLookup,
     apply_traits,
     clean_traits,
-    identities_matching,
     identity_keys,
-    key_of,
 )
 from customers.services.resolution import (
     MAX_ATTEMPTS,
@@ -95,7 +94,7 @@ class _Item:
 class _Group:
     items: list[_Item] = field(default_factory=list)
 
-    @property
+    @cached_property
     def keys(self) -> dict[IdentityKey, bool]:
         merged: dict[IdentityKey, bool] = {}
         for item in self.items:
@@ -246,12 +245,15 @@ def _resolve_together(groups: list[_Group]):
     """The fast path: every group that names at most one existing customer."""
     now = timezone.now()
     all_keys = {key for group in groups for key in group.keys}
-    existing = list(identities_matching(all_keys).select_for_update().order_by("id"))
-    owner = {key_of(identity): identity for identity in existing}
+    # key -> (id, customer_id, is_verified)
+    owner = {
+        IdentityKey(kind, value, partner): (pk, customer_id, verified)
+        for pk, customer_id, kind, value, partner, verified in lock_identity_rows(all_keys)
+    }
 
     fast, slow = [], []
     for group in groups:
-        ids = {owner[key].customer_id for key in group.keys if key in owner}
+        ids = {owner[key][1] for key in group.keys if key in owner}
         if len(ids) > 1 or group.may_conflict():
             slow.append(group)
         else:
@@ -290,8 +292,8 @@ def _resolve_together(groups: list[_Group]):
                         created_at=now,
                     )
                 )
-            elif verified and not identity.is_verified:
-                to_verify.append(identity.pk)
+            elif verified and not identity[2]:
+                to_verify.append(identity[0])
     # In key order, so concurrent batches creating the same identities queue, not deadlock.
     new_identities.sort(key=lambda i: (i.kind, i.value, i.partner))
     Identity.objects.bulk_create(new_identities)
@@ -312,13 +314,25 @@ def _resolve_together(groups: list[_Group]):
             if dirty:
                 changed[customer.id] = customer
     if changed:
-        Customer.objects.bulk_update(list(changed.values()), PROFILE_SAVE_FIELDS)
+        bulk_set(list(changed.values()), PROFILE_SAVE_FIELDS)
     touched = {group.items[0].customer.id: group.items[0].customer for group, _ids in fast}
     return touched, slow
 
 
+@dataclass(slots=True)
+class _NewEvent:
+    """An event about to be stored: what the lifetime figures need, without a model row."""
+
+    customer_id: int
+    name: str
+    channel: object
+    occurred_at: object
+    properties: dict
+    message_id: str
+
+
 def _store_events(items: list[_Item], results, live: dict[int, Customer], source, now):
-    events: list[Event] = []
+    events: list[_NewEvent] = []
     seen: set[str] = set()
     for item in items:
         if not isinstance(item.payload, TrackIn) or item.customer is None:
@@ -330,32 +344,42 @@ def _store_events(items: list[_Item], results, live: dict[int, Customer], source
             continue
         seen.add(message_id)
         events.append(
-            Event(
-                customer=item.customer,
-                name=item.payload.event,
-                channel=item.channel,
-                occurred_at=item.occurred_at,
-                received_at=now,
-                properties=item.payload.properties,
-                source=source[:100],
-                message_id=message_id,
+            _NewEvent(
+                item.customer.id,
+                item.payload.event,
+                item.channel,
+                item.occurred_at,
+                item.payload.properties,
+                message_id,
             )
         )
     # In message id order, so two batches carrying the same ids wait for each other instead
     # of deadlocking on the unique index.
     events.sort(key=lambda event: event.message_id)
-    inserted = insert_events(events)
-    by_customer: dict[int, list[Event]] = {}
-    for event in events:
-        if event.message_id in inserted:
-            by_customer.setdefault(event.customer_id, []).append(event)
+    source = source[:100]
+    inserted = insert_event_rows(
+        [
+            (
+                e.customer_id,
+                e.name,
+                e.channel.id if e.channel is not None else None,
+                e.occurred_at,
+                now,
+                e.properties,
+                source,
+                e.message_id,
+            )
+            for e in events
+        ]
+    )
     for item in items:
         result = results[item.index]
         if result.status == "ok" and result.event_id and result.event_id not in inserted:
-            if isinstance(item.payload, TrackIn):
-                result.status = "duplicate"
-    if not by_customer:
-        return
+            result.status = "duplicate"
+    by_customer: dict[int, list[_NewEvent]] = {}
+    for event in events:
+        if event.message_id in inserted:
+            by_customer.setdefault(event.customer_id, []).append(event)
     for customer_id, customer_events in by_customer.items():
         apply_event_figures(live[customer_id], customer_events)
-    Customer.objects.bulk_update([live[i] for i in by_customer], FIGURE_FIELDS)
+    bulk_set([live[i] for i in by_customer], FIGURE_FIELDS)

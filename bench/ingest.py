@@ -1,0 +1,208 @@
+"""Benchmark: event ingest through /api/v1/batch against raw COPY, and merging identify.
+
+On PostgreSQL only (DATABASE_URL=postgres://...); it works in a throwaway test database
+(test_<name>, created and dropped here), never the demo database.
+
+1. 100,000 track events for 10,000 customers (each named by email and cookie) are sent
+   through POST /api/v1/batch in batches of 500, in-process through Django's test client:
+   the whole door (API key auth, scopes, idempotency middleware, msgspec validation,
+   identity resolution, event insert, lifetime figures) without HTTP parsing. Figure: events
+   per second end to end.
+2. The same 100,000 rows are written straight into the (emptied) events table with psycopg
+   COPY, in the same run: the ceiling. Target: the batch API reaches a quarter of it.
+3. 300 identify calls that each merge an anonymous visitor (cookie, with an event) into a
+   known customer (email, 10 events): median and 99th percentile. Target: median < 20 ms.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/omni .venv/bin/python bench/ingest.py
+"""
+
+import argparse
+import json
+import os
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+
+from _harness import percentile, report, throwaway_database
+
+BATCH = 500
+EVENT_NAMES = [
+    ("product_viewed", lambda i: {"sku": f"SKU-{i % 300}", "price": 49.9}),
+    ("page_viewed", lambda i: {"path": f"/shoes/{i % 50}"}),
+    ("product_added_to_cart", lambda i: {"sku": f"SKU-{i % 300}", "quantity": 1}),
+    ("product_searched", lambda i: {"query": "running shoes"}),
+    ("wishlist_added", lambda i: {"product_id": i % 300}),
+]
+CHANNELS = ["web", "app", "store", "instagram"]
+
+
+def items_for(events, customers, start):
+    items = []
+    for number in range(events):
+        person = number % customers
+        name, properties = EVENT_NAMES[number % len(EVENT_NAMES)]
+        items.append(
+            {
+                "type": "track",
+                "identities": [
+                    {"kind": "email", "value": f"bench{person}@example.com"},
+                    {"kind": "cookie", "value": f"bench-cookie-{person}"},
+                ],
+                "event": name,
+                "properties": properties(number),
+                "channel": CHANNELS[number % len(CHANNELS)],
+                "message_id": f"bench-{number}",
+                "occurred_at": (start + timedelta(seconds=number)).isoformat(),
+            }
+        )
+    return items
+
+
+def post(client, path, body):
+    return client.post(path, body, content_type="application/json")
+
+
+def run_batches(client, items):
+    bodies = [
+        json.dumps({"items": items[at : at + BATCH]}).encode() for at in range(0, len(items), BATCH)
+    ]
+    stored = 0
+    started = time.perf_counter()
+    for body in bodies:
+        response = post(client, "/api/v1/batch", body)
+        assert response.status_code == 200, response.content[:500]
+        stored += response.json()["stored"]
+    return stored, time.perf_counter() - started
+
+
+def run_copy(connection, items, channel_ids):
+    """The same rows, straight into the emptied events table by COPY."""
+    from customers.models import Event, Identity
+
+    customer_of = dict(
+        Identity.objects.filter(kind="email").values_list("value", "customer_id").iterator()
+    )
+    now = datetime.now(UTC)
+    rows = [
+        (
+            customer_of[item["identities"][0]["value"]],
+            item["event"],
+            channel_ids[item["channel"]],
+            item["occurred_at"],
+            now,
+            json.dumps(item["properties"]),
+            "bench-copy",
+            item["message_id"],
+        )
+        for item in items
+    ]
+    table = Event._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {table}")  # noqa: S608 (our own table name)
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        columns = "customer_id, name, channel_id, occurred_at, received_at, properties, source, message_id"
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    elapsed = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608
+        (count,) = cursor.fetchone()
+    return count, elapsed
+
+
+def run_merging_identifies(client, merges, customers):
+    from customers.models import CustomerMerge
+
+    visitors = [
+        {
+            "type": "track",
+            "identities": [{"kind": "cookie", "value": f"visitor-{k}"}],
+            "event": "page_viewed",
+            "channel": "app",
+            "message_id": f"visitor-{k}",
+        }
+        for k in range(merges)
+    ]
+    assert post(client, "/api/v1/batch", json.dumps({"items": visitors})).status_code == 200
+    before = CustomerMerge.objects.count()
+    samples = []
+    for k in range(merges):
+        person = (k * 31) % customers
+        body = json.dumps(
+            {
+                "identities": [
+                    {"kind": "cookie", "value": f"visitor-{k}"},
+                    {"kind": "email", "value": f"bench{person}@example.com"},
+                ],
+                "traits": {"first_name": f"Person {person}"},
+            }
+        )
+        started = time.perf_counter()
+        response = post(client, "/api/v1/identify", body)
+        samples.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.content[:500]
+    merged = CustomerMerge.objects.count() - before
+    assert merged == merges, f"expected {merges} merges, saw {merged}"
+    return samples
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--customers", type=int, default=10_000)
+    parser.add_argument("--merges", type=int, default=300)
+    args = parser.parse_args()
+    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        print("SKIP bench/ingest.py measures PostgreSQL: set DATABASE_URL=postgres://...")
+        return 0
+
+    with throwaway_database() as connection:
+        from django.test import Client
+
+        from core.factories import demo_channels
+        from core.services.api_keys import create_api_key
+
+        channels = {channel.code: channel.pk for channel in demo_channels()}
+        _key, raw = create_api_key("bench", ["customers:write"], rate="100000000/min")
+        client = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+        items = items_for(args.events, args.customers, datetime.now(UTC) - timedelta(days=2))
+        print(
+            f"database: {connection.vendor} {connection.settings_dict['NAME']}; "
+            f"{args.events:,} track events for {args.customers:,} customers, batches of {BATCH}, "
+            "in-process through Django's test client"
+        )
+
+        stored, api_seconds = run_batches(client, items)
+        assert stored == args.events, f"stored {stored} of {args.events}"
+        api_rate = stored / api_seconds
+        copied, copy_seconds = run_copy(connection, items, channels)
+        assert copied == args.events
+        copy_rate = copied / copy_seconds
+        samples = run_merging_identifies(client, args.merges, args.customers)
+
+        print(
+            f"batch API: {stored:,} events in {api_seconds:.1f} s; COPY: {copied:,} rows in {copy_seconds:.2f} s"
+        )
+        ok = report(
+            "batch API events/s (end to end)",
+            api_rate,
+            "ev/s",
+            copy_rate / 4,
+            lower_is_better=False,
+        )
+        print(
+            f"     raw COPY into the events table              {copy_rate:>10.0f} rows/s (the ceiling)"
+        )
+        ok &= report("batch API / COPY", api_rate / copy_rate, "ratio", 0.25, lower_is_better=False)
+        median = statistics.median(samples) * 1000
+        ok &= report("merging identify, median", median, "ms", 20)
+        print(
+            f"     merging identify, 99th percentile           {percentile(samples, 0.99) * 1000:>10.2f} ms ({len(samples)} calls)"
+        )
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
