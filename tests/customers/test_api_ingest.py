@@ -227,14 +227,19 @@ def test_batch_refuses_more_than_1000_items_naming_the_field(writer):
     assert "items" in response.json()["error"]["fields"]
 
 
-def test_batch_takes_1000_items_in_a_bounded_number_of_queries(writer, django_assert_max_num_queries):
+def test_batch_takes_1000_items_in_a_bounded_number_of_queries(
+    writer, django_assert_max_num_queries
+):
     """A few queries per batch whatever its size: 1,000 new people are not 1,000 round trips
     (SQLite splits bulk inserts into chunks of 999 parameters, hence its higher bound)."""
     items = [batch_item(i, identities=[{"kind": "cookie", "value": f"c-{i}"}]) for i in range(1000)]
     with django_assert_max_num_queries(20 if connection.vendor == "postgresql" else 60):
         response = post_json(writer, "/api/v1/batch", {"items": items})
     assert response.json()["stored"] == 1000
-    again = [batch_item(i + 1000, identities=[{"kind": "cookie", "value": f"c-{i}"}]) for i in range(1000)]
+    again = [
+        batch_item(i + 1000, identities=[{"kind": "cookie", "value": f"c-{i}"}])
+        for i in range(1000)
+    ]
     with django_assert_max_num_queries(15 if connection.vendor == "postgresql" else 30):
         response = post_json(writer, "/api/v1/batch", {"items": again})
     assert response.json()["stored"] == 1000
