@@ -1,1 +1,143 @@
-"""seed_demo stages of campaigns."""
+"""Campaigns' demo stage: the shipped templates, journeys, ready-made segments and coupon pools
+(WELCOME first-purchase codes), a sent A/B campaign with results, and journeys running for
+the demo customers (started from their real timelines)."""
+
+import random
+from datetime import timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+
+from campaigns.factories import CampaignFactory, MessageTemplateFactory, SegmentFactory
+from campaigns.models import (
+    CampaignMessage,
+    CampaignStatus,
+    CampaignVariant,
+    MessageStatus,
+    SegmentSnapshot,
+)
+from campaigns.services.abtest import two_proportion_z_test
+from campaigns.services.defaults import install_defaults
+from campaigns.services.journeys import advance_due_runs, start_runs
+from campaigns.services.segments import describe, segment_queryset
+from core.demo import register_stage
+from core.models import Channel
+from customers.models import Identity
+
+
+@register_stage("campaigns.demo", order=70, label="Campaigns and journeys")
+def seed_campaigns(ctx):
+    installed = install_defaults()
+    ctx.created("journeys", len(installed["journeys"]))
+    ctx.created("segments", len(installed["segments"]))
+    email = Channel.objects.filter(kind="email").first()
+    if email is None:
+        return
+    rules = {"identity": "email"}
+    segment = SegmentFactory(
+        name="Everyone with an email", rules=rules, compiled_description=describe(rules)
+    )
+    a = MessageTemplateFactory(
+        name="spring-shoes-a", subject="New season, {{ first_name }}: Aria Runner is back"
+    )
+    b = MessageTemplateFactory(
+        name="spring-shoes-b", subject="{{ first_name }}, your size is in stock near you"
+    )
+    now = timezone.now()
+    campaign = CampaignFactory(
+        name="Spring shoes (A/B)",
+        segment=segment,
+        channel=email,
+        templates=[a, b],
+        ab_test_share=100,
+        ab_winner_metric="click",
+        status=CampaignStatus.SENT,
+        started_at=now - timedelta(days=3),
+        finished_at=now - timedelta(days=3, hours=-1),
+    )
+    members = list(segment_queryset(rules).order_by("pk").values_list("pk", flat=True))
+    members = members[: ctx.scale(400)]
+    addresses = dict(
+        Identity.objects.filter(customer_id__in=members, kind="email").values_list(
+            "customer_id", "value"
+        )
+    )
+    variants = list(CampaignVariant.objects.filter(campaign=campaign).order_by("name"))
+    rng = random.Random(ctx.seed)
+    rows = []
+    sent_at = now - timedelta(days=3)
+    click_rate = {"A": 0.06, "B": 0.14}
+    for index, customer_id in enumerate(members):
+        variant = variants[index % len(variants)]
+        opened = rng.random() < 0.45
+        clicked = opened and rng.random() < click_rate[variant.name] / 0.45
+        converted = clicked and rng.random() < 0.3
+        status = (
+            MessageStatus.CONVERTED
+            if converted
+            else MessageStatus.CLICKED
+            if clicked
+            else MessageStatus.OPENED
+            if opened
+            else MessageStatus.DELIVERED
+        )
+        rows.append(
+            CampaignMessage(
+                campaign=campaign,
+                variant=variant,
+                template=variant.template,
+                customer_id=customer_id,
+                channel=email,
+                purpose="marketing",
+                to=addresses.get(customer_id, ""),
+                status=status,
+                idempotency_key=f"omni-c{campaign.pk}-u{customer_id}",
+                created_at=sent_at,
+                claimed_at=sent_at,
+                sent_at=sent_at,
+                delivered_at=sent_at + timedelta(minutes=1),
+                opened_at=sent_at + timedelta(hours=2) if opened else None,
+                clicked_at=sent_at + timedelta(hours=3) if clicked else None,
+                converted_at=sent_at + timedelta(days=1) if converted else None,
+                revenue=Decimal(rng.choice([89, 120, 145, 210])) if converted else Decimal(0),
+                unsubscribed_at=sent_at + timedelta(hours=5) if rng.random() < 0.01 else None,
+            )
+        )
+    CampaignMessage.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    SegmentSnapshot.objects.create(
+        segment=segment,
+        campaign=campaign,
+        rules=rules,
+        member_count=len(members),
+        member_ids=members,
+        taken_at=sent_at,
+    )
+    figures = {v.name: [0, 0] for v in variants}
+    for row in rows:
+        figures[row.variant.name][0] += 1
+        figures[row.variant.name][1] += row.clicked_at is not None
+    (na, ca), (nb, cb) = figures["A"], figures["B"]
+    test = two_proportion_z_test(cb, nb, ca, na)
+    winner = "B" if test.p_value < 0.05 and cb / max(nb, 1) > ca / max(na, 1) else "A"
+    CampaignVariant.objects.filter(campaign=campaign, name=winner).update(is_winner=True)
+    campaign.ab_result = {
+        "metric": "click",
+        "winner": winner,
+        "significant": test.p_value < 0.05,
+        "z": round(test.z, 4),
+        "p_value": round(test.p_value, 6),
+    }
+    campaign.ab_decided_at = sent_at + timedelta(hours=4)
+    campaign.save(update_fields=["ab_result", "ab_decided_at"])
+    ctx.created("campaign messages", len(rows))
+
+    # Journeys start from the demo timelines (new emails, carts, orders) like in production;
+    # a few are advanced now so the journey list shows sent messages too.
+    started = 0
+    for _round in range(100):  # each round reads the next 5,000 events and identities
+        made = start_runs(limit=5000)
+        started += made
+        if not made:
+            break
+    advance_due_runs(limit=ctx.scale(20))
+    ctx.created("journey runs", started)

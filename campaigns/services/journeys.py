@@ -63,7 +63,7 @@ def start_runs(limit=2000, *, now=None) -> int:
         else:
             by_event.setdefault(journey.trigger, []).append(journey)
         exit_names.update(journey.exit_events or [])
-    started = 0
+    before = JourneyRun.objects.count()
     with transaction.atomic():
         cursor = _cursor("journeys.events")
         names = set(by_event) | exit_names
@@ -89,7 +89,7 @@ def start_runs(limit=2000, *, now=None) -> int:
                         wake_at=now,
                     )
                 )
-        started += len(JourneyRun.objects.bulk_create(runs, ignore_conflicts=True))
+        JourneyRun.objects.bulk_create(runs, ignore_conflicts=True)
         for event in events:
             if event.name in exit_names:
                 exit_runs_for(event)
@@ -118,11 +118,12 @@ def start_runs(limit=2000, *, now=None) -> int:
                         wake_at=now,
                     )
                 )
-        started += len(JourneyRun.objects.bulk_create(runs, ignore_conflicts=True))
+        JourneyRun.objects.bulk_create(runs, ignore_conflicts=True)
         if identities:
             cursor.last_id = max(cursor.last_id, identities[-1].id)
             cursor.save(update_fields=["last_id", "updated_at"])
-    return started
+    # bulk_create(ignore_conflicts) does not say which rows were new: count them.
+    return JourneyRun.objects.count() - before
 
 
 def _exit_event_query(run):
