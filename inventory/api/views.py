@@ -226,21 +226,16 @@ class ReservationConfirmView(APIView):
 
 
 def _availability(skus, channel_code):
-    from catalog.models import ProductVariant
-
     channel = _channel(channel_code)
-    wanted = list(dict.fromkeys(skus))
-    ids = dict(ProductVariant.objects.filter(sku__in=wanted).values_list("sku", "id"))
-    unknown = [sku for sku in wanted if sku not in ids]
-    if unknown and len(unknown) == len(wanted):
+    units, unknown = selectors.available_to_promise_by_sku(skus, channel)
+    if unknown and not units:
         raise UnknownSku(
             f"No variant has the SKU {unknown[0]}." if len(unknown) == 1 else "No SKU is known.",
             fields={"sku": ["Unknown SKU."]},
         )
-    units = selectors.available_to_promise(list(ids.values()), channel)
     return {
         "channel": channel.code,
-        "items": [{"sku": sku, "units": units.get(ids[sku], 0)} for sku in wanted if sku in ids],
+        "items": [{"sku": sku, "units": units[sku]} for sku in dict.fromkeys(skus) if sku in units],
         "unknown_skus": unknown,
     }
 

@@ -69,7 +69,7 @@ def reserve(
     at a store: the store's own stock, or, when the channel's rule allows, another
     location's stock with a transfer to the store. Raises UnknownSku, UnknownLocation,
     UnknownChannel, InvalidMovement (quantity, expiry) or InsufficientStock (409)."""
-    from inventory.selectors import allocation_order, order_locations, rule_for
+    from inventory.selectors import allocation_order
     from inventory.services import sync
 
     variant = _variant(sku, variant)
@@ -94,8 +94,7 @@ def reserve(
         )
 
     with transaction.atomic():
-        held_at = None
-        transfer_from = None
+        held_at = transfer_from = None
         if location is not None:
             candidates = [location]
         elif pickup is not None:
@@ -106,47 +105,50 @@ def reserve(
                 for loc, units in allocation_order(variant, channel, lat=lat, lng=lng)
                 if units >= quantity
             ]
+        # Everything that can be read or written before the stock row is locked is done
+        # first: the guarded UPDATE holds that row's lock until commit, and every other
+        # request for this SKU at this location waits for it.
+        sync_channels = sync.sync_channels_for([c.pk for c in candidates])
+        reservation = None
+        if candidates:
+            reservation = Reservation.objects.create(
+                variant=variant,
+                location=candidates[0],
+                pickup_location=pickup,
+                quantity=quantity,
+                channel=channel,
+                reference=reference,
+                expires_at=timezone.now() + hold,
+            )
         for candidate in candidates:
             if hold_units(variant.pk, candidate.pk, quantity):
                 held_at = candidate
                 break
         if held_at is None and pickup is not None and location is None and channel is not None:
-            rule = rule_for(channel)
-            if rule.pickup_may_transfer:
-                # The store's own warehouse first (a store draws on it), then the rule's order.
-                others = [
-                    loc
-                    for loc in Location.objects.serving(channel).exclude(pk=pickup.pk)
-                    if loc.kind != LocationKind.STORE or loc.ships_from_store
-                ]
-                ordered = order_locations(
-                    variant,
-                    others,
-                    rule.strategy,
-                    lat=pickup.latitude if lat is None else lat,
-                    lng=pickup.longitude if lng is None else lng,
-                )
-                ordered.sort(key=lambda row: row[0].pk != pickup.supplied_by_id)
-                for candidate, units in ordered:
-                    if units >= quantity and hold_units(variant.pk, candidate.pk, quantity):
-                        held_at = transfer_from = candidate
-                        break
+            held_at = transfer_from = _hold_for_pickup(variant, quantity, channel, pickup, lat, lng)
+            if held_at is not None:
+                sync_channels = sync.sync_channels_for([held_at.pk])
         if held_at is None:
+            # Raising rolls back the reservation row written above.
             raise InsufficientStock(
                 _("Not enough stock of %(sku)s to reserve %(quantity)s.")
                 % {"sku": variant.sku, "quantity": quantity},
                 sku=variant.sku,
                 requested=quantity,
             )
-        reservation = Reservation.objects.create(
-            variant=variant,
-            location=held_at,
-            pickup_location=pickup,
-            quantity=quantity,
-            channel=channel,
-            reference=reference,
-            expires_at=timezone.now() + hold,
-        )
+        if reservation is None:
+            reservation = Reservation.objects.create(
+                variant=variant,
+                location=held_at,
+                pickup_location=pickup,
+                quantity=quantity,
+                channel=channel,
+                reference=reference,
+                expires_at=timezone.now() + hold,
+            )
+        elif reservation.location_id != held_at.pk:
+            reservation.location = held_at
+            reservation.save(update_fields=["location"])
         if transfer_from is not None:
             Transfer.objects.create(
                 variant=variant,
@@ -156,8 +158,36 @@ def reserve(
                 reservation=reservation,
                 reference=reference or f"reservation {reservation.pk}",
             )
-        sync.note_stock_changed([(variant.pk, held_at.pk)])
+        sync.mark_pending([(variant.pk, held_at.pk)], sync_channels)
     return reservation
+
+
+def _hold_for_pickup(variant, quantity, channel, pickup, lat, lng):
+    """When the channel allows it, hold the units at another location that will send them
+    to the pickup store: the store's own warehouse first (a store draws on it), then the
+    channel's order. Returns the location holding them, or None."""
+    from inventory.selectors import order_locations, rule_for
+
+    rule = rule_for(channel)
+    if not rule.pickup_may_transfer:
+        return None
+    others = [
+        loc
+        for loc in Location.objects.serving(channel).exclude(pk=pickup.pk)
+        if loc.kind != LocationKind.STORE or loc.ships_from_store
+    ]
+    ordered = order_locations(
+        variant,
+        others,
+        rule.strategy,
+        lat=pickup.latitude if lat is None else lat,
+        lng=pickup.longitude if lng is None else lng,
+    )
+    ordered.sort(key=lambda row: row[0].pk != pickup.supplied_by_id)
+    for candidate, units in ordered:
+        if units >= quantity and hold_units(variant.pk, candidate.pk, quantity):
+            return candidate
+    return None
 
 
 def release(reservation_id: int, *, status=ReservationStatus.RELEASED) -> Reservation:

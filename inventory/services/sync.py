@@ -49,23 +49,28 @@ def note_stock_changed(pairs) -> None:
     that pushes stock and counts those locations; schedule the pushes after commit. Call
     inside the transaction that changed the stock."""
     pairs = list(pairs)
-    if not pairs:
-        return
-    location_ids = {location_id for _variant, location_id in pairs}
-    links = (
+    if pairs:
+        mark_pending(pairs, sync_channels_for({location_id for _v, location_id in pairs}))
+
+
+def sync_channels_for(location_ids) -> dict[int, set[int]]:
+    """{location_id: {channel_id}} of the channels pushing stock that count each location
+    (read before a hot row is locked, so the lock is held as briefly as possible)."""
+    channels_of: dict[int, set[int]] = {}
+    for location_id, channel_id in (
         Location.channels.through.objects.filter(
-            location_id__in=location_ids,
+            location_id__in=list(location_ids),
             channel__is_active=True,
             channel__stock_rule__sync_enabled=True,
         )
         .values_list("location_id", "channel_id")
         .order_by()
-    )
-    channels_of = {}
-    for location_id, channel_id in links:
+    ):
         channels_of.setdefault(location_id, set()).add(channel_id)
-    if not channels_of:
-        return
+    return channels_of
+
+
+def mark_pending(pairs, channels_of) -> None:
     wanted = sorted(
         {
             (channel_id, variant_id)
@@ -73,6 +78,8 @@ def note_stock_changed(pairs) -> None:
             for channel_id in channels_of.get(location_id, ())
         }
     )
+    if not wanted:
+        return
     now = timezone.now()
     StockSyncState.objects.bulk_create(
         [

@@ -99,3 +99,20 @@ def test_why_is_this_zero_names_reservations_and_safety_stock(variant, channels,
     set_safety(other, warehouse, safety_stock=2)
     codes = [r.code for r in why_unavailable(other, channels["web"])["reasons"]]
     assert "safety_stock" in codes
+
+
+def test_product_overview_agrees_with_available_to_promise(variant, channels, warehouse, store):
+    from inventory.selectors import stock_overview
+
+    other = ProductVariantFactory(product=variant.product)
+    receive_stock(variant, warehouse, 10)
+    receive_stock(variant, store, 3)
+    receive_stock(other, store, 2)
+    set_safety(variant, warehouse, safety_stock=4)
+    reserve(variant=variant, quantity=1, location=store.code)
+    ChannelStockRuleFactory(channel=channels["marketplace"], buffer_percent=50)
+    overview = stock_overview([variant, other], channels.values())
+    for channel in channels.values():
+        expected = available_to_promise([variant, other], channel)
+        got = {pk: answer["units"] for pk, answer in overview["channels"][channel.pk].items()}
+        assert got == expected, channel.code
