@@ -1,5 +1,7 @@
 """Forms of the inventory staff pages: they parse input; services apply it."""
 
+import zoneinfo
+
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -33,7 +35,10 @@ class CountForm(forms.Form):
     occurred_at = forms.DateTimeField(
         label=_("Counted at"),
         required=False,
-        help_text=_("When the shelf was counted; empty: now. Later sales still apply."),
+        help_text=_(
+            "When the shelf was counted, in the location's local time; empty: now. "
+            "Sales after that moment still apply."
+        ),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
     reference = forms.CharField(label=_("Reference"), max_length=120, required=False)
@@ -43,11 +48,20 @@ class CountForm(forms.Form):
         help_text=_("One line per SKU or barcode: the code, a space, the units counted."),
     )
 
-    def clean_occurred_at(self):
-        value = self.cleaned_data.get("occurred_at")
-        if value and value > timezone.now():
-            raise forms.ValidationError(_("A count cannot be in the future."))
-        return value
+    def clean(self):
+        data = super().clean()
+        moment, location = data.get("occurred_at"), data.get("location")
+        if moment and location:
+            # The wall-clock time typed here is the location's local time.
+            try:
+                zone = zoneinfo.ZoneInfo(location.time_zone)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                zone = timezone.get_current_timezone()
+            moment = timezone.make_aware(timezone.make_naive(moment), zone)
+            if moment > timezone.now():
+                self.add_error("occurred_at", _("A count cannot be in the future."))
+            data["occurred_at"] = moment
+        return data
 
     def clean_lines(self):
         counted = {}

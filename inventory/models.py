@@ -6,6 +6,9 @@ location, kept in the same transaction by `inventory.services.movements` and reb
 with `manage.py rebuild_stock_levels`.
 """
 
+import re
+import zoneinfo
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -31,6 +34,32 @@ class LocationQuerySet(models.QuerySet):
         if channel.kind != "store":
             qs = qs.filter(serves_online=True)
         return qs
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+HOUR = re.compile(r"^([01][0-9]|2[0-4]):[0-5][0-9]$")
+
+
+def opening_hours_problem(hours) -> str:
+    """Why `hours` is not {"mon": [["09:00", "21:00"], ...], ...}, or "" when it is."""
+    if not isinstance(hours, dict):
+        return _("Opening hours are a mapping of weekday to opening periods.")
+    for day, periods in hours.items():
+        if day not in WEEKDAYS:
+            return _("Unknown weekday %(day)s; use mon … sun.") % {"day": day}
+        if not isinstance(periods, list):
+            return _("%(day)s: a list of [opens, closes] periods.") % {"day": day}
+        for period in periods:
+            if (
+                not isinstance(period, list | tuple)
+                or len(period) != 2
+                or not all(isinstance(t, str) and HOUR.match(t) for t in period)
+                or period[0] >= period[1]
+            ):
+                return _('%(day)s: each period is ["HH:MM", "HH:MM"], opening first.') % {
+                    "day": day
+                }
+    return ""
 
 
 class Location(models.Model):
@@ -112,6 +141,16 @@ class Location(models.Model):
         return f"{self.name} ({self.code})"
 
     def clean(self):
+        errors = {}
+        try:
+            zoneinfo.ZoneInfo(self.time_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            errors["time_zone"] = _("Not a time zone name, e.g. Asia/Tehran.")
+        problem = opening_hours_problem(self.opening_hours)
+        if problem:
+            errors["opening_hours"] = problem
+        if errors:
+            raise ValidationError(errors)
         if self.supplied_by_id and self.supplied_by_id == self.pk:
             raise ValidationError({"supplied_by": _("A location cannot draw on itself.")})
         if self.supplied_by and self.supplied_by.kind != LocationKind.WAREHOUSE:

@@ -134,3 +134,53 @@ def test_overview_lists_locations_with_their_channels(
     with django_assert_max_num_queries(12):
         page = manager.get("/inventory/").content.decode()
     assert page.count("data-location=") == 7
+
+
+def test_a_count_typed_in_store_time_lands_at_its_moment(manager, variant, store):
+    import datetime as dt
+    import zoneinfo
+
+    from django.utils import timezone
+
+    from inventory.models import StockMovement
+    from inventory.services import MovementInput, record_movements
+
+    now = timezone.now()
+    receive_stock(variant, store, 9, occurred_at=now - dt.timedelta(hours=3))
+    record_movements(
+        [
+            MovementInput(
+                sku=variant.sku,
+                location=store.code,
+                reason="sale",
+                quantity=-1,
+                idempotency_key="after-count",
+                occurred_at=now - dt.timedelta(minutes=30),
+            )
+        ]
+    )
+    local = (now - dt.timedelta(hours=1)).astimezone(zoneinfo.ZoneInfo("Asia/Tehran"))
+    manager.post(
+        "/inventory/counts/",
+        {
+            "location": store.pk,
+            "lines": f"{variant.sku} 5",
+            "occurred_at": local.strftime("%Y-%m-%dT%H:%M"),
+        },
+    )
+    count = StockMovement.objects.get(reason="count")
+    assert abs((count.occurred_at - (now - dt.timedelta(hours=1))).total_seconds()) < 60
+    assert (
+        StockLevel.objects.get(variant=variant, location=store).on_hand == 4
+    )  # 5 counted, 1 sold after
+
+
+def test_location_validation_names_bad_hours_and_time_zone(channels):
+    from django.core.exceptions import ValidationError
+
+    location = LocationFactory.build(
+        code="bad", time_zone="Mars/Olympus", opening_hours={"mon": [["21:00", "09:00"]]}
+    )
+    with pytest.raises(ValidationError) as error:
+        location.full_clean()
+    assert {"time_zone", "opening_hours"} <= set(error.value.message_dict)
