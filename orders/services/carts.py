@@ -6,6 +6,7 @@ unless the customer ordered in any channel meanwhile, converted when they order.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 
 from django.conf import settings
 from django.db import transaction
@@ -198,12 +199,12 @@ def _convert(cart, order) -> None:
     )
 
 
-def detect_abandoned_carts(*, now=None, limit=1000) -> dict:
+def detect_abandoned_carts(*, now=None, limit=5000, chunk=200) -> dict:
     """Mark carts with lines and no activity for abandon_after() as abandoned, recording
     cart_abandoned {cart_id, total, currency, products} in the channel where the cart was last
     used, unless the customer placed an order in ANY channel since the cart was started: such
-    a cart is converted instead. Rows are taken with SKIP LOCKED, so two beats never record
-    the same cart twice. Returns {"abandoned": n, "converted": m}."""
+    a cart is converted instead. Carts are taken in chunks with SKIP LOCKED, so two beats
+    never record the same cart twice. Returns {"abandoned": n, "converted": m}."""
     now = now or timezone.now()
     cutoff = now - abandon_after()
     ids = list(
@@ -215,51 +216,66 @@ def detect_abandoned_carts(*, now=None, limit=1000) -> dict:
         .order_by("pk")[:limit]
     )
     counts = {"abandoned": 0, "converted": 0}
-    for cart_id in ids:
+    for start in range(0, len(ids), chunk):
         with transaction.atomic():
-            cart = (
-                Cart.objects.select_for_update(skip_locked=True)
+            carts = list(
+                Cart.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("customer", "channel", "last_channel")
-                .filter(pk=cart_id, status=CartStatus.ACTIVE, last_activity_at__lte=cutoff)
-                .first()
+                .filter(
+                    pk__in=ids[start : start + chunk],
+                    status=CartStatus.ACTIVE,
+                    last_activity_at__lte=cutoff,
+                )
             )
-            if cart is None:
+            if not carts:
                 continue
-            order = (
+            lines = defaultdict(list)
+            for line in CartLine.objects.filter(cart__in=carts).select_related("variant"):
+                lines[line.cart_id].append(line)
+            latest = {}
+            for order in (
                 Order.objects.filter(
-                    customer=cart.customer, kind=OrderKind.SALE, placed_at__gte=cart.created_at
+                    customer_id__in={cart.customer_id for cart in carts},
+                    kind=OrderKind.SALE,
+                    placed_at__gte=min(cart.created_at for cart in carts),
                 )
                 .exclude(status=OrderStatus.CANCELLED)
                 .select_related("channel")
-                .order_by("-placed_at")
-                .first()
+                .order_by("placed_at")
+            ):
+                latest[order.customer_id] = order
+            for cart in carts:
+                order = latest.get(cart.customer_id)
+                if order is not None and order.placed_at >= cart.created_at:
+                    _convert(cart, order)
+                    counts["converted"] += 1
+                    continue
+                cart_lines = lines[cart.pk]
+                total = sum((line.line_total for line in cart_lines), common.zero(cart.currency))
+                cart.status = CartStatus.ABANDONED
+                cart.abandoned_at = now
+                common.record(
+                    cart.customer,
+                    "cart_abandoned",
+                    channel=cart.last_channel,
+                    key=f"cart-{cart.pk}-{int(cart.last_activity_at.timestamp())}",
+                    properties={
+                        "cart_id": cart.pk,
+                        "total": common.money_str(total),
+                        "currency": cart.currency,
+                        "products": [
+                            {
+                                "sku": line.variant.sku,
+                                "quantity": line.quantity,
+                                "price": common.money_str(line.unit_price),
+                            }
+                            for line in cart_lines
+                        ],
+                    },
+                )
+                counts["abandoned"] += 1
+            Cart.objects.bulk_update(
+                [cart for cart in carts if cart.status == CartStatus.ABANDONED],
+                ["status", "abandoned_at"],
             )
-            if order is not None:
-                _convert(cart, order)
-                counts["converted"] += 1
-                continue
-            cart.status = CartStatus.ABANDONED
-            cart.abandoned_at = now
-            cart.save(update_fields=["status", "abandoned_at"])
-            common.record(
-                cart.customer,
-                "cart_abandoned",
-                channel=cart.last_channel,
-                key=f"cart-{cart.pk}-{int(cart.last_activity_at.timestamp())}",
-                properties={
-                    "cart_id": cart.pk,
-                    "total": common.money_str(cart_total(cart)),
-                    "currency": cart.currency,
-                    "products": _products(cart),
-                },
-            )
-            common.publish(
-                "cart_abandoned",
-                {
-                    "cart_id": cart.pk,
-                    "customer_id": str(cart.customer.public_id),
-                    "channel": cart.last_channel.code,
-                },
-            )
-            counts["abandoned"] += 1
     return counts
