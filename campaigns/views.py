@@ -29,6 +29,7 @@ from campaigns.models import (
 )
 from campaigns.services import abtest, rendering, reports, segments, sending, tracking
 from campaigns.services.links import read_click, read_unsubscribe
+from core.api.errors import DomainError
 from customers.models import Customer
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -103,10 +104,8 @@ def campaign_detail(request, pk):
             elif action == "cancel":
                 sending.cancel_campaign(campaign)
                 messages.success(request, _("Campaign cancelled."))
-        except Exception as error:  # domain errors are shown to the marketer
-            if not hasattr(error, "code"):
-                raise
-            messages.error(request, str(error))
+        except DomainError as error:
+            messages.error(request, error.message)
         return redirect("campaigns:campaign-detail", pk=pk)
     return render(
         request,

@@ -26,6 +26,7 @@ from campaigns.models import (
     Segment,
 )
 from campaigns.services import abtest, coupons, rendering, reports, segments, sending
+from core.api.errors import DomainError
 from customers.selectors import customer_by_public_id
 
 AREA = "campaigns"
@@ -244,8 +245,8 @@ class CouponValidate(CampaignsApi, APIView):
                 channel=data.get("channel"),
                 subtotal=data["subtotal"],
             )
-        except Exception as error:
-            if getattr(error, "code", "") != "coupon_refused":
+        except DomainError as error:
+            if error.code != "coupon_refused":
                 raise
             return Response(
                 s.CouponValidationSerializer(
