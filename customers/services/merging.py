@@ -1,6 +1,8 @@
 """Merging two profiles into one, and the staff review of merge candidates."""
 
-from django.db import transaction
+from decimal import Decimal
+
+from django.db import connection, transaction
 from django.utils import timezone
 
 from customers.errors import MergeRefused
@@ -15,7 +17,7 @@ from customers.models import (
     MergeCandidate,
     MergeCandidateStatus,
 )
-from customers.services.figures import recompute_lifetime_figures
+from customers.services.figures import FIGURE_FIELDS
 
 PROFILE_FIELDS = ("first_name", "last_name", "locale", "preferred_channel")
 
@@ -50,72 +52,133 @@ def merge_customers(
 
     Re-points identities, events, consents, pending merge candidates and every row of other
     apps registered with customers.links.register_customer_link; keeps the loser's profile
-    fields where the survivor has none; recomputes the lifetime figures. The loser stays as a
+    fields where the survivor has none; adds up the lifetime figures. The loser stays as a
     tombstone (`merged_into`) so its public id keeps working; its personal fields are blanked.
 
     Raises MergeRefused for the same profile, an already merged or erased one, or (unless
     `force`, which staff approval uses) two profiles holding different verified emails/phones.
     """
     with transaction.atomic():
-        locked = _lock(survivor, loser)
         if survivor.id == loser.id:
             raise MergeRefused("A profile cannot be merged into itself.")
-        survivor, loser = locked[survivor.id], locked[loser.id]
-        for customer in (survivor, loser):
-            if customer.merged_into_id:
-                raise MergeRefused(f"Customer {customer.public_id} was already merged.")
-            if customer.erased_at:
-                raise MergeRefused(f"Customer {customer.public_id} was erased.")
+        locked = _lock(survivor, loser)
+        return merge_locked(
+            locked[survivor.id],
+            locked[loser.id],
+            reason=reason,
+            merged_by=merged_by,
+            source=source,
+            identities=identities,
+            force=force,
+        )
+
+
+def merge_locked(survivor, loser, *, reason, merged_by=None, source="", identities=(), force=False):
+    """merge_customers for a caller that already holds both rows locked in its transaction
+    (identity resolution); `survivor` is updated in place."""
+    if survivor.id == loser.id:
+        raise MergeRefused("A profile cannot be merged into itself.")
+    for customer in (survivor, loser):
+        if customer.merged_into_id:
+            raise MergeRefused(f"Customer {customer.public_id} was already merged.")
+        if customer.erased_at:
+            raise MergeRefused(f"Customer {customer.public_id} was erased.")
+    # An anonymous profile holds no email or phone, so it cannot conflict with anyone.
+    if not (survivor.is_anonymous or loser.is_anonymous):
         conflict = conflicting_kinds(survivor, loser)
         if conflict and not force:
             raise MergeRefused(
                 "Both profiles hold verified " + " and ".join(conflict) + "; a person must decide.",
                 conflicting=conflict,
             )
-
-        moved = {
-            "identities": Identity.objects.filter(customer=loser).update(customer=survivor),
-            "events": Event.objects.filter(customer=loser).update(customer=survivor),
-            "consents": Consent.objects.filter(customer=loser).update(customer=survivor),
-        }
         _repoint_candidates(loser, survivor)
-        for link in customer_links():
-            moved[f"{link.model_label}.{link.field_name}"] = link.model._default_manager.filter(
-                **{link.field_name: loser}
-            ).update(**{link.field_name: survivor})
-        Customer.objects.filter(merged_into=loser).update(merged_into=survivor)
 
-        for name in PROFILE_FIELDS:
-            if not getattr(survivor, name) and getattr(loser, name):
-                setattr(survivor, name, getattr(loser, name))
-        survivor.traits = {**(loser.traits or {}), **(survivor.traits or {})}
-        survivor.is_anonymous = survivor.is_anonymous and loser.is_anonymous
-        survivor.first_seen_at = _earliest(survivor.first_seen_at, loser.first_seen_at)
-        survivor.last_seen_at = _latest(survivor.last_seen_at, loser.last_seen_at)
-        recompute_lifetime_figures(survivor, save=False)
-        survivor.save()
+    moved = repoint_rows(loser.id, survivor.id)
 
-        now = timezone.now()
-        for name in PROFILE_FIELDS:
-            setattr(loser, name, "")
-        loser.traits = {}
-        loser.merged_into = survivor
-        loser.merged_at = now
-        loser.orders_count = loser.events_count = 0
-        loser.lifetime_spend, loser.channels_used = {}, []
-        loser.save()
+    for name in PROFILE_FIELDS:
+        if not getattr(survivor, name) and getattr(loser, name):
+            setattr(survivor, name, getattr(loser, name))
+    survivor.traits = {**(loser.traits or {}), **(survivor.traits or {})}
+    survivor.is_anonymous = survivor.is_anonymous and loser.is_anonymous
+    add_figures(survivor, loser)
+    survivor.save(update_fields=[*PROFILE_FIELDS, "traits", "is_anonymous", *FIGURE_FIELDS])
 
-        return CustomerMerge.objects.create(
-            survivor=survivor,
-            loser=loser,
-            loser_public_id=loser.public_id,
-            reason=reason[:200],
-            identities=[str(key) for key in identities],
-            moved=moved,
-            merged_by=merged_by,
-            source=source[:100],
-            created_at=now,
+    now = timezone.now()
+    for name in PROFILE_FIELDS:
+        setattr(loser, name, "")
+    loser.traits = {}
+    loser.merged_into = survivor
+    loser.merged_at = now
+    loser.orders_count = loser.events_count = 0
+    loser.lifetime_spend, loser.channels_used = {}, []
+    loser.save(
+        update_fields=[*PROFILE_FIELDS, "traits", "merged_into", "merged_at", *FIGURE_FIELDS]
+    )
+
+    return CustomerMerge.objects.create(
+        survivor=survivor,
+        loser=loser,
+        loser_public_id=loser.public_id,
+        reason=reason[:200],
+        identities=[str(key) for key in identities],
+        moved=moved,
+        merged_by=merged_by,
+        source=source[:100],
+        created_at=now,
+    )
+
+
+def _link_targets():
+    """(label, model, field) of every row kind that points at a customer and moves in a merge."""
+    targets = [
+        ("identities", Identity, "customer"),
+        ("events", Event, "customer"),
+        ("consents", Consent, "customer"),
+    ]
+    for link in customer_links():
+        targets.append((f"{link.model_label}.{link.field_name}", link.model, link.field_name))
+    targets.append(("tombstones", Customer, "merged_into"))
+    return targets
+
+
+def repoint_rows(loser_id: int, survivor_id: int) -> dict[str, int]:
+    """Move every row pointing at the loser to the survivor; returns counts per kind.
+
+    On PostgreSQL all the UPDATEs travel as one statement (data-modifying CTEs), so a merge
+    costs one round trip however many apps registered links."""
+    targets = _link_targets()
+    if connection.vendor != "postgresql":
+        return {
+            label: model._default_manager.filter(**{name: loser_id}).update(**{name: survivor_id})
+            for label, model, name in targets
+        }
+    quote = connection.ops.quote_name
+    parts, params = [], []
+    for number, (_label, model, name) in enumerate(targets):
+        column = quote(model._meta.get_field(name).column)
+        parts.append(
+            f"m{number} AS (UPDATE {quote(model._meta.db_table)} SET {column} = %s "  # noqa: S608
+            f"WHERE {column} = %s RETURNING 1)"
         )
+        params += [survivor_id, loser_id]
+    counts = ", ".join(f"(SELECT count(*) FROM m{n})" for n in range(len(targets)))  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(parts)} SELECT {counts}", params)
+        row = cursor.fetchone()
+    return {label: int(count) for (label, _model, _name), count in zip(targets, row, strict=True)}
+
+
+def add_figures(survivor: Customer, loser: Customer) -> None:
+    """Both profiles' figures are current, so the merged figures are their sum."""
+    survivor.events_count += loser.events_count
+    survivor.orders_count += loser.orders_count
+    spend = dict(survivor.lifetime_spend or {})
+    for currency, total in (loser.lifetime_spend or {}).items():
+        spend[currency] = str(Decimal(spend.get(currency, "0")) + Decimal(total))
+    survivor.lifetime_spend = spend
+    survivor.channels_used = sorted({*(survivor.channels_used or []), *(loser.channels_used or [])})
+    survivor.first_seen_at = _earliest(survivor.first_seen_at, loser.first_seen_at)
+    survivor.last_seen_at = _latest(survivor.last_seen_at, loser.last_seen_at)
 
 
 def _earliest(*moments):

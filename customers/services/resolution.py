@@ -30,7 +30,7 @@ from customers.services.identities import (
     identity_keys,
     key_of,
 )
-from customers.services.merging import conflicting_kinds, flag_merge_candidate, merge_customers
+from customers.services.merging import conflicting_kinds, flag_merge_candidate, merge_locked
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
@@ -198,7 +198,6 @@ def _merge_all(customers: list[Customer], keys, source) -> Resolution:
                 continue
         reason = "anonymous profile identified" if other.is_anonymous else "same identity"
         resolution.merged.append(
-            merge_customers(survivor, other, reason=reason, source=source, identities=list(keys))
+            merge_locked(survivor, other, reason=reason, source=source, identities=list(keys))
         )
-        survivor.refresh_from_db()
     return resolution

@@ -16,6 +16,7 @@ from customers.models import (
 from customers.services import (
     approve_merge_candidate,
     merge_customers,
+    record_event,
     reject_merge_candidate,
     resolve_customer,
     resolve_customer_detailed,
@@ -85,7 +86,7 @@ def test_three_way_merge_keeps_the_oldest_known_profile_and_everything():
     phone_profile = customer_with(("phone", "+989121234567"), first_name="S.", last_name="Rahimi")
     visitor = customer_with(("cookie", "c-81f"))
     for profile in (email_profile, phone_profile, visitor):
-        EventFactory(customer=profile)
+        record_event(profile, "page_viewed")
 
     survivor = resolve_customer(
         [("cookie", "c-81f"), ("phone", "0912 123 4567"), ("email", "SARA@example.com")]

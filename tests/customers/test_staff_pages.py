@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from customers.factories import ConsentFactory, EventFactory, customer_with
 from customers.models import Customer, Identity, MergeCandidate, PrivacyRequest
-from customers.services import resolve_customer
+from customers.services import record_event, resolve_customer
 
 pytestmark = pytest.mark.django_db
 
@@ -23,25 +23,23 @@ def merged_sara(channels):
     sara = customer_with(("email", "sara@example.com", True), first_name="Sara", last_name="Rahimi")
     phone = customer_with(("phone", "+989121234567"), first_name="", last_name="")
     start = timezone.now() - timedelta(days=3)
-    EventFactory(
-        customer=visitor,
-        name="product_viewed",
+    # Through the service, as partners and apps record them, so lifetime figures are kept.
+    record_event(
+        visitor,
+        "product_viewed",
         channel=channels["app"],
         occurred_at=start,
         properties={"sku": "ARIA-38"},
     )
-    EventFactory(
-        customer=sara,
-        name="order_completed",
+    record_event(
+        sara,
+        "order_completed",
         channel=channels["web"],
         occurred_at=start + timedelta(days=1),
         properties={"order_id": "W-1", "total": "89.00"},
     )
-    EventFactory(
-        customer=phone,
-        name="call_logged",
-        channel=channels["phone"],
-        occurred_at=start + timedelta(days=2),
+    record_event(
+        phone, "call_logged", channel=channels["phone"], occurred_at=start + timedelta(days=2)
     )
     ConsentFactory(customer=sara, channel_kind="sms")
     survivor = resolve_customer(
