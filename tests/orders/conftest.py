@@ -97,7 +97,7 @@ def customer(db):
 @pytest.fixture
 def fake_coupons():
     """A coupon handler for tests: SAVE10 gives 10 off, anything else is refused."""
-    from orders.coupons import CouponQuote, register_coupon_handler, unregister_coupon_handler
+    from orders.coupons import CouponQuote, register_coupon_handler
     from orders.errors import CouponRefused
 
     class Handler:
@@ -118,7 +118,30 @@ def fake_coupons():
         def release(self, code, *, order_number):
             self.released.append((code, order_number))
 
+    from orders.coupons import coupon_handler
+
+    previous = coupon_handler()
     handler = Handler()
     register_coupon_handler(handler)
     yield handler
+    _restore(previous)
+
+
+@pytest.fixture
+def no_coupon_handler():
+    """No coupon handler registered (campaigns registers one at start-up): restored after."""
+    from orders.coupons import coupon_handler, unregister_coupon_handler
+
+    previous = coupon_handler()
     unregister_coupon_handler()
+    yield
+    _restore(previous)
+
+
+def _restore(previous):
+    from orders.coupons import register_coupon_handler, unregister_coupon_handler
+
+    if previous is None:
+        unregister_coupon_handler()
+    else:
+        register_coupon_handler(previous)

@@ -65,7 +65,7 @@ def test_idempotency_key_replays_the_answer(shop, client):
         ({"coupon_code": "ANY"}, "coupon_code", "coupon_refused"),
     ],
 )
-def test_bad_input_is_a_4xx_naming_the_field(shop, client, change, field, code):
+def test_bad_input_is_a_4xx_naming_the_field(shop, client, change, field, code, no_coupon_handler):
     answer = client.post("/api/v1/orders/", order_body(shop, **change), format="json")
     assert 400 <= answer.status_code < 500, answer.content
     error = answer.json()["error"]

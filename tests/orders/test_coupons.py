@@ -3,15 +3,13 @@ transaction and releases on cancellation; with no handler every code is refused 
 
 import pytest
 
-from orders.coupons import unregister_coupon_handler
 from orders.errors import CouponRefused
 from orders.factories import placed_order
 from orders.models import Order
 from orders.services import cancel_order
 
 
-def test_no_handler_refuses_every_code(shop, customer):
-    unregister_coupon_handler()
+def test_no_handler_refuses_every_code(shop, customer, no_coupon_handler):
     with pytest.raises(CouponRefused, match="no coupons are set up") as refused:
         placed_order(
             customer, shop.channels["web"], [(shop.sku("black"), 1)], coupon_code="WELCOME"
