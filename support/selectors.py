@@ -3,11 +3,15 @@ dashboard."""
 
 from dataclasses import dataclass
 
+from django.core.paginator import Paginator
 from django.db.models import Count, F, Prefetch, Q
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from core.models import Channel
-from customers.selectors import search_customers, timeline_for
+from customers.errors import InvalidIdentity
+from customers.normalise import normalise_identity
+from customers.selectors import customer_for_identity, search_customers, timeline_for
 from support.models import (
     ACTIVE_STATUSES,
     AgentNotification,
@@ -17,6 +21,21 @@ from support.models import (
     Message,
     Team,
 )
+
+
+class CappedPaginator(Paginator):
+    """Counts at most COUNT_CAP rows: the inbox shows "1000+" rather than counting a whole
+    year of conversations on every page view."""
+
+    COUNT_CAP = 1000
+
+    @cached_property
+    def count(self):
+        return self.object_list[: self.COUNT_CAP + 1].count()
+
+    @property
+    def is_capped(self):
+        return self.count > self.COUNT_CAP
 
 
 @dataclass
@@ -64,14 +83,38 @@ def inbox_conversations(user, filters: InboxFilters, *, now=None):
         conversations = conversations.filter(sla_due_at__lte=now)
     query = (filters.q or "").strip()
     if query:
-        number = query.lstrip("#").removeprefix("C-").removeprefix("c-")
-        condition = Q(subject__icontains=query) | Q(
-            customer__in=search_customers(query).values("pk")
-        )
-        if number.isdigit():
-            condition |= Q(pk=int(number))
-        conversations = conversations.filter(condition)
+        conversations = conversations.filter(search_condition(query))
     return conversations.order_by(F("sla_due_at").asc(nulls_last=True), "-last_message_at", "-id")
+
+
+def search_condition(query: str) -> Q:
+    """A conversation number (#C-12, 12), an exact identity (email, phone, handle: one
+    indexed lookup), or words of the subject and the customer's name."""
+    number = query.lstrip("#").removeprefix("C-").removeprefix("c-")
+    if number.isdigit() and len(number) < 10:
+        return Q(pk=int(number))
+    customer_ids = set()
+    for kind in identity_kinds_for(query):
+        try:
+            customer = customer_for_identity(normalise_identity(kind, query))
+        except InvalidIdentity:
+            continue
+        if customer is not None:
+            customer_ids.add(customer.pk)
+    if customer_ids:
+        return Q(customer_id__in=customer_ids)
+    return Q(subject__icontains=query) | Q(customer__in=search_customers(query).values("pk"))
+
+
+def identity_kinds_for(query: str) -> list[str]:
+    if "@" in query and not query.startswith("@"):
+        return ["email"]
+    digits = query.lstrip("+").replace(" ", "").replace("-", "")
+    if digits.isdigit() and len(digits) >= 7:
+        return ["phone", "whatsapp", "telegram"]
+    if query.startswith("@"):
+        return ["instagram", "telegram"]
+    return []
 
 
 def conversation_detail(pk):

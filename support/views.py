@@ -6,7 +6,6 @@ from django.contrib import messages as flash
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import permission_required
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -44,7 +43,7 @@ def inbox(request):
     form = InboxFilterForm(request.GET or None)
     filters = form.filters() if form.is_valid() else selectors.InboxFilters()
     conversations = selectors.inbox_conversations(request.user, filters).prefetch_related("tags")
-    page = Paginator(conversations, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = selectors.CappedPaginator(conversations, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "form": form,
         "page": page,
