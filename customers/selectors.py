@@ -83,6 +83,16 @@ def timeline_for(customer: Customer, *, channel: str | None = None, name: str | 
     return events.order_by("-occurred_at", "-id")
 
 
+def timeline_channel_kinds(customer: Customer) -> set[str]:
+    """The channel kinds that appear on the customer's timeline."""
+    return set(
+        Event.objects.filter(customer=customer, channel__isnull=False)
+        .values_list("channel__kind", flat=True)
+        .order_by()
+        .distinct()
+    )
+
+
 def consent_history(customer: Customer):
     return Consent.objects.filter(customer=customer).order_by("-recorded_at", "-id")
 

@@ -14,6 +14,7 @@ from customers.selectors import (
     customer_by_public_id,
     merge_candidates_of,
     search_customers,
+    timeline_channel_kinds,
     timeline_for,
 )
 
@@ -40,15 +41,14 @@ def detail(request, public_id):
     if channel not in ChannelKind.values:
         channel = ""
     events = timeline_for(customer, channel=channel or None)
+    used_channels = timeline_channel_kinds(customer)
     timeline = Paginator(events, TIMELINE_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "customer": customer,
         "timeline": timeline,
         "channel": channel,
         "channel_choices": [
-            (value, label)
-            for value, label in ChannelKind.choices
-            if value in customer.channels_used
+            (value, label) for value, label in ChannelKind.choices if value in used_channels
         ],
     }
     if request.htmx and request.htmx.target == "timeline":

@@ -9,8 +9,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from core.factories import StaffUserFactory, demo_channels
-from customers.factories import EventFactory, customer_with
-from customers.services import resolve_customer
+from customers.factories import customer_with
+from customers.services import record_event, resolve_customer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 CHROMIUM_ARGS = [
@@ -47,32 +47,20 @@ def test_merged_customer_360_page_in_the_browser(live_server, client, browser_pa
     sara = customer_with(("email", "sara@example.com", True), first_name="Sara", last_name="Rahimi")
     caller = customer_with(("phone", "+989121234567"), first_name="", last_name="")
     start = timezone.now() - timedelta(days=5)
-    EventFactory(
-        customer=visitor,
-        name="product_viewed",
-        channel=channels["app"],
-        occurred_at=start,
-        properties={"sku": "ARIA-38"},
-    )
-    EventFactory(
-        customer=visitor,
-        name="ad_clicked",
-        channel=channels["ads"],
-        occurred_at=start + timedelta(hours=1),
-    )
-    EventFactory(
-        customer=sara,
-        name="order_completed",
-        channel=channels["web"],
-        occurred_at=start + timedelta(days=1),
-        properties={"order_id": "W-1", "total": "89.00"},
-    )
-    EventFactory(
-        customer=caller,
-        name="call_logged",
-        channel=channels["phone"],
-        occurred_at=start + timedelta(days=2),
-    )
+    # Through the service, as partners and apps record them, so lifetime figures are kept.
+    for profile, name, code, hours, properties in [
+        (visitor, "product_viewed", "app", 0, {"sku": "ARIA-38"}),
+        (visitor, "ad_clicked", "ads", 1, {}),
+        (sara, "order_completed", "web", 24, {"order_id": "W-1", "total": "89.00"}),
+        (caller, "call_logged", "phone", 48, {}),
+    ]:
+        record_event(
+            profile,
+            name,
+            channel=channels[code],
+            occurred_at=start + timedelta(hours=hours),
+            properties=properties,
+        )
     survivor = resolve_customer(
         [("cookie", "c-81f"), ("email", "sara@example.com"), ("phone", "0912 123 4567")]
     )
@@ -89,6 +77,8 @@ def test_merged_customer_360_page_in_the_browser(live_server, client, browser_pa
     page.goto(f"{live_server.url}/customers/{visitor.public_id}/")
     assert page.url.endswith(f"/customers/{sara.public_id}/")
     assert page.get_by_test_id("customer-name").inner_text() == "Sara Rahimi"
+    assert page.get_by_test_id("orders-count").inner_text() == "1"
+    assert page.get_by_test_id("events-count").inner_text() == "4"
     rows = page.locator("[data-testid=timeline] tbody tr[data-event]")
     assert rows.count() == 4
     assert rows.first.get_attribute("data-event") == "call_logged"
