@@ -3,7 +3,7 @@ attributes; prices per channel on the listing and variant pages; feeds and their
 
 from django import forms
 from django.contrib import admin
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -102,6 +102,11 @@ class ProductMediaInline(admin.TabularInline):
     model = ProductMedia
     extra = 0
     fields = ["url", "image", "alt_text", "variant", "position"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if isinstance(db_field, models.URLField):
+            kwargs["assume_scheme"] = "https"
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
 class ProductTranslationInline(admin.StackedInline):
