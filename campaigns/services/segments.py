@@ -34,13 +34,10 @@ from django.db.models import (
     Exists,
     OuterRef,
     Q,
-    Subquery,
     Sum,
-    Value,
 )
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Coalesce
-from django.db.models.lookups import Exact
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from campaigns.errors import InvalidRules
@@ -249,15 +246,21 @@ def _identity(node, path) -> Q:
     return Q(Exists(identities))
 
 
-def latest_consent_status(channel_kind, purpose):
-    """Correlated sub-query: the latest decision's status, or the default when there is none."""
-    latest = (
-        Consent.objects.filter(customer=OuterRef("pk"), channel_kind=channel_kind, purpose=purpose)
-        .order_by("-recorded_at", "-id")
-        .values("status")[:1]
+def latest_decision_is(channel_kind, purpose, status) -> Exists:
+    """EXISTS a decision with this status that no later decision (same channel kind and
+    purpose) overrides. Anti-joins, which PostgreSQL hashes over the whole consent table,
+    instead of a "latest row" sub-query run once per customer."""
+    later = Consent.objects.filter(
+        customer=OuterRef("customer"), channel_kind=channel_kind, purpose=purpose
+    ).filter(
+        Q(recorded_at__gt=OuterRef("recorded_at"))
+        | Q(recorded_at=OuterRef("recorded_at"), id__gt=OuterRef("id"))
     )
-    default = ConsentStatus.GRANTED if purpose == ConsentPurpose.TRANSACTIONAL else "none"
-    return Coalesce(Subquery(latest), Value(default))
+    return Exists(
+        Consent.objects.filter(
+            customer=OuterRef("pk"), channel_kind=channel_kind, purpose=purpose, status=status
+        ).exclude(Exists(later))
+    )
 
 
 def _consent(node, path) -> Q:
@@ -267,7 +270,10 @@ def _consent(node, path) -> Q:
         _fail(f"{path}.consent", f"One of: {', '.join(ChannelKind.values)}.")
     if purpose not in ConsentPurpose.values:
         _fail(f"{path}.purpose", f"One of: {', '.join(ConsentPurpose.values)}.")
-    return Q(Exact(latest_consent_status(kind, purpose), ConsentStatus.GRANTED))
+    if purpose == ConsentPurpose.TRANSACTIONAL:
+        # Granted unless the latest decision withdrew it (customers.selectors.DEFAULT_CONSENT).
+        return ~Q(latest_decision_is(kind, purpose, ConsentStatus.WITHDRAWN))
+    return Q(latest_decision_is(kind, purpose, ConsentStatus.GRANTED))
 
 
 def _event(node, path, now) -> Q:
