@@ -87,7 +87,9 @@ def test_filters_and_search(client, agent, channels):
     assert client.get("/support/", {"priority": "banana"}).status_code == 200
 
 
-def test_conversation_page_shows_messages_channels_and_customer(client, agent, channels):
+def test_conversation_page_shows_messages_channels_and_customer(
+    client, agent, channels, django_assert_max_num_queries
+):
     conversation = sara_on_instagram(channels)
     receive_inbound(
         InboundMessage(
@@ -97,7 +99,10 @@ def test_conversation_page_shows_messages_channels_and_customer(client, agent, c
             external_id="<photo@mail>",
         )
     )
-    response = client.get(f"/support/c/{conversation.pk}/")
+    for _ in range(15):
+        MessageFactory(conversation=conversation, channel=channels["email"], author=agent)
+    with django_assert_max_num_queries(30):
+        response = client.get(f"/support/c/{conversation.pk}/")
     body = response.content.decode()
     assert response.status_code == 200
     assert "channel-icon channel-instagram" in body and "channel-icon channel-email" in body
