@@ -15,7 +15,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -218,37 +218,21 @@ def apply_movements(pending: list[_Pending], *, reserved_delta=None) -> None:
 
     reserved_delta = reserved_delta or {}
     with transaction.atomic():
-        pairs = sorted({(p.movement.variant_id, p.movement.location_id) for p in pending})
+        # Replays are recognised before any lock is taken, so replaying a batch is cheap.
+        fresh = _skip_replays(pending)
+        if not fresh:
+            return
+        pairs = sorted({(p.movement.variant_id, p.movement.location_id) for p in fresh})
         variant_ids = {v for v, _loc in pairs}
         location_ids = {loc for _v, loc in pairs}
         StockLevel.objects.bulk_create(
             [StockLevel(variant_id=v, location_id=loc) for v, loc in pairs],
             ignore_conflicts=True,
         )
-        levels = {
-            (level.variant_id, level.location_id): level
-            for level in StockLevel.objects.select_for_update()
-            .filter(variant_id__in=variant_ids, location_id__in=location_ids)
-            .order_by("pk")
-        }
-
-        # Replays: keys already recorded, or repeated inside this batch.
-        sources = {p.movement.source for p in pending}
-        keys = {p.movement.idempotency_key for p in pending}
-        seen = set(
-            StockMovement.objects.filter(source__in=sources, idempotency_key__in=keys)
-            .values_list("source", "idempotency_key")
-            .order_by()
-        )
-        fresh = []
-        for p in pending:
-            key = (p.movement.source, p.movement.idempotency_key)
-            if key in seen:
-                if p.result:
-                    p.result.status = "duplicate"
-                continue
-            seen.add(key)
-            fresh.append(p)
+        levels = _lock_levels(pairs)
+        # A concurrent request with the same keys touched the same rows and held their
+        # locks; now that we hold them, what it wrote is visible: check again.
+        fresh = _skip_replays(fresh)
         if not fresh:
             return
 
@@ -306,20 +290,81 @@ def apply_movements(pending: list[_Pending], *, reserved_delta=None) -> None:
                 counts_at[pair].append(m.occurred_at)
 
         StockMovement.objects.bulk_create(to_insert)
-        now = timezone.now()
-        for pair in set(on_hand_delta) | {p for p, d in reserved_delta.items() if d}:
-            delta, reserved = on_hand_delta.get(pair, 0), reserved_delta.get(pair, 0)
-            if not delta and not reserved:
-                continue
-            StockLevel.objects.filter(pk=levels[pair].pk).update(
-                on_hand=F("on_hand") + delta, reserved=F("reserved") + reserved, updated_at=now
-            )
+        changes = {
+            levels[pair]: (on_hand_delta.get(pair, 0), reserved_delta.get(pair, 0))
+            for pair in set(on_hand_delta) | set(reserved_delta)
+            if on_hand_delta.get(pair, 0) or reserved_delta.get(pair, 0)
+        }
+        _apply_deltas(changes)
         for p in fresh:
             if p.result:
                 p.result.status = "applied"
                 p.result.movement_id = p.movement.pk
                 p.result.quantity = p.movement.quantity
         sync.note_stock_changed(pairs)
+
+
+def _skip_replays(pending: list[_Pending]) -> list[_Pending]:
+    """Drop (and mark "duplicate") movements whose (source, key) is already recorded or
+    repeated earlier in the same batch."""
+    sources = {p.movement.source for p in pending}
+    keys = {p.movement.idempotency_key for p in pending}
+    seen = set(
+        StockMovement.objects.filter(source__in=sources, idempotency_key__in=keys)
+        .values_list("source", "idempotency_key")
+        .order_by()
+    )
+    fresh = []
+    for p in pending:
+        key = (p.movement.source, p.movement.idempotency_key)
+        if key in seen:
+            if p.result:
+                p.result.status = "duplicate"
+            continue
+        seen.add(key)
+        fresh.append(p)
+    return fresh
+
+
+def _lock_levels(pairs) -> dict[tuple[int, int], int]:
+    """{(variant_id, location_id): level id} for exactly these pairs, locked in id order (so
+    concurrent batches never deadlock). SQLite locks the whole database for a write
+    transaction instead (IMMEDIATE mode), so it needs no row locks."""
+    rows = ", ".join(["(%s, %s)"] * len(pairs))
+    # Only placeholders are interpolated; the values travel as parameters.
+    sql = (
+        "SELECT id, variant_id, location_id FROM inventory_stocklevel "  # noqa: S608
+        f"WHERE (variant_id, location_id) IN (VALUES {rows}) ORDER BY id"
+    )
+    if connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for pair in pairs for value in pair])
+        return {(variant_id, location_id): pk for pk, variant_id, location_id in cursor.fetchall()}
+
+
+def _apply_deltas(changes: dict[int, tuple[int, int]]) -> None:
+    """Add (on_hand, reserved) deltas to levels by id: one statement on PostgreSQL, one
+    UPDATE per row elsewhere."""
+    if not changes:
+        return
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        rows = ", ".join(["(%s::bigint, %s::integer, %s::integer)"] * len(changes))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH change(id, on_hand, reserved) AS (VALUES {rows}) "  # noqa: S608
+                "UPDATE inventory_stocklevel AS level "
+                "SET on_hand = level.on_hand + change.on_hand, "
+                "reserved = level.reserved + change.reserved, updated_at = %s "
+                "FROM change WHERE level.id = change.id",
+                [value for pk, deltas in changes.items() for value in (pk, *deltas)] + [now],
+            )
+        return
+    for pk, (on_hand, reserved) in changes.items():
+        StockLevel.objects.filter(pk=pk).update(
+            on_hand=F("on_hand") + on_hand, reserved=F("reserved") + reserved, updated_at=now
+        )
 
 
 def _ledger_sum_until(pair, moment) -> int:
