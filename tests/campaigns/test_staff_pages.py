@@ -111,3 +111,16 @@ def test_campaign_page_sends_and_shows_results(marketer, person, channels):
     assert page.status_code == 200
     campaign.refresh_from_db()
     assert campaign.status == "sending" and campaign.messages.filter(status="sent").count() == 1
+
+
+def test_the_customer_page_shows_her_messages_and_coupons(marketer, channels):
+    from campaigns.factories import CampaignMessageFactory, CouponPoolFactory
+    from campaigns.services.coupons import issue_code
+    from customers.factories import CustomerFactory
+
+    customer = CustomerFactory()
+    CampaignMessageFactory(customer=customer, channel=channels["email"])
+    code = issue_code(CouponPoolFactory(prefix="PANEL", code_kind="unique"), customer)
+    page = marketer.get(reverse("customers:detail", args=[customer.public_id]))
+    assert page.status_code == 200
+    assert b"Messages and coupons" in page.content and code.code.encode() in page.content
