@@ -44,6 +44,17 @@ class SupportConfig(AppConfig):
         )
         delivery_reported.connect(_on_delivery_report, dispatch_uid="support.delivery_reports")
 
+        from django.db.models.signals import post_delete, post_save
+
+        from support.models import BusinessHours, Holiday, SlaPolicy, Team
+        from support.services.sla import config_changed
+
+        for model in (BusinessHours, Holiday, SlaPolicy, Team):
+            for signal in (post_save, post_delete):
+                signal.connect(
+                    config_changed, sender=model, dispatch_uid=f"support.sla.{model.__name__}"
+                )
+
 
 def _on_delivery_report(sender, channel, provider_message_id, status, detail=None, **kwargs):
     from support.services import record_delivery

@@ -36,7 +36,7 @@ from support.models import (
     TeamMembership,
 )
 from support.services import InboundMessage, receive_inbound, reply
-from support.services.sla import Calendar, calendar_for, policy_for, refresh_due
+from support.services.sla import Calendar, calendar_for, config_changed, policy_for, refresh_due
 
 SARA_EMAIL = "sara@example.com"
 SARA_MID = "demo-sara-instagram-defect"
@@ -170,6 +170,7 @@ def _teams(ctx, agents):
             for day in (20, 21, 22, 23)
         ]
     )
+    config_changed()  # bulk_create sends no signal: the cached calendars must refresh
     memberships = []
     for index, agent in enumerate(agents):
         memberships.append(TeamMembership(team=online, user=agent))

@@ -344,6 +344,10 @@ class Conversation(models.Model):
                 F("last_message_at").desc(), F("id").desc(), name="support_conv_channel_idx",
             ),
             models.Index(
+                "status", "priority", F("sla_due_at").asc(), F("last_message_at").desc(),
+                F("id").desc(), name="support_conv_priority_idx",
+            ),
+            models.Index(
                 F("sla_due_at").asc(), F("last_message_at").desc(), F("id").desc(),
                 name="support_conv_all_idx",
             ),

@@ -53,8 +53,9 @@ class InboxFilters:
 def inbox_conversations(user, filters: InboxFilters, *, now=None):
     """The inbox list: what breaches first on top, then the rest by latest message."""
     now = now or timezone.now()
+    # Only what the list shows: each extra join costs planning time on every page view.
     conversations = Conversation.objects.filter(merged_into__isnull=True).select_related(
-        "customer", "assignee", "team", "last_inbound_channel", "started_channel"
+        "customer", "assignee", "team"
     )
     if filters.status == "active":
         conversations = conversations.filter(status__in=ACTIVE_STATUSES)

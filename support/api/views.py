@@ -148,9 +148,11 @@ class ConversationListView(generics.ListAPIView):
             raise InvalidPayload(
                 "view=mine needs a staff session.", fields={"view": ["Staff only."]}
             )
-        return selectors.inbox_conversations(
-            _staff_user(self.request), selectors.InboxFilters(**data)
-        ).prefetch_related("tags")
+        return (
+            selectors.inbox_conversations(_staff_user(self.request), selectors.InboxFilters(**data))
+            .select_related("started_channel", "last_inbound_channel")
+            .prefetch_related("tags")
+        )
 
     @extend_schema(parameters=[ConversationQuerySerializer])
     def get(self, request, *args, **kwargs):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -122,35 +123,59 @@ class Calendar:
         return total
 
 
+# Teams' hours and SLA policies change rarely and are read on every new message: they are
+# cached, under a version number that any change to them bumps (see SupportConfig.ready).
+CONFIG_TTL = 300
+CONFIG_VERSION_KEY = "support:sla-config-version"
+NO_POLICY = "none"
+
+
+def _config_version() -> int:
+    return cache.get_or_set(CONFIG_VERSION_KEY, 1, None)
+
+
+def config_changed(**kwargs) -> None:
+    """Receiver for saves and deletes of teams, hours, holidays and policies."""
+    try:
+        cache.incr(CONFIG_VERSION_KEY)
+    except ValueError:
+        cache.set(CONFIG_VERSION_KEY, 2, None)
+
+
 def calendar_for(team) -> Calendar:
     if team is None:
         return Calendar()
-    hours = getattr(team, "business_hours", None) if _has_hours(team) else None
-    if hours is None:
+    key = f"support:calendar:{_config_version()}:{team.pk}"
+    spec = cache.get(key)
+    if spec is None:
+        from support.models import BusinessHours
+
+        hours = BusinessHours.objects.filter(team_id=team.pk).first()
+        spec = (
+            (hours.time_zone, hours.weekly, list(hours.holidays.values_list("date", flat=True)))
+            if hours is not None
+            else ()
+        )
+        cache.set(key, spec, CONFIG_TTL)
+    if not spec:
         return Calendar()
+    time_zone, weekly, holidays = spec
     return Calendar(
-        zone=zone_of(hours.time_zone),
-        weekly=parse_weekly(hours.weekly),
-        holidays=frozenset(hours.holidays.values_list("date", flat=True)),
+        zone=zone_of(time_zone), weekly=parse_weekly(weekly), holidays=frozenset(holidays)
     )
-
-
-def _has_hours(team) -> bool:
-    from support.models import BusinessHours
-
-    try:
-        team.business_hours  # noqa: B018 (the reverse one-to-one raises when missing)
-    except BusinessHours.DoesNotExist:
-        return False
-    return True
 
 
 def policy_for(team, priority) -> SlaPolicy | None:
     """The team's own policy for the priority, else the general one, else none."""
-    policies = SlaPolicy.objects.filter(priority=priority).filter(
-        Q(team=team) | Q(team__isnull=True) if team else Q(team__isnull=True)
-    )
-    return min(policies, key=lambda p: p.team_id is None, default=None)
+    key = f"support:policy:{_config_version()}:{team.pk if team else 0}:{int(priority)}"
+    policy = cache.get(key)
+    if policy is None:
+        policies = SlaPolicy.objects.filter(priority=priority).filter(
+            Q(team=team) | Q(team__isnull=True) if team else Q(team__isnull=True)
+        )
+        policy = min(policies, key=lambda p: p.team_id is None, default=None) or NO_POLICY
+        cache.set(key, policy, CONFIG_TTL)
+    return None if policy == NO_POLICY else policy
 
 
 def running_dues(conversation: Conversation) -> list[datetime]:
