@@ -67,6 +67,7 @@ class SmtpServer:
         from aiosmtpd.controller import Controller
 
         self.messages = []
+        self.peers = []  # the client (host, port) of each message: one per SMTP connection
         self._lock = threading.Lock()
         server = self
 
@@ -74,6 +75,7 @@ class SmtpServer:
             async def handle_DATA(self, smtp_server, session, envelope):
                 with server._lock:
                     server.messages.append(envelope)
+                    server.peers.append(session.peer)
                 return "250 Message accepted for delivery"
 
         self.port = free_port()

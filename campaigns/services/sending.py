@@ -49,7 +49,7 @@ from campaigns.models import (
 from campaigns.services.rendering import render_message
 from campaigns.services.segments import segment_queryset
 from core.models import Channel, ChannelKind
-from core.providers import OutboundMessage, ProviderError, send_message
+from core.providers import OutboundMessage, ProviderError, send_message, sending_session
 from customers.models import Consent, ConsentPurpose, ConsentStatus, Customer, Identity
 from customers.selectors import DEFAULT_CONSENT
 
@@ -429,8 +429,11 @@ def _may_use_threads() -> bool:
 
 
 def _send_ready(ready, now, outcome):
-    for message in _claim(ready, now, outcome):
-        outcome[deliver(message)] += 1
+    # One provider session per thread: an SMTP connection carries the whole part, instead of
+    # a handshake per email.
+    with sending_session():
+        for message in _claim(ready, now, outcome):
+            outcome[deliver(message)] += 1
 
 
 def _send_part(part, now) -> dict:

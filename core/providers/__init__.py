@@ -14,6 +14,7 @@ Every message carries an idempotency key, passed to the provider (SMTP Message-I
 `Idempotency-Key`) so a retried send is recognisable downstream too.
 """
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import django.dispatch
@@ -62,3 +63,22 @@ def provider_for(channel):
 def send_message(channel, message: OutboundMessage) -> SendResult:
     """Send one message through the channel's provider. Raises ProviderError."""
     return provider_for(channel).send(message)
+
+
+@contextmanager
+def sending_session():
+    """Within this block, sends on this thread reuse their provider connections (one SMTP
+    session for many emails instead of a handshake each). Bulk senders wrap their loop:
+
+        with sending_session():
+            for message in batch:
+                send_message(channel, message)
+    """
+    from core.providers.adapters import close_session, open_session
+
+    opened = open_session()
+    try:
+        yield
+    finally:
+        if opened:
+            close_session()

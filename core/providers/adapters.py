@@ -3,6 +3,7 @@
 import json
 import logging
 import re
+import threading
 import urllib.error
 import urllib.request
 
@@ -14,6 +15,47 @@ from core.services.outbox import sign
 
 logger = logging.getLogger("omni.providers")
 HTTP_TIMEOUT_SECONDS = 10
+_session = threading.local()
+
+
+def open_session() -> bool:
+    """Start reusing connections on this thread; False if a session is already open."""
+    if getattr(_session, "active", False):
+        return False
+    _session.active, _session.smtp = True, None
+    return True
+
+
+def close_session():
+    smtp = getattr(_session, "smtp", None)
+    _session.active, _session.smtp = False, None
+    if smtp is not None:
+        try:
+            smtp.close()
+        except OSError:
+            logger.warning("closing the SMTP session failed", exc_info=True)
+
+
+def _smtp_connection():
+    """The session's open SMTP connection (opened on first use), or a fresh one per send
+    outside a session."""
+    if not getattr(_session, "active", False):
+        return get_connection(fail_silently=False)
+    if _session.smtp is None:
+        connection = get_connection(fail_silently=False)
+        connection.open()
+        _session.smtp = connection
+    return _session.smtp
+
+
+def _drop_smtp_session():
+    # After a failure the server may have closed the connection; the next send reopens it.
+    if getattr(_session, "active", False) and _session.smtp is not None:
+        try:
+            _session.smtp.close()
+        except OSError:
+            pass
+        _session.smtp = None
 
 
 class ConsoleProvider:
@@ -45,13 +87,15 @@ class SmtpProvider:
             from_email=from_email,
             to=[message.to],
             headers={"Message-ID": message_id, **message.headers},
-            connection=get_connection(fail_silently=False),
         )
         if message.html:
             email.attach_alternative(message.html, "text/html")
         try:
-            email.send()
+            email.connection = _smtp_connection()
+            if email.send() != 1:
+                raise OSError("the email backend sent nothing")
         except (OSError, ConnectionError) as error:  # smtplib errors are OSError subclasses
+            _drop_smtp_session()
             raise ProviderError(f"SMTP send failed: {error}", retryable=True) from error
         return SendResult(provider_message_id=message_id)
 

@@ -3,12 +3,19 @@
 import hashlib
 import hmac
 import json
+import socket
 from email import message_from_bytes, policy
 
 import pytest
 
 from core.factories import ChannelFactory
-from core.providers import OutboundMessage, ProviderError, delivery_reported, send_message
+from core.providers import (
+    OutboundMessage,
+    ProviderError,
+    delivery_reported,
+    send_message,
+    sending_session,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +52,35 @@ def test_email_goes_through_a_real_smtp_server_with_a_stable_message_id(smtp_ser
         == result.provider_message_id
     )
     assert {part.get_content_type() for part in received.walk()} >= {"text/plain", "text/html"}
+
+
+@pytest.mark.smtp
+def test_a_sending_session_sends_many_emails_over_one_smtp_connection(smtp_server):
+    channel = ChannelFactory(code="email", kind="email", provider="smtp")
+    with sending_session():
+        for index in range(20):
+            send_message(channel, message(to=f"c{index}@example.com", idempotency_key=f"k-{index}"))
+    send_message(channel, message(idempotency_key="outside"))
+    send_message(channel, message(idempotency_key="outside-2"))
+    smtp_server.wait_for(22)
+    assert len(smtp_server.messages) == 22
+    assert len(set(smtp_server.peers[:20])) == 1  # one connection for the session
+    assert len(set(smtp_server.peers[20:])) == 2  # one each outside it
+
+
+@pytest.mark.smtp
+def test_a_session_reconnects_after_the_server_drops_it(smtp_server):
+    channel = ChannelFactory(code="email", kind="email", provider="smtp")
+    with sending_session():
+        send_message(channel, message(idempotency_key="a"))
+        from core.providers import adapters
+
+        adapters._session.smtp.connection.sock.shutdown(socket.SHUT_RDWR)  # the link drops
+        with pytest.raises(ProviderError) as error:
+            send_message(channel, message(idempotency_key="b"))
+        assert error.value.retryable
+        send_message(channel, message(idempotency_key="b"))  # the retry reconnects
+    assert len(smtp_server.wait_for(2)) == 2
 
 
 @pytest.mark.smtp
