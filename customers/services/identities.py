@@ -98,7 +98,9 @@ def clean_traits(traits: Mapping | None) -> dict:
 
 def apply_traits(customer, traits: dict) -> set[str]:
     """Set the given traits on the profile (latest identify wins); returns changed fields."""
-    changed = set()
+    changed: set[str] = set()
+    if not traits:
+        return changed
     extra = dict(customer.traits or {})
     for name, value in traits.items():
         if name in PROFILE_TRAITS:

@@ -49,15 +49,6 @@ from customers.services.resolution import (
 )
 
 logger = logging.getLogger(__name__)
-PROFILE_SAVE_FIELDS = [
-    "first_name",
-    "last_name",
-    "locale",
-    "preferred_channel",
-    "traits",
-    "is_anonymous",
-    "channels_used",
-]
 
 
 @dataclass
@@ -258,7 +249,12 @@ def _resolve_together(groups: list[_Group]):
             slow.append(group)
         else:
             fast.append((group, ids))
-    customers = lock_customers({i for _group, ids in fast for i in ids})
+    # Track-only batches (the bulk of traffic) need just the columns the figures touch.
+    has_traits = any(item.traits for group, _ids in fast for item in group.items)
+    customers = lock_customers(
+        {i for _group, ids in fast for i in ids},
+        only=None if has_traits else ["public_id", "is_anonymous", *FIGURE_FIELDS],
+    )
 
     newcomers = []
     for group, ids in fast:
@@ -301,6 +297,7 @@ def _resolve_together(groups: list[_Group]):
         Identity.objects.filter(pk__in=to_verify).update(is_verified=True)
 
     changed: dict[int, Customer] = {}
+    changed_fields: set[str] = set()
     for group, _ids in fast:
         for item in sorted(group.items, key=lambda i: i.index):
             customer = item.customer
@@ -308,13 +305,16 @@ def _resolve_together(groups: list[_Group]):
             if customer.is_anonymous and any(k.kind not in ANONYMOUS_KINDS for k in item.keys):
                 customer.is_anonymous = False
                 dirty.add("is_anonymous")
-            if item.channel is not None and item.channel.kind not in customer.channels_used:
+            # A tracked event adds its channel with the figures, once it is stored.
+            is_identify = isinstance(item.payload, IdentifyIn)
+            if is_identify and item.channel and item.channel.kind not in customer.channels_used:
                 customer.channels_used = sorted({*customer.channels_used, item.channel.kind})
                 dirty.add("channels_used")
             if dirty:
                 changed[customer.id] = customer
+                changed_fields |= dirty
     if changed:
-        bulk_set(list(changed.values()), PROFILE_SAVE_FIELDS)
+        bulk_set(list(changed.values()), sorted(changed_fields))
     touched = {group.items[0].customer.id: group.items[0].customer for group, _ids in fast}
     return touched, slow
 

@@ -99,18 +99,18 @@ def resolve_once(
         return _resolve_once(keys, traits, channel, source)
 
 
-def lock_customers(customer_ids) -> dict[int, Customer]:
-    customers = {
-        c.id: c
-        for c in Customer.objects.select_for_update()
-        .filter(id__in=sorted(customer_ids))
-        .order_by("id")
-    }
-    if len(customers) != len(set(customer_ids)) or any(
-        c.merged_into_id for c in customers.values()
-    ):
+def lock_customers(customer_ids, *, only=None) -> dict[int, Customer]:
+    """The customers, locked in id order; `only` loads just these columns (bulk paths).
+    Raises RetryResolution if one was merged away meanwhile."""
+    customers = (
+        Customer.objects.select_for_update().filter(id__in=sorted(customer_ids)).order_by("id")
+    )
+    if only:
+        customers = customers.only("id", "merged_into_id", *only)
+    found = {customer.id: customer for customer in customers}
+    if len(found) != len(set(customer_ids)) or any(c.merged_into_id for c in found.values()):
         raise RetryResolution("a profile was merged meanwhile")
-    return customers
+    return found
 
 
 def _resolve_once(keys: dict[IdentityKey, bool], traits: dict, channel, source) -> Resolution:
