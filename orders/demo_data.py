@@ -238,7 +238,8 @@ def _many(ctx, channels):
                     elif after < 0.2:
                         other = rnd.choice(web_variants)
                         at = _store_with(other)
-                        if at is not None and other.pk != line.variant_id:
+                        same_money = order.currency == channels["store"].currency
+                        if at is not None and other.pk != line.variant_id and same_money:
                             services.exchange(
                                 order,
                                 return_lines=[

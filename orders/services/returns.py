@@ -336,6 +336,17 @@ def exchange(
             placed_by=by,
         )
         new_order = Order.objects.select_for_update().get(pk=placed.order.pk)
+        if new_order.currency != order.currency:
+            raise ReturnRefused(
+                _("Order %(number)s was paid in %(paid)s; %(channel)s sells in %(sells)s.")
+                % {
+                    "number": order.number,
+                    "paid": order.currency,
+                    "channel": channel.name,
+                    "sells": new_order.currency,
+                },
+                fields={"channel": [_("An exchange stays in the order's currency.")]},
+            )
         # The returned goods pay for the new ones; what is left over is refunded.
         used = credit if credit <= new_order.subtotal else new_order.subtotal
         new_order.discount = used

@@ -285,3 +285,35 @@ def test_carts_api_read_write(shop, client):
         f"/api/v1/carts/{cart['id']}/lines", {"sku": "NOPE", "quantity": 1}, format="json"
     )
     assert bad.status_code == 400 and "sku" in bad.json()["error"]["fields"]
+
+
+def test_exchange_across_currencies_is_refused(shop, client):
+    from catalog.factories import VariantListingFactory
+    from core.factories import ChannelFactory
+    from inventory.factories import WarehouseFactory, receive_stock
+
+    market = ChannelFactory(code="marketplace", kind="marketplace", currency="IRR")
+    WarehouseFactory(code="wh-market", channels=[market])
+    receive_stock(shop.variant("black"), market.stock_locations.get(), 5)
+    VariantListingFactory(variant=shop.variant("black"), channel=market, amount=5000000)
+    number = client.post(
+        "/api/v1/orders/", order_body(shop, channel="marketplace"), format="json"
+    ).json()["number"]
+    client.post(f"/api/v1/orders/{number}/fulfilments", {}, format="json")
+    answer = client.post(
+        "/api/v1/returns/exchanges",
+        {
+            "order": number,
+            "channel": "store",
+            "location": "store-tajrish",
+            "return_lines": [{"sku": shop.sku("black"), "quantity": 1, "reason": "size"}],
+            "new_lines": [{"sku": shop.sku("black", "39"), "quantity": 1}],
+        },
+        format="json",
+    )
+    assert answer.status_code == 409, answer.json()
+    assert (
+        answer.json()["error"]["code"] == "return_refused"
+        and "channel" in answer.json()["error"]["fields"]
+    )
+    assert Order.objects.count() == 1

@@ -4,7 +4,7 @@ at the same moment gives one order; the last unit is sold to exactly one of two 
 import threading
 
 import pytest
-from django.db import close_old_connections
+from django.db import connection
 
 from orders.models import Order
 from orders.services import place_order
@@ -23,7 +23,7 @@ def _race(count, make):
         except Exception as error:  # noqa: BLE001 (collected for the assertion)
             results.append(("error", error))
         finally:
-            close_old_connections()
+            connection.close()
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
     for thread in threads:
