@@ -138,7 +138,7 @@ def _receive(inbound: InboundMessage, text, html, external_id) -> InboundResult:
         conversation = open_conversation(
             customer, channel, subject=subject_of(inbound, text), now=now
         )
-    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    # Every path above returns the conversation locked (or made in this transaction).
 
     message = Message.objects.create(
         conversation=conversation,
@@ -199,7 +199,8 @@ def thread_for(customer, inbound: InboundMessage, text, now) -> Conversation | N
         ]
         usable = [c for c in conversations if c.status != ConversationStatus.CLOSED]
         if usable:
-            return max(usable, key=lambda c: c.last_message_at)
+            chosen = max(usable, key=lambda c: c.last_message_at)
+            return Conversation.objects.select_for_update().get(pk=chosen.pk)
     match = TOKEN_RE.search(inbound.subject or "")
     if match:
         conversation = Conversation.objects.filter(pk=int(match.group(1))).first()
@@ -211,7 +212,7 @@ def thread_for(customer, inbound: InboundMessage, text, now) -> Conversation | N
                 conversation.customer_id == customer.pk
                 and conversation.status != ConversationStatus.CLOSED
             ):
-                return conversation
+                return Conversation.objects.select_for_update().get(pk=conversation.pk)
     return active_conversation_for(customer, since=now - OPEN_WINDOW)
 
 
