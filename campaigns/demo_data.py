@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from campaigns.factories import CampaignFactory, MessageTemplateFactory, SegmentFactory
 from campaigns.models import (
+    Campaign,
     CampaignMessage,
     CampaignStatus,
     CampaignVariant,
@@ -24,6 +25,8 @@ from core.demo import register_stage
 from core.models import Channel
 from customers.models import Identity
 
+DEMO_CAMPAIGN = "Spring shoes (A/B)"
+
 
 @register_stage("campaigns.demo", order=70, label="Campaigns and journeys")
 def seed_campaigns(ctx):
@@ -31,8 +34,8 @@ def seed_campaigns(ctx):
     ctx.created("journeys", len(installed["journeys"]))
     ctx.created("segments", len(installed["segments"]))
     email = Channel.objects.filter(kind="email").first()
-    if email is None:
-        return
+    if email is None or Campaign.objects.filter(name=DEMO_CAMPAIGN).exists():
+        return  # no email channel, or the demo campaign is already there (a second run)
     rules = {"identity": "email"}
     segment = SegmentFactory(
         name="Everyone with an email", rules=rules, compiled_description=describe(rules)
@@ -45,7 +48,7 @@ def seed_campaigns(ctx):
     )
     now = timezone.now()
     campaign = CampaignFactory(
-        name="Spring shoes (A/B)",
+        name=DEMO_CAMPAIGN,
         segment=segment,
         channel=email,
         templates=[a, b],
