@@ -20,7 +20,6 @@ from campaigns import forms
 from campaigns.errors import InvalidRules, InvalidSignature, InvalidTemplate
 from campaigns.models import (
     Campaign,
-    CampaignMessage,
     CampaignStatus,
     Journey,
     MessageTemplate,
@@ -310,9 +309,6 @@ def dashboard_context(request):
 
 
 def customer_panel_context(request, customer):
-    return {
-        "messages": CampaignMessage.objects.filter(customer=customer)
-        .select_related("campaign", "channel", "journey_step__journey")
-        .order_by("-created_at")[:10],
-        "coupons": customer.coupon_codes.select_related("pool")[:10],
-    }
+    from campaigns.selectors import coupons_of, messages_of
+
+    return {"messages": messages_of(customer), "coupons": coupons_of(customer)}

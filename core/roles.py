@@ -53,6 +53,12 @@ ROLES = {
         "support": WORK,
         "customers": VIEW,
         "orders": VIEW,
+        # Agents start returns, exchanges and replacements from a conversation.
+        "orders.return": WORK,
+        "orders.returnline": WORK,
+        "orders.exchange": WORK,
+        "orders.replacement": WORK,
+        "orders.courierpickup": WORK,
         "catalog": VIEW,
         "core.channel": VIEW,
     },

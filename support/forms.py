@@ -94,3 +94,41 @@ class ContactLogForm(forms.Form):
     text = forms.CharField(
         label=_("What was said"), widget=forms.Textarea(attrs={"rows": 3}), max_length=20000
     )
+
+
+class AfterSalesForm(forms.Form):
+    """From a conversation: a return, an exchange or a replacement for one of the customer's
+    orders, recorded in the channel the customer wrote on."""
+
+    RETURN, EXCHANGE, REPLACEMENT = "return", "exchange", "replacement"
+    action = forms.ChoiceField(
+        label=_("What"),
+        choices=[
+            (RETURN, _("Return (refund)")),
+            (EXCHANGE, _("Exchange")),
+            (REPLACEMENT, _("Replacement for a defect")),
+        ],
+    )
+    order = forms.ChoiceField(label=_("Order"))
+    sku = forms.CharField(label=_("SKU coming back"), max_length=64)
+    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, initial=1)
+    reason = forms.ChoiceField(label=_("Reason"))
+    new_sku = forms.CharField(
+        label=_("Exchange for SKU"),
+        max_length=64,
+        required=False,
+        help_text=_("Only for an exchange."),
+    )
+
+    def __init__(self, *args, orders=(), **kwargs):
+        from orders.models import ReturnReason
+
+        super().__init__(*args, **kwargs)
+        self.fields["order"].choices = [(o.number, o.number) for o in orders]
+        self.fields["reason"].choices = ReturnReason.choices
+
+    def clean(self):
+        data = super().clean()
+        if data.get("action") == self.EXCHANGE and not data.get("new_sku"):
+            self.add_error("new_sku", _("Name the SKU the customer gets instead."))
+        return data

@@ -153,10 +153,16 @@ def previous_conversations(customer, *, exclude=None, limit=10):
 
 
 def customer_panel(customer, *, exclude=None) -> dict:
-    """What the agent sees of the customer beside a conversation."""
+    """What the agent sees of the customer beside a conversation: identities, orders from
+    every channel, coupons, the recent timeline and earlier conversations."""
+    from campaigns.selectors import coupons_of
+    from orders.selectors import orders_of_customer
+
     return {
         "customer": customer,
         "identities": list(customer.identities.all()),
+        "orders": list(orders_of_customer(customer)[:8]),
+        "coupons": list(coupons_of(customer, limit=5)),
         "timeline": list(timeline_for(customer)[:10]),
         "conversations": list(previous_conversations(customer, exclude=exclude)),
     }

@@ -16,6 +16,7 @@ urlpatterns = [
     path("c/<int:pk>/priority", views.priority_view, name="priority"),
     path("c/<int:pk>/tags", views.tags_view, name="tags"),
     path("c/<int:pk>/order", views.order_view, name="order"),
+    path("c/<int:pk>/after-sales", views.after_sales_view, name="after-sales"),
     path("c/<int:pk>/log", views.log_contact_view, name="log-contact"),
     path("c/<int:pk>/merge", views.merge_view, name="merge"),
     path("c/<int:pk>/split", views.split_view, name="split"),

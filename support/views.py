@@ -6,6 +6,7 @@ from django.contrib import messages as flash
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,7 +17,7 @@ from django.views.decorators.http import require_POST
 from core.api.errors import DomainError
 from core.models import Channel
 from support import reports, selectors, services
-from support.forms import ComposerForm, ContactLogForm, InboxFilterForm
+from support.forms import AfterSalesForm, ComposerForm, ContactLogForm, InboxFilterForm
 from support.models import (
     AgentNotification,
     Conversation,
@@ -24,11 +25,12 @@ from support.models import (
     Priority,
     Tag,
 )
-from support.services.outbound import render_canned
+from support.services.outbound import default_channel, render_canned
 
 PAGE_SIZE = 50
 VIEW = "support.view_conversation"
 CHANGE = "support.change_conversation"
+AFTER_SALES = "orders.add_return"
 
 
 def _staff_view(perm):
@@ -69,6 +71,7 @@ def _conversation_context(request, conversation):
         {"reply": reply, "text": render_canned(reply, conversation, request.user)}
         for reply in selectors.canned_replies_for(conversation)
     ]
+    panel = selectors.customer_panel(conversation.customer, exclude=conversation)
     agents = get_user_model().objects.filter(is_active=True, is_staff=True)
     if conversation.team_id:
         agents = agents.filter(support_memberships__team_id=conversation.team_id)
@@ -78,7 +81,12 @@ def _conversation_context(request, conversation):
         "composer": ComposerForm(channels=reachable),
         "reachable": reachable,
         "canned": canned,
-        "panel": selectors.customer_panel(conversation.customer, exclude=conversation),
+        "panel": panel,
+        "after_sales_form": AfterSalesForm(
+            orders=panel["orders"],
+            initial={"order": conversation.related_order_number},
+        ),
+        "may_start_after_sales": request.user.has_perm(AFTER_SALES),
         "contact_form": ContactLogForm(),
         "statuses": ConversationStatus.choices,
         "priorities": Priority.choices,
@@ -209,6 +217,62 @@ def order_view(request, conversation):
     Conversation.objects.filter(pk=conversation.pk).update(
         related_order_number=request.POST.get("related_order_number", "").strip()[:50]
     )
+
+
+@_action
+def after_sales_view(request, conversation):
+    """Start a return, exchange or replacement for one of the customer's orders, recorded in
+    the channel the customer last wrote on; the conversation is linked to the order and gets
+    an internal note saying what was done."""
+    from orders import services as orders
+    from orders.selectors import order_by_number, orders_of_customer
+    from orders.services.returns import line_of
+
+    if not request.user.has_perm(AFTER_SALES):
+        raise PermissionDenied
+    form = AfterSalesForm(request.POST, orders=orders_of_customer(conversation.customer))
+    if not form.is_valid():
+        errors = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in form.errors.items())
+        return _after_action(request, conversation, error=errors)
+    data = form.cleaned_data
+    order = order_by_number(data["order"])
+    line = line_of(order, data["sku"].strip())
+    if line is None:
+        return _after_action(
+            request, conversation, error=_("No handed-over line of this SKU is left to return.")
+        )
+    channel = default_channel(conversation) or conversation.started_channel
+    items = [{"line_id": line.pk, "quantity": data["quantity"], "reason": data["reason"]}]
+    note = _("From conversation %(token)s") % {"token": conversation.token}
+    if data["action"] == AfterSalesForm.EXCHANGE:
+        record = orders.exchange(
+            order,
+            return_lines=items,
+            new_lines=[{"sku": data["new_sku"].strip(), "quantity": data["quantity"]}],
+            channel=channel.code,
+            hand_over=False,
+            note=note,
+            by=request.user,
+        )
+        done = _("Exchange started: return %(ret)s, new goods on order %(new)s.") % {
+            "ret": record.return_request.number,
+            "new": record.new_order.number,
+        }
+    elif data["action"] == AfterSalesForm.REPLACEMENT:
+        record = orders.create_replacement(
+            order, lines=items, channel=channel.code, note=note, by=request.user
+        )
+        done = _("Replacement order %(new)s created; a courier collects the defective goods.") % {
+            "new": record.new_order.number
+        }
+    else:
+        record = orders.create_return(
+            order, lines=items, channel=channel.code, note=note, by=request.user
+        )
+        done = _("Return %(ret)s opened; refund on receipt.") % {"ret": record.number}
+    Conversation.objects.filter(pk=conversation.pk).update(related_order_number=order.number)
+    services.add_note(conversation, request.user, done)
+    flash.success(request, done)
 
 
 @_action
