@@ -39,7 +39,7 @@ bench: $(VENV)/.installed-dev
 
 ## messages: refresh and compile the translations in locale/
 messages: $(VENV)/.installed-dev
-	$(BIN)/python manage.py makemessages -l fa --ignore '.venv/*' --ignore 'tests/*' --ignore 'bench/*'
+	$(BIN)/python manage.py makemessages -l fa --no-obsolete --ignore '.venv/*' --ignore 'tests/*' --ignore 'bench/*'
 	$(BIN)/python manage.py compilemessages --ignore '.venv/*'
 
 run: $(VENV)/.installed

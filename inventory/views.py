@@ -229,10 +229,13 @@ def transfer_action(request, pk, action):
     except DomainError as error:
         messages.error(request, error.message)
     else:
-        labels = {"ship": _("shipped"), "receive": _("received"), "cancel": _("cancelled")}
-        messages.success(
-            request, _("Transfer %(id)s %(what)s.") % {"id": pk, "what": labels[action]}
-        )
+        # Whole sentences, not a joined word: "received" alone is also a field label.
+        labels = {
+            "ship": _("Transfer %(id)s shipped."),
+            "receive": _("Transfer %(id)s received."),
+            "cancel": _("Transfer %(id)s cancelled."),
+        }
+        messages.success(request, labels[action] % {"id": pk})
     return redirect("inventory:transfers")
 
 
