@@ -165,6 +165,11 @@ X_FRAME_OPTIONS = "DENY"
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=5 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(API_MAX_BODY_BYTES, 2_621_440)
 
+# Absolute base of links in messages (tracking, unsubscribe, receipts).
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+# A cart with no activity for this long is abandoned (cart_abandoned on the timeline).
+CART_ABANDON_AFTER_MINUTES = env.int("CART_ABANDON_AFTER_MINUTES", default=60)
+
 # --- Email ------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)

@@ -4,9 +4,9 @@ A click link carries the message token and the target URL signed with Django's s
 (SECRET_KEY): nobody can turn our domain into an open redirect or unsubscribe someone else.
 """
 
-import os
 from functools import lru_cache
 
+from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
@@ -19,7 +19,7 @@ UNSUBSCRIBE_SALT = "campaigns.unsubscribe"
 def site_url(path: str) -> str:
     """Absolute URL of a path on this site, for links in messages (SITE_URL in the
     environment; the development server by default)."""
-    base = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+    base = settings.SITE_URL.rstrip("/")
     return base + path
 
 
