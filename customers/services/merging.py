@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.services.outbox import publish
 from customers.errors import MergeRefused
 from customers.links import customer_links
 from customers.models import (
@@ -115,7 +116,7 @@ def merge_locked(survivor, loser, *, reason, merged_by=None, source="", identiti
         update_fields=[*PROFILE_FIELDS, "traits", "merged_into", "merged_at", *FIGURE_FIELDS]
     )
 
-    return CustomerMerge.objects.create(
+    merge = CustomerMerge.objects.create(
         survivor=survivor,
         loser=loser,
         loser_public_id=loser.public_id,
@@ -126,6 +127,18 @@ def merge_locked(survivor, loser, *, reason, merged_by=None, source="", identiti
         source=source[:100],
         created_at=now,
     )
+    # Partners that keep our customer ids (the web shop, the app) learn which id now stands
+    # for which, in the same transaction as the merge.
+    publish(
+        "customer_merged",
+        {
+            "survivor_id": str(survivor.public_id),
+            "merged_id": str(loser.public_id),
+            "reason": merge.reason,
+            "merged_at": now.isoformat(),
+        },
+    )
+    return merge
 
 
 def _link_targets():
