@@ -16,6 +16,7 @@ regenerates each feed once, not a thousand times.
 
 from __future__ import annotations
 
+import abc
 import csv
 import io
 import json
@@ -227,7 +228,7 @@ def _too_long(name, value, limit):
     return f"{name}_too_long: {len(value)} characters, at most {limit}"
 
 
-class Format:
+class Format(abc.ABC):
     code = ""
     extension = ""
     content_type = ""
@@ -259,8 +260,9 @@ class Format:
     def head(self, feed) -> str:
         return ""
 
+    @abc.abstractmethod
     def item(self, row: FeedRow) -> str:
-        raise NotImplementedError
+        """One item of the feed, as text."""
 
     def tail(self, feed) -> str:
         return ""
@@ -355,8 +357,9 @@ class CsvFormat(Format):
     def head(self, feed):
         return self._line(self.columns)
 
+    @abc.abstractmethod
     def values(self, row) -> list:
-        raise NotImplementedError
+        """The CSV cells of one item, in `columns` order."""
 
     def item(self, row):
         return self._line(self.values(row))
