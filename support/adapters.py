@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from core.models import ChannelKind
-from core.services.outbox import sign
+from core.services.outbox import has_valid_signature
 from support.errors import InvalidPayload, InvalidSignature
 from support.inbound_email import parse_rfc822
 from support.services.inbound import InboundMessage
@@ -35,8 +35,7 @@ def _secret(channel) -> str:
 
 
 def verify_hmac(channel, body: bytes, header_value: str) -> None:
-    expected = sign(_secret(channel), body)
-    if not header_value or not hmac.compare_digest(header_value.strip(), expected):
+    if not has_valid_signature(_secret(channel), body, header_value):
         raise InvalidSignature("The request's signature does not match.")
 
 

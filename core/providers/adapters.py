@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 
 from core.providers import OutboundMessage, ProviderError, SendResult
-from core.services.outbox import sign
+from core.services.outbox import post_signed
 
 logger = logging.getLogger("omni.providers")
 HTTP_TIMEOUT_SECONDS = 10
@@ -124,19 +124,15 @@ class HttpProvider:
                 "metadata": message.metadata,
             }
         ).encode()
-        request = urllib.request.Request(  # noqa: S310 (scheme checked in __init__)
-            self.url,
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                "Idempotency-Key": message.idempotency_key,
-                "X-Omni-Signature": sign(self.secret, body),
-            },
-        )
         try:
-            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS) as response:  # noqa: S310
-                answer = json.loads(response.read() or b"{}")
+            _status, answer = post_signed(
+                self.url,
+                self.secret,
+                body,
+                headers={"Idempotency-Key": message.idempotency_key},
+                timeout=HTTP_TIMEOUT_SECONDS,
+            )
+            answer = json.loads(answer or b"{}")
         except urllib.error.HTTPError as error:
             # 4xx: the provider refused this message; retrying will not help. 5xx/429: retry.
             retryable = error.code >= 500 or error.code == 429

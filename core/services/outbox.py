@@ -38,26 +38,35 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def has_valid_signature(secret: str, body: bytes, given: str) -> bool:
+    """Whether `given` (an `X-Omni-Signature` or `X-Hub-Signature-256` value) signs `body`
+    under `secret`; compared in constant time."""
+    return bool(secret and given) and hmac.compare_digest(given.strip(), sign(secret, body))
+
+
 def _subscribed(endpoint: WebhookEndpoint, topic: str) -> bool:
     return any(fnmatch.fnmatchcase(topic, pattern) for pattern in endpoint.topics or ["*"])
 
 
-def _post(endpoint, event, body):
-    if not endpoint.url.startswith(("http://", "https://")):
-        raise ValueError(f"webhook URL must be http(s): {endpoint.url}")
+def post_signed(url, secret, body: bytes, *, headers=None, timeout=TIMEOUT_SECONDS):
+    """POST a JSON body to an http(s) URL with `X-Omni-Signature` under `secret`; returns
+    `(status, response body)`. Raises urllib's URLError/HTTPError, OSError or ValueError.
+    Every signed request we send to partners (webhooks, stock pushes, HTTP providers) goes
+    through here."""
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"URL must be http(s): {url}")
     request = urllib.request.Request(  # noqa: S310 (scheme checked above)
-        endpoint.url,
+        url,
         data=body,
         method="POST",
         headers={
             "Content-Type": "application/json",
-            "X-Omni-Event": event.topic,
-            "X-Omni-Event-Id": str(event.pk),
-            "X-Omni-Signature": sign(endpoint.secret, body),
+            "X-Omni-Signature": sign(secret, body),
+            **(headers or {}),
         },
     )
-    with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
-        return response.status
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        return response.status, response.read()
 
 
 def deliver_pending(limit=100) -> dict:
@@ -85,7 +94,12 @@ def deliver_pending(limit=100) -> dict:
                 if not _subscribed(endpoint, event.topic):
                     continue
                 try:
-                    _post(endpoint, event, body)
+                    post_signed(
+                        endpoint.url,
+                        endpoint.secret,
+                        body,
+                        headers={"X-Omni-Event": event.topic, "X-Omni-Event-Id": str(event.pk)},
+                    )
                 except (urllib.error.URLError, OSError, ValueError) as error:
                     errors.append(f"{endpoint.name}: {error}")
             event.attempts += 1

@@ -21,7 +21,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from core.services.outbox import sign
+from core.services.outbox import post_signed
 from inventory.models import ChannelStockRule, Location, StockSyncState
 
 logger = logging.getLogger(__name__)
@@ -177,20 +177,14 @@ def _push(rule) -> dict:
 
 
 def _post(rule, body: bytes) -> int:
-    if not rule.sync_url.startswith(("http://", "https://")):
-        raise ValueError(f"sync URL must be http(s): {rule.sync_url}")
-    request = urllib.request.Request(  # noqa: S310 (scheme checked above)
+    status, _answer = post_signed(
         rule.sync_url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "X-Omni-Event": "stock_changed",
-            "X-Omni-Signature": sign(rule.sync_secret, body),
-        },
+        rule.sync_secret,
+        body,
+        headers={"X-Omni-Event": "stock_changed"},
+        timeout=TIMEOUT_SECONDS,
     )
-    with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
-        return response.status
+    return status
 
 
 def channels_with_pending(older_than_seconds=0) -> list[int]:
