@@ -34,6 +34,7 @@ from catalog.models import (
     gtin_is_valid,
 )
 from core.models import Channel
+from core.selectors import channel_for
 
 PRODUCT_FIELDS = ("name", "description", "condition", "is_active")
 VARIANT_FIELDS = ("barcode", "colour", "size", "weight_grams", "is_active", "position")
@@ -504,10 +505,7 @@ def set_attributes(product: Product, attributes: dict) -> Product:
 
 
 def channel_by_code(code: str) -> Channel:
-    channel = Channel.objects.filter(code=code).first()
-    if channel is None:
-        raise UnknownChannel(f"No channel with code {code}.", fields={"channel": ["Unknown."]})
-    return channel
+    return channel_for(code, error=UnknownChannel)
 
 
 def set_variant_price(

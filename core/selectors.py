@@ -4,10 +4,28 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.models import Channel, ChannelKind
 
 BEAT_HEARTBEAT_KEY = "core:beat-heartbeat"
+
+
+def channel_for(value, *, field="channel", error=None):
+    """The Channel given itself or by its code. An unknown code raises `error` (each app
+    passes its own DomainError subclass, so the status it answers stays its own) naming
+    `field`. None stays None."""
+    if value is None or isinstance(value, Channel):
+        return value
+    found = Channel.objects.filter(code=str(value)).first() if value != "" else None
+    if found is None:
+        from core.api.errors import DomainError
+
+        raise (error or DomainError)(
+            _("No channel has the code %(code)s.") % {"code": value},
+            fields={field: [_("Unknown channel.")]},
+        )
+    return found
 
 
 def channel_summary():

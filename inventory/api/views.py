@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from core.api.authentication import ApiClient
 from core.api.pagination import NewestFirstCursorPagination
 from core.api.serializers import StrictSerializer
+from core.selectors import channel_for
 from inventory import selectors, services
 from inventory.api.serializers import (
     AvailabilityQuerySerializer,
@@ -42,14 +43,7 @@ ERRORS = {
 
 
 def _channel(code):
-    from core.models import Channel
-
-    channel = Channel.objects.filter(code=code).first()
-    if channel is None:
-        raise UnknownChannel(
-            f"No channel has the code {code}.", fields={"channel": ["Unknown channel."]}
-        )
-    return channel
+    return channel_for(code, error=UnknownChannel)
 
 
 def _variant(sku):

@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.selectors import channel_for
 from inventory.errors import (
     IllegalTransition,
     InsufficientStock,
@@ -320,17 +321,7 @@ def _variant(sku, variant):
 
 
 def _channel(channel):
-    if channel is None or not isinstance(channel, str):
-        return channel
-    from core.models import Channel
-
-    found = Channel.objects.filter(code=channel).first()
-    if found is None:
-        raise UnknownChannel(
-            _("No channel has the code %(code)s.") % {"code": channel},
-            fields={"channel": [_("Unknown channel.")]},
-        )
-    return found
+    return channel_for(channel, error=UnknownChannel)
 
 
 def _location(location, field_name):

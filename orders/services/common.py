@@ -42,17 +42,12 @@ def return_number(return_request) -> str:
 
 def channel_of(channel, *, field="channel"):
     """A core.Channel from a Channel or a code; raises UnknownChannel naming the field."""
-    from core.models import Channel
+    from core.selectors import channel_for
 
-    if isinstance(channel, Channel):
-        return channel
-    found = Channel.objects.filter(code=str(channel or "")).first() if channel else None
-    if found is None:
-        raise UnknownChannel(
-            _("No channel has the code %(code)s.") % {"code": channel},
-            fields={field: [_("Unknown channel.")]},
-        )
-    return found
+    if not channel:
+        # An order always happens somewhere: a missing channel is as unknown as a wrong one.
+        channel = ""
+    return channel_for(channel, field=field, error=UnknownChannel)
 
 
 def variant_of(sku_or_variant, *, field="sku"):

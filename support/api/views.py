@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.models import Channel
+from core.selectors import channel_for
 from support import adapters, selectors, services
 from support.api.serializers import (
     AssignSerializer,
@@ -202,10 +203,7 @@ class _ConversationAction(APIView):
 
 
 def _channel(code):
-    channel = Channel.objects.filter(code=code).first()
-    if channel is None:
-        raise UnknownChannel(f"No channel {code!r}.", fields={"channel": ["Unknown."]})
-    return channel
+    return channel_for(code, error=UnknownChannel)
 
 
 class ReplyView(_ConversationAction):
