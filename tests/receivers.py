@@ -49,6 +49,13 @@ class HttpReceiver:
     def json_bodies(self):
         return [json.loads(body) for _headers, body in self.received]
 
+    def wait_for(self, count, timeout=10.0):
+        """Wait until `count` requests were received; True if they were."""
+        deadline = time.monotonic() + timeout
+        while len(self.received) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return len(self.received) >= count
+
     def close(self):
         self.server.shutdown()
         self.server.server_close()

@@ -5,9 +5,7 @@ retried after a failure, never an older figure after a newer one."""
 import hashlib
 import hmac
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -19,45 +17,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 SECRET = "stock-s3cret"
 
 
-class Receiver:
-    def __init__(self):
-        self.received = []
-        self.fail_next = 0
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if receiver.fail_next:
-                    receiver.fail_next -= 1
-                    self.send_response(503)
-                else:
-                    receiver.received.append((dict(self.headers), body))
-                    self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/stock"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def bodies(self):
-        return [json.loads(body) for _headers, body in self.received]
-
-    def wait_for(self, count, timeout=10.0):
-        deadline = time.monotonic() + timeout
-        while len(self.received) < count and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return len(self.received) >= count
-
-
 @pytest.fixture
-def receiver():
-    server = Receiver()
-    yield server
-    server.server.shutdown()
+def receiver(http_receiver):
+    http_receiver.fail_status = 503  # the endpoint is down for a moment
+    return http_receiver
 
 
 @pytest.fixture
@@ -124,7 +87,7 @@ def test_a_failed_push_is_retried_with_the_newest_figure(
     receiver.fail_next = 2
     receive_stock(variant, warehouse, 10)
     assert receiver.wait_for(1, timeout=15)
-    [payload] = receiver.bodies()
+    [payload] = receiver.json_bodies()
     assert payload["items"][0]["units"] == 10
     assert payload["items"][0]["version"] == 3  # two refused attempts, each with its own version
     from inventory.models import StockSyncState
@@ -149,11 +112,11 @@ def test_no_older_figure_is_ever_sent_after_a_newer_one(
     deadline = time.monotonic() + 15
     final = available_to_promise(variant, synced)[variant.pk]
     while time.monotonic() < deadline:
-        bodies = receiver.bodies()
+        bodies = receiver.json_bodies()
         if bodies and bodies[-1]["items"][0]["units"] == final:
             break
         time.sleep(0.1)
-    items = [body["items"][0] for body in receiver.bodies()]
+    items = [body["items"][0] for body in receiver.json_bodies()]
     assert len(items) >= 2
     versions = [item["version"] for item in items]
     assert versions == sorted(versions) and len(set(versions)) == len(versions)
