@@ -49,8 +49,11 @@ class ApiRequestMiddleware:
         auth = request.headers.get("Authorization", "")
         if auth.lower().startswith("bearer "):
             raw = auth[7:].strip()
-            if key_for(raw) is None:
+            api_key = key_for(raw)
+            if api_key is None:
                 return None
+            # Authentication reuses it rather than looking the key up a second time.
+            request._omni_api_key = (raw, api_key)
             return "key:" + hashlib.sha256(raw.encode()).hexdigest()
         if request.user.is_authenticated:
             return f"user:{request.user.pk}"

@@ -36,7 +36,10 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         keyword, _sep, raw_key = header.partition(" ")
         if keyword.lower() != self.keyword.lower():
             return None
-        api_key = key_for(raw_key.strip())
+        raw_key = raw_key.strip()
+        # The idempotency middleware may already have looked this key up for this request.
+        found = getattr(request._request, "_omni_api_key", None)
+        api_key = found[1] if found and found[0] == raw_key else key_for(raw_key)
         if api_key is None:
             raise exceptions.AuthenticationFailed("Unknown or revoked API key.")
         return ApiClient(api_key), api_key

@@ -150,3 +150,13 @@ class TestIdempotencyKey:
         assert response.status_code == 409
         assert response.json()["error"]["code"] == "idempotency_request_in_progress"
         assert not Channel.objects.filter(code="kiosk-tabriz").exists()
+
+
+def test_an_idempotent_post_looks_its_key_up_once(writer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        post_json(writer, "/api/v1/channels", NEW_CHANNEL, HTTP_IDEMPOTENCY_KEY="k-once")
+    key_lookups = [q for q in queries.captured_queries if 'FROM "core_apikey"' in q["sql"]]
+    assert len(key_lookups) == 1
