@@ -130,3 +130,20 @@ def test_staff_session_reads_with_their_permissions(client, staff_in_role, chann
     assert client.get(f"/api/v1/customers/{sara.public_id}").status_code == 200
     erase = client.post(f"/api/v1/customers/{sara.public_id}/erase")
     assert erase.status_code == 403
+
+
+@pytest.mark.postgres
+def test_name_search_can_use_the_trigram_indexes():
+    """The indexes of migration 0003 match the SQL Django writes for a "contains" search on a
+    name (UPPER(column) LIKE UPPER(pattern)); were they to drift apart, every search by name
+    in the customer list and the inbox would read every profile again."""
+    from django.db import connection
+
+    from customers.selectors import customers_named
+
+    customer_with(("email", "sara@example.com"), first_name="Sara", last_name="Rahimi")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table would be scanned anyway
+        plan = customers_named("ahim").explain()
+    assert "customer_first_name_trgm" in plan and "customer_last_name_trgm" in plan
+    assert list(customers_named("ahim")) and not list(customers_named("zzz"))
