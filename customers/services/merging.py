@@ -74,9 +74,25 @@ def merge_customers(
         )
 
 
-def merge_locked(survivor, loser, *, reason, merged_by=None, source="", identities=(), force=False):
+# What a merge changes on the survivor: saved by merge_locked, or by a caller that saves the
+# survivor itself afterwards (identity resolution, which also applies the request's traits).
+SURVIVOR_FIELDS = (*PROFILE_FIELDS, "traits", "is_anonymous", *FIGURE_FIELDS)
+
+
+def merge_locked(
+    survivor,
+    loser,
+    *,
+    reason,
+    merged_by=None,
+    source="",
+    identities=(),
+    force=False,
+    save_survivor=True,
+):
     """merge_customers for a caller that already holds both rows locked in its transaction
-    (identity resolution); `survivor` is updated in place."""
+    (identity resolution); `survivor` is updated in place and, unless `save_survivor` is
+    False (the caller then saves SURVIVOR_FIELDS before commit), saved."""
     if survivor.id == loser.id:
         raise MergeRefused("A profile cannot be merged into itself.")
     for customer in (survivor, loser):
@@ -102,7 +118,8 @@ def merge_locked(survivor, loser, *, reason, merged_by=None, source="", identiti
     survivor.traits = {**(loser.traits or {}), **(survivor.traits or {})}
     survivor.is_anonymous = survivor.is_anonymous and loser.is_anonymous
     add_figures(survivor, loser)
-    survivor.save(update_fields=[*PROFILE_FIELDS, "traits", "is_anonymous", *FIGURE_FIELDS])
+    if save_survivor:
+        survivor.save(update_fields=SURVIVOR_FIELDS)
 
     now = timezone.now()
     for name in PROFILE_FIELDS:

@@ -30,7 +30,12 @@ from customers.services.identities import (
     identity_keys,
     key_of,
 )
-from customers.services.merging import conflicting_kinds, flag_merge_candidate, merge_locked
+from customers.services.merging import (
+    SURVIVOR_FIELDS,
+    conflicting_kinds,
+    flag_merge_candidate,
+    merge_locked,
+)
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
@@ -54,9 +59,9 @@ def is_retryable(error: Exception) -> bool:
     if isinstance(error, (IntegrityError, RetryResolution)):
         return True
     if isinstance(error, OperationalError):
-        cause = error.__cause__
-        return type(cause).__name__ in {"DeadlockDetected", "SerializationFailure"}
-    return False
+        error = error.__cause__  # Django wraps the driver's error
+    # The bulk paths' server-side cursors (customers.services.bulk) raise psycopg's own.
+    return type(error).__name__ in {"DeadlockDetected", "SerializationFailure", "UniqueViolation"}
 
 
 def resolve_customer(identities, *, traits=None, channel=None, source=None) -> Customer:
@@ -161,6 +166,8 @@ def _resolve_once(keys: dict[IdentityKey, bool], traits: dict, channel, source) 
         Identity.objects.filter(pk__in=to_verify).update(is_verified=True)
 
     changed = apply_traits(customer, traits)
+    if resolution.merged:
+        changed.update(SURVIVOR_FIELDS)
     if customer.is_anonymous and not all_anonymous:
         customer.is_anonymous = False
         changed.add("is_anonymous")
@@ -198,6 +205,13 @@ def _merge_all(customers: list[Customer], keys, source) -> Resolution:
                 continue
         reason = "anonymous profile identified" if other.is_anonymous else "same identity"
         resolution.merged.append(
-            merge_locked(survivor, other, reason=reason, source=source, identities=list(keys))
+            merge_locked(
+                survivor,
+                other,
+                reason=reason,
+                source=source,
+                identities=list(keys),
+                save_survivor=False,  # saved once with the traits, by _resolve_once
+            )
         )
     return resolution

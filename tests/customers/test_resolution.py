@@ -197,3 +197,20 @@ def test_verified_flag_only_ever_upgrades():
     resolve_customer([{"kind": "email", "value": "a@example.com", "verified": True}])
     resolve_customer([{"kind": "email", "value": "a@example.com", "verified": False}])
     assert Identity.objects.get().is_verified
+
+
+def test_lost_races_are_retried_whether_django_wrapped_the_error_or_not():
+    """The bulk paths talk to psycopg directly, so a deadlock there arrives unwrapped; a batch
+    that lost a race must still be run again rather than answered with a 500."""
+    import psycopg.errors
+    from django.db import OperationalError
+
+    from customers.services.resolution import is_retryable
+
+    deadlock = psycopg.errors.DeadlockDetected("deadlock detected")
+    wrapped = OperationalError("deadlock detected")
+    wrapped.__cause__ = deadlock
+    assert is_retryable(deadlock) and is_retryable(wrapped)
+    assert is_retryable(psycopg.errors.UniqueViolation("duplicate key"))
+    assert not is_retryable(psycopg.errors.UndefinedTable("no such table"))
+    assert not is_retryable(ValueError("bad input"))
