@@ -8,13 +8,12 @@ per item, whether it was new or a duplicate.
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from customers.errors import CustomerErased, InvalidEvent
 from customers.event_names import property_errors
 from customers.models import Customer, Event
-from customers.services.bulk import insert_event_rows
 from customers.services.figures import FIGURE_FIELDS, apply_event_figures
 from customers.services.identities import ChannelLookup
 from customers.services.resolution import resolve_customer_detailed
@@ -52,25 +51,6 @@ def check_event(name: str, properties) -> None:
         raise InvalidEvent("Invalid input in: " + ", ".join(errors) + ".", fields=errors)
 
 
-def insert_events(events: list[Event]) -> set[str]:
-    """Insert events, skipping message ids already stored; returns the ids inserted."""
-    return insert_event_rows(
-        [
-            (
-                event.customer_id,
-                event.name,
-                event.channel_id,
-                event.occurred_at,
-                event.received_at,
-                event.properties,
-                event.source,
-                event.message_id,
-            )
-            for event in events
-        ]
-    )
-
-
 def record_event(
     customer: Customer,
     name: str,
@@ -106,11 +86,36 @@ def record_event(
             source=(source or "")[:100],
             message_id=message_id,
         )
-        created = bool(insert_events([event]))
-        if created:
-            apply_event_figures(customer, [event])
-            customer.save(update_fields=FIGURE_FIELDS)
-        return Event.objects.select_related("channel").get(message_id=message_id), created
+        created = insert_event(event)
+        if not created:
+            return Event.objects.select_related("channel").get(message_id=message_id), False
+        apply_event_figures(customer, [event])
+        customer.save(update_fields=FIGURE_FIELDS)
+        return event, True
+
+
+def insert_event(event: Event) -> bool:
+    """Insert one event unless its message id is stored already; sets its pk when it is new.
+    One statement either way (the single-event path of other apps' requests)."""
+    fields = [f for f in Event._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    table, key = quote(Event._meta.db_table), quote("message_id")
+    columns = ", ".join(quote(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    params = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields]
+    # Only quoted names and placeholders are formatted in; values are parameters.
+    sql = (
+        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608
+        f"ON CONFLICT ({key}) DO NOTHING RETURNING {quote('id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    event.pk = row[0]
+    event._state.adding = False
+    return True
 
 
 def track_event(

@@ -52,6 +52,13 @@ def _set_assignee(conversation, agent, *, by=None, now=None):
     conversation.assignee = agent
     conversation.updated_at = now
     conversation.save(update_fields=["assignee", "updated_at"])
+    note_assigned(conversation, agent, by=by, now=now)
+
+
+def note_assigned(conversation, agent, *, by=None, now=None):
+    """What follows an assignment already on the row: the agent's turn in the round-robin is
+    used and the agent is notified (unless they took it themselves)."""
+    now = now or timezone.now()
     if agent is not None and conversation.team_id:
         TeamMembership.objects.filter(team_id=conversation.team_id, user=agent).update(
             last_assigned_at=now
@@ -103,6 +110,14 @@ def next_agent(team: Team, *, exclude=()):
             key=lambda m: (m.last_assigned_at is not None, m.last_assigned_at or 0, m.id),
         )
     return chosen.user
+
+
+def agent_for_new_conversation(team: Team | None):
+    """The agent a conversation opened now for `team` goes to (None: the unassigned queue),
+    chosen before the row is written so it is inserted already assigned."""
+    if team is None or team.assignment_strategy == AssignmentStrategy.MANUAL:
+        return None
+    return next_agent(team)
 
 
 def auto_assign(conversation: Conversation, *, exclude=()) -> Conversation:

@@ -80,17 +80,22 @@ def record_on_timeline(message: Message, name: str) -> None:
 
 def open_conversation(customer, channel, *, subject="", now=None, priority=None) -> Conversation:
     """A new conversation for the customer, routed to a team, with SLA clocks started and
-    auto-assigned by the team's rule."""
-    from support.services.assignment import auto_assign, team_for_channel
+    auto-assigned by the team's rule (the row is inserted already assigned)."""
+    from support.services.assignment import (
+        agent_for_new_conversation,
+        note_assigned,
+        team_for_channel,
+    )
 
     now = now or timezone.now()
+    team = team_for_channel(channel)
     conversation = Conversation(
         customer=customer,
         subject=(subject or "")[:255],
         started_channel=channel,
         last_inbound_channel=None,
         channels_used=[channel.kind],
-        team=team_for_channel(channel),
+        team=team,
         created_at=now,
         updated_at=now,
         last_message_at=now,
@@ -98,9 +103,13 @@ def open_conversation(customer, channel, *, subject="", now=None, priority=None)
     if priority is not None:
         conversation.priority = priority
     sla.start_clocks(conversation, now)
-    conversation.save()
-    if conversation.team_id:
-        conversation = auto_assign(conversation)
+    # The team's memberships stay locked until the row is written. No savepoint: nothing
+    # here is retried, an error fails the caller's whole transaction.
+    with transaction.atomic(savepoint=False):
+        conversation.assignee = agent_for_new_conversation(team)
+        conversation.save()
+        if conversation.assignee_id:
+            note_assigned(conversation, conversation.assignee, now=now)
     return conversation
 
 
