@@ -57,3 +57,17 @@ def test_failed_delivery_is_retried_until_accepted(receiver):
     assert deliver_pending() == {"sent": 1, "failed": 0}
     assert len(receiver.received) == 1
     assert receiver.received[0][0]["X-Omni-Event-Id"] == str(event.pk)
+
+
+def test_events_nobody_subscribes_to_are_settled_without_a_request():
+    """With no active endpoint the events are marked published (to no one), so a receiver
+    added later starts with new events rather than a backlog from before it existed."""
+    WebhookEndpoint.objects.create(
+        name="old", url="http://127.0.0.1:9/", secret="x", is_active=False
+    )
+    with transaction.atomic():
+        publish("order_completed", {"number": "W-3"})
+        publish("customer_merged", {"survivor_id": "a", "merged_id": "b"})
+    assert OutboxEvent.objects.filter(published_at__isnull=True).count() == 0
+    assert set(OutboxEvent.objects.values_list("attempts", flat=True)) == {1}
+    assert deliver_pending() == {"sent": 0, "failed": 0}
