@@ -73,6 +73,10 @@ class DemoContext:
     def created(self, what, count):
         self.counts[what] = self.counts.get(what, 0) + count
 
+    def note(self, heading, line):
+        """A line seed_demo prints under `heading` at the end (demo secrets, addresses)."""
+        self.shared.setdefault("notes", {}).setdefault(heading, []).append(line)
+
 
 def run_stages(ctx: DemoContext, only=None):
     for stage in sorted(STAGES.values(), key=lambda s: (s.order, s.key)):

@@ -13,6 +13,7 @@ from core.factories import StaffUserFactory
 from core.models import Channel
 from customers.normalise import IdentityKey
 from customers.selectors import customer_for_identity, customers_list, timeline_for
+from support.adapters import ADAPTERS
 from support.factories import (
     BusinessHoursFactory,
     CannedReplyFactory,
@@ -198,8 +199,26 @@ def seed_support(ctx):
     agents = _agents(ctx)
     teams = _teams(ctx, agents)
     channels = {c.code: c for c in Channel.objects.all()}
+    _inbound_secrets(ctx, channels.values())
     _many(ctx, channels, teams, agents)
     _sara(ctx, channels, agents)
+
+
+def _inbound_secrets(ctx, channels):
+    """Give each channel the webhooks serve a known secret, so the demo's inbound webhooks
+    accept signed requests (a real deployment sets its provider's secret instead)."""
+    kinds = {kind: path for path, (kind, _parse) in ADAPTERS.items()}
+    for channel in channels:
+        path = kinds.get(channel.kind)
+        if path is None or (channel.provider_settings or {}).get("inbound_secret"):
+            continue
+        secret = f"demo-{channel.code}-inbound"
+        channel.provider_settings = {**(channel.provider_settings or {}), "inbound_secret": secret}
+        channel.save(update_fields=["provider_settings"])
+        ctx.note(
+            "Inbound webhook secrets (demo only, change them):",
+            f"POST /api/v1/inbound/{path}?channel={channel.code:<10} secret {secret}",
+        )
 
 
 def _many(ctx, channels, teams, agents):

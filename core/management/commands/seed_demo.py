@@ -40,3 +40,7 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS("Staff logins (demo only, change them):"))
             for username, password, role in logins:
                 self.stdout.write(f"  {username:<20} {password:<18} {role}")
+        for heading, lines in ctx.shared.get("notes", {}).items():
+            self.stdout.write(self.style.SUCCESS(heading))
+            for line in lines:
+                self.stdout.write(f"  {line}")
