@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from djmoney.models.fields import MoneyField
 from djmoney.models.validators import MinMoneyValidator
 
@@ -247,8 +248,8 @@ class ProductVariant(models.Model):
 
     class Meta:
         ordering = ["product_id", "position", "id"]
-        verbose_name = _("variant")
-        verbose_name_plural = _("variants")
+        verbose_name = pgettext_lazy("product", "variant")
+        verbose_name_plural = pgettext_lazy("product", "variants")
         constraints = [
             # A barcode names one variant; variants without one are allowed.
             models.UniqueConstraint(

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class LocationKind(models.TextChoices):
@@ -193,7 +194,7 @@ class StockMovement(models.Model):
 
     variant = models.ForeignKey(
         "catalog.ProductVariant",
-        verbose_name=_("variant"),
+        verbose_name=pgettext_lazy("product", "variant"),
         related_name="stock_movements",
         on_delete=models.PROTECT,
     )
@@ -264,7 +265,7 @@ class StockLevel(models.Model):
 
     variant = models.ForeignKey(
         "catalog.ProductVariant",
-        verbose_name=_("variant"),
+        verbose_name=pgettext_lazy("product", "variant"),
         related_name="stock_levels",
         on_delete=models.CASCADE,
     )
@@ -324,7 +325,7 @@ class Reservation(models.Model):
 
     variant = models.ForeignKey(
         "catalog.ProductVariant",
-        verbose_name=_("variant"),
+        verbose_name=pgettext_lazy("product", "variant"),
         related_name="reservations",
         on_delete=models.PROTECT,
     )
@@ -395,7 +396,7 @@ class Transfer(models.Model):
 
     variant = models.ForeignKey(
         "catalog.ProductVariant",
-        verbose_name=_("variant"),
+        verbose_name=pgettext_lazy("product", "variant"),
         related_name="transfers",
         on_delete=models.PROTECT,
     )

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from djmoney.models.fields import MoneyField
 
 MONEY = {"max_digits": 14, "decimal_places": 2, "default_currency": settings.DEFAULT_CURRENCY}
@@ -84,7 +85,9 @@ class Cart(models.Model):
 class CartLine(models.Model):
     cart = models.ForeignKey(Cart, related_name="lines", on_delete=models.CASCADE)
     variant = models.ForeignKey(
-        "catalog.ProductVariant", verbose_name=_("variant"), on_delete=models.PROTECT
+        "catalog.ProductVariant",
+        verbose_name=pgettext_lazy("product", "variant"),
+        on_delete=models.PROTECT,
     )
     quantity = models.PositiveIntegerField(_("quantity"))
     unit_price = MoneyField(_("unit price"), **MONEY)
@@ -281,7 +284,9 @@ class LineStatus(models.TextChoices):
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, related_name="lines", on_delete=models.CASCADE)
     variant = models.ForeignKey(
-        "catalog.ProductVariant", verbose_name=_("variant"), on_delete=models.PROTECT
+        "catalog.ProductVariant",
+        verbose_name=pgettext_lazy("product", "variant"),
+        on_delete=models.PROTECT,
     )
     sku = models.CharField(_("SKU"), max_length=64)
     product_name = models.CharField(_("product"), max_length=255)

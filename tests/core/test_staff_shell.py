@@ -53,10 +53,23 @@ def test_every_persian_message_is_translated():
     ]
     # The compiled catalogue Django reads must hold the same translations (make messages).
     mo = polib.mofile(str(ROOT / "locale/fa/LC_MESSAGES/django.mo"))
-    compiled = {entry.msgid: entry.msgstr or entry.msgstr_plural for entry in mo}
+    compiled = {(e.msgctxt, e.msgid): e.msgstr or e.msgstr_plural for e in mo}
     stale = [
         e.msgid
         for e in po.translated_entries()
-        if compiled.get(e.msgid) != (e.msgstr or e.msgstr_plural)
+        if compiled.get((e.msgctxt, e.msgid)) != (e.msgstr or e.msgstr_plural)
     ]
     assert stale == [], f"run `make messages`: {stale[:5]}"
+
+
+def test_one_english_word_with_two_meanings_gets_two_translations():
+    """A product's variant and an A/B test's variant are different words in Persian."""
+    from django.utils import translation
+
+    from campaigns.models import CampaignVariant
+    from catalog.models import ProductVariant
+
+    with translation.override("fa"):
+        product = str(ProductVariant._meta.verbose_name)
+        ab_test = str(CampaignVariant._meta.verbose_name)
+    assert product != ab_test and "variant" not in (product + ab_test)
