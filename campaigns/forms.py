@@ -1,15 +1,18 @@
-"""Forms of the staff pages: the segment builder and the template editor."""
+"""Forms of the staff pages: the segment builder, the template editor, the new campaign."""
 
 import json
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.errors import InvalidRules, InvalidTemplate
-from campaigns.models import MessageTemplate, Segment
+from campaigns.models import Campaign, MessageTemplate, Segment
+from campaigns.services.drafts import VariantDraft
 from campaigns.services.rendering import check_template_source
 from campaigns.services.segments import compile_rules, describe
-from core.models import ChannelKind
+from core.models import Channel, ChannelKind
 
 
 class SegmentForm(forms.ModelForm):
@@ -89,3 +92,88 @@ class TemplateForm(forms.ModelForm):
             for field, problems in error.fields.items():
                 self.add_error(field, problems)
         return data
+
+
+class CampaignForm(forms.ModelForm):
+    """A new campaign: who (segment), where (a channel, or each customer's best one), the
+    rules at send time, the A/B test; when, optionally."""
+
+    send_at = forms.DateTimeField(
+        label=_("Send at"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text=_("Empty: it stays a draft until someone sends it."),
+    )
+    in_customer_time_zone = forms.BooleanField(
+        label=_("At that wall-clock time in each customer's time zone"), required=False
+    )
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "name",
+            "segment",
+            "channel",
+            "purpose",
+            "coupon_pool",
+            "quiet_hours_start",
+            "quiet_hours_end",
+            "frequency_cap",
+            "frequency_window_days",
+            "ab_test_share",
+            "ab_winner_metric",
+            "ab_test_hours",
+            "attribution_window_days",
+        ]
+        widgets = {
+            "quiet_hours_start": forms.TimeInput(attrs={"type": "time"}),
+            "quiet_hours_end": forms.TimeInput(attrs={"type": "time"}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].queryset = Channel.objects.messaging().order_by("name")
+        self.fields["channel"].empty_label = _("Best channel per customer")
+        share = self.fields["ab_test_share"]
+        share.min_value, share.max_value = 1, 100  # the table's check, said by the field
+        share.validators += [MinValueValidator(1), MaxValueValidator(100)]
+        share.widget.attrs.update(min=1, max=100)
+
+    def clean(self):
+        data = super().clean()
+        if (data.get("quiet_hours_start") is None) != (data.get("quiet_hours_end") is None):
+            self.add_error("quiet_hours_end", _("Give both ends of the quiet hours, or neither."))
+        if data.get("send_at") and data["send_at"] <= timezone.now():
+            self.add_error("send_at", _("Choose a time in the future, or leave it empty."))
+        return data
+
+
+class VariantForm(forms.Form):
+    """One variant of the campaign; a row without a template is left out."""
+
+    name = forms.CharField(label=_("Variant name"), max_length=40, required=False)
+    template = forms.ModelChoiceField(
+        label=_("Template"), queryset=MessageTemplate.objects.order_by("name"), required=False
+    )
+    weight = forms.IntegerField(label=_("Weight"), min_value=1, max_value=100, initial=1)
+
+
+class BaseVariantFormSet(forms.BaseFormSet):
+    def clean(self):
+        if any(self.errors):
+            return
+        chosen = [form.cleaned_data for form in self.forms if form.cleaned_data.get("template")]
+        if not chosen:
+            raise forms.ValidationError(_("Choose a template for at least one variant."))
+        names = [data.get("name") or chr(ord("A") + i) for i, data in enumerate(chosen)]
+        if len(set(names)) != len(names):
+            raise forms.ValidationError(_("Variant names must differ."))
+        self.drafts = [
+            VariantDraft(name=name, template=data["template"], weight=data.get("weight") or 1)
+            for name, data in zip(names, chosen, strict=True)
+        ]
+
+
+VariantFormSet = forms.formset_factory(
+    VariantForm, formset=BaseVariantFormSet, extra=3, max_num=5, validate_max=True
+)

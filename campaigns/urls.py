@@ -7,6 +7,7 @@ from campaigns import views
 app_name = "campaigns"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("campaigns/new/", views.campaign_new, name="campaign-new"),
     path("campaigns/<int:pk>/", views.campaign_detail, name="campaign-detail"),
     path("segments/", views.segment_list, name="segment-list"),
     path("segments/new/", views.segment_builder, name="segment-new"),

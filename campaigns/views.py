@@ -9,12 +9,12 @@ from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count, Q
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
 from campaigns import forms
 from campaigns.errors import InvalidRules, InvalidSignature, InvalidTemplate
@@ -26,7 +26,7 @@ from campaigns.models import (
     RunStatus,
     Segment,
 )
-from campaigns.services import abtest, rendering, reports, segments, sending, tracking
+from campaigns.services import abtest, drafts, rendering, reports, segments, sending, tracking
 from campaigns.services.links import read_click, read_unsubscribe
 from core.api.errors import DomainError
 from customers.models import Customer
@@ -286,13 +286,33 @@ def attribution(request):
     )
 
 
-@require_POST
 @staff_member_required
-@permission_required("campaigns.change_campaign", raise_exception=True)
-def campaign_send(request, pk):
-    campaign = get_object_or_404(Campaign, pk=pk)
-    sending.start_campaign(campaign)
-    return redirect("campaigns:campaign-detail", pk=pk)
+@permission_required("campaigns.add_campaign", raise_exception=True)
+def campaign_new(request):
+    """Draft a campaign with its variants and, optionally, schedule it."""
+    form = forms.CampaignForm(request.POST or None)
+    variants = forms.VariantFormSet(request.POST or None, prefix="variants")
+    if request.method == "POST" and form.is_valid() and variants.is_valid():
+        options = dict(form.cleaned_data)
+        send_at = options.pop("send_at")
+        in_customer_time_zone = options.pop("in_customer_time_zone")
+        try:
+            with transaction.atomic():
+                campaign = drafts.create_campaign(**options, variants=variants.drafts)
+                if send_at:
+                    sending.schedule_campaign(
+                        campaign, send_at, in_customer_time_zone=in_customer_time_zone
+                    )
+        except DomainError as error:
+            for field, problems in (error.fields or {"__all__": [error.message]}).items():
+                form.add_error(field if field in form.fields else None, problems)
+        else:
+            if send_at:
+                messages.success(request, _("Campaign scheduled."))
+            else:
+                messages.success(request, _("Campaign saved as a draft."))
+            return redirect("campaigns:campaign-detail", pk=campaign.pk)
+    return render(request, "campaigns/campaign_form.html", {"form": form, "variants": variants})
 
 
 # --- registries ----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from campaigns.models import (
     MessageTemplateTranslation,
     Segment,
 )
+from campaigns.services.drafts import create_campaign
 from campaigns.services.rendering import check_template_source
 from campaigns.services.segments import compile_rules, count_members, describe
 from core.api.serializers import StrictModelSerializer, StrictSerializer
@@ -220,11 +221,7 @@ class CampaignSerializer(StrictModelSerializer):
         return data
 
     def create(self, validated_data):
-        variants = validated_data.pop("variants")
-        campaign = Campaign.objects.create(**validated_data)
-        for variant in variants:
-            CampaignVariant.objects.create(campaign=campaign, **variant)
-        return campaign
+        return create_campaign(**validated_data)
 
 
 class ScheduleSerializer(StrictSerializer):

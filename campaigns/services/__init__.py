@@ -9,6 +9,7 @@ from campaigns.services.coupons import quote as quote_coupon
 from campaigns.services.coupons import redeem as redeem_coupon
 from campaigns.services.coupons import release as release_coupon
 from campaigns.services.defaults import install_defaults
+from campaigns.services.drafts import VariantDraft, create_campaign
 from campaigns.services.journeys import run_journeys
 from campaigns.services.sending import (
     cancel_campaign,
@@ -28,7 +29,9 @@ from campaigns.services.tracking import (
 )
 
 __all__ = [
+    "VariantDraft",
     "cancel_campaign",
+    "create_campaign",
     "create_pool",
     "decide_winner",
     "enqueue_due",
