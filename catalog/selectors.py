@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery, TextField, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from catalog.models import (
@@ -16,6 +17,7 @@ from catalog.models import (
     Product,
     ProductListing,
     ProductMedia,
+    ProductTranslation,
     ProductVariant,
     VariantListing,
 )
@@ -143,7 +145,8 @@ def is_postgres() -> bool:
 
 
 def search_products(query: str, queryset: QuerySet[Product] | None = None) -> QuerySet[Product]:
-    """Products matching `query` in name, description, SKU or brand. On PostgreSQL this is
+    """Products matching `query` in name, description (either in any translation), SKU or
+    brand. On PostgreSQL this is
     full-text search (ranked, word stems ignored across languages with the 'simple'
     configuration, prefix matching on the last word); on SQLite a plain icontains filter."""
     queryset = queryset if queryset is not None else Product.objects.all()
@@ -155,8 +158,10 @@ def search_products(query: str, queryset: QuerySet[Product] | None = None) -> Qu
 
         vector = (
             SearchVector("name", weight="A", config="simple")
+            + SearchVector(_translated("name"), weight="A", config="simple")
             + SearchVector("brand__name", weight="B", config="simple")
             + SearchVector("description", weight="C", config="simple")
+            + SearchVector(_translated("description"), weight="C", config="simple")
         )
         words = [w for w in query.replace("'", " ").replace(":", " ").split() if w]
         raw = " & ".join(
@@ -176,10 +181,26 @@ def search_products(query: str, queryset: QuerySet[Product] | None = None) -> Qu
             | Q(description__icontains=word)
             | Q(brand__name__icontains=word)
             | Q(translations__name__icontains=word)
+            | Q(translations__description__icontains=word)
         )
     return (
         queryset.filter(matches | Q(variants__sku__iexact=query)).distinct().order_by("name", "id")
     )
+
+
+def _translated(field: str):
+    """`field` of every translation of the product, as one text: a subquery, so a product
+    with several translations is still one row with one rank."""
+    from django.contrib.postgres.aggregates import StringAgg
+
+    texts = (
+        ProductTranslation.objects.filter(product=OuterRef("pk"))
+        .order_by()
+        .values("product")
+        .annotate(text=StringAgg(field, " ", output_field=TextField()))
+        .values("text")
+    )
+    return Coalesce(Subquery(texts[:1]), Value(""), output_field=TextField())
 
 
 def translated(product: Product, language: str | None = None) -> tuple[str, str]:

@@ -59,12 +59,14 @@ def test_search_on_postgresql_is_full_text_ranked_and_prefix_matched(searchable)
     assert names(selectors.search_products("aria shoe")) == ["Aria Runner"]
 
 
-def test_sqlite_fallback_matches_translations(searchable):
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        pytest.skip("the icontains fallback runs on SQLite")
+def test_search_matches_the_persian_translation_on_either_database(searchable):
+    ProductTranslationFactory(
+        product=ProductFactory(name="Wool socks"), name="جوراب پشمی", description="گرم و نرم"
+    )
     assert names(selectors.search_products("دویدن")) == ["Aria Runner"]
+    assert names(selectors.search_products("جوراب")) == ["Wool socks"]
+    assert names(selectors.search_products("نرم")) == ["Wool socks"]  # a translated description
+    assert names(selectors.search_products("کفش دویدن")) == ["Aria Runner"]
 
 
 def test_product_list_page_searches_and_is_query_guarded(
