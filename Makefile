@@ -41,7 +41,7 @@ bench: $(VENV)/.installed-dev
 
 ## messages: refresh and compile the translations in locale/
 messages: $(VENV)/.installed-dev
-	$(BIN)/python manage.py makemessages -l fa --no-obsolete --ignore '.venv/*' --ignore 'tests/*' --ignore 'bench/*'
+	$(BIN)/python manage.py makemessages -l fa -l ar -l az -l be --no-obsolete --ignore '.venv/*' --ignore 'tests/*' --ignore 'bench/*'
 	$(BIN)/python manage.py compilemessages --ignore '.venv/*'
 
 run: $(VENV)/.installed

@@ -124,7 +124,13 @@ LOGOUT_REDIRECT_URL = "login"
 
 # --- Languages and time -----------------------------------------------------------------
 LANGUAGE_CODE = env("LANGUAGE_CODE", default="en")
-LANGUAGES = [("en", _("English")), ("fa", _("Persian"))]
+LANGUAGES = [
+    ("en", _("English")),
+    ("fa", _("Persian")),
+    ("ar", _("Arabic")),
+    ("az", _("Azerbaijani")),
+    ("be", _("Belarusian")),
+]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env("TIME_ZONE", default="UTC")
 USE_I18N = True

@@ -1,4 +1,5 @@
-"""The staff shell: login, navigation by role, the home dashboard, Persian right-to-left."""
+"""The staff shell: login, navigation by role, the home dashboard, the shipped languages
+(Persian and Arabic right-to-left)."""
 
 from pathlib import Path
 
@@ -44,15 +45,18 @@ def test_persian_pages_are_right_to_left_and_translated(client, staff_in_role):
     assert 'dir="ltr"' in client.get("/").content.decode()
 
 
-def test_every_persian_message_is_translated():
+@pytest.mark.parametrize("language", ["fa", "ar", "az", "be"])
+def test_every_message_is_translated_in_each_shipped_language(language):
     import polib
+    from django.conf import settings
 
-    po = polib.pofile(str(ROOT / "locale/fa/LC_MESSAGES/django.po"))
+    assert language in dict(settings.LANGUAGES)
+    po = polib.pofile(str(ROOT / f"locale/{language}/LC_MESSAGES/django.po"))
     assert po.untranslated_entries() == [] and po.fuzzy_entries() == [], [
         entry.msgid for entry in po.untranslated_entries() + po.fuzzy_entries()
     ]
     # The compiled catalogue Django reads must hold the same translations (make messages).
-    mo = polib.mofile(str(ROOT / "locale/fa/LC_MESSAGES/django.mo"))
+    mo = polib.mofile(str(ROOT / f"locale/{language}/LC_MESSAGES/django.mo"))
     compiled = {(e.msgctxt, e.msgid): e.msgstr or e.msgstr_plural for e in mo}
     stale = [
         e.msgid
@@ -60,6 +64,20 @@ def test_every_persian_message_is_translated():
         if compiled.get((e.msgctxt, e.msgid)) != (e.msgstr or e.msgstr_plural)
     ]
     assert stale == [], f"run `make messages`: {stale[:5]}"
+
+
+@pytest.mark.parametrize(
+    ("language", "direction", "channels"),
+    [("ar", "rtl", "القنوات"), ("az", "ltr", "Kanallar"), ("be", "ltr", "Каналы")],
+)
+def test_the_other_shipped_languages_translate_the_shell(
+    client, staff_in_role, language, direction, channels
+):
+    client.force_login(staff_in_role("Support agent"))
+    client.post("/i18n/setlang/", {"language": language, "next": "/"})
+    page = client.get("/").content.decode()
+    assert f'dir="{direction}"' in page and f'lang="{language}"' in page
+    assert channels in page
 
 
 def test_one_english_word_with_two_meanings_gets_two_translations():
