@@ -3,6 +3,19 @@
 from datetime import timedelta
 
 from celery import shared_task
+from celery.signals import worker_process_init
+
+
+@worker_process_init.connect
+def prepare_sending(**_kwargs):
+    """Each worker process keeps its sending threads and their connections between chunks,
+    and loads the sending code and the tracking links' routes when it starts, not while its
+    first chunk waits (a few hundred milliseconds)."""
+    from campaigns.services import links, sending
+
+    sending.keep_senders()
+    for route in ("campaigns:click", "campaigns:unsubscribe", "campaigns:open-pixel"):
+        links.path_for(route, "warm")
 
 
 @shared_task(name="campaigns.send_chunk", acks_late=True)

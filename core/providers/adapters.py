@@ -9,8 +9,10 @@ import urllib.request
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 
 from core.providers import OutboundMessage, ProviderError, SendResult
+from core.providers.mime import InvalidEmail, compose, envelope_address
 from core.services.outbox import post_signed
 
 logger = logging.getLogger("omni.providers")
@@ -71,7 +73,12 @@ class ConsoleProvider:
 
 class SmtpProvider:
     """Email through Django's email backend. The Message-ID is derived from the idempotency
-    key, so a retried send carries the same id and mail systems can drop the duplicate."""
+    key, so a retried send carries the same id and mail systems can drop the duplicate.
+
+    With Django's SMTP backend the message is composed by `core.providers.mime` and handed to
+    the backend's SMTP connection (the generic MIME classes cost more CPU than the SMTP
+    dialogue); any other backend (console, file, locmem in tests, a subclass) gets an
+    EmailMultiAlternatives as before."""
 
     def __init__(self, channel):
         self.channel = channel
@@ -81,23 +88,57 @@ class SmtpProvider:
         local_part = re.sub(r"[^A-Za-z0-9._-]", ".", message.idempotency_key)
         message_id = f"<{local_part}@{domain}>"
         from_email = self.channel.provider_settings.get("from_email") or settings.DEFAULT_FROM_EMAIL
+        try:
+            backend = _smtp_connection()
+            # Exactly Django's SMTP backend: a subclass may sign or rewrite what it sends.
+            if type(backend) is SmtpBackend and settings.DEFAULT_CHARSET.lower() == "utf-8":
+                self._send_composed(backend, message, from_email, message_id)
+            else:
+                self._send_email_message(backend, message, from_email, message_id)
+        except InvalidEmail as error:
+            raise ProviderError(f"SMTP send refused: {error}", retryable=False) from error
+        except (OSError, ConnectionError) as error:  # smtplib errors are OSError subclasses
+            _drop_smtp_session()
+            raise ProviderError(f"SMTP send failed: {error}", retryable=True) from error
+        return SendResult(provider_message_id=message_id)
+
+    def _send_composed(self, backend, message, from_email, message_id):
+        raw = compose(
+            subject=message.subject,
+            text=message.text,
+            html=message.html,
+            from_email=from_email,
+            to=message.to,
+            message_id=message_id,
+            headers=message.headers,
+        )
+        envelope_from, envelope_to = envelope_address(from_email), envelope_address(message.to)
+        opened = backend.open()  # True: a connection of its own, closed below
+        try:
+            if backend.connection is None:
+                raise OSError("the email backend could not connect")
+            backend.connection.sendmail(envelope_from, [envelope_to], raw)
+        finally:
+            if opened:
+                backend.close()
+
+    def _send_email_message(self, backend, message, from_email, message_id):
         email = EmailMultiAlternatives(
             subject=message.subject,
             body=message.text,
             from_email=from_email,
             to=[message.to],
             headers={"Message-ID": message_id, **message.headers},
+            connection=backend,
         )
         if message.html:
             email.attach_alternative(message.html, "text/html")
         try:
-            email.connection = _smtp_connection()
-            if email.send() != 1:
-                raise OSError("the email backend sent nothing")
-        except (OSError, ConnectionError) as error:  # smtplib errors are OSError subclasses
-            _drop_smtp_session()
-            raise ProviderError(f"SMTP send failed: {error}", retryable=True) from error
-        return SendResult(provider_message_id=message_id)
+            sent = email.send()
+        except ValueError as error:  # BadHeaderError, an address Django cannot parse
+            raise InvalidEmail(str(error)) from error
+        if sent != 1:
+            raise OSError("the email backend sent nothing")
 
 
 class HttpProvider:

@@ -134,7 +134,8 @@ def test_killing_a_worker_mid_campaign_loses_and_doubles_nobody(
         "EMAIL_URL": f"smtp://127.0.0.1:{smtp_server.port}",
         "CONN_MAX_AGE": "0",
     }
-    client = Celery(broker=redis_url, backend=redis_url)
+    # Not the current app: shared tasks of later tests must stay on the eager test app.
+    client = Celery(broker=redis_url, backend=redis_url, set_as_current=False)
     ids = list(campaign.messages.order_by("id").values_list("id", flat=True))
     for start in range(0, len(ids), CHUNK):
         client.send_task("campaigns.send_chunk", args=[ids[start : start + CHUNK]], queue=queue)
@@ -196,6 +197,8 @@ def test_killing_a_worker_mid_campaign_loses_and_doubles_nobody(
         f"killed after {received_at_kill} messages with {stuck} rows claimed; "
         f"{envelopes} envelopes for {RECIPIENTS} recipients"
     )
-    assert sending.finish_campaigns() == 1
+    # The dispatch above closes the campaign itself when the lost rows were all claimed (so
+    # none was left to hand out again); otherwise the next pass of finish_campaigns does.
+    sending.finish_campaigns()
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.SENT

@@ -297,3 +297,70 @@ def test_stuck_rows_are_sent_again_with_the_same_idempotency_key(channels, perso
     parsed = email.message_from_bytes(received.original_content)
     assert parsed["Message-ID"].startswith(f"<{row.idempotency_key}@")
     assert sending.recover_stuck_sends() == 0
+
+
+def test_a_translated_template_is_loaded_once_per_chunk_not_once_per_message(
+    channels, person, django_assert_max_num_queries
+):
+    from django.core import mail
+
+    from campaigns.models import MessageTemplateTranslation
+
+    template = MessageTemplateFactory(language="en")
+    MessageTemplateTranslation.objects.create(
+        template=template,
+        language="fa",
+        subject="سلام {{ first_name }}",
+        text="سلام {{ first_name }}، کفش‌های تازه رسیدند.",
+    )
+    for index in range(30):
+        person(f"fa{index}@example.com", consent=["email"], locale="fa", first_name=f"F{index}")
+    campaign = CampaignFactory(channel=channels["email"], templates=[template])
+    start(campaign)
+    ids = list(campaign.messages.values_list("id", flat=True))
+    # one UPDATE per message records its outcome; everything else is per chunk
+    with django_assert_max_num_queries(30 + 20):
+        assert send_chunk(ids) == {"sent": 30}
+    assert {m.subject for m in mail.outbox} == {f"سلام F{index}" for index in range(30)}
+
+
+@pytest.mark.postgres
+@pytest.mark.smtp
+@pytest.mark.django_db(transaction=True)
+def test_claims_wait_for_the_disk_and_recorded_outcomes_do_not(
+    channels, person, smtp_server, monkeypatch
+):
+    """A claim counts toward the frequency cap, so it must survive a database crash; the
+    record of an accepted message may be lost in one (recovery resends it with the same
+    Message-ID), so it does not wait for the disk. The connection is left as it was."""
+    for index in range(40):
+        person(f"d{index}@example.com", consent=["email"])
+    campaign = CampaignFactory(channel=channels["email"])
+    monkeypatch.setattr(sending, "enqueue_due", lambda **kwargs: 0)
+    start(campaign)
+    seen = {"claim": set(), "mark": set()}
+
+    def durability():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            return cursor.fetchone()[0]
+
+    claim_rows, mark_sent = sending._claim_rows, sending._mark_sent
+
+    def watched_claim(*args, **kwargs):
+        seen["claim"].add(durability())
+        return claim_rows(*args, **kwargs)
+
+    def watched_mark(*args, **kwargs):
+        seen["mark"].add(durability())
+        return mark_sent(*args, **kwargs)
+
+    monkeypatch.setattr(sending, "_claim_rows", watched_claim)
+    monkeypatch.setattr(sending, "_mark_sent", watched_mark)
+    before = durability()
+    ids = list(campaign.messages.values_list("id", flat=True))
+    assert send_chunk(ids) == {"sent": 40}  # by SEND_THREADS threads
+    assert seen == {"claim": {before}, "mark": {"off"}}
+    assert durability() == before
+    received = {m.rcpt_tos[0] for m in smtp_server.wait_for(40)}
+    assert received == {f"d{index}@example.com" for index in range(40)}
