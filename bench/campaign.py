@@ -4,12 +4,10 @@ aiosmtpd sink, every message claimed, rendered, sent over SMTP and marked sent.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/omni .venv/bin/python bench/campaign.py
 
-Targets: the segment under 2 s; sending at least 500 messages per second. The run is kept
-under ~5 minutes: the segment is always measured on 100,000 customers; the send on
-BENCH_SEND_RECIPIENTS (default 5,000 of them), because 100,000 messages take minutes on
-their own (over three at the target rate), and the figure is a rate, so it does not depend
-on the campaign's size once the workers are warm. Set BENCH_SEND_RECIPIENTS=100000 to send
-to all of them.
+Targets: the segment under 2 s; sending at least 500 messages per second. Both on the
+issue's sizes: the segment over 100,000 customers and the campaign to all 100,000 of them
+(about 3 minutes at the measured rate). BENCH_SEND_RECIPIENTS=5000 sends to fewer for a
+quicker look; the figure is a rate, so it changes little once the workers are warm.
 """
 
 import os
@@ -23,7 +21,7 @@ from _harness import report, throwaway_database
 
 ROOT = Path(__file__).resolve().parents[1]
 CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", 100_000))
-SEND_RECIPIENTS = int(os.environ.get("BENCH_SEND_RECIPIENTS", 5_000))
+SEND_RECIPIENTS = int(os.environ.get("BENCH_SEND_RECIPIENTS", 100_000))
 WORKERS = 2
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 
