@@ -6,6 +6,7 @@ the one definition of the contract), then handed to one service each.
 
 import msgspec
 from django.db.models import prefetch_related_objects
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, generics, status
@@ -135,14 +136,20 @@ class BatchView(IngestView):
             if result.status == "ok" and result.event_id:
                 stored += 1
             body.append(result.as_dict())
-        return Response(
-            {
-                "results": body,
-                "stored": stored,
-                "duplicates": counts["duplicate"],
-                "errors": counts["error"],
-            }
-        )
+        document = {
+            "results": body,
+            "stored": stored,
+            "duplicates": counts["duplicate"],
+            "errors": counts["error"],
+        }
+        # Always JSON: msgspec writes a thousand results in a fraction of the time DRF's
+        # renderer takes (BatchResponseSerializer documents the same shape).
+        return HttpResponse(_encode_json(document), content_type="application/json")
+
+
+def _encode_json(document) -> bytes:
+    # Error messages may be lazy translations; they render as the active language's text.
+    return msgspec.json.encode(document, enc_hook=str)
 
 
 class AliasView(IngestView):
