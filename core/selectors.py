@@ -10,6 +10,35 @@ from core.models import Channel, ChannelKind
 
 BEAT_HEARTBEAT_KEY = "core:beat-heartbeat"
 
+# database alias -> (fingerprint of the channel table, its index by name)
+_channel_indexes: dict[str, tuple] = {}
+
+
+def channels_by_name() -> dict[str, Channel]:
+    """Every channel under its code and its name (lower-cased) and, for the first active
+    one of each kind, under its kind: what partners may write in a `channel` field.
+
+    Built once per process and checked on every call against the table's fingerprint (row
+    count, last change, highest id: one small query instead of loading every row), so a
+    channel added, renamed or removed in any process, or in the caller's own transaction,
+    is seen at once. The channels returned are shared: read them, never save them."""
+    table = connection.ops.quote_name(Channel._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*), max(updated_at), max(id) FROM {table}")  # noqa: S608
+        fingerprint = cursor.fetchone()
+    cached = _channel_indexes.get(connection.alias)
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1]
+    channels = sorted(Channel.objects.all(), key=lambda c: (not c.is_active, c.id))
+    index: dict[str, Channel] = {}
+    for channel in channels:
+        index.setdefault(channel.code.lower(), channel)
+        index.setdefault(channel.name.lower(), channel)
+    for channel in channels:
+        index.setdefault(channel.kind, channel)
+    _channel_indexes[connection.alias] = (fingerprint, index)
+    return index
+
 
 def channel_for(value, *, field="channel", error=None):
     """The Channel given itself or by its code. An unknown code raises `error` (each app

@@ -5,6 +5,7 @@ from collections.abc import Iterable, Mapping
 from django.db.models import Q
 
 from core.models import Channel, ChannelKind
+from core.selectors import channels_by_name
 from customers.errors import InvalidEvent, InvalidIdentity
 from customers.models import Identity
 from customers.normalise import IdentityKey, normalise_identity
@@ -116,7 +117,8 @@ def apply_traits(customer, traits: dict) -> set[str]:
 
 
 class ChannelLookup:
-    """Finds a channel named by code, kind or name, caching the small channel table."""
+    """Finds a channel named by code, kind or name (core's channel index, read once per
+    lookup object)."""
 
     def __init__(self, default=None):
         self.default = default
@@ -124,14 +126,7 @@ class ChannelLookup:
 
     def _load(self):
         if self._channels is None:
-            channels = sorted(Channel.objects.all(), key=lambda c: (not c.is_active, c.id))
-            index = {}
-            for channel in channels:
-                index.setdefault(channel.code.lower(), channel)
-                index.setdefault(channel.name.lower(), channel)
-            for channel in channels:
-                index.setdefault(channel.kind, channel)
-            self._channels = index
+            self._channels = channels_by_name()
         return self._channels
 
     def __call__(self, name, *, field="channel"):
