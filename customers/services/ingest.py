@@ -20,8 +20,10 @@ back and runs it again.
 
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 
 import msgspec
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -195,13 +197,22 @@ def _refuse_nul(payload) -> None:
             )
 
 
+@lru_cache(maxsize=65536)
+def _normalised(kind: str, value: str, partner: str, region: str) -> Key:
+    # Active visitors send event after event: their identities repeat from batch to batch.
+    # (The region is part of the key because phone numbers are read in it.)
+    key = normalise_identity(kind, value, partner)
+    return (key.kind, key.value, key.partner)
+
+
 def _keys_of(identities) -> dict[Key, bool]:
     """Normalised keys of an item's identities (structs decoded from the contract); raises
     InvalidIdentity naming `identities.<i>.<field>`."""
     keys: dict[Key, bool] = {}
+    region = settings.PHONE_DEFAULT_REGION
     for identity in identities:
         try:
-            key = normalise_identity(identity.kind, identity.value, identity.partner)
+            key = _normalised(identity.kind, identity.value, identity.partner, region)
         except DomainError:
             # Name the field only for the rare bad identity.
             position = identities.index(identity)
@@ -209,7 +220,6 @@ def _keys_of(identities) -> dict[Key, bool]:
                 identity.kind, identity.value, identity.partner, field=f"identities.{position}"
             )
             raise
-        key = (key.kind, key.value, key.partner)
         keys[key] = keys.get(key, False) or identity.verified
     return keys
 
