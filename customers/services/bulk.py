@@ -7,6 +7,8 @@ parses it once and reads it with `jsonb_array_elements`), or as one array per co
 server-side. Other databases (SQLite, the embedded mode) take the plain Django path.
 """
 
+from contextlib import ExitStack
+
 import msgspec
 import psycopg
 from django.db import connection, models
@@ -275,38 +277,67 @@ def _insert_event_rows_portable(rows):
     return inserted
 
 
+_IDENTITY_ROWS_SQL = (
+    # One probe of the unique index per key, whatever the planner believes about the
+    # table's size (LIMIT keeps the LATERAL subquery from being flattened into a join that
+    # may scan the whole table); the server answers with each key's position, not its text.
+    "SELECT k.position, i.id, i.customer_id, i.is_verified "
+    "FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS k (key, position) "
+    "CROSS JOIN LATERAL (SELECT id, customer_id, is_verified FROM customers_identity "
+    "    WHERE kind = k.key ->> 0 AND value = k.key ->> 1 AND partner = k.key ->> 2 "
+    "    LIMIT 1) AS i"
+)
+
+
 def identity_rows(keys) -> list[tuple]:
     """`(key, id, customer_id, is_verified)` of the identities with these `(kind, value,
     partner)` keys, read without locking them (see ingest: the customer's row lock is what
     keeps an identity where it is)."""
-    keys = list(keys)
-    if not keys:
-        return []
-    if not _is_postgresql():
+    return IdentityRead(keys).rows()
+
+
+class IdentityRead:
+    """identity_rows() sent now and answered later: on PostgreSQL the query goes out at
+    once, through psycopg's pipeline mode, and the caller goes on with other work (not
+    touching the database) until it asks for `rows()`, which must be called. Elsewhere it
+    simply runs in `rows()`."""
+
+    def __init__(self, keys):
+        self._keys = list(keys)
+        self._open = None  # the pipeline, until rows() closes it
+        if self._keys and _is_postgresql():
+            connection.ensure_connection()
+            with ExitStack() as stack:
+                stack.enter_context(connection.connection.pipeline())
+                self._cursor = stack.enter_context(psycopg.Cursor(connection.connection))
+                # In pipeline mode execute() sends the query and returns at once; the server
+                # runs it meanwhile, and fetchall() in rows() reads the answer.
+                self._cursor.execute(_IDENTITY_ROWS_SQL, [msgspec.json.encode(self._keys).decode()])
+                self._open = stack.pop_all()
+
+    def rows(self) -> list[tuple]:
+        keys = self._keys
+        if not keys:
+            return []
+        if self._open is None:
+            return self._portable_rows()
+        with self._open:
+            self._open = None
+            found = self._cursor.fetchall()
+        return [
+            (keys[position - 1], pk, customer_id, verified)
+            for position, pk, customer_id, verified in found
+        ]
+
+    def _portable_rows(self):
         from customers.normalise import IdentityKey
         from customers.services.identities import identities_matching
 
         return [
             ((kind, value, partner), pk, customer_id, verified)
             for pk, customer_id, kind, value, partner, verified in identities_matching(
-                IdentityKey(*key) for key in keys
+                IdentityKey(*key) for key in self._keys
             ).values_list("id", "customer_id", "kind", "value", "partner", "is_verified")
-        ]
-    # One probe of the unique index per key, whatever the planner believes about the
-    # table's size (LIMIT keeps the LATERAL subquery from being flattened into a join that
-    # may scan the whole table); the server answers with each key's position, not its text.
-    sql = (
-        "SELECT k.position, i.id, i.customer_id, i.is_verified "
-        "FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS k (key, position) "
-        "CROSS JOIN LATERAL (SELECT id, customer_id, is_verified FROM customers_identity "
-        "    WHERE kind = k.key ->> 0 AND value = k.key ->> 1 AND partner = k.key ->> 2 "
-        "    LIMIT 1) AS i"
-    )
-    with _server_cursor() as cursor:
-        cursor.execute(sql, [msgspec.json.encode(keys).decode()])
-        return [
-            (keys[position - 1], pk, customer_id, verified)
-            for position, pk, customer_id, verified in cursor.fetchall()
         ]
 
 

@@ -124,7 +124,7 @@ class ChannelLookup:
         self.default = default
         self._channels = None
 
-    def _load(self):
+    def load(self):
         if self._channels is None:
             self._channels = channels_by_name()
         return self._channels
@@ -134,7 +134,7 @@ class ChannelLookup:
             return self.default
         if isinstance(name, Channel):
             return name
-        channel = self._load().get(str(name).strip().lower())
+        channel = self.load().get(str(name).strip().lower())
         if channel is None:
             raise InvalidEvent(
                 f"No channel {name!r}.",

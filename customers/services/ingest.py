@@ -34,6 +34,7 @@ from customers.models import ANONYMOUS_KINDS, Customer, Identity, IdentityKind, 
 from customers.normalise import IdentityKey, normalise_identity
 from customers.payloads import BatchItem, IdentifyIn, TrackIn, invalid
 from customers.services.bulk import (
+    IdentityRead,
     bulk_set,
     identity_rows,
     insert_objects,
@@ -233,41 +234,37 @@ def ingest_batch(raw_items, *, source: str = "", default_channel=None) -> list[I
     concurrent batches; the customers' lifetime figures include exactly the events stored."""
     now = timezone.now()
     lookup = ChannelLookup(default=default_channel)
-    channels = {}  # as named by the items -> Channel
     errors: dict[int, ItemResult] = {}
-    items: list[_Item] = []
+    named: list[tuple[int, IdentifyIn | TrackIn, dict[Key, bool]]] = []
     decoded, may_hold_nul = _decode_all(raw_items)
     for index, raw in enumerate(raw_items):
         try:
             payload = decoded[index] if decoded is not None else _decode(raw)
             if may_hold_nul:
                 _refuse_nul(payload)
-            keys = _keys_of(payload.identities)
-            if payload.channel in channels:
-                channel = channels[payload.channel]
-            else:
-                channel = channels[payload.channel] = lookup(payload.channel)
-            occurred_at = clean_occurred_at(payload.occurred_at, now=now)
-            if type(payload) is TrackIn:
-                check_event(payload.event, payload.properties)
-                traits = {}
-            else:
-                traits = clean_traits(payload.traits)
+            named.append((index, payload, _keys_of(payload.identities)))
         except (msgspec.ValidationError, msgspec.DecodeError) as error:
             errors[index] = ItemResult(index, "error", _error(invalid(error)))
-            continue
         except DomainError as error:
             errors[index] = ItemResult(index, "error", _error(error))
-            continue
-        items.append(_Item(index, payload, keys, channel, occurred_at, traits))
 
-    groups = _group(items)
+    # The identities go to the database now; the rest of each item is checked while it
+    # looks them up (nothing below touches the database until read.rows()).
+    lookup.load()
+    read = IdentityRead({key for _index, _payload, keys in named for key in keys})
+    try:
+        items = _checked_items(named, errors, lookup, now)
+        groups = _group(items)
+    finally:
+        identities = read.rows()
+
     for attempt in range(1, MAX_ATTEMPTS + 1):
         results = dict(errors)
         try:
             with transaction.atomic():
                 if items:
-                    _resolve(groups, results, source)
+                    # A retry reads the identities again: a lost race may have moved them.
+                    _resolve(groups, results, source, identities if attempt == 1 else None)
                     _store_events(items, results, source, now)
             break
         except Exception as error:
@@ -280,6 +277,29 @@ def ingest_batch(raw_items, *, source: str = "", default_channel=None) -> list[I
                 item.customer = None
             back_off(attempt)
     return [results[index] for index in range(len(raw_items))]
+
+
+def _checked_items(named, errors: dict, lookup, now) -> list[_Item]:
+    """The items whose channel, time and event (or traits) pass; the others get an error."""
+    channels = {}  # as named by the items -> Channel
+    items: list[_Item] = []
+    for index, payload, keys in named:
+        try:
+            if payload.channel in channels:
+                channel = channels[payload.channel]
+            else:
+                channel = channels[payload.channel] = lookup(payload.channel)
+            occurred_at = clean_occurred_at(payload.occurred_at, now=now)
+            if type(payload) is TrackIn:
+                check_event(payload.event, payload.properties)
+                traits = {}
+            else:
+                traits = clean_traits(payload.traits)
+        except DomainError as error:
+            errors[index] = ItemResult(index, "error", _error(error))
+            continue
+        items.append(_Item(index, payload, keys, channel, occurred_at, traits))
+    return items
 
 
 def _group(items: list[_Item]) -> list[_Group]:
@@ -323,9 +343,10 @@ def _group(items: list[_Item]) -> list[_Group]:
     return [_Group(group_items) for group_items in members.values()]
 
 
-def _resolve(groups: list[_Group], results: dict, source) -> None:
-    """Give every item its live customer (or an error result)."""
-    slow = _resolve_together(groups)
+def _resolve(groups: list[_Group], results: dict, source, identities=None) -> None:
+    """Give every item its live customer (or an error result). `identities`: the rows of
+    identity_rows() for the groups' keys, if already read."""
+    slow = _resolve_together(groups, identities)
     for group in slow:
         for item in group.items:
             try:
@@ -363,7 +384,7 @@ def _follow_merges(items: list[_Item]) -> None:
         item.customer = live_of(item.customer.id)
 
 
-def _resolve_together(groups: list[_Group]) -> list[_Group]:
+def _resolve_together(groups: list[_Group], identities=None) -> list[_Group]:
     """The fast path: every group that names at most one existing customer. Returns the
     groups left for resolve_customer.
 
@@ -374,9 +395,13 @@ def _resolve_together(groups: list[_Group]) -> list[_Group]:
     identities this batch will write (to verify them) are locked, before the customers."""
     now = timezone.now()
     all_keys = {key for group in groups for key in group.keys}
+    if identities is None:
+        identities = identity_rows(all_keys)
+    # (Rows read ahead may also answer for items refused since.)
     owner: dict[Key, tuple] = {
         key: (pk, customer_id, verified)
-        for key, pk, customer_id, verified in identity_rows(all_keys)
+        for key, pk, customer_id, verified in identities
+        if key in all_keys
     }
 
     fast: list[tuple[_Group, int | None]] = []

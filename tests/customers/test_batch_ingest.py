@@ -137,11 +137,11 @@ def test_batch_verifies_an_identity_already_known_unverified(writer):
 def _interrupt_identity_read(monkeypatch, action):
     """Run `action` in another connection, committed, right after the batch first reads its
     identities: the race a lock-free read must survive."""
-    real = ingest_module.identity_rows
+    real = ingest_module.IdentityRead.rows
     calls = []
 
-    def read_then_race(keys):
-        rows = real(keys)
+    def read_then_race(read):
+        rows = real(read)
         if not calls:
             calls.append(True)
             errors = []
@@ -160,7 +160,8 @@ def _interrupt_identity_read(monkeypatch, action):
             assert not errors, errors
         return rows
 
-    monkeypatch.setattr(ingest_module, "identity_rows", read_then_race)
+    monkeypatch.setattr(ingest_module.IdentityRead, "rows", read_then_race)
+    return calls
 
 
 def _page_view(message_id, *identities):
@@ -177,11 +178,12 @@ def _page_view(message_id, *identities):
 def test_a_profile_merged_between_read_and_lock_sends_the_events_to_the_survivor(monkeypatch):
     known = customer_with(("email", "ana@example.com"))
     visitor = customer_with(("cookie", "c-1"))
-    _interrupt_identity_read(
+    raced = _interrupt_identity_read(
         monkeypatch, lambda: merge_customers(known, visitor, reason="test: identified elsewhere")
     )
 
     results = ingest_batch([_page_view("m-1", ("cookie", "c-1"))])
+    assert raced
 
     assert results[0].status == "ok"
     assert str(results[0].customer.public_id) == str(known.public_id)
@@ -194,9 +196,10 @@ def test_a_profile_merged_between_read_and_lock_sends_the_events_to_the_survivor
 @pytest.mark.django_db(transaction=True)
 def test_a_profile_erased_between_read_and_lock_receives_nothing(monkeypatch):
     erased = customer_with(("email", "ana@example.com"), ("cookie", "c-1"))
-    _interrupt_identity_read(monkeypatch, lambda: erase_customer(erased))
+    raced = _interrupt_identity_read(monkeypatch, lambda: erase_customer(erased))
 
     results = ingest_batch([_page_view("m-1", ("cookie", "c-1"))])
+    assert raced
 
     assert results[0].status == "ok"
     event = Event.objects.get(message_id="m-1")
