@@ -2,11 +2,12 @@
 and last seen), kept current from the timeline.
 
 Other apps feed them by recording `order_completed` / `order_refunded` events with `total`
+(and `order_edited` with the signed `total_change` an edit made)
 and `currency` properties; nothing else writes these columns.
 """
 
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from types import SimpleNamespace
 from typing import NamedTuple
 
@@ -27,15 +28,31 @@ FIGURE_FIELDS = [
     "first_seen_at",
     "last_seen_at",
 ]
-ORDER_EVENTS = ("order_completed", "order_refunded")
+# The events that move lifetime spend: a sale adds its total, a refund takes its total back,
+# and an edit of an open order (a line added or removed on the phone, in a store) adds the
+# signed change it made to the order's total (`total_change`).
+ORDER_EVENTS = ("order_completed", "order_refunded", "order_edited")
 
 
-def _add_spend(spend: dict, properties: dict, sign: int) -> None:
+def _spend_change(name: str, properties: dict) -> Decimal | None:
+    if name == "order_edited":
+        try:
+            change = Decimal(str(properties.get("total_change")))
+        except (InvalidOperation, ValueError):
+            return None
+        return change if change.is_finite() else None
     total = amount(properties.get("total", properties.get("revenue")))
     if total is None:
+        return None
+    return total if name == "order_completed" else -total
+
+
+def _add_spend(spend: dict, name: str, properties: dict) -> None:
+    change = _spend_change(name, properties)
+    if change is None:
         return
     currency = properties.get("currency") or settings.DEFAULT_CURRENCY
-    spend[currency] = str(Decimal(spend.get(currency, "0")) + sign * total)
+    spend[currency] = str(Decimal(spend.get(currency, "0")) + change)
 
 
 def apply_event_figures(customer: Customer, events) -> None:
@@ -53,9 +70,8 @@ def apply_event_figures(customer: Customer, events) -> None:
             customer.last_seen_at = event.occurred_at
         if event.name == "order_completed":
             customer.orders_count += 1
-            _add_spend(spend, event.properties, +1)
-        elif event.name == "order_refunded":
-            _add_spend(spend, event.properties, -1)
+        if event.name in ORDER_EVENTS:
+            _add_spend(spend, event.name, event.properties or {})
     customer.channels_used = sorted(channels)
     customer.lifetime_spend = spend
 
@@ -131,7 +147,7 @@ def _add_spend_of(order_events: list[NewEvent]) -> None:
     for event in order_events:
         customer = customers[event.customer_id]
         spend = dict(customer.lifetime_spend or {})
-        _add_spend(spend, event.properties, +1 if event.name == "order_completed" else -1)
+        _add_spend(spend, event.name, event.properties or {})
         if spend != customer.lifetime_spend:
             customer.lifetime_spend = spend
             changed[customer.id] = customer
@@ -159,7 +175,7 @@ def recompute_lifetime_figures(customer: Customer, *, save: bool = True) -> Cust
     for name, properties in events.filter(name__in=ORDER_EVENTS).values_list("name", "properties"):
         if name == "order_completed":
             orders += 1
-        _add_spend(spend, properties or {}, +1 if name == "order_completed" else -1)
+        _add_spend(spend, name, properties or {})
     customer.orders_count = orders
     customer.lifetime_spend = spend
     if save:

@@ -32,7 +32,7 @@ def _recompute(order) -> None:
     order.save(update_fields=["subtotal", "discount", "total", "updated_at"])
 
 
-def _edited(order, *, channel, change, line, by):
+def _edited(order, *, channel, change, line, by, total_before):
     common.record(
         order.customer,
         "order_edited",
@@ -44,6 +44,8 @@ def _edited(order, *, channel, change, line, by):
             "sku": line.sku,
             "quantity": line.quantity,
             "total": common.money_str(order.total),
+            # What the edit adds to (or takes from) the customer's lifetime spend.
+            "total_change": common.money_str(order.total - total_before),
             "currency": order.currency,
         },
     )
@@ -101,8 +103,11 @@ def add_line(order, *, sku, quantity=1, channel, method=None, store=None, by=Non
         method = method or order.fulfilment_method
         store = common.location_of(store) or order.store
         line = _new_line(order, variant, quantity, channel=channel, method=method, store=store)
+        total_before = order.total
         _recompute(order)
-        _edited(order, channel=channel, change="line_added", line=line, by=by)
+        _edited(
+            order, channel=channel, change="line_added", line=line, by=by, total_before=total_before
+        )
     return line
 
 
@@ -133,8 +138,16 @@ def change_variant(order, *, line_id, sku, channel, by=None) -> OrderLine:
         release_line(old)
         old.status = LineStatus.REMOVED
         old.save(update_fields=["status"])
+        total_before = order.total
         _recompute(order)
-        _edited(order, channel=channel, change="variant_changed", line=line, by=by)
+        _edited(
+            order,
+            channel=channel,
+            change="variant_changed",
+            line=line,
+            by=by,
+            total_before=total_before,
+        )
     return line
 
 
@@ -154,8 +167,16 @@ def remove_line(order, *, line_id, channel, by=None) -> OrderLine:
         release_line(line)
         line.status = LineStatus.REMOVED
         line.save(update_fields=["status"])
+        total_before = order.total
         _recompute(order)
-        _edited(order, channel=channel, change="line_removed", line=line, by=by)
+        _edited(
+            order,
+            channel=channel,
+            change="line_removed",
+            line=line,
+            by=by,
+            total_before=total_before,
+        )
     return line
 
 

@@ -149,6 +149,33 @@ def test_phone_edit_through_the_api(shop, client):
     assert level(shop.variant("white"), shop.warehouse) == (10, 0)
 
 
+def test_phone_edits_move_the_customers_lifetime_spend_with_the_order_total(shop, client):
+    from customers.models import Customer
+    from customers.services import recompute_lifetime_figures
+
+    order = client.post("/api/v1/orders/", order_body(shop), format="json").json()
+    number, currency = order["number"], order["currency"]
+    customer = Customer.objects.get(identities__value="ali@example.com")
+    assert customer.lifetime_spend == {currency: "120.00"}
+
+    client.post(
+        f"/api/v1/orders/{number}/lines",
+        {"sku": shop.sku("red"), "quantity": 2, "channel": "phone"},
+        format="json",
+    )
+    customer.refresh_from_db()
+    assert customer.lifetime_spend == {currency: "360.00"}
+
+    lines = client.get(f"/api/v1/orders/{number}").json()["lines"]
+    red = next(line for line in lines if line["sku"] == shop.sku("red"))
+    client.delete(f"/api/v1/orders/{number}/lines/{red['id']}?channel=phone")
+    customer.refresh_from_db()
+    assert customer.lifetime_spend == {currency: "120.00"}
+    assert customer.orders_count == 1
+    rebuilt = recompute_lifetime_figures(Customer.objects.get(pk=customer.pk), save=False)
+    assert rebuilt.lifetime_spend == customer.lifetime_spend
+
+
 def test_list_filters_and_query_count(shop, client, django_assert_max_num_queries):
     client.post("/api/v1/orders/", order_body(shop), format="json")
     client.post(
