@@ -46,6 +46,36 @@ def customer_for_identity(key: IdentityKey) -> Customer | None:
     return identity.customer if identity else None
 
 
+def customer_named_by(text: str) -> Customer:
+    """The live customer a staff member means by `text`: a customer id, `kind:value` of any
+    identity (`phone:0912 123 4567`, `instagram:@sara`), or an email or phone number in any
+    spelling. Raises CustomerNotFound (InvalidIdentity for a malformed `kind:value`)."""
+    from customers.normalise import KINDS, parse_identity_filter
+
+    text = (text or "").strip()
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        pass
+    else:
+        return customer_by_public_id(text)
+    kind, separator, _rest = text.partition(":")
+    if separator and kind in KINDS:
+        keys = [parse_identity_filter(text)]
+    else:
+        keys = []
+        for kind, normalise in (("email", normalise_email), ("phone", normalise_phone)):
+            try:
+                keys.append(IdentityKey(kind, normalise(text)))
+            except ValueError:
+                continue
+    for key in keys:
+        customer = customer_for_identity(key)
+        if customer is not None:
+            return customer
+    raise CustomerNotFound("No customer is known by this id, identity, email or phone.")
+
+
 def customers_named(word: str):
     """Ids of customers whose first or last name contains `word` (any case), as a subquery
     for other apps' filters. On PostgreSQL the trigram indexes on the upper-cased names

@@ -1,22 +1,29 @@
-"""Staff pages of customers: search, and the customer 360 page."""
+"""Staff pages of customers: search, the customer 360 page, merging a duplicate into it."""
 
+from django.contrib import messages as flash
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from core.models import ChannelKind
+from customers.errors import CustomerNotFound, InvalidIdentity, MergeRefused
 from customers.links import panels_for
 from customers.models import CustomerMerge
 from customers.selectors import (
     consent_history,
     current_consents,
     customer_by_public_id,
+    customer_named_by,
     merge_candidates_of,
     search_customers,
     timeline_channel_kinds,
     timeline_for,
 )
+from customers.services import merge_customers
+from customers.services.merging import flag_merge_candidate
 
 SEARCH_PAGE_SIZE = 25
 TIMELINE_PAGE_SIZE = 25
@@ -64,3 +71,69 @@ def detail(request, public_id):
         }
     )
     return render(request, "customers/detail.html", context)
+
+
+@staff_member_required
+@permission_required("customers.view_customer", raise_exception=True)
+@require_POST
+def merge_duplicate(request, public_id):
+    """Fold a duplicate profile (a text from one number, an email from another address) into
+    this one. Staff who may change customers merge at once; the others flag the pair for
+    someone who may. Two profiles holding different verified emails or phones merge only
+    when the member of staff confirms they are one person."""
+    customer = customer_by_public_id(public_id)
+    named = request.POST.get("duplicate", "").strip()
+    back = redirect("customers:detail", public_id=customer.public_id)
+    if not named:
+        flash.error(request, _("Name the duplicate by its id, email, phone or another identity."))
+        return back
+    try:
+        duplicate = customer_named_by(named)
+    except (CustomerNotFound, InvalidIdentity):
+        flash.error(request, _("No customer is known by “%(named)s”.") % {"named": named})
+        return back
+    if duplicate.pk == customer.pk:
+        flash.error(request, _("“%(named)s” already belongs to this customer.") % {"named": named})
+        return back
+    if customer.erased_at or duplicate.erased_at:
+        flash.error(request, _("An erased profile cannot be merged."))
+        return back
+    reason = _("merged by %(user)s from the customer page") % {"user": request.user}
+    if not request.user.has_perm("customers.change_customer"):
+        flag_merge_candidate(customer, duplicate, reason=reason, source="staff")
+        flash.success(
+            request,
+            _("%(name)s is flagged as a possible duplicate for a colleague who may merge profiles.")
+            % {"name": duplicate.display_name},
+        )
+        return back
+    try:
+        merge_customers(
+            customer,
+            duplicate,
+            reason=reason,
+            merged_by=request.user,
+            source="staff",
+            force=request.POST.get("same_person") == "on",
+        )
+    except MergeRefused as error:
+        if error.details.get("conflicting"):
+            flash.error(
+                request,
+                _(
+                    "Both profiles hold different verified %(kinds)s. Tick “They are the same "
+                    "person” to merge them anyway."
+                )
+                % {"kinds": ", ".join(error.details["conflicting"])},
+            )
+        else:
+            flash.error(request, error.message)
+        return back
+    flash.success(
+        request,
+        _(
+            "%(name)s was merged into this customer: identities, timeline, orders and conversations now live here."
+        )
+        % {"name": duplicate.display_name},
+    )
+    return back
