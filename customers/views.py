@@ -5,6 +5,8 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -77,13 +79,15 @@ def detail(request, public_id):
 @permission_required("customers.view_customer", raise_exception=True)
 @require_POST
 def merge_duplicate(request, public_id):
-    """Fold a duplicate profile (a text from one number, an email from another address) into
-    this one. Staff who may change customers merge at once; the others flag the pair for
-    someone who may. Two profiles holding different verified emails or phones merge only
-    when the member of staff confirms they are one person."""
+    """Make this customer and a duplicate profile (a text from one number, an email from
+    another address) one. As in identity resolution, the older known profile survives (an
+    anonymous one never does), so ids partners already hold keep leading to the same place.
+    Staff who may change customers merge at once; the others flag the pair for someone who
+    may. Profiles holding different verified emails or phones merge only when the member of
+    staff confirms they are one person."""
     customer = customer_by_public_id(public_id)
     named = request.POST.get("duplicate", "").strip()
-    back = redirect("customers:detail", public_id=customer.public_id)
+    back = redirect(_back_to(request) or reverse("customers:detail", args=[customer.public_id]))
     if not named:
         flash.error(request, _("Name the duplicate by its id, email, phone or another identity."))
         return back
@@ -108,9 +112,12 @@ def merge_duplicate(request, public_id):
         )
         return back
     try:
+        survivor, loser = sorted(
+            [customer, duplicate], key=lambda c: (c.is_anonymous, c.created_at, c.id)
+        )
         merge_customers(
-            customer,
-            duplicate,
+            survivor,
+            loser,
             reason=reason,
             merged_by=request.user,
             source="staff",
@@ -132,8 +139,20 @@ def merge_duplicate(request, public_id):
     flash.success(
         request,
         _(
-            "%(name)s was merged into this customer: identities, timeline, orders and conversations now live here."
+            "%(name)s and this customer are now one profile: identities, timeline, orders "
+            "and conversations are together."
         )
         % {"name": duplicate.display_name},
     )
     return back
+
+
+def _back_to(request) -> str | None:
+    """Where the form came from when it was not the customer page (the inbox posts it with
+    `next`): only a path on this site."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return None

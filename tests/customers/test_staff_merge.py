@@ -29,7 +29,7 @@ def test_a_lead_merges_the_sms_profile_into_the_email_profile(client, staff_in_r
     response = _merge(client, sara, "0912 123 4567")  # the number in another spelling
 
     assert response.status_code == 200
-    assert any("was merged into this customer" in text for text in _messages(response))
+    assert any("are now one profile" in text for text in _messages(response))
     texter.refresh_from_db()
     assert texter.merged_into_id == sara.pk
     assert set(sara.identities.values_list("kind", flat=True)) == {"email", "phone"}

@@ -192,3 +192,41 @@ def test_home_dashboard_panel(client, agent, channels):
     body = client.get("/").content.decode()
     assert 'data-panel="support.inbox"' in body
     assert 'href="/support/"' in body
+
+
+def test_a_lead_makes_the_texter_and_her_email_profile_one_from_the_conversation(
+    client, staff_in_role, channels
+):
+    from django.urls import reverse
+
+    sara = customer_with(("email", "sara@example.com"), first_name="Sara")
+    conversation = receive_inbound(
+        InboundMessage(
+            channel=channels["sms"],
+            identities=[{"kind": "phone", "value": "+989121234567"}],
+            text="Has my order shipped?",
+            external_id="sms-1",
+            address="+989121234567",
+        )
+    ).message.conversation
+    texter = conversation.customer
+    assert texter.pk != sara.pk  # nothing joined the number to her email
+    client.force_login(staff_in_role("Support lead"))
+    here = f"/support/c/{conversation.pk}/"
+    assert 'data-testid="merge-duplicate"' in client.get(here).content.decode()
+
+    merge_url = reverse("customers:merge-duplicate", args=[texter.public_id])
+    response = client.post(merge_url, {"duplicate": "Sara@Example.com", "next": here})
+
+    assert response.status_code == 302 and response["Location"] == here
+    conversation.refresh_from_db()
+    assert conversation.customer_id == sara.pk  # the older known profile survives
+    page = client.get(here).content.decode()
+    assert "sara@example.com" in page and "+989121234567" in page
+    # `next` never leads off the site.
+    customer_with(("email", "other@example.com"))
+    away = client.post(
+        reverse("customers:merge-duplicate", args=[sara.public_id]),
+        {"duplicate": "other@example.com", "next": "https://elsewhere.example/"},
+    )
+    assert away["Location"] == reverse("customers:detail", args=[sara.public_id])
