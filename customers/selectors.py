@@ -159,6 +159,16 @@ def pending_merge_candidates():
     )
 
 
+def duplicates_to_review():
+    """Pending merge candidates, oldest first, with both profiles and their identities
+    loaded (the review page shows them side by side)."""
+    return (
+        pending_merge_candidates()
+        .prefetch_related("customer__identities", "other__identities")
+        .order_by("created_at", "id")
+    )
+
+
 def merge_candidates_of(customer: Customer):
     """Pending candidates naming this customer, with both profiles loaded."""
     return pending_merge_candidates().filter(Q(customer=customer) | Q(other=customer))

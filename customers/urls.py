@@ -7,6 +7,19 @@ from customers import views
 app_name = "customers"
 urlpatterns = [
     path("", views.search, name="search"),
+    path("duplicates/", views.duplicates, name="duplicates"),
+    path(
+        "duplicates/<int:pk>/merge",
+        views.decide_duplicate,
+        {"decision": "merge"},
+        name="merge-candidate",
+    ),
+    path(
+        "duplicates/<int:pk>/separate",
+        views.decide_duplicate,
+        {"decision": "separate"},
+        name="separate-candidate",
+    ),
     path("<uuid:public_id>/", views.detail, name="detail"),
     path("<uuid:public_id>/merge", views.merge_duplicate, name="merge-duplicate"),
 ]

@@ -4,7 +4,7 @@ from django.contrib import messages as flash
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -13,21 +13,27 @@ from django.views.decorators.http import require_POST
 from core.models import ChannelKind
 from customers.errors import CustomerNotFound, InvalidIdentity, MergeRefused
 from customers.links import panels_for
-from customers.models import CustomerMerge
+from customers.models import CustomerMerge, MergeCandidate
 from customers.selectors import (
     consent_history,
     current_consents,
     customer_by_public_id,
     customer_named_by,
+    duplicates_to_review,
     merge_candidates_of,
     search_customers,
     timeline_channel_kinds,
     timeline_for,
 )
 from customers.services import merge_customers
-from customers.services.merging import flag_merge_candidate
+from customers.services.merging import (
+    approve_merge_candidate,
+    flag_merge_candidate,
+    reject_merge_candidate,
+)
 
 SEARCH_PAGE_SIZE = 25
+DUPLICATES_PAGE_SIZE = 20
 TIMELINE_PAGE_SIZE = 25
 
 
@@ -156,3 +162,41 @@ def _back_to(request) -> str | None:
     ):
         return target
     return None
+
+
+@staff_member_required
+@permission_required("customers.view_mergecandidate", raise_exception=True)
+def duplicates(request):
+    """Profiles that the same input named but that hold different verified emails or phones,
+    or that a colleague flagged: side by side, for a person to decide."""
+    page = Paginator(duplicates_to_review(), DUPLICATES_PAGE_SIZE).get_page(request.GET.get("page"))
+    for candidate in page:
+        candidate.profiles = [candidate.customer, candidate.other]  # older first
+    return render(request, "customers/duplicates.html", {"page": page})
+
+
+@staff_member_required
+@permission_required("customers.change_mergecandidate", raise_exception=True)
+@require_POST
+def decide_duplicate(request, pk, decision):
+    """`decision` is "merge" (one person: the newer profile folds into the older) or
+    "separate" (two people: the pair is not proposed again)."""
+    candidate = get_object_or_404(MergeCandidate, pk=pk)
+    try:
+        if decision == "merge":
+            approve_merge_candidate(candidate, decided_by=request.user)
+            flash.success(
+                request,
+                _("%(older)s and %(newer)s are now one profile.")
+                % {"older": candidate.customer.display_name, "newer": candidate.other.display_name},
+            )
+        else:
+            reject_merge_candidate(candidate, decided_by=request.user)
+            flash.success(
+                request,
+                _("%(older)s and %(newer)s stay two customers.")
+                % {"older": candidate.customer.display_name, "newer": candidate.other.display_name},
+            )
+    except MergeRefused:
+        flash.error(request, _("A colleague decided on this pair already."))
+    return redirect("customers:duplicates")

@@ -92,3 +92,66 @@ def test_merging_needs_a_post_and_the_customers_view_permission(client, staff_in
     client.force_login(staff_in_role("Support lead"))
     assert client.get(url).status_code == 405
     assert Customer.objects.get(pk=other.pk).merged_into_id is None
+
+
+def _pair(reason="same phone on an order, different verified emails"):
+    from customers.services.merging import flag_merge_candidate
+
+    work = customer_with(("email", "sara@work.example", True), first_name="Sara")
+    home = customer_with(("email", "sara@home.example", True), ("phone", "+989121234567"))
+    return work, home, flag_merge_candidate(work, home, reason=reason)
+
+
+def test_a_lead_reviews_duplicates_side_by_side_and_merges_one_pair(
+    client, staff_in_role, django_assert_max_num_queries
+):
+    work, home, candidate = _pair()
+    for number in range(5):  # more pairs on the page must not cost more queries each
+        a = customer_with(("email", f"a{number}@example.com", True))
+        b = customer_with(("email", f"b{number}@example.com", True))
+        MergeCandidate.objects.create(customer=a, other=b, reason="test")
+    lead = staff_in_role("Support lead")
+    client.force_login(lead)
+
+    with django_assert_max_num_queries(12):
+        page = client.get(reverse("customers:duplicates"))
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert body.count('class="card duplicate-pair"') == 6
+    assert "sara@work.example" in body and "+989121234567" in body
+
+    response = client.post(reverse("customers:merge-candidate", args=[candidate.pk]), follow=True)
+    assert any("are now one profile" in text for text in _messages(response))
+    home.refresh_from_db()
+    assert home.merged_into_id == work.pk  # the newer folds into the older
+    candidate.refresh_from_db()
+    assert candidate.status == "approved" and candidate.decided_by == lead
+    assert f'data-candidate="{candidate.pk}"' not in response.content.decode()
+
+    again = client.post(reverse("customers:merge-candidate", args=[candidate.pk]), follow=True)
+    assert any("decided on this pair already" in text for text in _messages(again))
+
+
+def test_two_people_are_kept_apart_and_not_proposed_again(client, staff_in_role):
+    work, home, candidate = _pair()
+    client.force_login(staff_in_role("Support lead"))
+
+    client.post(reverse("customers:separate-candidate", args=[candidate.pk]))
+
+    candidate.refresh_from_db()
+    assert candidate.status == "rejected"
+    assert Customer.objects.get(pk=home.pk).merged_into_id is None
+    page = client.get(reverse("customers:duplicates")).content.decode()
+    assert 'data-testid="no-duplicates"' in page
+
+
+def test_agents_see_the_duplicates_but_only_leads_decide(client, staff_in_role):
+    _work, home, candidate = _pair()
+    client.force_login(staff_in_role("Support agent"))
+
+    page = client.get(reverse("customers:duplicates"))
+    assert page.status_code == 200
+    assert 'data-action="merge"' not in page.content.decode()
+    refused = client.post(reverse("customers:merge-candidate", args=[candidate.pk]))
+    assert refused.status_code == 403
+    assert Customer.objects.get(pk=home.pk).merged_into_id is None
