@@ -8,6 +8,7 @@ app_name = "customers"
 urlpatterns = [
     path("", views.search, name="search"),
     path("duplicates/", views.duplicates, name="duplicates"),
+    path("channels-and-loyalty/", views.channels_and_loyalty, name="channels-and-loyalty"),
     path(
         "duplicates/<int:pk>/merge",
         views.decide_duplicate,

@@ -22,6 +22,7 @@ from customers.selectors import (
     duplicates_to_review,
     merge_candidates_of,
     search_customers,
+    stay_by_channels_used,
     timeline_channel_kinds,
     timeline_for,
 )
@@ -200,3 +201,14 @@ def decide_duplicate(request, pk, decision):
     except MergeRefused:
         flash.error(request, _("A colleague decided on this pair already."))
     return redirect("customers:duplicates")
+
+
+@staff_member_required
+@permission_required("customers.view_customer", raise_exception=True)
+def channels_and_loyalty(request):
+    """Do customers who use more channels stay longer? One row per number of channels."""
+    return render(
+        request,
+        "customers/channels_and_loyalty.html",
+        {"rows": stay_by_channels_used(active_days=90), "active_days": 90},
+    )

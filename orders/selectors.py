@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from datetime import timedelta
+
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, Sum
 from django.utils import timezone
 
-from orders.models import Cart, CartLine, Order, OrderLine, Return, ReturnLine
+from orders.models import (
+    Cart,
+    CartLine,
+    LineStatus,
+    Order,
+    OrderKind,
+    OrderLine,
+    Return,
+    ReturnLine,
+    ReturnStatus,
+)
 
 
 def orders_list(
@@ -154,3 +166,48 @@ def carts_list(*, customer=None, status=None):
 def reservations_of(order):
     """The inventory reservations holding the order's lines (read through the FK)."""
     return [line.reservation for line in order.lines.all() if line.reservation_id]
+
+
+def most_returned_products(*, days: int = 90, now=None, limit: int = 50) -> list[dict]:
+    """Which products come back most (story 5: make fewer of them), per variant (a colour
+    and size): the units sold on sale orders placed in the last `days` days, in every
+    channel, how many of those units came back (returns not cancelled, exchanges and
+    replacements included), the return rate and the reasons given; most returned first.
+    Two grouped queries, whatever the number of orders."""
+    since = (now or timezone.now()) - timedelta(days=days)
+    sold_lines = OrderLine.objects.filter(
+        order__kind=OrderKind.SALE, order__placed_at__gte=since
+    ).exclude(status__in=[LineStatus.CANCELLED, LineStatus.REMOVED])
+    sold = {
+        row["variant_id"]: row
+        for row in sold_lines.values("variant_id")
+        .annotate(units=Sum("quantity"), sku=Max("sku"), name=Max("product_name"))
+        .order_by()
+    }
+    returned = (
+        ReturnLine.objects.filter(order_line__in=sold_lines)
+        .exclude(return_request__status=ReturnStatus.CANCELLED)
+        .values("order_line__variant_id", "reason")
+        .annotate(units=Sum("quantity"))
+        .order_by()
+    )
+    rows: dict[int, dict] = {}
+    for row in returned:
+        variant = sold[row["order_line__variant_id"]]
+        entry = rows.setdefault(
+            row["order_line__variant_id"],
+            {
+                "sku": variant["sku"],
+                "name": variant["name"],
+                "sold": variant["units"],
+                "returned": 0,
+                "reasons": {},
+            },
+        )
+        entry["returned"] += row["units"]
+        entry["reasons"][row["reason"]] = row["units"]
+    for entry in rows.values():
+        entry["rate"] = entry["returned"] / entry["sold"] if entry["sold"] else 0
+        entry["reasons"] = sorted(entry["reasons"].items(), key=lambda item: -item[1])
+    ranked = sorted(rows.values(), key=lambda e: (-e["returned"], -e["rate"], e["sku"]))
+    return ranked[:limit]

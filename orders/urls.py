@@ -8,6 +8,7 @@ app_name = "orders"
 urlpatterns = [
     path("", views.order_list, name="order-list"),
     path("counter/", views.counter_return, name="counter-return"),
+    path("returns/products/", views.returned_products, name="returned-products"),
     path("pickups/<int:pk>/collect/", views.pickup_collect, name="pickup-collect"),
     path("<str:number>/", views.order_detail, name="order-detail"),
     path("<str:number>/edit/", views.order_edit, name="order-edit"),

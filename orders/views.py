@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from core.api.errors import DomainError
 from orders import selectors, services
 from orders.forms import AddLineForm, ChangeVariantForm, CounterReturnForm, OrderFilterForm
-from orders.models import CourierPickup, LineStatus
+from orders.models import CourierPickup, LineStatus, ReturnReason
 
 PAGE_SIZE = 50
 VIEW = "orders.view_order"
@@ -236,3 +236,27 @@ def pickup_collect(request, pk):
     except DomainError as error:
         _fail(request, error)
     return redirect("orders:order-detail", number=pickup.return_request.order.number)
+
+
+RETURN_WINDOWS = (30, 90, 365)
+
+
+@staff_member_required
+@permission_required(VIEW, raise_exception=True)
+def returned_products(request):
+    """Which products come back most, over the last 30, 90 or 365 days, in every channel."""
+    try:
+        days = int(request.GET.get("days", 90))
+    except ValueError:
+        days = 90
+    if days not in RETURN_WINDOWS:
+        days = 90
+    rows = selectors.most_returned_products(days=days)
+    reasons = dict(ReturnReason.choices)
+    for row in rows:
+        row["reasons"] = [(reasons.get(code, code), units) for code, units in row["reasons"]]
+    return render(
+        request,
+        "orders/returned_products.html",
+        {"rows": rows, "days": days, "windows": RETURN_WINDOWS},
+    )
