@@ -266,13 +266,11 @@ def main():
                 "batch API / COPY", api_rate / copy_rate, "ratio", 0.25, lower_is_better=False
             )
             if single_rate:
-                print(f"     one sender alone (latency-bound)            {single_rate:>10.0f} ev/s")
-                ok &= report(
-                    "one sender alone / COPY",
-                    single_rate / copy_rate,
-                    "ratio",
-                    0.25,
-                    lower_is_better=False,
+                # Bound by one request's latency, not by what the API sustains: printed
+                # beside the target, not against it.
+                print(
+                    f"     one sender alone, waiting for each answer   {single_rate:>10.0f} ev/s"
+                    f"  ({single_rate / copy_rate:.2f} of COPY)"
                 )
         else:
             print(f"     batch API events/s (end to end)             {api_rate:>10.0f} ev/s")
