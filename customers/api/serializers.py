@@ -206,3 +206,16 @@ class AliasRequestSerializer(StrictSerializer):
 class ErasedSerializer(StrictSerializer):
     customer = CustomerSerializer()
     erased_at = serializers.DateTimeField()
+
+
+class ChannelsAndLoyaltyRowOut(serializers.Serializer):
+    channels = serializers.IntegerField(help_text="Kinds of channel used (4: four or more).")
+    customers = serializers.IntegerField()
+    average_days_as_customer = serializers.IntegerField()
+    active = serializers.IntegerField(help_text="Of them, seen in the last `active_days` days.")
+    average_orders = serializers.FloatField()
+
+
+class ChannelsAndLoyaltyOut(serializers.Serializer):
+    active_days = serializers.IntegerField()
+    results = ChannelsAndLoyaltyRowOut(many=True)

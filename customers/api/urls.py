@@ -10,6 +10,11 @@ urlpatterns = [
     path("batch", views.BatchView.as_view(), name="api-batch"),
     path("alias", views.AliasView.as_view(), name="api-alias"),
     path("customers", views.CustomerListView.as_view(), name="api-customers"),
+    path(
+        "customers/channels-and-loyalty",
+        views.ChannelsAndLoyaltyView.as_view(),
+        name="api-channels-and-loyalty",
+    ),
     path("customers/<uuid:public_id>", views.CustomerDetailView.as_view(), name="api-customer"),
     path(
         "customers/<uuid:public_id>/timeline",

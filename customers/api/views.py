@@ -25,6 +25,7 @@ from customers.selectors import (
     customers_list,
     parse_identity_or_error,
     search_customers,
+    stay_by_channels_used,
     timeline_for,
 )
 from customers.services import (
@@ -324,3 +325,40 @@ class EraseView(APIView):
 
 def _staff_of(request):
     return None if isinstance(request.user, ApiClient) else request.user
+
+
+class ChannelsAndLoyaltyView(APIView):
+    """Do customers who use more channels stay longer? Known customers by the number of
+    kinds of channel they used, with their average time as customers, how many were seen
+    in the last `active_days` days (default 90) and their average orders."""
+
+    scope_area = "customers"
+    staff_permissions = {"read": READ}
+
+    @extend_schema(
+        parameters=[OpenApiParameter("active_days", int, default=90)],
+        responses={200: s.ChannelsAndLoyaltyOut},
+    )
+    def get(self, request):
+        raw = request.query_params.get("active_days", "90")
+        if not raw.isdigit() or not 1 <= int(raw) <= 3650:
+            raise exceptions.ValidationError(
+                {"active_days": ["A whole number of days, 1 to 3650."]}
+            )
+        active_days = int(raw)
+        rows = stay_by_channels_used(active_days=active_days)
+        return Response(
+            {
+                "active_days": active_days,
+                "results": [
+                    {
+                        "channels": row["group"],
+                        "customers": row["customers"],
+                        "average_days_as_customer": row["stay_days"],
+                        "active": row["active"],
+                        "average_orders": float(row["orders"] or 0),
+                    }
+                    for row in rows
+                ],
+            }
+        )

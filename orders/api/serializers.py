@@ -449,3 +449,22 @@ class CartOut(serializers.ModelSerializer):
     def get_total(self, cart) -> str:
         total = sum(line.unit_price.amount * line.quantity for line in cart.lines.all())
         return f"{total:.2f}"
+
+
+class ReturnReasonCountOut(serializers.Serializer):
+    reason = serializers.CharField()
+    units = serializers.IntegerField()
+
+
+class ReturnedProductOut(serializers.Serializer):
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    sold = serializers.IntegerField(help_text="Units sold on sale orders in the period.")
+    returned = serializers.IntegerField(help_text="Of those, units that came back.")
+    rate = serializers.FloatField(help_text="returned / sold")
+    reasons = ReturnReasonCountOut(many=True)
+
+
+class ReturnedProductsOut(serializers.Serializer):
+    days = serializers.IntegerField()
+    results = ReturnedProductOut(many=True)

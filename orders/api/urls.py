@@ -28,6 +28,7 @@ urlpatterns = [
         views.PickupCollectView.as_view(),
         name="api-pickup-collect",
     ),
+    path("returns/products", views.ReturnedProductsView.as_view(), name="api-returned-products"),
     path("returns/<str:number>", views.ReturnDetailView.as_view(), name="api-return"),
     path(
         "returns/<str:number>/receive", views.ReturnReceiveView.as_view(), name="api-return-receive"

@@ -470,3 +470,40 @@ class CartLinesView(OrdersDoor, APIView):
         channel = channel_of(data["channel"]) if data.get("channel") else cart.last_channel
         services.set_cart_line(cart, sku=data["sku"], quantity=data["quantity"], channel=channel)
         return Response(s.CartOut(carts_queryset().get(pk=cart.pk)).data)
+
+
+RETURN_WINDOWS = (30, 90, 365)
+
+
+class ReturnedProductsView(OrdersDoor, APIView):
+    """Which variants come back most over the last 30, 90 or 365 days: units sold on sale
+    orders in every channel, how many came back (returns, exchanges, replacements), the
+    rate and the reasons given, most returned first."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("days", int, enum=list(RETURN_WINDOWS), default=90)],
+        responses={200: s.ReturnedProductsOut},
+    )
+    def get(self, request):
+        raw = request.query_params.get("days", "90")
+        if raw not in {str(window) for window in RETURN_WINDOWS}:
+            raise OrderError(
+                f"days must be one of {', '.join(map(str, RETURN_WINDOWS))}.",
+                fields={"days": ["One of 30, 90 or 365."]},
+            )
+        days = int(raw)
+        rows = selectors.most_returned_products(days=days)
+        return Response(
+            {
+                "days": days,
+                "results": [
+                    {
+                        **row,
+                        "reasons": [
+                            {"reason": reason, "units": units} for reason, units in row["reasons"]
+                        ],
+                    }
+                    for row in rows
+                ],
+            }
+        )

@@ -54,3 +54,24 @@ def test_customers_are_grouped_by_channels_used_with_stay_activity_and_orders(
 def test_the_page_needs_the_customers_view_permission(client, staff_in_role):
     client.force_login(staff_in_role("Merchandiser"))
     assert client.get(reverse("customers:channels-and-loyalty")).status_code == 403
+
+
+def test_partners_read_the_same_groups_from_the_api(api_client_for):
+    _customer(["web"], first_days_ago=40, last_days_ago=30, orders=1)
+    _customer(["web", "store"], first_days_ago=300, last_days_ago=10, orders=3)
+    reader = api_client_for("customers:read")
+
+    answer = reader.get("/api/v1/customers/channels-and-loyalty", {"active_days": 20})
+
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "active_days": 20,
+        "results": [
+            {"channels": 1, "customers": 1, "average_days_as_customer": 10, "active": 0,
+             "average_orders": 1.0},
+            {"channels": 2, "customers": 1, "average_days_as_customer": 290, "active": 1,
+             "average_orders": 3.0},
+        ],
+    }  # fmt: skip
+    refused = reader.get("/api/v1/customers/channels-and-loyalty", {"active_days": "soon"})
+    assert refused.status_code == 400 and "active_days" in refused.json()["error"]["fields"]

@@ -64,3 +64,27 @@ def test_the_page_needs_the_orders_view_permission(client, staff_in_role):
     assert client.get(url).status_code == 200  # marketers read orders
     client.force_login(staff_in_role(username="nobody"))
     assert client.get(url).status_code == 403
+
+
+def test_partners_read_the_same_ranking_from_the_api(api_client_for, shop, customer):
+    _sold_and_returned(shop, customer, "web", "black", 4, returns=[("defect", 2), ("size", 1)])
+    reader = api_client_for("orders:read")
+
+    answer = reader.get("/api/v1/returns/products", {"days": 30})
+
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["days"] == 30
+    assert body["results"] == [
+        {
+            "sku": shop.sku("black"),
+            "name": body["results"][0]["name"],
+            "sold": 4,
+            "returned": 3,
+            "rate": 0.75,
+            "reasons": [{"reason": "defect", "units": 2}, {"reason": "size", "units": 1}],
+        }
+    ]
+    refused = reader.get("/api/v1/returns/products", {"days": 7})
+    assert refused.status_code == 400 and "days" in refused.json()["error"]["fields"]
+    assert api_client_for("customers:read").get("/api/v1/returns/products").status_code == 403
