@@ -30,6 +30,7 @@ from customers.services import merge_customers
 from customers.services.merging import (
     approve_merge_candidate,
     flag_merge_candidate,
+    in_survival_order,
     reject_merge_candidate,
 )
 
@@ -119,9 +120,7 @@ def merge_duplicate(request, public_id):
         )
         return back
     try:
-        survivor, loser = sorted(
-            [customer, duplicate], key=lambda c: (c.is_anonymous, c.created_at, c.id)
-        )
+        survivor, loser = in_survival_order([customer, duplicate])
         merge_customers(
             survivor,
             loser,

@@ -23,6 +23,12 @@ from customers.services.figures import FIGURE_FIELDS
 PROFILE_FIELDS = ("first_name", "last_name", "locale", "preferred_channel")
 
 
+def in_survival_order(customers) -> list[Customer]:
+    """The profiles in the order a merge keeps them: known before anonymous, then the oldest
+    first. The first one survives, so ids partners already hold keep leading to it."""
+    return sorted(customers, key=lambda c: (c.is_anonymous, c.created_at, c.id))
+
+
 def conflicting_kinds(first: Customer, second: Customer) -> list[str]:
     """Kinds (email, phone) of which both profiles hold a verified identity: two known people."""
     held: dict[int, set[str]] = {first.id: set(), second.id: set()}

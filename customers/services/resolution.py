@@ -34,6 +34,7 @@ from customers.services.merging import (
     SURVIVOR_FIELDS,
     conflicting_kinds,
     flag_merge_candidate,
+    in_survival_order,
     merge_locked,
 )
 
@@ -104,14 +105,12 @@ def resolve_once(
         return _resolve_once(keys, traits, channel, source)
 
 
-def lock_customers(customer_ids, *, only=None) -> dict[int, Customer]:
-    """The customers, locked in id order; `only` loads just these columns (bulk paths).
-    Raises RetryResolution if one was merged away meanwhile."""
+def lock_customers(customer_ids) -> dict[int, Customer]:
+    """The customers, locked in id order. Raises RetryResolution if one was merged away
+    meanwhile."""
     customers = (
         Customer.objects.select_for_update().filter(id__in=sorted(customer_ids)).order_by("id")
     )
-    if only:
-        customers = customers.only("id", "merged_into_id", *only)
     found = {customer.id: customer for customer in customers}
     if len(found) != len(set(customer_ids)) or any(c.merged_into_id for c in found.values()):
         raise RetryResolution("a profile was merged meanwhile")
@@ -183,11 +182,10 @@ def _resolve_once(keys: dict[IdentityKey, bool], traits: dict, channel, source) 
 
 def _merge_all(customers: list[Customer], keys, source) -> Resolution:
     """Several profiles named at once: merge what the rules allow into the survivor."""
-    known = sorted((c for c in customers if not c.is_anonymous), key=lambda c: (c.created_at, c.id))
-    anonymous = sorted((c for c in customers if c.is_anonymous), key=lambda c: (c.created_at, c.id))
-    survivor = (known or anonymous)[0]
+    ordered = in_survival_order(customers)
+    survivor = ordered[0]
     resolution = Resolution(survivor)
-    for other in known + anonymous:
+    for other in ordered:
         if other.id == survivor.id:
             continue
         if not other.is_anonymous and not survivor.is_anonymous:
