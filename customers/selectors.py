@@ -28,7 +28,13 @@ from customers.models import (
     MergeCandidate,
     MergeCandidateStatus,
 )
-from customers.normalise import IdentityKey, normalise_email, normalise_phone
+from customers.normalise import (
+    KINDS,
+    IdentityKey,
+    normalise_email,
+    normalise_phone,
+    parse_identity_filter,
+)
 
 # Without a recorded decision: transactional messages may go, marketing needs an opt-in.
 DEFAULT_CONSENT = {ConsentPurpose.TRANSACTIONAL: True, ConsentPurpose.MARKETING: False}
@@ -62,8 +68,6 @@ def customer_named_by(text: str) -> Customer:
     """The live customer a staff member means by `text`: a customer id, `kind:value` of any
     identity (`phone:0912 123 4567`, `instagram:@sara`), or an email or phone number in any
     spelling. Raises CustomerNotFound (InvalidIdentity for a malformed `kind:value`)."""
-    from customers.normalise import KINDS, parse_identity_filter
-
     text = (text or "").strip()
     try:
         uuid.UUID(text)
@@ -200,8 +204,6 @@ def dashboard_figures() -> dict:
 
 
 def parse_identity_or_error(text: str) -> IdentityKey:
-    from customers.normalise import parse_identity_filter
-
     try:
         return parse_identity_filter(text)
     except InvalidIdentity as error:
@@ -248,7 +250,6 @@ def stay_by_channels_used(*, active_days: int = 90, now=None) -> list[dict]:
         {
             **row,
             "stay_days": round(row["stay"].total_seconds() / 86400) if row["stay"] else 0,
-            "active_share": row["active"] / row["customers"],
         }
         for row in rows
     ]

@@ -168,6 +168,10 @@ def reservations_of(order):
     return [line.reservation for line in order.lines.all() if line.reservation_id]
 
 
+# The periods the returned-products report is offered over, in days.
+RETURN_WINDOWS = (30, 90, 365)
+
+
 def most_returned_products(*, days: int = 90, now=None, limit: int = 50) -> list[dict]:
     """Which products come back most (story 5: make fewer of them), per variant (a colour
     and size): the units sold on sale orders placed in the last `days` days, in every

@@ -238,9 +238,6 @@ def pickup_collect(request, pk):
     return redirect("orders:order-detail", number=pickup.return_request.order.number)
 
 
-RETURN_WINDOWS = (30, 90, 365)
-
-
 @staff_member_required
 @permission_required(VIEW, raise_exception=True)
 def returned_products(request):
@@ -249,7 +246,7 @@ def returned_products(request):
         days = int(request.GET.get("days", 90))
     except ValueError:
         days = 90
-    if days not in RETURN_WINDOWS:
+    if days not in selectors.RETURN_WINDOWS:
         days = 90
     rows = selectors.most_returned_products(days=days)
     reasons = dict(ReturnReason.choices)
@@ -258,5 +255,5 @@ def returned_products(request):
     return render(
         request,
         "orders/returned_products.html",
-        {"rows": rows, "days": days, "windows": RETURN_WINDOWS},
+        {"rows": rows, "days": days, "windows": selectors.RETURN_WINDOWS},
     )

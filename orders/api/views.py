@@ -472,23 +472,20 @@ class CartLinesView(OrdersDoor, APIView):
         return Response(s.CartOut(carts_queryset().get(pk=cart.pk)).data)
 
 
-RETURN_WINDOWS = (30, 90, 365)
-
-
 class ReturnedProductsView(OrdersDoor, APIView):
     """Which variants come back most over the last 30, 90 or 365 days: units sold on sale
     orders in every channel, how many came back (returns, exchanges, replacements), the
     rate and the reasons given, most returned first."""
 
     @extend_schema(
-        parameters=[OpenApiParameter("days", int, enum=list(RETURN_WINDOWS), default=90)],
+        parameters=[OpenApiParameter("days", int, enum=list(selectors.RETURN_WINDOWS), default=90)],
         responses={200: s.ReturnedProductsOut},
     )
     def get(self, request):
         raw = request.query_params.get("days", "90")
-        if raw not in {str(window) for window in RETURN_WINDOWS}:
+        if raw not in {str(window) for window in selectors.RETURN_WINDOWS}:
             raise OrderError(
-                f"days must be one of {', '.join(map(str, RETURN_WINDOWS))}.",
+                f"days must be one of {', '.join(map(str, selectors.RETURN_WINDOWS))}.",
                 fields={"days": ["One of 30, 90 or 365."]},
             )
         days = int(raw)
