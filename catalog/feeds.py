@@ -47,6 +47,7 @@ from catalog.models import (
     gtin_is_valid,
 )
 from catalog.selectors import listed_variant_listings
+from core.exports import spreadsheet_row
 
 logger = logging.getLogger(__name__)
 
@@ -595,13 +596,16 @@ def generate_feed(feed: ChannelFeed) -> FeedRun:
                 + f'"channel": {json.dumps(feed.channel.code)}, "format": {json.dumps(feed.format)}, '
                 + f'"generated_at": {json.dumps(run.started_at.isoformat())}, "refusals": ['
             )
+            # The refusal report is opened by staff in a spreadsheet: cells are made safe.
             csv_writer = csv.writer(report_csv)
             csv_writer.writerow(["id", "title", "reasons"])
 
             def refused(refusal: Refusal):
                 entry = {"id": refusal.id, "title": refusal.title, "reasons": refusal.reasons}
                 report_json.write(("," if state["refused"] else "") + "\n" + json.dumps(entry))
-                csv_writer.writerow([refusal.id, refusal.title, " | ".join(refusal.reasons)])
+                csv_writer.writerow(
+                    spreadsheet_row([refusal.id, refusal.title, " | ".join(refusal.reasons)])
+                )
                 if len(state["sample"]) < SAMPLE_SIZE:
                     state["sample"].append(entry)
                 state["refused"] += 1

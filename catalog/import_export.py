@@ -25,6 +25,7 @@ from django.db.models import Prefetch
 
 from catalog import services
 from catalog.models import Attribute, Product, ProductMedia, ProductVariant, VariantListing
+from core.exports import csv_lines, from_spreadsheet_cell, write_xlsx_rows
 from core.models import Channel
 
 PRODUCT_COLUMNS = [
@@ -116,7 +117,7 @@ def read_rows(upload, filename: str) -> Iterator[tuple[int, list[str]]]:
     start = 1
     for cells in reader:
         if any(c.strip() for c in cells):
-            yield start, [c.strip() for c in cells]
+            yield start, [from_spreadsheet_cell(c.strip()) for c in cells]
         start = reader.line_num + 1
 
 
@@ -448,15 +449,9 @@ def export_rows(products=None, *, chunk=500) -> Iterator[list[str]]:
             yield row
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 def export_csv_lines(products=None) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    for row in export_rows(products):
-        yield writer.writerow(row)
+    """The export as CSV lines; a cell a spreadsheet would run as a formula is quoted."""
+    return csv_lines(export_rows(products))
 
 
 def export_xlsx(target, products=None):
@@ -466,6 +461,5 @@ def export_xlsx(target, products=None):
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("catalog")
-    for row in export_rows(products):
-        sheet.append(row)
+    write_xlsx_rows(sheet, export_rows(products))
     workbook.save(target)

@@ -14,6 +14,7 @@ from django.db.models import Count, Exists, OuterRef, Q, Sum
 from campaigns.errors import InvalidRules
 from campaigns.models import SENT_STATUSES, CampaignMessage
 from campaigns.services.segments import segment_queryset
+from core.exports import spreadsheet_row
 from customers.event_names import amount
 from customers.models import Event, Identity
 
@@ -184,9 +185,11 @@ def audience_csv(segment) -> str:
         mails, numbers = emails.get(customer_id, []), phones.get(customer_id, [])
         for index in range(max(len(mails), len(numbers))):
             writer.writerow(
-                [
-                    sha256_hex(mails[index]) if index < len(mails) else "",
-                    sha256_hex(numbers[index]) if index < len(numbers) else "",
-                ]
+                spreadsheet_row(
+                    [
+                        sha256_hex(mails[index]) if index < len(mails) else "",
+                        sha256_hex(numbers[index]) if index < len(numbers) else "",
+                    ]
+                )
             )
     return out.getvalue()
