@@ -29,6 +29,16 @@ ALLOWED_HOSTS = env.list(
 )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# A deploy that forgets DEBUG=False or SECRET_KEY must not serve the public: the development
+# key (which anyone can read here) and DEBUG's tracebacks are for this machine only.
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1", "testserver"}
+_public_hosts = sorted(set(ALLOWED_HOSTS) - LOOPBACK_HOSTS)
+if _public_hosts and (DEBUG or SECRET_KEY == _DEV_SECRET_KEY):
+    raise ImproperlyConfigured(
+        f"ALLOWED_HOSTS names {', '.join(_public_hosts)}: set DEBUG=False and a SECRET_KEY of "
+        "your own before serving any host other than this machine."
+    )
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

@@ -8,7 +8,8 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self):
-        from . import demo_data, staff_ui  # noqa: F401  (registers core's demo stage and nav)
+        # Imported for what they register: deploy checks, core's demo stage and its nav.
+        from . import checks, demo_data, staff_ui  # noqa: F401
         from .roles import sync_roles_after_migrate
 
         # Roles are kept in step with the models after every migrate, so a model added by a

@@ -20,6 +20,7 @@ PRODUCTION = {
     "ALLOWED_HOSTS": "shop.example.com",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/omni_prod_probe",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+    "CACHE_URL": "redis://127.0.0.1:6379/1",
 }
 
 
@@ -68,3 +69,30 @@ def test_production_refuses_to_start_without_a_secret_key():
     result = run_in(env, "-c", PROBE)
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_deploy_check_refuses_a_broker_with_a_per_process_cache():
+    env = {key: value for key, value in PRODUCTION.items() if key != "CACHE_URL"}
+    result = run_in(env, "manage.py", "check", "--deploy")
+    assert result.returncode != 0
+    assert "core.E001" in result.stderr + result.stdout
+    assert "CACHE_URL" in result.stderr + result.stdout
+
+
+def test_debug_refuses_to_serve_a_public_host():
+    result = run_in({"ALLOWED_HOSTS": "shop.example.com"}, "-c", PROBE)
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS names shop.example.com" in result.stderr
+
+
+def test_the_development_secret_key_refuses_to_serve_a_public_host():
+    from config.settings import _DEV_SECRET_KEY
+
+    result = run_in({**PRODUCTION, "SECRET_KEY": _DEV_SECRET_KEY}, "-c", PROBE)
+    assert result.returncode != 0
+    assert "SECRET_KEY of your own" in result.stderr
+
+
+def test_debug_on_loopback_hosts_is_the_embedded_mode():
+    result = run_in({"ALLOWED_HOSTS": "127.0.0.1,localhost"}, "-c", PROBE)
+    assert result.returncode == 0, result.stderr
