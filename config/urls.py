@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 APPS = ["customers", "catalog", "inventory", "orders", "campaigns", "support"]
@@ -12,6 +13,8 @@ api_v1 = [path("", include("core.api.urls"))] + [
 
 urlpatterns = [
     path("", include("core.urls")),
+    # One way in: the admin's login is the staff login page, `next` kept.
+    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_v1)),
