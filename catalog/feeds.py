@@ -48,6 +48,7 @@ from catalog.models import (
 )
 from catalog.selectors import listed_variant_listings
 from core.exports import spreadsheet_row
+from core.safe_urls import safe_url
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +146,7 @@ def _images_for(product_ids, base_url) -> dict:
         key = (product_id, variant_id)
         if key in images:
             continue
-        src = url or (default_storage.url(image) if image else "")
+        src = safe_url(url) or (default_storage.url(image) if image else "")
         if src.startswith("/") and base_url:
             src = base_url + src
         images[key] = (src, alt)

@@ -34,6 +34,7 @@ from catalog.models import (
     gtin_is_valid,
 )
 from core.models import Channel
+from core.safe_urls import is_safe_url
 from core.selectors import channel_for
 
 PRODUCT_FIELDS = ("name", "description", "condition", "is_active")
@@ -219,6 +220,9 @@ def check_product_input(data: dict) -> dict[str, list[str]]:
     for index, media in enumerate(data.get("media") or []):
         if not (media.get("url") or "").strip():
             errors.add(f"media.{index}.url", "Required.")
+        elif not is_safe_url(media["url"]):
+            # Partners' image URLs end up in staff pages and feeds: http(s) only.
+            errors.add(f"media.{index}.url", "Use an http or https URL.")
 
     variants = data.get("variants") or []
     channel_codes = set((data.get("listings") or {}).keys())

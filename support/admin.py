@@ -127,7 +127,16 @@ class MessageAdmin(admin.ModelAdmin):
     search_fields = ["=conversation__id", "external_id", "provider_message_id", "address"]
     list_select_related = ["conversation", "channel", "author"]
     raw_id_fields = ["conversation", "author"]
-    readonly_fields = ["idempotency_key", "provider_message_id", "send_attempts", "created_at"]
+    # What the customer sent stays as it arrived (sanitised): an edited html would reach the
+    # agents' conversation page, and edited attachments could carry any link.
+    readonly_fields = [
+        "html",
+        "attachments",
+        "idempotency_key",
+        "provider_message_id",
+        "send_attempts",
+        "created_at",
+    ]
     filter_horizontal = ["mentions"]
 
 

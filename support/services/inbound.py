@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.safe_urls import safe_url
 from customers.services import resolve_customer
 from support.errors import InvalidPayload
 from support.models import (
@@ -150,7 +151,7 @@ def _receive(inbound: InboundMessage, text, html, external_id) -> InboundResult:
         subject=(inbound.subject or "")[:255],
         text=text,
         html=html,
-        attachments=list(inbound.attachments or []),
+        attachments=safe_attachments(inbound.attachments),
         external_id=external_id,
         thread_ids=[t[:255] for t in inbound.thread_ids or []][:50],
         created_at=occurred_at,
@@ -178,6 +179,24 @@ def _receive(inbound: InboundMessage, text, html, external_id) -> InboundResult:
     conversation.save()
     record_on_timeline(message, "message_received")
     return InboundResult(message, True, csat)
+
+
+def safe_attachments(attachments) -> list:
+    """The attachments with only http(s) links kept: a provider's payload is the customer's
+    words, and a `javascript:` URL stored here would become a link in the agent's page."""
+    kept = []
+    for attachment in attachments or []:
+        if not isinstance(attachment, dict):
+            continue
+        attachment = dict(attachment)
+        if "url" in attachment:
+            url = safe_url(attachment["url"])
+            if url:
+                attachment["url"] = url
+            else:
+                del attachment["url"]
+        kept.append(attachment)
+    return kept
 
 
 def subject_of(inbound: InboundMessage, text: str) -> str:
