@@ -7,8 +7,12 @@ Signatures, all under the channel's provider_settings["inbound_secret"]:
   of the raw body>`;
 - Telegram: the secret itself in `X-Telegram-Bot-Api-Secret-Token` (set with setWebhook);
 - email (JSON or raw RFC 822), SMS and web chat: `X-Omni-Signature: sha256=<HMAC-SHA256>`.
+
+A web chat visitor's identity is a separate proof, under provider_settings["identity_secret"]:
+see parse_webchat.
 """
 
+import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
@@ -16,7 +20,8 @@ from datetime import UTC, datetime
 
 from core.models import ChannelKind
 from core.services.outbox import has_valid_signature
-from support.errors import InvalidPayload, InvalidSignature
+from customers.normalise import KINDS, IdentityKey, normalise_identity, parse_identity_filter
+from support.errors import InvalidIdentifierHash, InvalidPayload, InvalidSignature
 from support.inbound_email import parse_rfc822
 from support.services.inbound import InboundMessage
 
@@ -316,26 +321,87 @@ def parse_messenger(channel, request) -> Parsed:
 
 
 # --- web chat -----------------------------------------------------------------------------
+# What a visitor types into the chat widget proves nothing: anyone can type a customer's email.
+# Only an identity the shop vouches for (it knows who is signed in) is resolved as hers; the
+# rest is kept on the message as an unverified claim for the agent to read.
+def identifier_hash(secret: str, identifier: str) -> str:
+    """The hex HMAC-SHA256 of the identifier under the channel's identity secret: what the
+    shop computes for a signed-in customer (Chatwoot's identifier_hash)."""
+    return hmac.new(secret.encode(), identifier.encode(), hashlib.sha256).hexdigest()
+
+
+def vouched_identity(channel, identifier: str, given_hash) -> IdentityKey:
+    """The identity the shop vouches for with `identifier_hash`. The identifier is
+    `kind:value` (`phone:+98912...`, `external_id:shop:42`), an email address, or else the
+    shop's own customer id (an external id of partner provider_settings["identity_partner"],
+    by default the channel's code). Raises InvalidIdentifierHash when the hash is missing or
+    does not match, InvalidIdentity when the identifier cannot be read."""
+    secret = (channel.provider_settings or {}).get("identity_secret") or ""
+    if not secret:
+        raise InvalidIdentifierHash(
+            f"Channel {channel.code} has no identity_secret configured.",
+            fields={"identifier_hash": ["Cannot be checked."]},
+        )
+    expected = identifier_hash(secret, identifier).encode()
+    if not hmac.compare_digest(expected, str(given_hash or "").strip().lower().encode()):
+        raise InvalidIdentifierHash(
+            "The identifier_hash does not match the identifier.",
+            fields={"identifier_hash": ["Does not match."]},
+        )
+    kind, sep, _rest = identifier.partition(":")
+    if sep and kind in KINDS:
+        return parse_identity_filter(identifier)
+    if "@" in identifier:
+        return normalise_identity("email", identifier, field="identifier")
+    partner = (channel.provider_settings or {}).get("identity_partner") or channel.code
+    return normalise_identity("external_id", identifier, partner, field="identifier")
+
+
 def parse_webchat(channel, request) -> Parsed:
-    """{id, visitor_id, text, email?, phone?, name?}: the site's chat widget backend."""
+    """{id, visitor_id, text, email?, phone?, name?, identifier?, identifier_hash?}: the site's
+    chat widget backend. The visitor is found by her visitor id (the widget's cookie) and by
+    `identifier` when the shop vouches for it with `identifier_hash` (see vouched_identity);
+    then her name is taken as hers. Email, phone and name not vouched for are stored as
+    unverified claims and name no one."""
     data = _json(request.body)
     _require(data, "id", "visitor_id", "text")
     identities = [{"kind": "cookie", "value": str(data["visitor_id"])}]
-    if data.get("email"):
-        identities.append({"kind": "email", "value": str(data["email"])})
-    if data.get("phone"):
-        identities.append({"kind": "phone", "value": str(data["phone"])})
-    name = str(data.get("name") or "")
+    vouched = None
+    if data.get("identifier") or data.get("identifier_hash"):
+        _require(data, "identifier")
+        vouched = vouched_identity(channel, str(data["identifier"]), data.get("identifier_hash"))
+        identities.append(
+            {
+                "kind": vouched.kind,
+                "value": vouched.value,
+                "partner": vouched.partner,
+                "verified": True,
+            }
+        )
+    claims = []
+    for kind in ("email", "phone"):
+        if data.get(kind):
+            key = normalise_identity(kind, str(data[kind]), field=kind)
+            if key != vouched:
+                claims.append({"kind": key.kind, "value": key.value})
+    name = str(data.get("name") or "").strip()[:200]
     first, _sep, last = name.partition(" ")
+    traits = None
+    if name and vouched is not None:
+        traits = {"first_name": first[:100], "last_name": last[:100]}
+    elif name:
+        claims.append({"kind": "name", "value": name})
+    is_email = vouched is not None and vouched.kind == "email"
     return Parsed(
         [
             InboundMessage(
                 channel=channel,
                 identities=identities,
-                traits={"first_name": first, "last_name": last} if name else None,
+                traits=traits,
                 text=str(data["text"]),
                 external_id=str(data["id"]),
-                address=str(data.get("email") or data["visitor_id"]),
+                address=vouched.value if is_email else str(data["visitor_id"]),
+                claims=claims,
             )
         ]
     )

@@ -214,11 +214,19 @@ def _inbound_secrets(ctx, channels):
             continue
         secret = f"demo-{channel.code}-inbound"
         channel.provider_settings = {**(channel.provider_settings or {}), "inbound_secret": secret}
+        if path == "webchat":
+            # The shop vouches for a signed-in visitor with an HMAC under this one.
+            channel.provider_settings["identity_secret"] = f"demo-{channel.code}-identity"
         channel.save(update_fields=["provider_settings"])
         ctx.note(
             "Inbound webhook secrets (demo only, change them):",
             f"POST /api/v1/inbound/{path}?channel={channel.code:<10} secret {secret}",
         )
+        if path == "webchat":
+            ctx.note(
+                "Inbound webhook secrets (demo only, change them):",
+                f"  web chat identifier_hash secret {channel.provider_settings['identity_secret']}",
+            )
 
 
 def _many(ctx, channels, teams, agents):

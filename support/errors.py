@@ -20,6 +20,14 @@ class InvalidSignature(SupportError):
     status_code = 401
 
 
+class InvalidIdentifierHash(SupportError):
+    """A web chat message whose identifier_hash is not the HMAC of its identifier under the
+    channel's identity secret: someone claims to be a signed-in customer without proof."""
+
+    code = "invalid_identifier_hash"
+    status_code = 401
+
+
 class InvalidPayload(SupportError):
     code = "invalid_payload"
     status_code = 400

@@ -450,6 +450,14 @@ class Message(models.Model):
         blank=True,
         help_text=_("In-Reply-To and References of an email."),
     )
+    # What a web chat visitor typed about herself (email, phone, name) without the shop
+    # vouching for it: shown to the agent as unverified, never used to find the customer.
+    claimed_identities = models.JSONField(
+        _("unverified identities"),
+        default=list,
+        blank=True,
+        help_text=_("Typed by the sender, not proven: [{kind, value}]."),
+    )
     mentions = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="support_mentions"
     )

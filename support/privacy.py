@@ -28,6 +28,7 @@ def export_of(customer) -> list[dict]:
                     "text": message.text,
                     "html": message.html,
                     "attachments": message.attachments,
+                    "claimed_identities": message.claimed_identities,
                     "created_at": message.created_at.isoformat(),
                 }
                 for message in conversation.messages.all()
@@ -41,6 +42,12 @@ def export_of(customer) -> list[dict]:
 def erase_of(customer) -> None:
     conversations = Conversation.objects.filter(customer=customer)
     Message.objects.filter(conversation__in=conversations).update(
-        text="[erased]", html="", address="", subject="", attachments=[], thread_ids=[]
+        text="[erased]",
+        html="",
+        address="",
+        subject="",
+        attachments=[],
+        thread_ids=[],
+        claimed_identities=[],
     )
     conversations.update(subject="[erased]")

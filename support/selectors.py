@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, F, Prefetch, Q
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
 
 from core.models import Channel
 from customers.errors import InvalidIdentity
@@ -166,6 +167,28 @@ def customer_panel(customer, *, exclude=None) -> dict:
         "timeline": list(timeline_for(customer)[:10]),
         "conversations": list(previous_conversations(customer, exclude=exclude)),
     }
+
+
+CLAIM_LABELS = {"email": _("Email"), "phone": _("Phone"), "name": _("Name")}
+
+
+def unverified_claims(messages, customer, identities) -> list[dict]:
+    """What the sender typed about herself in these messages without proof (web chat), less
+    what her profile already holds: [{kind, label, value}], each once, in order of arrival.
+    A claim is no reason to show anyone's data: the agent asks her to sign in instead."""
+    held = {(identity.kind, identity.value) for identity in identities}
+    full_name = customer.full_name.casefold()
+    claims, seen = [], set()
+    for message in messages:
+        for claim in message.claimed_identities or []:
+            kind, value = str(claim.get("kind", "")), str(claim.get("value", ""))
+            if not value or (kind, value) in seen or (kind, value) in held:
+                continue
+            if kind == "name" and full_name and value.casefold() == full_name:
+                continue
+            seen.add((kind, value))
+            claims.append({"kind": kind, "label": CLAIM_LABELS.get(kind, kind), "value": value})
+    return claims
 
 
 def customer_panel_context(request, customer) -> dict:

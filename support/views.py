@@ -72,12 +72,16 @@ def _conversation_context(request, conversation):
         for reply in selectors.canned_replies_for(conversation)
     ]
     panel = selectors.customer_panel(conversation.customer, exclude=conversation)
+    conversation_messages = list(conversation.messages.all())
     agents = get_user_model().objects.filter(is_active=True, is_staff=True)
     if conversation.team_id:
         agents = agents.filter(support_memberships__team_id=conversation.team_id)
     return {
         "conversation": conversation,
-        "conversation_messages": list(conversation.messages.all()),
+        "conversation_messages": conversation_messages,
+        "claims": selectors.unverified_claims(
+            conversation_messages, conversation.customer, panel["identities"]
+        ),
         "composer": ComposerForm(channels=reachable),
         "reachable": reachable,
         "canned": canned,

@@ -55,6 +55,7 @@ class MessageSerializer(serializers.ModelSerializer):
             "text",
             "html",
             "attachments",
+            "claimed_identities",
             "external_id",
             "delivery_status",
             "created_at",

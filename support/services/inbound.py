@@ -64,6 +64,9 @@ class InboundMessage:
     thread_ids: list = field(default_factory=list)
     attachments: list = field(default_factory=list)
     traits: dict | None = None
+    # Identities the sender typed but nobody vouched for ([{kind, value}]): kept on the
+    # message for the agent, never given to identity resolution.
+    claims: list = field(default_factory=list)
     occurred_at: datetime | None = None
     kind: str = MessageKind.MESSAGE
     author: object = None  # the staff member who logged a call or a visit
@@ -154,6 +157,7 @@ def _receive(inbound: InboundMessage, text, html, external_id) -> InboundResult:
         attachments=safe_attachments(inbound.attachments),
         external_id=external_id,
         thread_ids=[t[:255] for t in inbound.thread_ids or []][:50],
+        claimed_identities=list(inbound.claims or [])[:10],
         created_at=occurred_at,
     )
     if csat is not None:

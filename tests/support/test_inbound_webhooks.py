@@ -215,12 +215,15 @@ def test_meta_graph_messaging(webhooks, kind, obj):
     assert webhooks.post(kind, meta_messaging(obj)).json()["duplicates"] == 1
 
 
-def test_webchat_visitor_with_email_joins_known_customer(webhooks):
+def test_webchat_visitor_typing_an_email_stays_a_visitor_with_a_claim(webhooks):
+    """A typed email proves nothing (tests/support/test_webchat_identity.py has the rest)."""
     known = customer_with(("email", "nina@example.com"), first_name="Nina")
     payload = {"id": "chat-1", "visitor_id": "c-81f", "email": "nina@example.com", "text": "Hi!"}
     response = webhooks.post("webchat", payload)
     assert response.status_code == 200, response.content
-    assert Message.objects.get().conversation.customer == known
+    message = Message.objects.get()
+    assert message.conversation.customer != known
+    assert message.claimed_identities == [{"kind": "email", "value": "nina@example.com"}]
 
 
 @pytest.mark.parametrize(
