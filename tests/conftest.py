@@ -56,6 +56,13 @@ def pytest_runtest_setup(item):
         pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _undefined_template_variables_fail():
+    from tests.templates_strict import make_undefined_variables_raise
+
+    make_undefined_variables_raise()
+
+
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -37,7 +37,14 @@ def test_catalog_product_page_carries_the_stock_panel(manager, variant, store):
     receive_stock(variant, store, 2)
     page = manager.get(f"/catalog/products/{variant.product_id}/")
     assert page.status_code == 200
-    assert 'data-panel="inventory.stock"' in page.content.decode()
+    html = page.content.decode()
+    assert 'data-panel="inventory.stock"' in html
+    # The panel shows the same stock as /inventory/products/<id>/: the store's column, the
+    # variant's row with 2 on hand, and an available-to-promise row per channel.
+    assert f"<code>{store.code}</code>" in html
+    assert f'<tr data-sku="{variant.sku}">' in html
+    assert 'title="on hand">2</span>' in html
+    assert "No stock of this product at any location yet" not in html
 
 
 def test_ledger_filters_and_pages(
