@@ -16,7 +16,12 @@ class CampaignsConfig(AppConfig):
         )
 
         from . import demo_data  # noqa: F401  (registers the campaigns' seed_demo stages)
-        from .privacy import erase_campaign_data, export_campaign_data
+        from .privacy import (
+            erase_campaign_data,
+            export_campaign_data,
+            forget_suppressed_addresses,
+            message_addresses_of,
+        )
         from .views import customer_panel_context, dashboard_context
 
         # A merge re-points these rows from the merged profile to the survivor.
@@ -29,7 +34,11 @@ class CampaignsConfig(AppConfig):
         ):
             register_customer_link(model, field)
         register_privacy_handler(
-            "campaigns", export=export_campaign_data, erase=erase_campaign_data
+            "campaigns",
+            export=export_campaign_data,
+            erase=erase_campaign_data,
+            traces=message_addresses_of,
+            forget=forget_suppressed_addresses,
         )
         register_customer_panel(
             "campaigns",

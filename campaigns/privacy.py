@@ -1,6 +1,15 @@
 """Campaigns' part of a privacy export or erasure."""
 
-from campaigns.models import CampaignMessage, CouponCode, JourneyRun, Redemption, Unsubscribe
+from campaigns.models import (
+    CampaignMessage,
+    CouponCode,
+    JourneyRun,
+    Redemption,
+    Suppression,
+    TrackingEvent,
+    Unsubscribe,
+)
+from campaigns.services.tracking import suppression_digest
 
 
 def export_campaign_data(customer) -> dict:
@@ -33,7 +42,45 @@ def export_campaign_data(customer) -> dict:
     }
 
 
+def message_addresses_of(customer) -> set[str]:
+    """The addresses her messages went to: an erasure looks for them on the suppression list
+    and in copies no message points at."""
+    return set(
+        CampaignMessage.objects.filter(customer=customer)
+        .exclude(to="")
+        .values_list("to", flat=True)
+        .distinct()
+    )
+
+
 def erase_campaign_data(customer) -> None:
-    """Addresses and per-message contexts go; counts for reports stay (no personal data)."""
-    CampaignMessage.objects.filter(customer=customer).update(to="", context={})
+    """Addresses, per-message contexts and providers' bounce texts go; counts for reports
+    stay (no personal data)."""
+    messages = CampaignMessage.objects.filter(customer=customer)
+    TrackingEvent.objects.filter(message__in=messages).update(detail={})
+    messages.update(to="", context={}, status_reason="")
     JourneyRun.objects.filter(customer=customer).update(context={})
+
+
+def forget_suppressed_addresses(person) -> None:
+    """Her addresses on the suppression list are kept only as digests: nothing is sent to
+    them again, and the list no longer reads as her address."""
+    rows = list(
+        Suppression.objects.filter(address__in=person.identifiers).only(
+            "pk", "channel_kind", "address", "detail"
+        )
+    )
+    for row in rows:
+        row.address = suppression_digest(row.address)
+        row.detail = ""
+    # Erased once before (she came back and bounced again): the digest is already listed.
+    listed = set(
+        Suppression.objects.filter(address__in={row.address for row in rows}).values_list(
+            "channel_kind", "address"
+        )
+    )
+    repeated = [row.pk for row in rows if (row.channel_kind, row.address) in listed]
+    Suppression.objects.filter(pk__in=repeated).delete()
+    Suppression.objects.bulk_update(
+        [row for row in rows if row.pk not in repeated], ["address", "detail"]
+    )

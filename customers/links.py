@@ -8,7 +8,8 @@ Call these from your AppConfig.ready():
     # a merge re-points orders.Order.customer from the merged profile to the survivor
     register_customer_link("orders.Order", "customer")
     # export adds export(customer) under "orders"; erase calls erase(customer) first
-    register_privacy_handler("orders", export=export_orders_of, erase=erase_orders_of)
+    register_privacy_handler("orders", export=export_orders_of, erase=erase_orders_of,
+                             traces=shipping_phones_of)
     # a panel on the customer 360 page; context(request, customer) -> dict
     register_customer_panel("orders", "orders/panels/customer_orders.html",
                             orders_panel_context, perm="orders.view_order", order=10)
@@ -39,6 +40,13 @@ class PrivacyHandler:
     key: str
     export: Callable | None
     erase: Callable | None
+    traces: Callable | None = None
+    forget: Callable | None = None
+
+    @property
+    def app_label(self) -> str:
+        func = self.erase or self.export
+        return func.__module__.split(".")[0]
 
 
 @dataclass(frozen=True)
@@ -68,15 +76,21 @@ def register_customer_link(model_label_or_model, field_name: str) -> None:
     CUSTOMER_LINKS[(label, field_name)] = CustomerLink(label, field_name)
 
 
-def register_privacy_handler(key: str | None = None, *, export=None, erase=None) -> None:
+def register_privacy_handler(
+    key: str | None = None, *, export=None, erase=None, traces=None, forget=None
+) -> None:
     """`export(customer) -> JSON-able` is added to the customer's export under `key`;
     `erase(customer)` must remove that app's personal data of the customer (keeping
-    anonymised aggregates). Both run inside the privacy service's transaction."""
+    anonymised aggregates). For the copies held where no row points at her:
+    `traces(customer) -> iterable of str` names the addresses, phone numbers and names the
+    app's rows hold for her (read before anything is erased), and `forget(person)` removes
+    those of a core.services.traces.PersonTraces from the app's rows that do not point at a
+    customer (address lists, logs). All run inside the privacy service's transaction."""
     func = export or erase
     if func is None:
         raise ValueError("Give export=, erase= or both.")
     key = key or func.__module__.split(".")[0]
-    PRIVACY_HANDLERS[key] = PrivacyHandler(key, export, erase)
+    PRIVACY_HANDLERS[key] = PrivacyHandler(key, export, erase, traces, forget)
 
 
 def register_customer_panel(key, template, context_func=None, perm=None, order=50) -> None:
@@ -104,6 +118,21 @@ def panels_for(request, customer) -> list[dict]:
             {"key": panel.key, "template": panel.template, **panel.context(request, customer)}
         )
     return panels
+
+
+def apps_without_eraser() -> list[str]:
+    """Apps whose models point at Customer but that registered no erase handler: an erasure
+    would leave their rows' personal data behind. Reported by the system check
+    customers.W002."""
+    from customers.models import Customer
+
+    erasing = {handler.app_label for handler in PRIVACY_HANDLERS.values() if handler.erase}
+    missing = set()
+    for relation in Customer._meta.related_objects:
+        label = relation.related_model._meta.app_label
+        if label != "customers" and label not in erasing:
+            missing.add(label)
+    return sorted(missing)
 
 
 def unregistered_foreign_keys() -> list[str]:

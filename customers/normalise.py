@@ -66,6 +66,11 @@ def _normalise_phone(raw: str, region: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def forget_parsed_phones() -> None:
+    """Erasure: drop this process's memo of parsed phone numbers (it keys them as typed)."""
+    _normalise_phone.cache_clear()
+
+
 def _handle(raw: str) -> str:
     value = raw.strip().lstrip("@").lower()
     if not value:

@@ -14,13 +14,18 @@ class OrdersConfig(AppConfig):
         )
 
         from . import demo_data, staff_ui  # noqa: F401  (demo stages, nav and panels)
-        from .privacy import erase_orders_of, export_orders_of
+        from .privacy import erase_orders_of, export_orders_of, shipping_phones_of
 
         # A merge re-points these to the surviving profile, in the merge's transaction.
         register_customer_link("orders.Cart", "customer")
         register_customer_link("orders.Order", "customer")
         register_customer_link("orders.Return", "customer")
-        register_privacy_handler("orders", export=export_orders_of, erase=erase_orders_of)
+        register_privacy_handler(
+            "orders",
+            export=export_orders_of,
+            erase=erase_orders_of,
+            traces=shipping_phones_of,
+        )
         register_customer_panel(
             "orders",
             "orders/panels/customer_orders.html",

@@ -1,6 +1,6 @@
 """Orders' part of a customer's privacy export and erasure (registered with customers)."""
 
-from orders.models import Cart, CourierPickup, Order, Return
+from orders.models import Cart, CourierPickup, Order, OrderStatusChange, Return
 
 
 def export_orders_of(customer) -> dict:
@@ -52,6 +52,18 @@ def export_orders_of(customer) -> dict:
     }
 
 
+def shipping_phones_of(customer) -> set[str]:
+    """The phone numbers her orders and pickups were addressed to, as typed: an erasure looks
+    for them in copies no order points at (stored API answers, webhook payloads)."""
+    phones = set(Order.objects.filter(customer=customer).values_list("shipping_phone", flat=True))
+    phones.update(
+        CourierPickup.objects.filter(return_request__customer=customer).values_list(
+            "contact_phone", flat=True
+        )
+    )
+    return {phone for phone in phones if phone}
+
+
 def erase_orders_of(customer) -> None:
     """Names, addresses, phones and free-text notes go; numbers, lines and totals stay (the
     business's books and stock ledger)."""
@@ -64,6 +76,7 @@ def erase_orders_of(customer) -> None:
         notes="",
         payment_reference="",
     )
+    OrderStatusChange.objects.filter(order__customer=customer).update(note="")
     Return.objects.filter(customer=customer).update(note="")
     CourierPickup.objects.filter(return_request__customer=customer).update(
         contact_name="", contact_phone="", address=""

@@ -17,7 +17,12 @@ class SupportConfig(AppConfig):
         from support import demo_data, privacy, selectors  # noqa: F401 (registers demo stages)
 
         register_customer_link("support.Conversation", "customer")
-        register_privacy_handler("support", export=privacy.export_of, erase=privacy.erase_of)
+        register_privacy_handler(
+            "support",
+            export=privacy.export_of,
+            erase=privacy.erase_of,
+            traces=privacy.addresses_of,
+        )
         register_customer_panel(
             "support",
             "support/panels/customer_conversations.html",

@@ -2,7 +2,7 @@
 export, and its removal on erasure (message bodies and addresses go; counts and times stay
 for reports)."""
 
-from support.models import Conversation, Message
+from support.models import AgentNotification, Conversation, CsatResponse, Message
 
 
 def export_of(customer) -> list[dict]:
@@ -39,8 +39,22 @@ def export_of(customer) -> list[dict]:
     ]
 
 
+def addresses_of(customer) -> set[str]:
+    """The addresses and numbers her conversations were held with, as the channel gave them:
+    an erasure looks for them in copies no message points at."""
+    return set(
+        Message.objects.filter(conversation__customer=customer)
+        .exclude(address="")
+        .values_list("address", flat=True)
+        .distinct()
+    )
+
+
 def erase_of(customer) -> None:
     conversations = Conversation.objects.filter(customer=customer)
+    # Agents' notifications quote the subject or a note; survey comments are her words.
+    AgentNotification.objects.filter(conversation__in=conversations).update(text="")
+    CsatResponse.objects.filter(conversation__in=conversations).update(comment="")
     Message.objects.filter(conversation__in=conversations).update(
         text="[erased]",
         html="",
@@ -49,5 +63,6 @@ def erase_of(customer) -> None:
         attachments=[],
         thread_ids=[],
         claimed_identities=[],
+        last_error="",
     )
     conversations.update(subject="[erased]")

@@ -59,6 +59,7 @@ from campaigns.models import (
 )
 from campaigns.services.rendering import render_message
 from campaigns.services.segments import segment_queryset
+from campaigns.services.tracking import suppression_digest
 from core.models import Channel, ChannelKind
 from core.providers import OutboundMessage, ProviderError, send_message, sending_session
 from customers.models import Consent, ConsentPurpose, ConsentStatus, Customer, Identity
@@ -567,8 +568,11 @@ def _suppress(message, reason, outcome):
 
 def _apply_gates(rows, now, outcome):
     """Address, suppression list, consent and quiet hours, in bulk for the chunk."""
+    addresses = {m.to for m in rows if m.to}
+    # An erased person's suppressions are kept as digests of her addresses.
+    digests = {address: suppression_digest(address) for address in addresses}
     suppressed = set(
-        Suppression.objects.filter(address__in={m.to for m in rows if m.to}).values_list(
+        Suppression.objects.filter(address__in=addresses | set(digests.values())).values_list(
             "channel_kind", "address"
         )
     )
@@ -584,7 +588,7 @@ def _apply_gates(rows, now, outcome):
             _suppress(message, "no channel or address", outcome)
         elif message.customer.erased_at or message.customer.merged_into_id:
             _suppress(message, "customer erased or merged", outcome)
-        elif (kind, message.to) in suppressed:
+        elif (kind, message.to) in suppressed or (kind, digests[message.to]) in suppressed:
             _suppress(message, "address suppressed (bounce, complaint or do-not-contact)", outcome)
         elif not is_consented(
             consents[message.purpose], message.customer_id, kind, message.purpose

@@ -127,6 +127,12 @@ def unsubscribe(message, *, source="link", now=None) -> None:
     _timeline(message, "message_unsubscribed", key=message.token)
 
 
+def suppression_digest(address: str) -> str:
+    """How the suppression list keeps an erased person's address: sending still refuses it,
+    but the list no longer reads as her address."""
+    return "sha256:" + hashlib.sha256(address.strip().lower().encode()).hexdigest()
+
+
 def suppress_address(channel_kind, address, reason, detail="") -> Suppression:
     suppression, _created = Suppression.objects.get_or_create(
         channel_kind=channel_kind,

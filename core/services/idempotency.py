@@ -9,9 +9,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import BinaryField, BooleanField, F, Func, Q, Value
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from core.api.errors import json_error
 from core.models import IdempotencyRecord
+from core.services.traces import PersonTraces
 
 KEEP_FOR = timedelta(hours=24)
 # Answers worth replaying: success and the client's own mistakes. Auth, throttling and
@@ -75,6 +79,63 @@ def complete(record, *, status_code, body: bytes, content_type: str):
 
 def release(record):
     IdempotencyRecord.objects.filter(pk=record.pk, status_code__isnull=True).delete()
+
+
+class _HoldsBytes(Func):
+    """`haystack` (a binary column) contains the bytes `needle`: INSTR on SQLite and MySQL,
+    position(needle in haystack) on PostgreSQL."""
+
+    output_field = BooleanField()
+    template = "INSTR(%(expressions)s) > 0"
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        haystack, needle = self.get_source_expressions()
+        swapped = self.copy()
+        swapped.set_source_expressions([needle, haystack])
+        return super(_HoldsBytes, swapped).as_sql(
+            compiler,
+            connection,
+            template="position(%(expressions)s) > 0",
+            arg_joiner=" in ",
+            **extra_context,
+        )
+
+
+def forget_answers_about(traces: PersonTraces) -> int:
+    """Erasure: every stored answer that names the person (one of her profile ids or
+    identifiers; see PersonTraces) is replaced by a 410 saying it held personal data since
+    erased. The record itself stays, so a replay still does not run the request a second
+    time (that would place the order twice). Returns how many answers were replaced."""
+    terms = traces.search_terms()
+    if not terms:
+        return 0
+    held = Q()
+    for term in terms:
+        held |= Q(_HoldsBytes(F("response_body"), Value(term.encode(), BinaryField())))
+    candidates = IdempotencyRecord.objects.filter(held, status_code__isnull=False).only(
+        "pk", "status_code", "response_body"
+    )
+    replaced = []
+    for record in candidates.select_for_update():
+        if not traces.is_about(bytes(record.response_body or b"").decode("utf-8", "replace")):
+            continue
+        gone = json_error(
+            "erased",
+            _(
+                "The request was applied (status %(status)s), but its answer held personal "
+                "data that has since been erased at the customer's request."
+            )
+            % {"status": record.status_code},
+            410,
+        )
+        record.status_code = gone.status_code
+        record.response_body = gone.content
+        record.content_type = gone["Content-Type"]
+        replaced.append(record)
+    IdempotencyRecord.objects.bulk_update(
+        replaced, ["status_code", "response_body", "content_type"], batch_size=500
+    )
+    return len(replaced)
 
 
 def purge_expired(now=None) -> int:

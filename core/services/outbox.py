@@ -14,10 +14,12 @@ import urllib.request
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from core.models import OutboxEvent, WebhookEndpoint
+from core.services.traces import PersonTraces
 
 TIMEOUT_SECONDS = 5
 MAX_ATTEMPTS = 20
@@ -33,6 +35,37 @@ def publish(topic: str, payload: dict) -> OutboxEvent:
 
     transaction.on_commit(deliver_outbox.delay)
     return event
+
+
+def forget_person(traces: PersonTraces) -> int:
+    """Erasure: in every event about the person (sent or not), each payload value and error
+    text holding one of her identifiers or names becomes "[erased]"; ids, topics and amounts
+    stay, so an event still pending is delivered without her data. Returns the events
+    changed."""
+    terms = traces.search_terms()
+    if not terms:
+        return 0
+    held = Q()
+    for term in terms:
+        held |= Q(as_text__icontains=term) | Q(last_error__icontains=term)
+    candidates = (
+        OutboxEvent.objects.annotate(as_text=Cast("payload", TextField()))
+        .filter(held)
+        .only("pk", "payload", "last_error")
+        .select_for_update()
+    )
+    changed = []
+    for event in candidates:
+        if not (traces.is_about(json.dumps(event.payload)) or traces.is_about(event.last_error)):
+            continue
+        payload, payload_changed = traces.redact(event.payload)
+        error_changed = traces.is_personal(event.last_error)
+        if payload_changed or error_changed:
+            event.payload = payload
+            event.last_error = "" if error_changed else event.last_error
+            changed.append(event)
+    OutboxEvent.objects.bulk_update(changed, ["payload", "last_error"], batch_size=500)
+    return len(changed)
 
 
 def sign(secret: str, body: bytes) -> str:

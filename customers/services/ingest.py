@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from core.api.errors import DomainError
 from customers.errors import InvalidEvent
 from customers.models import ANONYMOUS_KINDS, Customer, Identity, IdentityKind, new_public_id
-from customers.normalise import IdentityKey, normalise_identity
+from customers.normalise import IdentityKey, forget_parsed_phones, normalise_identity
 from customers.payloads import BatchItem, IdentifyIn, TrackIn, invalid
 from customers.services.bulk import (
     IdentityRead,
@@ -204,6 +204,13 @@ def _normalised(kind: str, value: str, partner: str, region: str) -> Key:
     # (The region is part of the key because phone numbers are read in it.)
     key = normalise_identity(kind, value, partner)
     return (key.kind, key.value, key.partner)
+
+
+def forget_cached_identities() -> None:
+    """Erasure: drop this process's memos of identities as partners typed them. (Other
+    processes' memos only live in their memory and age out as new identities fill them.)"""
+    _normalised.cache_clear()
+    forget_parsed_phones()
 
 
 def _keys_of(identities) -> dict[Key, bool]:

@@ -2,12 +2,20 @@
 
 Both cover every app: apps register handlers with customers.links.register_privacy_handler.
 Erase keeps anonymised aggregates (event names, channels, dates, order totals and product
-ids) so reports still add up, and records that it happened in PrivacyRequest.
+ids) so reports still add up, and records that it happened in PrivacyRequest. It also finds
+the copies kept where no row points at her (stored API answers, webhook payloads, address
+lists) by her traces: profile ids, identifiers and names, read before anything is erased.
 """
 
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from core.services.idempotency import forget_answers_about
+from core.services.outbox import forget_person
+from core.services.traces import ERASED, PersonTraces
 from customers.event_names import NON_PERSONAL_PROPERTIES
 from customers.links import privacy_handlers
 from customers.models import (
@@ -20,6 +28,7 @@ from customers.models import (
     PrivacyRequest,
     PrivacyRequestKind,
 )
+from customers.services.ingest import forget_cached_identities
 
 EXPORT_FORMAT = "omni.customer-export.v1"
 
@@ -123,41 +132,79 @@ def export_customer(customer: Customer, *, requested_by=None, source: str = "") 
         return document
 
 
+def traces_of(customer: Customer, profiles: list[int]) -> PersonTraces:
+    """How stored text names the customer: her profiles' public ids, every identity value
+    (and each app's addresses and phone numbers as typed, from its `traces` handler), her
+    names."""
+    public_ids = Customer.objects.filter(pk__in=profiles).values_list("public_id", flat=True)
+    identifiers = set(
+        Identity.objects.filter(customer_id__in=profiles).values_list("value", flat=True)
+    )
+    for handler in privacy_handlers():
+        if handler.traces is not None:
+            identifiers.update(value for value in handler.traces(customer) if value)
+    names = set()
+    for first, last in Customer.objects.filter(pk__in=profiles).values_list(
+        "first_name", "last_name"
+    ):
+        names.update({first, last, f"{first} {last}".strip()})
+    return PersonTraces.of(ids=public_ids, identifiers=identifiers, names=names)
+
+
+def _forget_in_merge_audits(profiles: list[int], traces: PersonTraces) -> None:
+    for model, sides in (
+        (CustomerMerge, ("survivor_id", "loser_id")),
+        (MergeCandidate, ("customer_id", "other_id")),
+    ):
+        mentions = Q()
+        for side in sides:
+            mentions |= Q(**{f"{side}__in": profiles})
+        rows = list(model.objects.filter(mentions).only("pk", "reason", "source", "identities"))
+        for row in rows:
+            row.identities = []
+            row.reason = ERASED if traces.is_personal(row.reason) else row.reason
+            row.source = "" if traces.is_personal(row.source) else row.source
+        model.objects.bulk_update(rows, ["identities", "reason", "source"])
+
+
 def erase_customer(customer: Customer, *, requested_by=None, source: str = "") -> PrivacyRequest:
     """Remove the customer's personal data from every app and record it.
 
     Deletes identities; blanks names, locale and traits; strips event properties down to
     non-personal ones (products, orders, amounts) and replaces partner message ids; blanks
     free-text sources and identity snapshots in merge audits; calls every app's erase
-    handler. Running it again on an erased customer changes nothing and returns the record
-    of the first erasure."""
+    handler. Then forgets the copies that no row ties to her, found by her traces: stored
+    idempotent answers naming her become a 410, webhook payloads lose her identifiers and
+    names, apps' `forget` handlers clean their lists, staff admin history loses her name.
+    Running it again on an erased customer changes nothing and returns the record of the
+    first erasure."""
     with transaction.atomic():
         customer = _live(customer, lock=True)
         if customer.erased_at:
             previous = customer.privacy_requests.filter(kind=PrivacyRequestKind.ERASE).first()
             if previous:
                 return previous
+        profiles = [customer.pk, *customer.merged_profiles.values_list("pk", flat=True)]
+        traces = traces_of(customer, profiles)
         handled = []
         for handler in privacy_handlers():
             if handler.erase is not None:
                 handler.erase(customer)
                 handled.append(handler.key)
 
-        profiles = [customer.pk, *customer.merged_profiles.values_list("pk", flat=True)]
         identities = Identity.objects.filter(customer_id__in=profiles).delete()[0]
         events = list(Event.objects.filter(customer=customer).only("id", "properties"))
         for event in events:
-            event.properties = {
+            kept = {
                 key: value
                 for key, value in (event.properties or {}).items()
                 if key in NON_PERSONAL_PROPERTIES
             }
+            event.properties = traces.redact(kept)[0]
             event.message_id = f"erased-{event.pk}"
         Event.objects.bulk_update(events, ["properties", "message_id"], batch_size=1000)
         Consent.objects.filter(customer=customer).update(source="")
-        CustomerMerge.objects.filter(survivor=customer).update(identities=[])
-        MergeCandidate.objects.filter(customer=customer).update(identities=[])
-        MergeCandidate.objects.filter(other=customer).update(identities=[])
+        _forget_in_merge_audits(profiles, traces)
         Customer.objects.filter(pk__in=profiles).update(
             first_name="",
             last_name="",
@@ -166,6 +213,16 @@ def erase_customer(customer: Customer, *, requested_by=None, source: str = "") -
             traits={},
             is_anonymous=True,
         )
+        LogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(Customer),
+            object_id__in=[str(pk) for pk in profiles],
+        ).update(object_repr=ERASED)
+        for handler in privacy_handlers():
+            if handler.forget is not None:
+                handler.forget(traces)
+        answers = forget_answers_about(traces)
+        webhook_events = forget_person(traces)
+        transaction.on_commit(forget_cached_identities)
         now = timezone.now()
         Customer.objects.filter(pk=customer.pk).update(erased_at=now)
         return PrivacyRequest.objects.create(
@@ -173,6 +230,12 @@ def erase_customer(customer: Customer, *, requested_by=None, source: str = "") -
             kind=PrivacyRequestKind.ERASE,
             requested_by=requested_by,
             source=(source or "")[:100],
-            summary={"identities": identities, "events": len(events), "apps": handled},
+            summary={
+                "identities": identities,
+                "events": len(events),
+                "apps": handled,
+                "stored_answers": answers,
+                "webhook_events": webhook_events,
+            },
             created_at=now,
         )
