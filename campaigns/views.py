@@ -14,6 +14,7 @@ from django.db.models import Count, Q
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 
 from campaigns import forms
@@ -29,10 +30,16 @@ from campaigns.models import (
 from campaigns.services import abtest, drafts, rendering, reports, segments, sending, tracking
 from campaigns.services.links import read_click, read_unsubscribe
 from core.api.errors import DomainError
+from core.models import ChannelKind
 from customers.models import Customer
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 PAGE_SIZE = 50
+ATTRIBUTION_MODEL_NAMES = {
+    "first_touch": gettext_lazy("First touch"),
+    "last_touch": gettext_lazy("Last touch"),
+    "linear": gettext_lazy("Shared equally (linear)"),
+}
 
 
 # --- public tracking doors -----------------------------------------------------------------
@@ -267,20 +274,38 @@ def attribution(request):
 
     from django.utils import timezone
 
+    try:
+        days = min(max(int(request.GET.get("days") or 30), 1), 3650)
+    except ValueError:
+        days = 30
     until = timezone.now()
-    since = until - timedelta(days=int(request.GET.get("days", 30) or 30))
-    models_ = {
+    since = until - timedelta(days=days)
+    by_model = {
         model: reports.channel_attribution(since=since, until=until, model=model)
         for model in reports.ATTRIBUTION_MODELS
     }
-    kinds = sorted({kind for credit in models_.values() for kind in credit})
-    rows = [(kind, [models_[m].get(kind, 0) for m in reports.ATTRIBUTION_MODELS]) for kind in kinds]
+    kind_names = dict(ChannelKind.choices)
+    # One table per currency: revenue in rials and in dollars is never one number.
+    currencies = []
+    for currency in sorted({c for credit in by_model.values() for c in credit}):
+        credit = {model: by_model[model].get(currency, {}) for model in by_model}
+        kinds = sorted({kind for per_kind in credit.values() for kind in per_kind})
+        rows = [
+            {
+                "kind": kind,
+                "name": kind_names.get(kind, kind),
+                "values": [credit[model].get(kind, 0) for model in reports.ATTRIBUTION_MODELS],
+            }
+            for kind in kinds
+        ]
+        currencies.append({"currency": currency, "rows": rows})
     return render(
         request,
         "campaigns/attribution.html",
         {
-            "rows": rows,
-            "models": reports.ATTRIBUTION_MODELS,
+            "currencies": currencies,
+            "days": days,
+            "models": [ATTRIBUTION_MODEL_NAMES[model] for model in reports.ATTRIBUTION_MODELS],
             "store": reports.store_purchases_after_online_touch(since=since, until=until),
         },
     )

@@ -292,7 +292,11 @@ class JourneyList(CampaignsApi, generics.ListAPIView):
 class AttributionSerializer(serializers.Serializer):
     model = serializers.CharField()
     days = serializers.IntegerField()
-    revenue_by_channel = serializers.DictField(child=serializers.DecimalField(14, 2))
+    revenue_by_channel = serializers.DictField(
+        child=serializers.DictField(child=serializers.DecimalField(14, 2)),
+        help_text="Per currency (ISO code), the revenue credited to each channel kind; "
+        "amounts in different currencies are never added together.",
+    )
     store_purchases = serializers.DictField()
 
 

@@ -9,6 +9,7 @@ from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, Sum
 
 from campaigns.errors import InvalidRules
@@ -84,11 +85,14 @@ def _rates(figures):
     return figures
 
 
-def channel_attribution(*, since, until, lookback_days=30, model="linear") -> dict[str, Decimal]:
+def channel_attribution(
+    *, since, until, lookback_days=30, model="linear"
+) -> dict[str, dict[str, Decimal]]:
     """Revenue of orders completed in [since, until) credited to the channels of the touches
     that preceded each order within `lookback_days`: all to the first (first_touch), all to
     the last (last_touch), or shared equally (linear). A touch is any timeline event with a
-    channel other than an order; an order without touches is credited to its own channel."""
+    channel other than an order; an order without touches is credited to its own channel.
+    Amounts are never added across currencies: {currency: {channel kind: revenue}}."""
     if model not in ATTRIBUTION_MODELS:
         raise InvalidRules(
             f"Unknown model {model!r}.",
@@ -114,9 +118,11 @@ def channel_attribution(*, since, until, lookback_days=30, model="linear") -> di
         .values_list("customer_id", "channel__kind", "occurred_at")
     ):
         touches[customer_id].append((when, kind))
-    credit: dict[str, Decimal] = defaultdict(Decimal)
+    credit_by_currency: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for order in orders:
         revenue = amount(order.properties.get("total")) or Decimal(0)
+        currency = str(order.properties.get("currency") or settings.DEFAULT_CURRENCY).upper()
+        credit = credit_by_currency[currency]
         window_start = order.occurred_at - timedelta(days=lookback_days)
         before = [
             kind
@@ -133,7 +139,10 @@ def channel_attribution(*, since, until, lookback_days=30, model="linear") -> di
             share = revenue / len(before)
             for kind in before:
                 credit[kind] += share
-    return {kind: value.quantize(Decimal("0.01")) for kind, value in sorted(credit.items())}
+    return {
+        currency: {kind: value.quantize(Decimal("0.01")) for kind, value in sorted(credit.items())}
+        for currency, credit in sorted(credit_by_currency.items())
+    }
 
 
 def store_purchases_after_online_touch(*, since, until, lookback_days=30) -> dict:

@@ -66,18 +66,18 @@ def history(channels):
 def test_first_last_and_linear_touch(history):
     window = {"since": ago(days=30), "until": NOW, "lookback_days": 30}
     assert reports.channel_attribution(model="first_touch", **window) == {
-        "ads": Decimal("300.00"),
-        "store": Decimal("160.00"),
+        "USD": {"ads": Decimal("300.00"), "store": Decimal("160.00")},
     }
     assert reports.channel_attribution(model="last_touch", **window) == {
-        "store": Decimal("160.00"),
-        "web": Decimal("300.00"),
+        "USD": {"store": Decimal("160.00"), "web": Decimal("300.00")},
     }
     assert reports.channel_attribution(model="linear", **window) == {
-        "ads": Decimal("100.00"),
-        "email": Decimal("100.00"),
-        "store": Decimal("160.00"),
-        "web": Decimal("100.00"),
+        "USD": {
+            "ads": Decimal("100.00"),
+            "email": Decimal("100.00"),
+            "store": Decimal("160.00"),
+            "web": Decimal("100.00"),
+        },
     }
 
 
@@ -167,3 +167,32 @@ def test_audience_export_is_sha256_of_normalised_email_and_phone(channels):
             ["", digest("+989351112222")],
         ]
     )
+
+
+def test_attribution_page_keeps_each_currency_apart(client, staff_in_role, channels):
+    """An IRR marketplace order and a USD web order are two tables, never one sum."""
+    from core.factories import ChannelFactory
+
+    market = ChannelFactory(code="market-ir", kind="marketplace", currency="IRR")
+    buyer, other = CustomerFactory(), CustomerFactory()
+    EventFactory(
+        customer=buyer,
+        name="order_completed",
+        channel=market,
+        occurred_at=ago(days=2),
+        properties={"order_id": "IR1", "total": "5000000.00", "currency": "IRR"},
+    )
+    EventFactory(
+        customer=other,
+        name="order_completed",
+        channel=channels["web"],
+        occurred_at=ago(days=2),
+        properties={"order_id": "US1", "total": "56.00", "currency": "USD"},
+    )
+    client.force_login(staff_in_role("Marketer"))
+    html = client.get("/campaigns/attribution/", {"days": "soon"}).content.decode()
+    assert 'data-currency="IRR"' in html and 'data-currency="USD"' in html
+    assert "5000000.00 IRR" in html and "56.00 USD" in html
+    assert "5000056" not in html
+    assert "First touch" in html and "first_touch" not in html.split("<h1>")[1]
+    assert "Marketplace" in html
