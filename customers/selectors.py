@@ -25,6 +25,7 @@ from customers.models import (
     Customer,
     Event,
     Identity,
+    IdentityKind,
     MergeCandidate,
     MergeCandidateStatus,
 )
@@ -62,6 +63,19 @@ def customer_for_identity(key: IdentityKey) -> Customer | None:
         .first()
     )
     return identity.customer if identity else None
+
+
+def phones_of(customer_ids) -> dict[int, str]:
+    """Each customer's phone number (E.164; a verified one first, then the oldest), by id;
+    customers without one are left out."""
+    phones = {}
+    for customer_id, value in (
+        Identity.objects.filter(customer_id__in=customer_ids, kind=IdentityKind.PHONE)
+        .order_by("customer_id", "-is_verified", "created_at", "id")
+        .values_list("customer_id", "value")
+    ):
+        phones.setdefault(customer_id, value)
+    return phones
 
 
 def customer_named_by(text: str) -> Customer:

@@ -153,12 +153,15 @@ def _many(ctx, channels):
     """Random orders in every channel and method; some fulfilled, completed, cancelled,
     returned or exchanged; a few carts left active and abandoned."""
     from catalog.selectors import listed_variants
+    from customers.selectors import phones_of
     from orders import services
     from orders.factories import DEFAULT_ADDRESS
 
     customers = [c for c in ctx.shared.get("customers", []) if not c.is_anonymous][:200]
     if not customers:
         return
+    # Each order ships to its own customer's phone (none if she gave none), never Sara's.
+    phones = phones_of([customer.pk for customer in customers])
     rnd = ctx.random
     web_variants = list(listed_variants(channels["web"]).order_by("id")[:120])
     if not web_variants:
@@ -194,6 +197,7 @@ def _many(ctx, channels):
         address = {
             **DEFAULT_ADDRESS,
             "name": str(customer),
+            "phone": phones.get(customer.pk, ""),
             "address": ctx.faker("en_US").street_address(),
         }
         try:
