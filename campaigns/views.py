@@ -119,7 +119,7 @@ def campaign_detail(request, pk):
         {
             "campaign": campaign,
             "results": reports.campaign_results(campaign),
-            "variants": campaign.variants.select_related("template"),
+            "ab": abtest.ab_comparison(campaign),
             "can_send": campaign.status in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED),
             "testing": campaign.status == CampaignStatus.TESTING,
         },

@@ -48,6 +48,63 @@ def two_proportion_z_test(successes_a, trials_a, successes_b, trials_b) -> ZTest
     return ZTest(z, 2 * (1 - normal_cdf(abs(z))), rate_a, rate_b)
 
 
+def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
+    """95% confidence interval of a rate (Wilson score): honest for small samples and for
+    rates near 0, where the textbook ±1.96·SE interval goes below zero."""
+    if trials == 0:
+        return 0.0, 0.0
+    rate = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (rate + z * z / (2 * trials)) / denominator
+    margin = z * math.sqrt(rate * (1 - rate) / trials + z * z / (4 * trials * trials))
+    margin /= denominator
+    return max(0.0, centre - margin), min(1.0, centre + margin)
+
+
+def ab_comparison(campaign: Campaign) -> dict | None:
+    """The A/B test as staff read it, while it runs and after: each variant (the control
+    first) with its sends, successes on the campaign's metric, rate and 95% interval, and the
+    test of the best variant against the runner-up. None for a campaign without variants."""
+    variants = list(campaign.variants.select_related("template").order_by("name"))
+    if not variants:
+        return None
+    figures = variant_figures(campaign)
+    metric = "clicked" if campaign.ab_winner_metric == WinnerMetric.CLICK else "converted"
+    rows = []
+    for position, variant in enumerate(variants):
+        row = figures.get(variant.pk, {"sent": 0, metric: 0})
+        low, high = wilson_interval(row[metric], row["sent"])
+        rows.append(
+            {
+                "variant": variant,
+                "is_control": position == 0,
+                "sent": row["sent"],
+                "successes": row[metric],
+                "rate": row[metric] / row["sent"] if row["sent"] else 0.0,
+                "low": low,
+                "high": high,
+                # The same three as percentages, as the page shows them.
+                "percent": 100 * row[metric] / row["sent"] if row["sent"] else 0.0,
+                "low_percent": 100 * low,
+                "high_percent": 100 * high,
+            }
+        )
+    ranked = sorted(rows, key=lambda r: (-r["rate"], r["variant"].name))
+    best, runner_up = ranked[0], ranked[1] if len(ranked) > 1 else ranked[0]
+    test = two_proportion_z_test(
+        best["successes"], best["sent"], runner_up["successes"], runner_up["sent"]
+    )
+    return {
+        "metric": metric,
+        "rows": rows,
+        "best": best,
+        "runner_up": runner_up,
+        "p_value": test.p_value,
+        "significant": best is not runner_up and test.p_value < SIGNIFICANCE,
+        "decided": campaign.ab_decided_at is not None,
+    }
+
+
 def variant_figures(campaign: Campaign) -> dict[int, dict]:
     rows = (
         CampaignMessage.objects.filter(campaign=campaign, variant__isnull=False)
