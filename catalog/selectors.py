@@ -39,6 +39,22 @@ def variant_by_code(code: str) -> ProductVariant | None:
     return matches[0] if matches else None
 
 
+def variants_by_code(codes) -> dict[str, ProductVariant]:
+    """{code: variant} for each of `codes` that is a variant's SKU or barcode, SKU winning
+    as in `variant_by_code`; unknown codes are left out. One query, whatever the number."""
+    codes = {(code or "").strip() for code in codes} - {""}
+    if not codes:
+        return {}
+    variants = list(
+        ProductVariant.objects.select_related("product").filter(
+            Q(sku__in=codes) | Q(barcode__in=codes)
+        )
+    )
+    found = {v.barcode: v for v in variants if v.barcode in codes}
+    found.update({v.sku: v for v in variants if v.sku in codes})
+    return found
+
+
 def live_listing_q(prefix: str = "", at=None) -> Q:
     """Q for listings live now: listed and inside their publication window."""
     at = at or timezone.now()

@@ -45,3 +45,15 @@ class IllegalTransition(InventoryError):
 
     code = "illegal_transition"
     status_code = 409
+
+
+class InvalidCount(InventoryError):
+    """A stock count with bad lines; `details["lines"]` lists each one as {"line", "code",
+    "reason"}. Nothing of the count was recorded."""
+
+    code = "invalid_count"
+    status_code = 400
+
+    @property
+    def lines(self) -> list[dict]:
+        return self.details.get("lines", [])

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from inventory.models import Location, MovementReason
+from inventory.services import CountLine
 
 
 class LedgerFilterForm(forms.Form):
@@ -64,24 +65,18 @@ class CountForm(forms.Form):
         return data
 
     def clean_lines(self):
-        counted = {}
-        errors = []
+        """[CountLine] of the non-empty lines; a line that is not "code units" keeps
+        units None, so the service reports it with every other bad line."""
+        lines = []
         for number, raw in enumerate(self.cleaned_data["lines"].splitlines(), start=1):
-            line = raw.strip()
-            if not line:
+            parts = raw.replace(",", " ").replace(";", " ").split()
+            if not parts:
                 continue
-            parts = line.replace(",", " ").replace(";", " ").split()
-            if len(parts) != 2 or not parts[1].isdigit():
-                errors.append(
-                    _("Line %(n)s: write the code and a whole number of units.") % {"n": number}
-                )
-                continue
-            counted[parts[0]] = int(parts[1])
-        if errors:
-            raise forms.ValidationError(errors)
-        if not counted:
+            units = int(parts[1]) if len(parts) == 2 and parts[1].isdigit() else None
+            lines.append(CountLine(code=parts[0], units=units, number=number))
+        if not lines:
             raise forms.ValidationError(_("Enter at least one line."))
-        return counted
+        return lines
 
 
 class TransferForm(forms.Form):

@@ -141,38 +141,28 @@ def _day_start(day, plus_days=0):
 @staff_member_required
 @_perm("add_stockmovement")
 def count_entry(request):
-    from catalog.selectors import variant_by_code
-
     form = CountForm(request.POST or None, initial={"location": request.GET.get("location")})
     results = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        counted, unknown = {}, []
-        for code, units in data["lines"].items():
-            variant = variant_by_code(code)
-            if variant is None:
-                unknown.append(code)
-            else:
-                counted[variant.sku] = units
-        if counted:
-            outcome = services.record_count(
+        try:
+            results = services.record_count(
                 location=data["location"],
-                counted=counted,
+                lines=data["lines"],
                 occurred_at=data.get("occurred_at"),
                 reference=data.get("reference", ""),
                 source=f"staff:{request.user.get_username()}",
             )
-            results = [
-                {"sku": sku, "counted": units, "result": result}
-                for (sku, units), result in zip(counted.items(), outcome, strict=True)
-            ]
+        except DomainError as error:
+            _add_error(form, error)
+            if "lines" in error.fields:
+                form.add_error(None, error.message)  # "nothing was recorded", above the lines
+        else:
             messages.success(
                 request,
                 _("Count recorded for %(n)s SKUs at %(location)s.")
-                % {"n": len(counted), "location": data["location"].code},
+                % {"n": len(results), "location": data["location"].code},
             )
-        for code in unknown:
-            messages.error(request, _("No variant has the code %(code)s.") % {"code": code})
     return render(request, "inventory/count_entry.html", {"form": form, "results": results})
 
 
@@ -200,7 +190,7 @@ def transfers(request):
                         reference=data.get("reference", ""),
                     )
                 except DomainError as error:
-                    form.add_error(None, error.message)
+                    _add_error(form, error)
                 else:
                     messages.success(request, _("Transfer %(id)s requested.") % {"id": transfer.pk})
                     return redirect("inventory:transfers")
@@ -215,6 +205,15 @@ def transfers(request):
         "inventory/transfers.html",
         {"form": form, "open_transfers": open_transfers, "recent": recent},
     )
+
+
+def _add_error(form, error: DomainError) -> None:
+    """Show a service's refusal next to the fields it names, or above the form."""
+    named = {name: texts for name, texts in error.fields.items() if name in form.fields}
+    for name, texts in named.items():
+        form.add_error(name, texts)
+    if not named:
+        form.add_error(None, error.message)
 
 
 @staff_member_required

@@ -3,7 +3,7 @@
 from inventory.services import reserve, release, confirm, record_movements
 """
 
-from inventory.services.counts import record_count
+from inventory.services.counts import CountLine, record_count
 from inventory.services.movements import (
     MovementInput,
     MovementResult,
@@ -15,6 +15,7 @@ from inventory.services.reservations import confirm, expire_due, release, reserv
 from inventory.services.transfers import cancel, receive, request_transfer, ship
 
 __all__ = [
+    "CountLine",
     "MovementInput",
     "MovementResult",
     "cancel",

@@ -21,7 +21,11 @@ SOURCE = "transfers"
 
 
 def request_transfer(*, variant, from_location, to_location, quantity, reference="") -> Transfer:
-    """Ask for `quantity` units to move; nothing moves until it is shipped."""
+    """Ask for `quantity` units to move; nothing moves until it is shipped. The source must
+    hold that many units nobody has reserved (on hand - reserved) when it is asked, or
+    InsufficientStock names the quantity and what is available; shipping checks again,
+    since stock can be sold or reserved in between. Raises InvalidMovement for the same
+    location twice or a quantity that is not a positive whole number."""
     if from_location.pk == to_location.pk:
         raise InvalidMovement(
             _("A transfer needs two different locations."),
@@ -31,6 +35,24 @@ def request_transfer(*, variant, from_location, to_location, quantity, reference
         raise InvalidMovement(
             _("quantity must be a positive whole number."), fields={"quantity": [_("1 or more.")]}
         )
+    on_hand, reserved = (
+        StockLevel.objects.filter(variant=variant, location=from_location)
+        .values_list("on_hand", "reserved")
+        .first()
+    ) or (0, 0)
+    available = max(on_hand - reserved, 0)
+    if available < quantity:
+        message = _(
+            "Cannot transfer %(quantity)s units: %(location)s has %(available)s available "
+            "(%(on_hand)s on hand, %(reserved)s reserved)."
+        ) % {
+            "quantity": quantity,
+            "location": from_location.code,
+            "available": available,
+            "on_hand": on_hand,
+            "reserved": reserved,
+        }
+        raise InsufficientStock(message, fields={"quantity": [message]}, available=available)
     return Transfer.objects.create(
         variant=variant,
         from_location=from_location,

@@ -5,7 +5,8 @@ import pytest
 
 from catalog.factories import ProductVariantFactory
 from inventory.factories import LocationFactory, receive_stock, set_safety
-from inventory.models import StockLevel, Transfer
+from inventory.models import StockLevel, StockMovement, Transfer
+from inventory.services import reserve
 
 pytestmark = pytest.mark.django_db
 
@@ -69,17 +70,39 @@ def test_count_entry_records_the_counted_figure(manager, variant, store):
     receive_stock(variant, store, 9)
     response = manager.post(
         "/inventory/counts/",
-        {
-            "location": store.pk,
-            "lines": f"{variant.sku} 4\n{variant.barcode} 4\nNOPE 1\n",
-            "reference": "Q4",
-        },
+        {"location": store.pk, "lines": f"{variant.sku} 4\n", "reference": "Q4"},
     )
     assert response.status_code == 200
     assert StockLevel.objects.get(variant=variant, location=store).on_hand == 4
-    assert "No variant has the code NOPE" in response.content.decode()
-    bad = manager.post("/inventory/counts/", {"location": store.pk, "lines": "SKU two"})
-    assert "Line 1" in bad.content.decode()
+    assert "Count recorded for 1 SKUs" in response.content.decode()
+    by_barcode = manager.post(
+        "/inventory/counts/", {"location": store.pk, "lines": f"{variant.barcode} 6"}
+    )
+    assert by_barcode.status_code == 200
+    assert StockLevel.objects.get(variant=variant, location=store).on_hand == 6
+
+
+def test_a_count_with_a_bad_line_records_nothing_and_names_every_bad_line(manager, variant, store):
+    other = ProductVariantFactory(sku="OTHER-1")
+    receive_stock(variant, store, 9)
+    receive_stock(other, store, 3)
+    response = manager.post(
+        "/inventory/counts/",
+        {
+            "location": store.pk,
+            "lines": f"{variant.sku} 4\nNOPE 1\n\n{other.sku} two\n{variant.barcode} 5\n",
+        },
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Nothing was recorded: 3 lines of the count need fixing." in page
+    assert "Line 2 (NOPE): no variant has this SKU or barcode." in page
+    assert "Line 4 (OTHER-1): write the code and a whole number of units" in page
+    assert f"Line 5 ({variant.barcode}): {variant.sku} is already counted on line 1." in page
+    # The good lines were not recorded either: all or nothing.
+    assert StockLevel.objects.get(variant=variant, location=store).on_hand == 9
+    assert StockLevel.objects.get(variant=other, location=store).on_hand == 3
+    assert not StockMovement.objects.filter(reason="count").exists()
 
 
 def test_transfers_are_requested_shipped_and_received(manager, variant, warehouse, store):
@@ -95,14 +118,49 @@ def test_transfers_are_requested_shipped_and_received(manager, variant, warehous
     assert StockLevel.objects.get(variant=variant, location=store).on_hand == 3
     page = manager.get("/inventory/transfers/").content.decode()
     assert "No open transfer." in page
+    # Two requests may each fit what is free; the one shipped second finds it gone.
+    for _request in range(2):
+        manager.post(
+            "/inventory/transfers/",
+            {
+                "sku": variant.sku,
+                "from_location": warehouse.pk,
+                "to_location": store.pk,
+                "quantity": 2,
+            },
+        )
+    first, second = Transfer.objects.filter(status="requested").order_by("pk")
+    manager.post(f"/inventory/transfers/{first.pk}/ship/")
+    refused = manager.post(f"/inventory/transfers/{second.pk}/ship/", follow=True)
+    assert "free units" in refused.content.decode()
+
+
+def test_a_transfer_of_more_than_the_source_has_free_is_refused_when_requested(
+    manager, variant, warehouse, store
+):
+    receive_stock(variant, store, 12)
+    reserve(variant=variant, location=store, quantity=3)
+    response = manager.post(
+        "/inventory/transfers/",
+        {
+            "sku": variant.sku,
+            "from_location": store.pk,
+            "to_location": warehouse.pk,
+            "quantity": 9999,
+        },
+    )
+    assert response.status_code == 200
+    form = response.context["form"]
+    message = f"Cannot transfer 9999 units: {store.code} has 9 available (12 on hand, 3 reserved)."
+    assert form.errors["quantity"] == [message]
+    assert message in response.content.decode()
+    assert not Transfer.objects.exists()
+    # Exactly what is free is accepted.
     manager.post(
         "/inventory/transfers/",
-        {"sku": variant.sku, "from_location": warehouse.pk, "to_location": store.pk, "quantity": 9},
+        {"sku": variant.sku, "from_location": store.pk, "to_location": warehouse.pk, "quantity": 9},
     )
-    refused = manager.post(
-        f"/inventory/transfers/{Transfer.objects.latest('pk').pk}/ship/", follow=True
-    )
-    assert "free units" in refused.content.decode()
+    assert Transfer.objects.get().quantity == 9
 
 
 def test_low_stock_alerts_on_the_dashboard(
