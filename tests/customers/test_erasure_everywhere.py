@@ -6,6 +6,7 @@ import json
 
 import pytest
 from django.apps import apps
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import models
 from django.db.models.functions import Cast
 
@@ -22,7 +23,7 @@ from core.providers import delivery_reported
 from core.services.outbox import publish
 from customers.checks import customer_erasers_registered
 from customers.links import PRIVACY_HANDLERS
-from customers.models import CustomerMerge
+from customers.models import Customer, CustomerMerge
 from inventory.factories import WarehouseFactory, receive_stock
 from orders.models import Order
 from support.services import InboundMessage, add_note, assign, receive_inbound
@@ -153,6 +154,11 @@ def zofiqa_everywhere(client, channels, variant, agent):
     # A partner-facing event that carries her contact (as a "customer_updated" would).
     publish("customer_updated", {"customer_id": customer_id, "email": EMAIL, "phone": PHONE})
 
+    # A staff member edited her profile in the admin: its history names her.
+    LogEntry.objects.log_actions(
+        agent.pk, Customer.objects.filter(public_id=customer_id), CHANGE, single_object=True
+    )
+
     exported = client.post(f"/api/v1/customers/{customer_id}/export", HTTP_IDEMPOTENCY_KEY="e-1")
     assert exported.status_code == 200 and EMAIL in exported.content.decode()
     return customer_id
@@ -167,6 +173,7 @@ def test_erasure_leaves_her_email_phone_and_names_in_no_table(shop, api_client_f
         assert rows_holding(needle), needle
     assert "core.IdempotencyRecord.response_body" in rows_holding(PHONE)
     assert "core.OutboxEvent.payload" in rows_holding(EMAIL)
+    assert "admin.LogEntry.object_repr" in rows_holding(LAST)
     orders_before = Order.objects.count()
 
     erased = client.post(f"/api/v1/customers/{customer_id}/erase")
