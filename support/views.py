@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.api.errors import DomainError
-from core.models import Channel
+from core.models import Channel, ChannelKind
 from support import reports, selectors, services
 from support.forms import AfterSalesForm, ComposerForm, ContactLogForm, InboxFilterForm
 from support.models import (
@@ -326,11 +326,17 @@ def split_view(request, conversation):
 def reports_view(request):
     days = request.GET.get("days", "30")
     days = int(days) if days.isdigit() and 1 <= int(days) <= 365 else 30
+    report = reports.support_report(days=days)
+    kind_names = dict(ChannelKind.choices)
     return render(
         request,
         "support/reports.html",
         {
-            "report": reports.support_report(days=days),
+            "report": report,
+            "volume_kinds": [
+                {"code": kind, "name": kind_names.get(kind, kind)}
+                for kind in report["volume"]["kinds"]
+            ],
             "days": days,
             "channels": Channel.objects.all(),
         },
