@@ -53,12 +53,12 @@ class PersonTraces:
         object.__setattr__(self, "_about", _pattern(self.ids | self.identifiers))
         object.__setattr__(self, "_personal", _pattern(self.identifiers | self.names))
 
-    def search_terms(self, *, with_names: bool = False) -> list[str]:
+    def search_terms(self) -> list[str]:
         """Strings a database pre-filter looks for (a superset of what `is_about` accepts):
-        each value as stored, in lower case and as JSON writes it with ASCII escapes."""
-        values = self.ids | self.identifiers | (self.names if with_names else frozenset())
+        each id and identifier as stored, in lower case and as JSON writes it with ASCII
+        escapes."""
         terms = set()
-        for value in values:
+        for value in self.ids | self.identifiers:
             terms.update({value, value.lower(), json.dumps(value)[1:-1]})
         return sorted(terms)
 
