@@ -36,6 +36,10 @@ class SegmentSnapshotAdmin(admin.ModelAdmin):
     exclude = ["member_ids"]
     readonly_fields = ["segment", "campaign", "rules", "member_count", "taken_at"]
 
+    def has_add_permission(self, request):
+        # Sending a campaign takes the snapshot; an empty one made here has no segment.
+        return False
+
 
 @admin.register(models.MessageTemplate)
 class MessageTemplateAdmin(admin.ModelAdmin):

@@ -81,7 +81,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def state(self, obj):
         return _("revoked") if obj.revoked_at else _("active")
 
-    @admin.action(description=_("Revoke selected keys"))
+    @admin.action(description=_("Revoke selected keys"), permissions=["change"])
     def revoke(self, request, queryset):
         for api_key in queryset:
             revoke_api_key(api_key)

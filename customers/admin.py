@@ -111,7 +111,11 @@ class CustomerAdmin(admin.ModelAdmin):
             '<a href="{}">{}</a>', reverse("customers:detail", args=[obj.public_id]), _("open")
         )
 
-    @admin.action(description=_("Export all data of the selected customers (JSON)"))
+    # The export holds every app's data of the customer (conversations, campaign messages)
+    # and is recorded as a privacy request: as in the API, it needs customers.change_customer.
+    @admin.action(
+        description=_("Export all data of the selected customers (JSON)"), permissions=["change"]
+    )
     def export_selected(self, request, queryset):
         documents = [
             export_customer(customer, requested_by=request.user, source="admin")
@@ -231,11 +235,13 @@ class MergeCandidateAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{candidate}: {error.message}", messages.ERROR)
         self.message_user(request, done_message % done, messages.SUCCESS)
 
-    @admin.action(description=_("Approve: merge the newer profile into the older"))
+    @admin.action(
+        description=_("Approve: merge the newer profile into the older"), permissions=["change"]
+    )
     def approve(self, request, queryset):
         self._decide(request, queryset, approve_merge_candidate, _("Merged %d pair(s)."))
 
-    @admin.action(description=_("Reject: they are different people"))
+    @admin.action(description=_("Reject: they are different people"), permissions=["change"])
     def reject(self, request, queryset):
         self._decide(request, queryset, reject_merge_candidate, _("Rejected %d pair(s)."))
 

@@ -42,9 +42,91 @@ NON_PERSONAL_PROPERTIES = frozenset(
 )  # fmt: skip
 
 
+# Events the apps write themselves (orders, support, campaigns): how staff read them.
+OWN_EVENTS = {
+    "order_edited": _("Order changed"),
+    "order_fulfilled": _("Order fulfilled"),
+    "order_cancelled": _("Order cancelled"),
+    "order_exchanged": _("Exchanged"),
+    "return_received": _("Return received"),
+    "replacement_created": _("Replacement sent"),
+    "cart_converted": _("Cart bought"),
+    "cart_abandoned": _("Cart abandoned"),
+    "message_received": _("Message received"),
+    "message_sent": _("Message sent"),
+    "message_delivered": _("Message delivered"),
+    "message_read": _("Message read"),
+    "message_bounced": _("Message bounced"),
+    "message_complained": _("Marked as spam"),
+    "message_failed": _("Message failed"),
+    "message_unsubscribed": _("Unsubscribed"),
+    "message_converted": _("Bought after a message"),
+}
+
+# Properties shown on a timeline row, in this order, with the words staff read them by.
+DETAIL_LABELS = {
+    "order_id": _("Order"),
+    "subject": _("Subject"),
+    "query": _("Search"),
+    "sku": _("SKU"),
+    "product_id": _("Product"),
+    "coupon": _("Coupon"),
+    "reason": _("Reason"),
+    "url": _("Link"),
+    "variant": _("Variant"),
+    "store_id": _("Store"),
+}
+
+
 def label_of(name: str) -> str:
     spec = STANDARD_EVENTS.get(name)
-    return str(spec[0]) if spec else name.replace("_", " ").capitalize()
+    if spec:
+        return str(spec[0])
+    if name in OWN_EVENTS:
+        return str(OWN_EVENTS[name])
+    return name.replace("_", " ").capitalize()
+
+
+def _plain(value) -> str | None:
+    if isinstance(value, (str, int, float, Decimal)) and not isinstance(value, bool):
+        text = str(value).strip()
+        return text[:120] if text else None
+    return None
+
+
+def details_of(properties, *, limit=4) -> list[str]:
+    """A few readable facts of an event for the timeline, never a Python dict or list:
+    "Order W-100001", "Total 56.00 USD", "2 products: ARIA-BLK-38 × 1, …"."""
+    if not isinstance(properties, dict):
+        return []
+    details = []
+    for key, label in DETAIL_LABELS.items():
+        value = _plain(properties.get(key))
+        if value:
+            details.append(f"{label} {value}")
+    money = properties.get("total", properties.get("revenue"))
+    if _plain(money):
+        currency = _plain(properties.get("currency")) or ""
+        details.append(f"{_('Total')} {money} {currency}".strip())
+    lines = properties.get("products")
+    if isinstance(lines, list) and lines:
+        shown = [
+            f"{line.get('sku')} × {line.get('quantity', 1)}"
+            for line in lines[:3]
+            if isinstance(line, dict) and _plain(line.get("sku"))
+        ]
+        more = " …" if len(lines) > 3 else ""
+        details.append(
+            _("%(count)s products: %(lines)s") % {"count": len(lines), "lines": ", ".join(shown)}
+            + more
+        )
+    if not details:
+        # Custom events: their own simple properties, as "key: value".
+        for key, value in properties.items():
+            text = _plain(value)
+            if text:
+                details.append(f"{key.replace('_', ' ')}: {text}")
+    return details[:limit]
 
 
 def property_errors(name: str, properties) -> dict[str, list[str]]:

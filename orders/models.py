@@ -387,6 +387,13 @@ class OrderStatusChange(models.Model):
     def __str__(self):
         return f"{self.order_id}: {self.from_status} → {self.to_status}"
 
+    @property
+    def to_status_label(self):
+        """The status in staff's words ("Placed"), as the order's own status reads."""
+        if self.to_status in OrderStatus.values:
+            return OrderStatus(self.to_status).label
+        return self.to_status
+
 
 class Fulfilment(models.Model):
     """Lines handed over (shipped, picked up, or taken in the store) from one location."""

@@ -1,4 +1,5 @@
-"""Who may call an endpoint: a key holding the view's scope, or an active staff user."""
+"""Who may call an endpoint: a key holding the view's scope, or an active staff user holding
+the view's `staff_permissions` for the method (none named: only scope-free endpoints)."""
 
 from rest_framework import permissions
 
@@ -38,4 +39,7 @@ class HasScope(permissions.BasePermission):
         # Staff with a session act through their Django permissions, as in the admin.
         perms = getattr(view, "staff_permissions", {}) or {}
         needed = perms.get("read" if request.method in READ_METHODS else "write")
-        return needed is None or user.has_perm(needed)
+        if needed is None:
+            # Fail closed: what a key needs a scope for, staff need a named permission for.
+            return required_scope(view, request.method) is None
+        return user.has_perm(needed)

@@ -2,7 +2,7 @@
 
 from django import template
 
-from customers.event_names import label_of
+from customers.event_names import details_of, label_of
 
 register = template.Library()
 
@@ -11,3 +11,9 @@ register = template.Library()
 def event_label(name):
     """`product_viewed` -> its translated label; custom names read as words."""
     return label_of(name)
+
+
+@register.filter
+def event_details(properties):
+    """The readable facts of an event's properties (a list of strings)."""
+    return details_of(properties)

@@ -195,3 +195,26 @@ def test_admin_exports_and_erases_with_confirmation(admin_client, merged_sara):
     assert PrivacyRequest.objects.filter(
         customer=sara, kind="erase", requested_by__username="admin"
     ).exists()
+
+
+def test_timeline_details_read_as_words_not_python(client, staff_in_role, channels):
+    sara = customer_with(("email", "words@example.com"), first_name="Sara")
+    EventFactory(
+        customer=sara,
+        name="order_completed",
+        channel=channels["web"],
+        properties={
+            "order_id": "W-100001",
+            "total": "56.00",
+            "currency": "USD",
+            "products": [{"sku": "ARIA-BLK-38", "quantity": 1, "price": "56.00"}],
+        },
+    )
+    EventFactory(customer=sara, name="wishlist_shared", properties={"with": "family", "n": 2})
+    html = staff_client(client, staff_in_role).get(
+        reverse("customers:detail", args=[sara.public_id])
+    ).content.decode()
+    assert "Order W-100001" in html and "Total 56.00 USD" in html
+    assert "1 products: ARIA-BLK-38 × 1" in html
+    assert "with: family" in html
+    assert "{&#x27;" not in html and "[{" not in html

@@ -74,6 +74,9 @@ def test_order_page_shows_lines_reservations_returns_timeline(
     assert 'data-event="order_completed"' in html
     line = web.lines.get()
     assert f"#{line.reservation_id}" in html
+    # Staff read words, not event or status codes.
+    assert "<td>Order completed</td>" in html and "<td>order_completed</td>" not in html
+    assert "— Placed" in html and "— placed" not in html
 
 
 def test_actions_and_illegal_move_shown_not_500(lead, orders):

@@ -230,3 +230,15 @@ def test_a_lead_makes_the_texter_and_her_email_profile_one_from_the_conversation
         {"duplicate": "other@example.com", "next": "https://elsewhere.example/"},
     )
     assert away["Location"] == reverse("customers:detail", args=[sara.public_id])
+
+
+def test_a_resolved_conversations_header_has_no_dangling_separator(client, agent, channels):
+    conversation = sara_on_instagram(channels)
+    client.post(f"/support/c/{conversation.pk}/status", {"status": "resolved"})
+    conversation.refresh_from_db()
+    type(conversation).objects.filter(pk=conversation.pk).update(
+        first_response_breached=True, sla_due_at=None, sla_paused_at=None
+    )
+    html = client.get(f"/support/c/{conversation.pk}/").content.decode()
+    hint = html.split('data-sla="breached"')[0].rsplit('<p class="hint">', 1)[1]
+    assert "·" not in hint
