@@ -4,6 +4,7 @@ import json
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -11,7 +12,7 @@ from campaigns.errors import InvalidRules, InvalidTemplate
 from campaigns.models import Campaign, MessageTemplate, Segment
 from campaigns.services.drafts import VariantDraft
 from campaigns.services.rendering import check_template_source
-from campaigns.services.segments import compile_rules, describe
+from campaigns.services.segments import compile_rules, describe, parse_rules
 from core.models import Channel, ChannelKind
 
 
@@ -31,15 +32,18 @@ class SegmentForm(forms.ModelForm):
             self.initial["rules"] = json.dumps(self.instance.rules, indent=2, ensure_ascii=False)
         else:
             self.initial.setdefault("rules", "{}")
+        # The count beside the rules follows every change, a moment after typing stops.
+        self.fields["rules"].widget.attrs.update(
+            {
+                "hx-post": reverse("campaigns:segment-count"),
+                "hx-trigger": "input changed delay:400ms, change",
+                "hx-target": "#segment-count",
+            }
+        )
 
     def clean_rules(self):
         try:
-            rules = json.loads(self.cleaned_data["rules"] or "{}")
-        except ValueError as error:
-            raise forms.ValidationError(
-                _("Not valid JSON: %(error)s"), params={"error": error}
-            ) from None
-        try:
+            rules = parse_rules(self.cleaned_data["rules"])
             compile_rules(rules)
         except InvalidRules as error:
             raise forms.ValidationError(error.message) from None

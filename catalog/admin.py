@@ -69,14 +69,31 @@ class VariantListingForm(forms.ModelForm):
         return data
 
 
-class VariantListingInline(admin.TabularInline):
+class NamedPrices:
+    """Rows named "SKU on Channel: price" (and listings "Product on Channel") read the
+    variant, product and channel with the row, not one query each."""
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("variant", "listing__channel", "listing__product")
+        )
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "listing":
+            kwargs["queryset"] = ProductListing.objects.select_related("product", "channel")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class VariantListingInline(NamedPrices, admin.TabularInline):
     model = VariantListing
     form = VariantListingForm
     extra = 0
     autocomplete_fields = ["variant"]
 
 
-class VariantPriceInline(admin.TabularInline):
+class VariantPriceInline(NamedPrices, admin.TabularInline):
     model = VariantListing
     form = VariantListingForm
     fk_name = "variant"
@@ -155,9 +172,13 @@ class ProductListingAdmin(FeedsFollowChanges, admin.ModelAdmin):
     autocomplete_fields = ["product"]
     inlines = [VariantListingInline]
 
+    def get_queryset(self, request):
+        # Autocomplete answers (a variant price's listing) are named by product and channel.
+        return super().get_queryset(request).select_related("product", "channel")
+
 
 @admin.register(VariantListing)
-class VariantListingAdmin(FeedsFollowChanges, admin.ModelAdmin):
+class VariantListingAdmin(NamedPrices, FeedsFollowChanges, admin.ModelAdmin):
     form = VariantListingForm
     list_display = ["variant", "listing", "is_listed", "price", "compare_at_price"]
     list_filter = ["listing__channel", "is_listed"]

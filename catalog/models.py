@@ -335,7 +335,11 @@ class ProductListing(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.product_id} @ {self.channel_id}"
+        # Admin lists select_related product and channel; this reads names, not ids.
+        return _("%(product)s on %(channel)s") % {
+            "product": self.product.name,
+            "channel": self.channel.name,
+        }
 
     def is_live(self, at=None):
         at = at or timezone.now()
@@ -397,7 +401,12 @@ class VariantListing(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.variant_id} @ {self.listing_id}: {self.price}"
+        return _("%(sku)s on %(channel)s: %(amount)s %(currency)s") % {
+            "sku": self.variant.sku,
+            "channel": self.listing.channel.name,
+            "amount": f"{self.price.amount:.2f}",
+            "currency": self.price.currency,
+        }
 
 
 class FeedFormat(models.TextChoices):

@@ -15,7 +15,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
-from moneyed import Money
+from django.utils.translation import gettext as _
+from moneyed import Money, get_currency
 
 from catalog.errors import InvalidProductData, UnknownChannel
 from catalog.models import (
@@ -42,6 +43,7 @@ VARIANT_FIELDS = ("barcode", "colour", "size", "weight_grams", "is_active", "pos
 LISTING_FIELDS = ("is_listed", "title", "description", "published_from", "published_until")
 LANGUAGE_CODES = {code for code, _name in settings.LANGUAGES}
 TITLE_MAX = 255
+PRICE_PLACES = 2  # VariantListing's MoneyFields store 2 decimal places
 
 
 # --- categories and brands --------------------------------------------------------------
@@ -103,22 +105,40 @@ class _Errors:
         return bool(self.fields)
 
 
-def to_decimal(value, path, errors, *, minimum=Decimal(0)):
+def currency_decimals(currency: str) -> int:
+    """Decimal places a price in `currency` may have: its minor unit (ISO 4217), at most the
+    2 that prices are stored with."""
+    try:
+        sub_unit = get_currency(currency).sub_unit
+    except (KeyError, ValueError, AttributeError):
+        return PRICE_PLACES
+    return min(len(str(sub_unit)) - 1, PRICE_PLACES) if sub_unit else 0
+
+
+def to_decimal(value, path, errors, *, minimum=Decimal(0), places=None, currency=None):
+    places = PRICE_PLACES if places is None else places
     if value is None or value == "":
         return None
     try:
         number = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        errors.add(path, "Not a number.")
+        errors.add(path, _("Not a number."))
         return None
     if not number.is_finite():
-        errors.add(path, "Not a number.")
+        errors.add(path, _("Not a number."))
         return None
     if minimum is not None and number < minimum:
-        errors.add(path, f"Must be at least {minimum}.")
+        errors.add(path, _("Must be at least %(minimum)s.") % {"minimum": minimum})
         return None
-    if number.as_tuple().exponent < -2:
-        errors.add(path, "At most 2 decimal places.")
+    if number.normalize().as_tuple().exponent < -places:
+        if currency:
+            errors.add(
+                path,
+                _("At most %(places)s decimal places in %(currency)s.")
+                % {"places": places, "currency": currency},
+            )
+        else:
+            errors.add(path, _("At most %(places)s decimal places.") % {"places": places})
         return None
     return number
 
@@ -163,18 +183,28 @@ def _check_listing(listing, path, channel, errors):
 
 
 def _check_price(listing, path, channel, errors):
-    price = to_decimal(listing.get("price"), f"{path}.price", errors)
-    compare = to_decimal(listing.get("compare_at_price"), f"{path}.compare_at_price", errors)
+    """A price above 0 and a compare-at price above it (or none), each with no more
+    decimals than the channel's currency has, in the channel's currency."""
+    money = {}
+    if channel is not None:
+        money = {"currency": channel.currency, "places": currency_decimals(channel.currency)}
+    price = to_decimal(listing.get("price"), f"{path}.price", errors, **money)
+    compare = to_decimal(
+        listing.get("compare_at_price"), f"{path}.compare_at_price", errors, **money
+    )
     currency = listing.get("currency")
     if channel is not None and currency and currency != channel.currency:
         errors.add(
             f"{path}.currency",
-            f"Channel {channel.code} prices in {channel.currency}, not {currency}.",
+            _("Channel %(channel)s prices in %(currency)s, not %(given)s.")
+            % {"channel": channel.code, "currency": channel.currency, "given": currency},
         )
     if "price" in listing and listing.get("price") in (None, "") and listing.get("is_listed", True):
-        errors.add(f"{path}.price", "A listed variant needs a price.")
+        errors.add(f"{path}.price", _("A listed variant needs a price."))
+    if price is not None and price <= 0:
+        errors.add(f"{path}.price", _("Must be above 0."))
     if price is not None and compare is not None and compare <= price:
-        errors.add(f"{path}.compare_at_price", "Must be above the price.")
+        errors.add(f"{path}.compare_at_price", _("Must be above the price."))
     return price, compare
 
 
@@ -547,6 +577,44 @@ def set_variant_price(
         Product.objects.filter(pk=variant.product_id).update(updated_at=result.updated_at)
         _feeds_changed()
     return result
+
+
+def set_variant_prices(channel: Channel, rows: list[dict]) -> list[VariantListing]:
+    """Several variants' prices on one channel at once, each row {"variant", "price",
+    "compare_at_price", "is_listed"} as in `set_variant_price`. Every row is checked first
+    and nothing is written unless all are good: InvalidProductData names each bad field as
+    `<row index>.<field>` (`2.compare_at_price`), or `channel` for a channel that does not
+    sell."""
+    if not channel.sells:
+        raise InvalidProductData(
+            _("Channel %(channel)s does not sell.") % {"channel": channel.code},
+            fields={"channel": [_("Does not sell.")]},
+        )
+    errors = _Errors()
+    for index, row in enumerate(rows):
+        _check_price(
+            {
+                "price": row.get("price"),
+                "compare_at_price": row.get("compare_at_price"),
+                "is_listed": row.get("is_listed", True),
+            },
+            str(index),
+            channel,
+            errors,
+        )
+    if errors:
+        raise InvalidProductData(_("Invalid prices."), fields=errors.fields)
+    with transaction.atomic():
+        return [
+            set_variant_price(
+                row["variant"],
+                channel,
+                price=row.get("price"),
+                compare_at_price=row.get("compare_at_price"),
+                is_listed=row.get("is_listed", True),
+            )
+            for row in rows
+        ]
 
 
 def set_listing(product: Product, channel: Channel, **fields) -> ProductListing:

@@ -11,12 +11,16 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from catalog import feeds, selectors
-from catalog.forms import ImportForm, ProductSearchForm
+from catalog import feeds, selectors, services
+from catalog.errors import InvalidProductData
+from catalog.forms import ChannelPricesForm, ImportForm, ProductSearchForm
 from catalog.import_export import export_csv_lines, export_xlsx, import_catalog
 from catalog.models import (
     Category,
@@ -28,6 +32,7 @@ from catalog.models import (
     VariantListing,
 )
 from catalog.staff_ui import product_panels_for
+from core.models import Channel
 
 PAGE_SIZE = 50
 
@@ -62,24 +67,77 @@ def product_list(request):
     )
 
 
+def _variant_prices() -> Prefetch:
+    """Each variant with its prices on every channel: the price table and the price form."""
+    return Prefetch(
+        "variants",
+        queryset=ProductVariant.objects.prefetch_related(
+            Prefetch("listings", queryset=VariantListing.objects.select_related("listing__channel"))
+        ),
+    )
+
+
 @staff_member_required
 @permission_required("catalog.view_product", raise_exception=True)
 def product_detail(request, pk):
+    return _product_page(request, pk)
+
+
+@staff_member_required
+@permission_required("catalog.view_product", raise_exception=True)
+@permission_required("catalog.change_variantlisting", raise_exception=True)
+@require_POST
+def product_prices(request, pk, channel):
+    """The product page's price form for one channel: the changed rows go to the service
+    the API uses; errors come back on the page next to their fields."""
+    product = get_object_or_404(Product.objects.prefetch_related(_variant_prices()), pk=pk)
+    selling = get_object_or_404(Channel.objects.selling(), code=channel)
+    form = _price_form(product, selling, data=request.POST)
+    if form.is_valid():
+        rows = form.changed_rows()
+        try:
+            services.set_variant_prices(selling, rows)
+        except InvalidProductData as error:
+            form.add_service_errors(error)
+        else:
+            if rows:
+                messages.success(
+                    request,
+                    ngettext(
+                        "%(count)d price set on %(channel)s.",
+                        "%(count)d prices set on %(channel)s.",
+                        len(rows),
+                    )
+                    % {"count": len(rows), "channel": selling.name},
+                )
+            else:
+                messages.info(
+                    request, _("No price changed on %(channel)s.") % {"channel": selling.name}
+                )
+            url = reverse("catalog:product-detail", args=[product.pk])
+            return redirect(f"{url}?{urlencode({'prices': selling.code})}#prices")
+    return _product_page(request, pk, price_form=form, status=400)
+
+
+def _price_form(product, channel, data=None):
+    variants = list(product.variants.all())
+    current = {
+        vl.variant_id: vl
+        for variant in variants
+        for vl in variant.listings.all()
+        if vl.listing.channel_id == channel.pk
+    }
+    return ChannelPricesForm(data, channel=channel, variants=variants, current=current)
+
+
+def _product_page(request, pk, *, price_form=None, status=200):
     product = get_object_or_404(
         Product.objects.select_related("brand", "category").prefetch_related(
             "translations",
             "attribute_values__attribute",
             "media",
             Prefetch("listings", queryset=ProductListing.objects.select_related("channel")),
-            Prefetch(
-                "variants",
-                queryset=ProductVariant.objects.prefetch_related(
-                    Prefetch(
-                        "listings",
-                        queryset=VariantListing.objects.select_related("listing__channel"),
-                    )
-                ),
-            ),
+            _variant_prices(),
         ),
         pk=pk,
     )
@@ -91,6 +149,18 @@ def product_detail(request, pk):
         rows.append(
             {"variant": variant, "cells": [by_channel.get(pl.channel_id) for pl in listings]}
         )
+    selling = []
+    if request.user.has_perm("catalog.change_variantlisting"):
+        selling = list(Channel.objects.selling().order_by("name"))
+    if price_form is None and selling:
+        # The channel asked for, else the first one the product is listed on.
+        listed = {pl.channel_id for pl in listings}
+        asked = request.GET.get("prices")
+        channel = next(
+            (c for c in selling if c.code == asked),
+            next((c for c in selling if c.pk in listed), selling[0]),
+        )
+        price_form = _price_form(product, channel)
     return render(
         request,
         "catalog/product_detail.html",
@@ -100,7 +170,10 @@ def product_detail(request, pk):
             "rows": rows,
             "panels": product_panels_for(request, product),
             "can_change": request.user.has_perm("catalog.change_product"),
+            "price_form": price_form,
+            "selling_channels": selling,
         },
+        status=status,
     )
 
 

@@ -1,6 +1,9 @@
 """Staff pages: product list with search (PostgreSQL full text and the SQLite fallback),
-the product page with its channels, prices and registered panels, the nav and dashboard,
-and roles in the admin (a Support agent cannot edit prices; a Merchandiser can)."""
+the product page with its channels, prices, the price form per channel and registered panels,
+the nav and dashboard, and roles in the admin (a Support agent cannot edit prices; a
+Merchandiser can), where listings are named by SKU, channel and price."""
+
+from decimal import Decimal
 
 import pytest
 from djmoney.money import Money
@@ -195,3 +198,124 @@ def test_product_admin_has_inline_variants_listings_and_media(client, staff_in_r
     page = client.get(f"/admin/catalog/product/{product.pk}/change/").content.decode()
     for prefix in ("variants-TOTAL_FORMS", "listings-TOTAL_FORMS", "media-TOTAL_FORMS"):
         assert prefix in page
+
+
+def price_rows(product, **cells):
+    """The price form's fields: cells like price_0="89", compare_at_price_1="" or
+    is_listed_0=True, by variant position."""
+    variants = list(product.variants.order_by("position"))
+    data = {}
+    for name, value in cells.items():
+        field, _sep, position = name.rpartition("_")
+        key = f"{field}_{variants[int(position)].pk}"
+        if field == "is_listed":
+            if value:
+                data[key] = "on"
+        else:
+            data[key] = value
+    return data
+
+
+def test_merchandiser_sets_each_channels_prices_on_the_product_page(
+    client, staff_in_role, channels
+):
+    product = listed_product({channels["web"]: 89}, name="Aria Runner", variants=2)
+    first, second = product.variants.order_by("position")
+    client.force_login(staff_in_role("Merchandiser"))
+    page = client.get(f"/catalog/products/{product.pk}/", {"prices": "web-az"}).content.decode()
+    assert 'data-panel="catalog.set-prices"' in page and "Prices on Web AZ, in AZN." in page
+    assert f'aria-label="Price of {first.sku} on Web AZ (AZN)"' in page
+
+    response = client.post(
+        f"/catalog/products/{product.pk}/prices/web-az/",
+        price_rows(
+            product,
+            price_0="150",
+            compare_at_price_0="180.50",
+            is_listed_0=True,
+            price_1="",
+            compare_at_price_1="",
+            is_listed_1=True,
+        ),
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == f"/catalog/products/{product.pk}/?prices=web-az#prices"
+    assert "1 price set on Web AZ." in response.content.decode()
+    on_az = VariantListing.objects.get(variant=first, listing__channel=channels["web-az"])
+    assert on_az.price == Money(150, "AZN") and on_az.compare_at_price == Money("180.50", "AZN")
+    assert not VariantListing.objects.filter(
+        variant=second, listing__channel=channels["web-az"]
+    ).exists()
+    assert product.listings.filter(channel=channels["web-az"]).exists()
+
+    # On the web shop only the row that changed is written; the other keeps its price.
+    untouched = VariantListing.objects.get(variant=second, listing__channel=channels["web"])
+    response = client.post(
+        f"/catalog/products/{product.pk}/prices/web/",
+        price_rows(product, price_0="79", is_listed_0=True, price_1="89.00", is_listed_1=True),
+    )
+    assert response.status_code == 302
+    assert VariantListing.objects.get(variant=first, listing__channel=channels["web"]).price == (
+        Money(79, "USD")
+    )
+    assert VariantListing.objects.get(pk=untouched.pk).updated_at == untouched.updated_at
+
+
+def test_price_form_names_each_bad_field_and_writes_nothing(client, staff_in_role, channels):
+    product = listed_product({channels["web"]: 89}, name="Aria Runner", variants=2)
+    first, second = product.variants.order_by("position")
+    client.force_login(staff_in_role("Merchandiser"))
+    response = client.post(
+        f"/catalog/products/{product.pk}/prices/web/",
+        price_rows(
+            product,
+            price_0="0",
+            is_listed_0=True,
+            price_1="50",
+            compare_at_price_1="40",
+            is_listed_1=True,
+        ),
+    )
+    assert response.status_code == 400
+    form = response.context["price_form"]
+    assert form.errors[f"price_{first.pk}"] == ["Must be above 0."]
+    assert form.errors[f"compare_at_price_{second.pk}"] == ["Must be above the price."]
+    assert "Must be above the price." in response.content.decode()
+    assert set(VariantListing.objects.values_list("price", flat=True)) == {Decimal("89.00")}
+
+    response = client.post(
+        f"/catalog/products/{product.pk}/prices/web/",
+        price_rows(product, price_0="79.999", is_listed_0=True, price_1="", is_listed_1=True),
+    )
+    form = response.context["price_form"]
+    assert form.errors[f"price_{first.pk}"] == ["At most 2 decimal places in USD."]
+    assert form.errors[f"price_{second.pk}"] == ["A listed variant needs a price."]
+    assert set(VariantListing.objects.values_list("price", flat=True)) == {Decimal("89.00")}
+
+
+def test_support_agent_sees_prices_but_no_price_form(client, staff_in_role, channels):
+    product = listed_product({channels["web"]: 89}, variants=1)
+    client.force_login(staff_in_role("Support agent"))
+    page = client.get(f"/catalog/products/{product.pk}/").content.decode()
+    assert str(Money(89, "USD")) in page and "catalog.set-prices" not in page
+    response = client.post(
+        f"/catalog/products/{product.pk}/prices/web/", price_rows(product, price_0="1")
+    )
+    assert response.status_code == 403
+    assert VariantListing.objects.get().price == Money(89, "USD")
+
+
+def test_the_admin_names_listings_by_sku_channel_and_price(client, staff_in_role, channels):
+    product = listed_product({channels["web"]: 89}, name="Aria Runner", variants=1)
+    variant = product.variants.get()
+    variant.sku = "ARIA-BLK-38"
+    variant.save()
+    vl = VariantListing.objects.get()
+    assert str(vl) == "ARIA-BLK-38 on Web shop: 89.00 USD"
+    client.force_login(staff_in_role("Merchandiser"))
+    changelist = client.get("/admin/catalog/variantlisting/").content.decode()
+    assert "Aria Runner on Web shop" in changelist and " @ " not in changelist
+    variant_page = client.get(f"/admin/catalog/productvariant/{variant.pk}/change/")
+    page = variant_page.content.decode()
+    assert "ARIA-BLK-38 on Web shop: 89.00 USD" in page  # the inline row's name
+    assert ">Aria Runner on Web shop</option>" in page  # the listing to choose
