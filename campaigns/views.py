@@ -3,7 +3,6 @@ results with A/B, journeys) and the public tracking doors (open pixel, click red
 one-click unsubscribe)."""
 
 import base64
-import json
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
@@ -162,12 +161,12 @@ def segment_count(request):
     """htmx: the live count of the rules being edited."""
     raw = request.POST.get("rules") or request.GET.get("rules") or "{}"
     try:
-        rules = json.loads(raw)
+        rules = segments.parse_rules(raw)
         count = segments.count_members(rules)
         description = segments.describe(rules)
         error = ""
-    except (ValueError, InvalidRules) as exc:
-        count, description, error = None, "", str(exc)
+    except InvalidRules as exc:
+        count, description, error = None, "", exc.message
     return render(
         request,
         "campaigns/partials/segment_count.html",
