@@ -25,6 +25,7 @@ compiles to EXISTS / correlated sub-queries, so a whole segment is one SELECT, n
 over customers in Python.
 """
 
+import json
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -39,6 +40,8 @@ from django.db.models import (
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from campaigns.errors import InvalidRules
 from core.models import ChannelKind
@@ -130,6 +133,44 @@ def matches(rules, customer, *, now=None) -> bool:
         return True
     condition = compile_rules(rules, now=now)
     return Customer.objects.filter(pk=customer.pk).filter(condition).exists()
+
+
+# What json's messages mean, in words a marketer can act on.
+JSON_PROBLEMS = {
+    "Expecting value": gettext_noop(
+        "a value is missing (a stray comma, or a word without quotes?)"
+    ),
+    "Expecting property name enclosed in double quotes": gettext_noop(
+        "a name must be written in double quotes, with no comma before the closing brace"
+    ),
+    "Expecting ',' delimiter": gettext_noop("a comma is missing between two items"),
+    "Expecting ':' delimiter": gettext_noop("a colon is missing after a name"),
+    "Extra data": gettext_noop("there is more text after the rules end"),
+    "Unterminated string starting at": gettext_noop("a text is not closed with a double quote"),
+    "Invalid control character at": gettext_noop(
+        "a text holds a line break; keep each text on one line"
+    ),
+}
+
+
+def parse_rules(text: str) -> dict:
+    """The rules typed as JSON on the segment builder. Raises InvalidRules saying, in words,
+    what is wrong and where (line and column), rather than the parser's own message."""
+    try:
+        rules = json.loads(text or "{}")
+    except json.JSONDecodeError as error:
+        problem = JSON_PROBLEMS.get(error.msg, error.msg)
+        raise InvalidRules(
+            _("The rules are not valid JSON at line %(line)s, column %(column)s: %(problem)s.")
+            % {"line": error.lineno, "column": error.colno, "problem": _(problem)},
+            fields={"rules": ["Not valid JSON."]},
+        ) from None
+    if not isinstance(rules, dict):
+        raise InvalidRules(
+            _('The rules must be one JSON object, such as {"all": [...]}.'),
+            fields={"rules": ["Must be an object."]},
+        )
+    return rules
 
 
 def compile_rules(rules, *, now=None) -> Q:

@@ -124,3 +124,21 @@ def test_the_customer_page_shows_her_messages_and_coupons(marketer, channels):
     page = marketer.get(reverse("customers:detail", args=[customer.public_id]))
     assert page.status_code == 200
     assert b"Messages and coupons" in page.content and code.code.encode() in page.content
+
+
+def test_segment_rules_count_as_they_are_typed_and_bad_json_is_explained(marketer):
+    page = marketer.get(reverse("campaigns:segment-new")).content.decode()
+    # The rules box itself asks for the count, a moment after each change (debounced).
+    rules_box = page.split('id="id_rules"')[0].rsplit("<textarea", 1)[1]
+    assert f'hx-post="{reverse("campaigns:segment-count")}"' in rules_box
+    assert 'hx-trigger="input changed delay:400ms, change"' in rules_box
+    assert 'hx-target="#segment-count"' in rules_box
+
+    typo = '{"all": [{"consent": "email",}]}'
+    answer = marketer.post(reverse("campaigns:segment-count"), {"rules": typo}).content.decode()
+    assert "line 1, column 30" in answer
+    assert "a name must be written in double quotes" in answer
+    assert "Expecting" not in answer
+    saved = marketer.post(reverse("campaigns:segment-new"), {"name": "Typo", "rules": typo})
+    assert "a name must be written in double quotes" in saved.content.decode()
+    assert not Segment.objects.filter(name="Typo").exists()
