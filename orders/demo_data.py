@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from core.api.errors import DomainError
 from core.demo import register_stage
+from customers.services import record_event
 
 logger = logging.getLogger(__name__)
 
@@ -149,6 +150,25 @@ def _sara(ctx, sara, channels):
     ctx.created("Sara's journey orders", 3)
 
 
+def _researched_online(order, variant, channels, rnd, *, index):
+    """Most store buyers looked at the pair on the web shop or in the app a few days before
+    (story 5: research online, buy offline), so the ready-made segment and the attribution
+    report have real members in the demo."""
+    online = [channels[code] for code in ("web", "app") if code in channels]
+    if not online:
+        return
+    days_before = dt.timedelta(days=rnd.randint(1, 12), hours=rnd.randint(0, 20))
+    record_event(
+        order.customer,
+        "product_viewed",
+        channel=rnd.choice(online),
+        occurred_at=order.placed_at - days_before,
+        properties={"sku": variant.sku, "product_id": str(variant.product_id)},
+        message_id=f"demo-research-{index}",
+        source="demo",
+    )
+
+
 def _many(ctx, channels):
     """Random orders in every channel and method; some fulfilled, completed, cancelled,
     returned or exchanged; a few carts left active and abandoned."""
@@ -213,6 +233,8 @@ def _many(ctx, channels):
                     external_id=f"demo-{code}-{_index}",
                 ).order
                 order.refresh_from_db()
+                if code == "store" and rnd.random() < 0.7:
+                    _researched_online(order, picked[0], channels, rnd, index=_index)
                 roll = rnd.random()
                 if order.status == "placed" and (roll < 0.1 or _index == 1):
                     services.cancel_order(order, reason="customer changed mind")
