@@ -4,6 +4,8 @@ one-click unsubscribe)."""
 
 import base64
 
+from csp import constants as csp
+from csp.decorators import csp_update
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
@@ -181,6 +183,10 @@ def template_list(request):
     return render(request, "campaigns/template_list.html", {"templates": templates})
 
 
+# The live preview shows the email's own HTML in a sandboxed srcdoc iframe (no script runs
+# there), and such a frame inherits this page's Content-Security-Policy: the email's inline
+# styles must apply, so this one page allows inline style. Script stays 'self' only.
+@csp_update({"style-src": [csp.UNSAFE_INLINE]})
 @staff_member_required
 @permission_required("campaigns.view_messagetemplate", raise_exception=True)
 def template_editor(request, pk=None):

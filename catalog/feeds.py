@@ -52,6 +52,14 @@ from core.safe_urls import safe_url
 
 logger = logging.getLogger(__name__)
 
+# The Content-Security-Policy of a served feed file. The printable catalogue is one
+# self-contained page (its style inline, partners' images, no script), unlike the staff
+# pages whose policy is in settings; the middleware keeps a header a view has set.
+FILE_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' https: http: data:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
 CHUNK = 1000
 SAMPLE_SIZE = 100
 REGENERATION_DEBOUNCE_SECONDS = 30

@@ -218,7 +218,9 @@ def feed_file(request, pk, kind):
     path = feeds.current_file(feed)
     if kind in ("json", "csv"):
         path = feeds.report_path(feed, kind)
-    return FileResponse(open(path, "rb"), as_attachment=False, filename=path.name)  # noqa: SIM115
+    response = FileResponse(open(path, "rb"), as_attachment=False, filename=path.name)  # noqa: SIM115
+    response["Content-Security-Policy"] = feeds.FILE_POLICY
+    return response
 
 
 @staff_member_required

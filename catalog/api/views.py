@@ -250,6 +250,7 @@ class FeedView(APIView):
         else:
             content_type = feeds.FORMATS[format_code].content_type
         response = FileResponse(open(path, "rb"), content_type=content_type)  # noqa: SIM115 (FileResponse closes it)
+        response["Content-Security-Policy"] = feeds.FILE_POLICY
         run = feeds.latest_run(feed)
         if run:
             response["Last-Modified"] = run.finished_at.strftime("%a, %d %b %Y %H:%M:%S GMT")
