@@ -73,6 +73,7 @@ def test_360_page_shows_a_merged_customers_whole_history(
         'data-event="product_viewed"'
     )  # newest first
     assert 'data-testid="orders-count">1<' in page
+    assert ">Purchases</dt>" in page  # follow-up orders are not counted as purchases
 
 
 def test_360_page_filters_the_timeline_by_channel_and_pages_it(
