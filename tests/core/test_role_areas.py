@@ -633,6 +633,12 @@ def send(client, call_):
     return getattr(client, method)(call_.path)
 
 
+def _is_staff_page(call_, response):
+    return not call_.key.startswith(("api-", "admin")) and response.get(
+        "Content-Type", ""
+    ).startswith("text/html")
+
+
 def _app_index_allowed(perms, app_label):
     return any(perm.startswith(f"{app_label}.") for perm in perms)
 
@@ -655,6 +661,12 @@ def test_each_role_gets_403_outside_its_area_and_in_inside(world, role):
         elif may(perms, call_.need):
             allowed += 1
             good = status == 200 if call_.method == "GET" else status not in (403, 404, 500)
+            if good and call_.method == "GET" and _is_staff_page(call_, response):
+                parts = _PageParts()
+                parts.feed(response.content.decode())
+                wrong += [
+                    f"{call_.path} links to {link}" for link in links_refused(parts.links, perms)
+                ]
         else:
             good = status == 403
         if not good:
@@ -777,6 +789,26 @@ HOME_PANELS = {
 }
 
 
+def links_refused(links, perms):
+    """The links of a page (hrefs) that lead to a page of the map these permissions do not
+    open: a page shows only the doors its reader may walk through."""
+    refused = []
+    for href in links:
+        url = urlsplit(href)
+        if url.netloc or not url.path.startswith("/") or url.path.startswith("/static/"):
+            continue
+        try:
+            match = resolve(url.path)
+        except Resolver404:
+            refused.append(f"{href}: no such page")
+            continue
+        route_entry = entry_for(match.view_name)
+        need = route_entry and route_entry.get
+        if need not in (PUBLIC, OWN) and not (need and may(perms, need)):
+            refused.append(f"{href} ({match.view_name}, needs {need})")
+    return refused
+
+
 class _PageParts(HTMLParser):
     def __init__(self):
         super().__init__()
@@ -801,20 +833,7 @@ def test_home_shows_each_role_its_own_figures_and_links(world, client, role):
     parts = _PageParts()
     parts.feed(response.content.decode())
     assert parts.panels - {"placeholder"} == HOME_PANELS[role]
-    refused = []
-    for href in parts.links:
-        url = urlsplit(href)
-        if url.netloc or not url.path.startswith("/") or url.path.startswith("/static/"):
-            continue
-        try:
-            match = resolve(url.path)
-        except Resolver404:
-            refused.append(f"{href}: no such page")
-            continue
-        route_entry = entry_for(match.view_name)
-        need = route_entry and route_entry.get
-        if need not in (PUBLIC, OWN) and not (need and may(perms, need)):
-            refused.append(f"{href} ({match.view_name}, needs {need})")
+    refused = links_refused(parts.links, perms)
     assert not refused, f"{role} is shown links it may not open: {refused}"
     if role is None:
         assert b'class="figure"' not in response.content
