@@ -3,10 +3,12 @@
 from django.contrib import admin
 
 from campaigns import models
+from campaigns.forms import TemplatePartsForm
 
 
 class TranslationInline(admin.StackedInline):
     model = models.MessageTemplateTranslation
+    form = TemplatePartsForm
     extra = 0
 
 
@@ -43,6 +45,7 @@ class SegmentSnapshotAdmin(admin.ModelAdmin):
 
 @admin.register(models.MessageTemplate)
 class MessageTemplateAdmin(admin.ModelAdmin):
+    form = TemplatePartsForm
     list_display = ["name", "channel_kind", "language", "updated_at"]
     list_filter = ["channel_kind"]
     search_fields = ["name", "subject"]
@@ -51,6 +54,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
 
 @admin.register(models.MessageTemplateTranslation)
 class MessageTemplateTranslationAdmin(admin.ModelAdmin):
+    form = TemplatePartsForm
     list_display = ["template", "language"]
     list_select_related = ["template"]
 

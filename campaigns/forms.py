@@ -75,7 +75,24 @@ class RuleForm(forms.Form):
     )
 
 
-class TemplateForm(forms.ModelForm):
+class TemplatePartsForm(forms.ModelForm):
+    """Any form of a template or a translation (the editor page, the admin): each of its
+    subject, text and html must compile in the sandbox and read only allowed variables."""
+
+    def clean(self):
+        data = super().clean()
+        for part in ("subject", "text", "html"):
+            if part not in self.fields:
+                continue
+            try:
+                check_template_source(**{part: data.get(part) or ""})
+            except InvalidTemplate as error:
+                for field, problems in error.fields.items():
+                    self.add_error(field, problems)
+        return data
+
+
+class TemplateForm(TemplatePartsForm):
     class Meta:
         model = MessageTemplate
         fields = ["name", "channel_kind", "language", "subject", "text", "html"]
@@ -83,19 +100,6 @@ class TemplateForm(forms.ModelForm):
             "text": forms.Textarea(attrs={"rows": 6}),
             "html": forms.Textarea(attrs={"rows": 10, "dir": "ltr"}),
         }
-
-    def clean(self):
-        data = super().clean()
-        try:
-            check_template_source(
-                subject=data.get("subject", ""),
-                text=data.get("text", ""),
-                html=data.get("html", ""),
-            )
-        except InvalidTemplate as error:
-            for field, problems in error.fields.items():
-                self.add_error(field, problems)
-        return data
 
 
 class CampaignForm(forms.ModelForm):

@@ -28,7 +28,16 @@ from campaigns.models import (
     RunStatus,
     Segment,
 )
-from campaigns.services import abtest, drafts, rendering, reports, segments, sending, tracking
+from campaigns.services import (
+    abtest,
+    drafts,
+    rendering,
+    reports,
+    segments,
+    sending,
+    template_context,
+    tracking,
+)
 from campaigns.services.links import read_click, read_unsubscribe
 from core.api.errors import DomainError
 from core.models import ChannelKind
@@ -205,14 +214,20 @@ def template_editor(request, pk=None):
     return render(
         request,
         "campaigns/template_editor.html",
-        {"form": form, "template": template, "customers": customers},
+        {
+            "form": form,
+            "template": template,
+            "customers": customers,
+            "variables": template_context.variable_rows(),
+        },
     )
 
 
 @staff_member_required
 @permission_required("campaigns.view_messagetemplate", raise_exception=True)
 def template_preview(request):
-    """htmx: render the template being edited for a chosen customer, without saving."""
+    """htmx: render the template being edited for a chosen customer (or a made-up one),
+    without saving; a template the sandbox refuses shows why."""
     data = request.POST
     draft = MessageTemplate(
         channel_kind=data.get("channel_kind", "email"),
@@ -222,43 +237,13 @@ def template_preview(request):
         language=data.get("language", "en"),
     )
     customer = Customer.objects.filter(pk=data.get("customer") or 0).first()
-    if customer is None:
-        customer = Customer(first_name=_("Sara"), last_name=_("Example"))
     try:
-        result = (
-            rendering.preview(draft, customer) if customer.pk else _preview_unsaved(draft, customer)
-        )
-        error = ""
+        result, error = rendering.preview(draft, customer), ""
     except InvalidTemplate as exc:
         result, error = None, str(exc)
     return render(
         request, "campaigns/partials/template_preview.html", {"result": result, "error": error}
     )
-
-
-def _preview_unsaved(draft, customer):
-    context = {
-        "customer": customer,
-        "first_name": customer.first_name,
-        "last_name": customer.last_name,
-        "coupon": {"code": "WELCOME-ABCD2345", "discount": "10%"},
-    }
-    from django.template import Context
-
-    result = {
-        "language": draft.language,
-        "subject": rendering.compile_part(draft.subject, autoescape=False).render(Context(context)),
-        "text": rendering.compile_part(draft.text, autoescape=False).render(Context(context)),
-        "html": rendering.compile_part(draft.html, autoescape=True).render(Context(context)),
-    }
-    if draft.channel_kind in ("sms", "whatsapp", "telegram", "messenger"):
-        info = rendering.sms_info(result["text"])
-        result["sms"] = {
-            "encoding": info.encoding,
-            "length": info.length,
-            "segments": info.segments,
-        }
-    return result
 
 
 @staff_member_required

@@ -132,13 +132,12 @@ ROW_FIELDS = (
 
 
 def _link_for(feed, slug, sku, product_id):
-    template = feed.product_url_template
-    if not template:
+    if not feed.product_url_template:
         return "", "link_missing: the feed has no product URL template"
-    try:
-        return template.format(slug=slug, sku=sku, id=product_id), ""
-    except (KeyError, IndexError, ValueError):
+    link = feed.product_link(slug=slug, sku=sku, product_id=product_id)
+    if not link:
         return "", "link_missing: the product URL template is not valid (use {slug}, {sku}, {id})"
+    return link, ""
 
 
 def _images_for(product_ids, base_url) -> dict:

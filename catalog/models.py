@@ -18,6 +18,8 @@ from django.utils.translation import pgettext_lazy
 from djmoney.models.fields import MoneyField
 from djmoney.models.validators import MinMoneyValidator
 
+from core.placeholders import fill_placeholders, unknown_placeholders
+
 CURRENCY_CHOICES = [(code, code) for code in settings.CURRENCIES]
 HEX_COLOUR = RegexValidator(r"^#[0-9A-Fa-f]{6}$", _("Enter a colour as #RRGGBB."))
 
@@ -416,6 +418,9 @@ class FeedFormat(models.TextChoices):
     CATALOGUE = "catalogue", _("Printable catalogue (HTML)")
 
 
+PRODUCT_URL_PLACEHOLDERS = ("slug", "sku", "id")
+
+
 def new_feed_token():
     return secrets.token_urlsafe(24)
 
@@ -453,6 +458,14 @@ class ChannelFeed(models.Model):
 
     def __str__(self):
         return f"{self.channel.code}/{self.format}"
+
+    def product_link(self, *, slug, sku, product_id) -> str:
+        """A product's page by `product_url_template`: {slug}, {sku} and {id} replaced, as
+        plain values. "" without a template, or with any other placeholder in it."""
+        template = self.product_url_template
+        if not template or unknown_placeholders(template, PRODUCT_URL_PLACEHOLDERS):
+            return ""
+        return fill_placeholders(template, {"slug": slug, "sku": sku, "id": product_id})
 
 
 class FeedRun(models.Model):

@@ -163,6 +163,58 @@ def timeline_channel_kinds(customer: Customer) -> set[str]:
     )
 
 
+def latest_event_of(customer_id: int, name: str) -> dict | None:
+    """Her latest `name` event as plain values: {"properties", "occurred_at", "channel"}
+    (the channel's name, "" without one); None if she has none."""
+    row = (
+        Event.objects.filter(customer_id=customer_id, name=name)
+        .order_by("-occurred_at", "-id")
+        .values("properties", "occurred_at", "channel__name")
+        .first()
+    )
+    if row is None:
+        return None
+    return {
+        "properties": row["properties"] if isinstance(row["properties"], dict) else {},
+        "occurred_at": row["occurred_at"],
+        "channel": row["channel__name"] or "",
+    }
+
+
+def skus_viewed_not_bought(customer_id: int, *, limit: int = 3) -> list[str]:
+    """SKUs of products she looked at recently (her last 30 views, newest first) and did not
+    buy in her last 20 orders; at most `limit`."""
+    bought = set()
+    for properties in Event.objects.filter(
+        customer_id=customer_id, name="order_completed"
+    ).values_list("properties", flat=True)[:20]:
+        for line in (properties or {}).get("products") or []:
+            if isinstance(line, dict):
+                bought.add(line.get("sku"))
+    skus: list[str] = []
+    for properties in (
+        Event.objects.filter(customer_id=customer_id, name="product_viewed")
+        .order_by("-occurred_at", "-id")
+        .values_list("properties", flat=True)[:30]
+    ):
+        sku = (properties or {}).get("sku")
+        if isinstance(sku, str) and sku and sku not in bought and sku not in skus:
+            skus.append(sku)
+        if len(skus) >= limit:
+            break
+    return skus
+
+
+def newest_identity_value(customer_id: int, kind: str) -> str:
+    """Her newest identity of this kind (an email, a phone number), or ""."""
+    return (
+        Identity.objects.filter(customer_id=customer_id, kind=kind)
+        .order_by("-created_at", "-id")
+        .values_list("value", flat=True)
+        .first()
+    ) or ""
+
+
 def consent_history(customer: Customer):
     return Consent.objects.filter(customer=customer).order_by("-recorded_at", "-id")
 

@@ -3,6 +3,7 @@ setting up teams, hours, SLA policies and canned replies, and for looking things
 
 from django.contrib import admin
 
+from support.forms import CannedReplyForm
 from support.models import (
     AgentNotification,
     BusinessHours,
@@ -142,6 +143,7 @@ class MessageAdmin(admin.ModelAdmin):
 
 @admin.register(CannedReply)
 class CannedReplyAdmin(admin.ModelAdmin):
+    form = CannedReplyForm
     list_display = ["title", "shortcut", "language", "team"]
     list_filter = ["language", "team"]
     search_fields = ["title", "shortcut", "body"]

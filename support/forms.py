@@ -1,11 +1,15 @@
-"""Forms of the agent inbox: the list filters, the composer, the call/visit log."""
+"""Forms of the agent inbox (the list filters, the composer, the call/visit log) and the
+admin's canned reply."""
 
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core.models import Channel, ChannelKind
-from support.models import ConversationStatus, Priority, Team
+from core.placeholders import unknown_placeholders
+from support.models import CannedReply, ConversationStatus, Priority, Team
 from support.selectors import InboxFilters
+from support.services.outbound import CANNED_PLACEHOLDERS
 
 STATUS_CHOICES = [
     ("open", _("Open")),
@@ -132,3 +136,33 @@ class AfterSalesForm(forms.Form):
         if data.get("action") == self.EXCHANGE and not data.get("new_sku"):
             self.add_error("new_sku", _("Name the SKU the customer gets instead."))
         return data
+
+
+CANNED_PLACEHOLDER_LIST = ", ".join(f"{{{name}}}" for name in CANNED_PLACEHOLDERS)
+
+
+class CannedReplyForm(forms.ModelForm):
+    """The admin's canned reply: only the known {placeholders}, each plain."""
+
+    class Meta:
+        model = CannedReply
+        fields = ["title", "shortcut", "body", "language", "team"]
+        help_texts = {
+            "body": format_lazy(
+                _("Placeholders: {names}. Nothing else in braces is filled in."),
+                names=CANNED_PLACEHOLDER_LIST,
+            )
+        }
+
+    def clean_body(self):
+        body = self.cleaned_data["body"]
+        unknown = unknown_placeholders(body, CANNED_PLACEHOLDERS)
+        if unknown:
+            raise forms.ValidationError(
+                _("Unknown placeholder: %(placeholder)s. Use one of: %(names)s."),
+                params={
+                    "placeholder": ", ".join(unknown),
+                    "names": CANNED_PLACEHOLDER_LIST,
+                },
+            )
+        return body

@@ -16,6 +16,7 @@ from campaigns.models import (
 from campaigns.services.drafts import create_campaign
 from campaigns.services.rendering import check_template_source
 from campaigns.services.segments import compile_rules, count_members, describe
+from campaigns.services.template_context import JOURNEY_DATA
 from core.api.serializers import StrictModelSerializer, StrictSerializer
 from core.models import Channel, ChannelKind
 
@@ -72,10 +73,20 @@ class RulesCountAnswerSerializer(serializers.Serializer):
     compiled_description = serializers.CharField()
 
 
+TEMPLATE_SOURCE_HELP = (
+    "Django template language over the allowed variables only (listed in the description of "
+    "the templates endpoints); anything else is refused with a 400 naming it."
+)
+TEMPLATE_SOURCE_FIELDS = {
+    part: {"help_text": TEMPLATE_SOURCE_HELP} for part in ("subject", "html", "text")
+}
+
+
 class MessageTemplateTranslationSerializer(StrictModelSerializer):
     class Meta:
         model = MessageTemplateTranslation
         fields = ["language", "subject", "html", "text"]
+        extra_kwargs = TEMPLATE_SOURCE_FIELDS
 
 
 class MessageTemplateSerializer(StrictModelSerializer):
@@ -103,16 +114,23 @@ class MessageTemplateSerializer(StrictModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["updated_at"]
+        extra_kwargs = TEMPLATE_SOURCE_FIELDS
 
     def validate(self, data):
+        """Every part, translations' too, compiles in the sandbox and reads only allowed
+        variables; each refused part is named with the variable or tag."""
         parts = {k: data[k] for k in ("subject", "html", "text") if k in data}
         for index, translation in enumerate(data.get("translations", [])):
             for key in ("subject", "html", "text"):
                 parts[f"translations.{index}.{key}"] = translation.get(key, "")
-        try:
-            check_template_source(**parts)
-        except InvalidTemplate as error:
-            raise serializers.ValidationError(error.fields) from None
+        problems = {}
+        for name, source in parts.items():
+            try:
+                check_template_source(**{name: source})
+            except InvalidTemplate as error:
+                problems.update(error.fields)
+        if problems:
+            raise serializers.ValidationError(problems)
         return data
 
     def create(self, validated_data):
@@ -134,7 +152,24 @@ class MessageTemplateSerializer(StrictModelSerializer):
 
 class MessageTemplatePreviewRequestSerializer(StrictSerializer):
     customer = serializers.UUIDField(help_text="Public id of the customer to render for.")
-    context = serializers.DictField(required=False, default=dict)
+    context = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text=(
+            "Journey data to preview with: trigger, cart and order, each an object like the "
+            "properties of the event that starts the journey. No other key."
+        ),
+    )
+
+    def validate_context(self, context):
+        unknown = sorted(set(context) - set(JOURNEY_DATA))
+        if unknown:
+            raise serializers.ValidationError(
+                f"Unknown key: {', '.join(unknown)}. Use {', '.join(JOURNEY_DATA)}."
+            )
+        if not all(isinstance(value, dict) for value in context.values()):
+            raise serializers.ValidationError("Each value is an object.")
+        return context
 
 
 class MessageTemplatePreviewSerializer(serializers.Serializer):

@@ -9,7 +9,12 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,7 +30,15 @@ from campaigns.models import (
     RunStatus,
     Segment,
 )
-from campaigns.services import abtest, coupons, rendering, reports, segments, sending
+from campaigns.services import (
+    abtest,
+    coupons,
+    rendering,
+    reports,
+    segments,
+    sending,
+    template_context,
+)
 from core.api.errors import DomainError
 from customers.selectors import customer_by_public_id
 
@@ -89,11 +102,19 @@ class AudienceExport(CampaignsApi, APIView):
         return response
 
 
+# The allowed variables, in every templates operation of the schema.
+TEMPLATES_SCHEMA = extend_schema(description=template_context.variables_help())
+
+
+@extend_schema_view(get=TEMPLATES_SCHEMA, post=TEMPLATES_SCHEMA)
 class TemplateList(CampaignsApi, generics.ListCreateAPIView):
+    """Message templates with their translations; POST checks every part in the sandbox."""
+
     serializer_class = s.MessageTemplateSerializer
     queryset = MessageTemplate.objects.prefetch_related("translations").order_by("name")
 
 
+@extend_schema_view(get=TEMPLATES_SCHEMA, patch=TEMPLATES_SCHEMA)
 class TemplateDetail(CampaignsApi, generics.RetrieveUpdateAPIView):
     serializer_class = s.MessageTemplateSerializer
     queryset = MessageTemplate.objects.prefetch_related("translations")
@@ -101,7 +122,8 @@ class TemplateDetail(CampaignsApi, generics.RetrieveUpdateAPIView):
 
 
 class TemplatePreview(CampaignsApi, APIView):
-    """What the customer would receive, in her language (SMS: length, encoding, segments)."""
+    """What the customer would receive, in her language (SMS: length, encoding, segments).
+    A stored template the sandbox refuses answers 400 naming the variable."""
 
     required_scopes = {"POST": "campaigns:read"}
     staff_permissions = {"read": VIEW, "write": VIEW}
@@ -109,6 +131,7 @@ class TemplatePreview(CampaignsApi, APIView):
     @extend_schema(
         request=s.MessageTemplatePreviewRequestSerializer,
         responses=s.MessageTemplatePreviewSerializer,
+        description=template_context.variables_help(),
     )
     def post(self, request, pk):
         template = get_object_or_404(MessageTemplate, pk=pk)
@@ -116,7 +139,7 @@ class TemplatePreview(CampaignsApi, APIView):
         serializer.is_valid(raise_exception=True)
         customer = customer_by_public_id(serializer.validated_data["customer"])
         return Response(
-            rendering.preview(template, customer, extra=serializer.validated_data["context"])
+            rendering.preview(template, customer, journey_data=serializer.validated_data["context"])
         )
 
 

@@ -1,8 +1,10 @@
-"""Message rendering: the Django template language over the customer, her last order, her
-cart, recommended products and her coupon; SMS length and segment count; tracked links.
+"""Message rendering: the Django template language over plain values of the customer, her
+last order, her cart, recommended products and her coupon (the sandbox of
+campaigns.services.template_context); SMS length and segment count; tracked links.
 
-Templates are compiled once per process and version; context values that need a query (last
-order, recommendations) are callables, so they cost nothing unless the template uses them.
+Templates are compiled and checked once per process and version; context values that need a
+query (last order, recommendations) are callables, so they cost nothing unless the template
+uses them.
 """
 
 import re
@@ -14,6 +16,12 @@ from django.utils.html import escape
 from campaigns.errors import InvalidTemplate
 from campaigns.models import MessageTemplate
 from campaigns.services.links import open_pixel_url, signed_click_url, site_url, unsubscribe_url
+from campaigns.services.template_context import (
+    ENGINE,
+    check_template,
+    message_context,
+    sample_context,
+)
 
 # GSM 03.38 basic set, and the extension set whose characters count twice.
 GSM_BASIC = (
@@ -60,17 +68,22 @@ class RenderedMessage:
 _COMPILED: dict[tuple, Template] = {}
 
 
-def compile_part(source: str, *, autoescape: bool, key=None) -> Template:
+def compile_part(source: str, *, autoescape: bool, key=None, part="template") -> Template:
+    """The part compiled by the sandbox's engine and checked (template_context): raises
+    InvalidTemplate naming `part` and the variable or tag it refuses. With a `key` (the
+    template's id, version and language) the result is kept for the process, so a campaign
+    compiles and checks each part once."""
     cache_key = (key, autoescape, source) if key else None
     if cache_key and cache_key in _COMPILED:
         return _COMPILED[cache_key]
     body = source if autoescape else "{% autoescape off %}" + source + "{% endautoescape %}"
     try:
-        template = Template(body)
+        template = Template(body, engine=ENGINE)
     except TemplateSyntaxError as error:
         raise InvalidTemplate(
-            f"Template error: {error}", fields={"template": [str(error)]}
+            f"{part}: Template error: {error}", fields={part: [f"Template error: {error}"]}
         ) from error
+    check_template(template, part)
     if cache_key:
         if len(_COMPILED) > 2000:
             _COMPILED.clear()
@@ -79,14 +92,10 @@ def compile_part(source: str, *, autoescape: bool, key=None) -> Template:
 
 
 def check_template_source(**parts) -> None:
-    """Raise InvalidTemplate naming the part that does not compile."""
+    """Raise InvalidTemplate naming the first part that does not compile, or that reads a
+    variable (or uses a tag) the sandbox does not allow."""
     for name, source in parts.items():
-        try:
-            Template(source or "")
-        except TemplateSyntaxError as error:
-            raise InvalidTemplate(
-                f"{name}: {error}", fields={name: [f"Template error: {error}"]}
-            ) from error
+        compile_part(source or "", autoescape=True, part=name)
 
 
 def parts_for(template: MessageTemplate, language: str | None):
@@ -104,107 +113,35 @@ def parts_for(template: MessageTemplate, language: str | None):
     return template.language, template.subject, template.text, template.html
 
 
-def last_order_of(customer):
-    from customers.models import Event
-
-    event = (
-        Event.objects.filter(customer=customer, name="order_completed")
-        .select_related("channel")
-        .order_by("-occurred_at", "-id")
-        .first()
-    )
-    if event is None:
-        return None
-    return {
-        **event.properties,
-        "occurred_at": event.occurred_at,
-        "channel": event.channel.name if event.channel else "",
-    }
-
-
-def recommended_products_for(customer, limit=3):
-    """Products she looked at recently and did not buy, through the catalog's selectors."""
-    from catalog.selectors import variant_by_sku
-    from customers.models import Event
-
-    bought = set()
-    for properties in Event.objects.filter(customer=customer, name="order_completed").values_list(
-        "properties", flat=True
-    )[:20]:
-        bought.update(line.get("sku") for line in properties.get("products", []) or [])
-    products = []
-    seen = set()
-    viewed = (
-        Event.objects.filter(customer=customer, name="product_viewed")
-        .order_by("-occurred_at")
-        .values_list("properties", flat=True)[:30]
-    )
-    for properties in viewed:
-        sku = properties.get("sku")
-        if not sku or sku in bought or sku in seen:
-            continue
-        seen.add(sku)
-        variant = variant_by_sku(sku)
-        if variant is not None:
-            products.append({"sku": sku, "name": variant.product.name, "product": variant.product})
-        if len(products) >= limit:
-            break
-    return products
-
-
-def build_context(customer, *, extra=None, coupon=None, message=None, unsubscribe_link=None):
+def render_message(
+    template, customer, *, journey_data=None, coupon=None, message=None, unsubscribe_link=None
+):
+    """Render the template for the customer, in her language, over plain values only
+    (template_context.message_context). With a `message` (a real send), links in the HTML
+    become signed click redirects and an open pixel is added. Raises InvalidTemplate."""
+    language, subject, text, html = parts_for(template, customer.locale)
     if unsubscribe_link is None:
         unsubscribe_link = unsubscribe_url(message) if message else site_url("/")
-    context = {
-        "customer": customer,
-        "first_name": customer.first_name,
-        "last_name": customer.last_name,
-        "last_order": lambda: last_order_of(customer),
-        "recommended_products": lambda: recommended_products_for(customer),
-        "coupon": coupon_context(coupon),
-        "unsubscribe_url": unsubscribe_link,
-    }
-    context.update(extra or {})
-    return context
-
-
-def coupon_context(code):
-    if code is None:
-        return None
-    pool = code.pool
-    return {
-        "code": code.code,
-        "discount": (
-            f"{pool.discount_value.normalize():f}%"
-            if pool.discount_kind == "percentage"
-            else f"{pool.discount_value.normalize():f} {pool.currency}".strip()
-        ),
-        "valid_until": pool.valid_until,
-        "minimum_spend": pool.minimum_spend,
-    }
-
-
-def render_message(
-    template, customer, *, extra=None, coupon=None, message=None, unsubscribe_link=None
-):
-    """Render the template for the customer, in her language. With a `message` (a real
-    send), links in the HTML become signed click redirects and an open pixel is added."""
-    language, subject, text, html = parts_for(template, customer.locale)
-    key = (template.pk, template.updated_at, language)
-    context = Context(
-        build_context(
-            customer,
-            extra=extra,
-            coupon=coupon,
-            message=message,
-            unsubscribe_link=unsubscribe_link,
-        )
+    context = message_context(
+        customer, coupon=coupon, unsubscribe_link=unsubscribe_link, journey_data=journey_data
     )
-    rendered_subject = compile_part(subject, autoescape=False, key=("s", *key)).render(context)
-    rendered_text = compile_part(text, autoescape=False, key=("t", *key)).render(context)
+    return _render(template, language, (subject, text, html), context, message=message)
+
+
+def _render(template, language, parts, context, *, message=None) -> RenderedMessage:
+    subject, text, html = parts
+    key = (template.pk, template.updated_at, language) if template.pk else None
+    context = Context(context)
+
+    def render(source, *, autoescape, letter, part):
+        part_key = (letter, *key) if key else None
+        return compile_part(source, autoescape=autoescape, key=part_key, part=part).render(context)
+
+    rendered_subject = render(subject, autoescape=False, letter="s", part="subject")
+    rendered_text = render(text, autoescape=False, letter="t", part="text")
     rendered_html = ""
     if html:
-        rendered_html = compile_part(html, autoescape=True, key=("h", *key)).render(context)
+        rendered_html = render(html, autoescape=True, letter="h", part="html")
         if message is not None:
             rendered_html = track_html(rendered_html, message)
     return RenderedMessage(
@@ -228,9 +165,14 @@ def track_html(html: str, message) -> str:
     return html + pixel
 
 
-def preview(template, customer, *, extra=None):
-    """What this customer would receive (no tracking, no coupon issued)."""
-    rendered = render_message(template, customer, extra=extra)
+def preview(template, customer=None, *, journey_data=None):
+    """What this customer would receive (no tracking, no coupon issued); without a customer,
+    what a made-up one would (template_context.sample_context). Raises InvalidTemplate."""
+    if customer is None:
+        parts = (template.subject, template.text, template.html)
+        rendered = _render(template, template.language, parts, sample_context())
+    else:
+        rendered = render_message(template, customer, journey_data=journey_data)
     result = {
         "language": rendered.language,
         "subject": rendered.subject,

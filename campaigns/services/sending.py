@@ -729,12 +729,11 @@ def outbound_for(message) -> OutboundMessage:
             coupon = issue_code(pool, message.customer)
             CampaignMessage.objects.filter(pk=message.pk).update(coupon_code=coupon)
         message.coupon_code = coupon
-    extra = dict(message.context or {})
     link = unsubscribe_url(message)
     rendered = render_message(
         message.template,
         message.customer,
-        extra=extra,
+        journey_data=message.context,
         coupon=coupon,
         message=message,
         unsubscribe_link=link,

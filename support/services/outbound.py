@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from core import placeholders
 from core.models import Channel, ChannelKind
 from core.providers import OutboundMessage, ProviderError, send_message
 from support.errors import ChannelNotReachable, InvalidPayload
@@ -103,9 +104,21 @@ def default_channel(conversation: Conversation, reachable=None):
     return reachable[0] if reachable else None
 
 
+# The placeholders of a canned reply (its admin form refuses any other).
+CANNED_PLACEHOLDERS = (
+    "first_name",
+    "last_name",
+    "customer_name",
+    "agent_name",
+    "order_number",
+    "conversation",
+)
+
+
 def fill_placeholders(body: str, conversation: Conversation, agent=None) -> str:
     """{first_name}, {last_name}, {customer_name}, {agent_name}, {order_number},
-    {conversation}; unknown placeholders are left as written."""
+    {conversation} replaced by plain values; nothing else is evaluated
+    ({first_name.__class__} stays as written), unknown placeholders are left as written."""
     customer = conversation.customer
     values = {
         "first_name": customer.first_name or customer.display_name,
@@ -115,15 +128,7 @@ def fill_placeholders(body: str, conversation: Conversation, agent=None) -> str:
         "order_number": conversation.related_order_number,
         "conversation": conversation.token,
     }
-
-    class Keep(dict):
-        def __missing__(self, key):
-            return "{" + key + "}"
-
-    try:
-        return body.format_map(Keep(values))
-    except (ValueError, IndexError, AttributeError):
-        return body
+    return placeholders.fill_placeholders(body, values)
 
 
 def render_canned(canned: CannedReply, conversation: Conversation, agent=None) -> str:
