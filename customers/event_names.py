@@ -8,6 +8,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 
@@ -116,10 +117,10 @@ def details_of(properties, *, limit=4) -> list[str]:
             if isinstance(line, dict) and _plain(line.get("sku"))
         ]
         more = " …" if len(lines) > 3 else ""
-        details.append(
-            _("%(count)s products: %(lines)s") % {"count": len(lines), "lines": ", ".join(shown)}
-            + more
+        words = ngettext(
+            "%(count)s product: %(lines)s", "%(count)s products: %(lines)s", len(lines)
         )
+        details.append(words % {"count": len(lines), "lines": ", ".join(shown)} + more)
     if not details:
         # Custom events: their own simple properties, as "key: value".
         for key, value in properties.items():

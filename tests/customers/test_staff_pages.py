@@ -216,6 +216,6 @@ def test_timeline_details_read_as_words_not_python(client, staff_in_role, channe
         reverse("customers:detail", args=[sara.public_id])
     ).content.decode()
     assert "Order W-100001" in html and "Total 56.00 USD" in html
-    assert "1 products: ARIA-BLK-38 × 1" in html
+    assert "1 product: ARIA-BLK-38 × 1" in html
     assert "with: family" in html
     assert "{&#x27;" not in html and "[{" not in html
