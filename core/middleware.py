@@ -1,18 +1,50 @@
-"""Guards every /api/ request before a view sees it: body size, then idempotency keys."""
+"""Guards every request before a view sees it: no NUL character in the path or query (any
+page), then, for /api/, body size and idempotency keys."""
 
 import hashlib
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.http.request import RawPostDataException
+from django.views.defaults import bad_request
 
-from core.api.errors import json_error
+from core.api.errors import json_error, validation_error_body
+from core.api.parsers import nul_refusal
 from core.services import idempotency
 from core.services.api_keys import key_for
 
 API_PREFIX = "/api/"
 MAX_KEY_LENGTH = 255
+
+
+class RefuseNulMiddleware:
+    """PostgreSQL cannot compare or store text holding a NUL character: a path or query
+    parameter carrying one would fail the first query that uses it (a 500). Refuse it here
+    for every view at once: in the API's error format under /api/, a plain 400 page
+    elsewhere. (JSON bodies are checked by core.api.parsers.)"""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        refusal = self._refusal(request)
+        if refusal is None:
+            return self.get_response(request)
+        if not request.path.startswith(API_PREFIX):
+            return bad_request(request, refusal)
+        return JsonResponse(validation_error_body(refusal.detail), status=400)
+
+    def _refusal(self, request):
+        if "\x00" in request.path:
+            return nul_refusal("path")
+        query = request.META.get("QUERY_STRING", "")
+        if "%00" not in query and "\x00" not in query:
+            return None
+        for name, values in request.GET.lists():
+            if "\x00" in name or any("\x00" in value for value in values):
+                return nul_refusal(name)
+        return None
 
 
 class ApiRequestMiddleware:

@@ -1,9 +1,21 @@
 """Core tables: sales and messaging channels, partner API keys, idempotency records, the outbox."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+
+def validate_currency(code):
+    """A channel prices in one of the shop's currencies (settings.CURRENCIES, each an ISO 4217
+    code: core.checks): the catalog's prices and the orders are kept in those."""
+    if code not in settings.CURRENCIES:
+        raise ValidationError(
+            _("%(code)s is not one of the shop's currencies: %(currencies)s."),
+            code="unknown_currency",
+            params={"code": code, "currencies": ", ".join(settings.CURRENCIES)},
+        )
 
 
 class ChannelKind(models.TextChoices):
@@ -55,7 +67,11 @@ class Channel(models.Model):
     )
     is_active = models.BooleanField(_("active"), default=True)
     currency = models.CharField(
-        _("currency"), max_length=3, default="USD", help_text=_("ISO 4217 code of its prices.")
+        _("currency"),
+        max_length=3,
+        default="USD",
+        validators=[validate_currency],
+        help_text=_("ISO 4217 code of its prices."),
     )
     provider = models.CharField(
         _("provider"), max_length=20, choices=ChannelProvider.choices, blank=True, default=""

@@ -9,6 +9,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.parsers import check_json_body
 from core.api.serializers import StrictSerializer
 from core.models import Channel
 from core.providers import delivery_reported
@@ -47,6 +48,7 @@ class DeliveryReportView(APIView):
         given = request.headers.get("X-Omni-Signature", "")
         if not has_valid_signature(secret, request.body, given):
             raise AuthenticationFailed("Bad or missing X-Omni-Signature.")
+        check_json_body(request.body)
         try:
             body = json.loads(request.body or b"{}")
         except ValueError as error:

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from core.api.authentication import ApiClient
 from core.api.pagination import NewestFirstCursorPagination
+from core.api.parsers import check_json_body
 from customers.errors import CustomerNotFound
 from customers.payloads import AliasIn, BatchIn, IdentifyIn, TrackIn, decode
 from customers.selectors import (
@@ -58,6 +59,8 @@ def default_channel_of(request):
 
 
 def body_of(request, type_):
+    # A batch judges each item alone: ingest_batch refuses the item holding a NUL.
+    check_json_body(request.body, nul_allowed=type_ is BatchIn)
     try:
         return decode(request.body, type_)
     except msgspec.DecodeError as error:

@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.api.errors import DomainError
+from core.api.parsers import NUL_MESSAGE, nul_path
 from customers.errors import InvalidEvent
 from customers.models import ANONYMOUS_KINDS, Customer, Identity, IdentityKind, new_public_id
 from customers.normalise import IdentityKey, forget_parsed_phones, normalise_identity
@@ -166,16 +167,6 @@ def _decode_all(raw_items) -> tuple[list | None, bool]:
         return None, may_hold_nul
 
 
-def _holds_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(key) or _holds_nul(inner) for key, inner in value.items())
-    if isinstance(value, list | tuple):
-        return any(_holds_nul(inner) for inner in value)
-    return False
-
-
 def _refuse_nul(payload) -> None:
     """PostgreSQL cannot store a NUL character in text or jsonb: refuse the item naming the
     field, rather than fail the statement that carries the whole batch."""
@@ -191,10 +182,10 @@ def _refuse_nul(payload) -> None:
     else:
         fields["traits"] = payload.traits
     for name, value in fields.items():
-        if _holds_nul(value):
+        if nul_path(value) is not None:
             raise InvalidEvent(
                 _("Invalid input in: %(field)s.") % {"field": name},
-                fields={name: [_("Text may not contain the NUL character (\\u0000).")]},
+                fields={name: [str(NUL_MESSAGE)]},
             )
 
 

@@ -12,6 +12,7 @@ import msgspec
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from core.api.parsers import check_json_body
 from core.api.serializers import StrictModelSerializer, StrictSerializer
 from inventory.errors import InvalidMovement
 from inventory.models import Location, MovementReason, Reservation, StockMovement
@@ -54,6 +55,7 @@ _PATH = re.compile(r"at `\$(?P<path>[^`]*)`")
 
 def decode(body: bytes, struct_type):
     """Decode and validate a JSON body; a refusal names the field (`movements.3.quantity`)."""
+    check_json_body(body)
     try:
         return msgspec.json.decode(body, type=struct_type)
     except msgspec.ValidationError as error:
