@@ -224,7 +224,10 @@ def search_products(query: str, queryset: QuerySet[Product] | None = None) -> Qu
             + SearchVector("description", weight="C", config="simple")
             + SearchVector(_translated("description"), weight="C", config="simple")
         )
-        words = [w for w in query.replace("'", " ").replace(":", " ").split() if w]
+        # Each word is a quoted lexeme, so tsquery's operators (& | ! <-> parentheses) are
+        # text; inside the quotes only a quote or a backslash is syntax: quotes become
+        # spaces, a backslash is escaped (alone it escaped the closing quote: a 500).
+        words = [w.replace("\\", "\\\\") for w in query.replace("'", " ").replace(":", " ").split()]
         raw = " & ".join(
             f"'{w}':*" if i == len(words) - 1 else f"'{w}'" for i, w in enumerate(words)
         )
