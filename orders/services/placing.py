@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.services.transactions import atomic_retrying_a_deadlock
 from orders import coupons
 from orders.errors import OrderError
 from orders.models import (
@@ -102,7 +103,9 @@ def place_order(
     Each line is priced at the channel's price (the web price where the channel keeps none),
     `free` makes every price zero (a replacement). The coupon is quoted and redeemed through
     the registered handler in this transaction. Every line's units are reserved through
-    inventory at the location its method names; lines taken in the store are sold at once.
+    inventory at the location its method names (in one stable order, so concurrent orders
+    never deadlock; a deadlock with another code path runs the order once more); lines taken
+    in the store are sold at once.
     The same `external_id` in the same channel returns the first order (created=False).
     Records order_completed (a sale) on the timeline and order_placed in the outbox, and
     converts the customer's carts. Raises OrderError / UnknownVariant / UnknownLocation naming
@@ -193,8 +196,8 @@ def place_order(
         )
 
     try:
-        with transaction.atomic():
-            order = _create(
+        order = atomic_retrying_a_deadlock(
+            lambda: _create(
                 customer=customer,
                 channel=channel,
                 prepared=prepared,
@@ -212,6 +215,7 @@ def place_order(
                 kind=kind,
                 original_order=original_order,
             )
+        )
     except IntegrityError:
         # Two requests with the same external id raced; the other one committed first.
         found = existing_order(channel, external_id)
@@ -219,6 +223,12 @@ def place_order(
             raise
         return PlacedOrder(found, created=False)
     return PlacedOrder(order, created=True)
+
+
+def _lock_order(indexed_line):
+    index, line = indexed_line
+    store = line.pickup_location or line.location
+    return (line.variant.pk, store.pk if store is not None else 0, index)
 
 
 def _create(
@@ -279,7 +289,7 @@ def _create(
         order=order, to_status=OrderStatus.PLACED, channel=channel, changed_by=placed_by
     )
     lines = []
-    for index, (variant, quantity, price, line_method, line_store) in enumerate(prepared):
+    for variant, quantity, price, line_method, line_store in prepared:
         line = OrderLine(
             order=order,
             variant=variant,
@@ -294,9 +304,14 @@ def _create(
             channel=channel,
         )
         line.order = order
-        reserve_line(line, order_channel=channel, field=f"lines.{index}")
-        line.save()
         lines.append(line)
+    # Each hold keeps its stock row locked until commit: held in request order, an order
+    # for [A, B] and one for [B, A] would each wait for the other. Held in one stable order
+    # (by variant, then store, as inventory locks movement batches), the second waits.
+    for index, line in sorted(enumerate(lines), key=_lock_order):
+        reserve_line(line, order_channel=channel, field=f"lines.{index}")
+    for line in lines:
+        line.save()
     if quote:
         coupons.redeem_coupon(
             quote.code,
