@@ -131,6 +131,9 @@ class ServerWatch:
         request_started.disconnect(self.request_started)
         request_finished.disconnect(self.request_finished)
         connection_created.disconnect(self.connection_created)
+        for connection in connections.all(initialized_only=True):
+            if self.watch_writes in connection.execute_wrappers:
+                connection.execute_wrappers.remove(self.watch_writes)
 
 
 def kind_of(path):
