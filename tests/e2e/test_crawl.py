@@ -7,7 +7,9 @@ server error, a broken link, an uncaught JavaScript error or console error, a st
 does not load (the favicon included), a page slower than two seconds, a download that does not
 answer 200, a form whose answer is an error, and a GET request that writes to the database.
 
-The Django admin is crawled in English only: its index and every changelist the role has.
+The Django admin is crawled in English only: every login opens its index, the superuser every
+changelist (a role's changelists are the same pages). Downloads (the catalogue exports, feed
+files) are fetched, not opened, once each: a whole catalogue takes seconds to build.
 """
 
 import logging
