@@ -58,7 +58,7 @@ def test_webhook_attachment_with_a_script_url_is_no_link_in_the_agents_page(
     message = Message.objects.get()
     assert message.attachments == [{"type": "file"}]  # kept as an attachment, without its link
     page = agent.get(f"/support/c/{message.conversation_id}/").content.decode()
-    assert 'data-message="%d"' % message.pk in page
+    assert f'data-message="{message.pk}"' in page
     assert_no_script_url(page)
     assert "alert(" not in page
 
@@ -76,7 +76,7 @@ def test_webhook_attachment_with_an_https_url_stays_a_link(webhooks, agent):
 def test_a_script_url_stored_before_the_rule_is_not_a_link_either(agent, url):
     message = MessageFactory(text="see attached", attachments=[{"type": "file", "url": url}])
     page = agent.get(f"/support/c/{message.conversation_id}/").content.decode()
-    assert 'data-message="%d"' % message.pk in page
+    assert f'data-message="{message.pk}"' in page
     assert_no_script_url(page)
     assert "alert(" not in page and "msgbox(" not in page
 
