@@ -39,6 +39,7 @@ from campaigns.services import (
     tracking,
 )
 from campaigns.services.links import read_click, read_unsubscribe
+from campaigns.services.templates import save_template
 from core.api.errors import DomainError
 from core.models import ChannelKind
 from customers.models import Customer
@@ -205,7 +206,7 @@ def template_editor(request, pk=None):
             return HttpResponse(status=403)
         form = forms.TemplateForm(request.POST, instance=template)
         if form.is_valid():
-            template = form.save()
+            template = save_template(template, fields=form.cleaned_data)
             messages.success(request, _("Template saved."))
             return redirect("campaigns:template-edit", pk=template.pk)
     else:

@@ -17,6 +17,7 @@ from campaigns.services.drafts import create_campaign
 from campaigns.services.rendering import check_template_source
 from campaigns.services.segments import compile_rules, count_members, describe
 from campaigns.services.template_context import JOURNEY_DATA
+from campaigns.services.templates import save_template
 from core.api.serializers import StrictModelSerializer, StrictSerializer
 from core.models import Channel, ChannelKind
 
@@ -135,19 +136,11 @@ class MessageTemplateSerializer(StrictModelSerializer):
 
     def create(self, validated_data):
         translations = validated_data.pop("translations", [])
-        template = MessageTemplate.objects.create(**validated_data)
-        for translation in translations:
-            MessageTemplateTranslation.objects.create(template=template, **translation)
-        return template
+        return save_template(fields=validated_data, translations=translations)
 
     def update(self, instance, validated_data):
         translations = validated_data.pop("translations", None)
-        instance = super().update(instance, validated_data)
-        if translations is not None:
-            instance.translations.all().delete()
-            for translation in translations:
-                MessageTemplateTranslation.objects.create(template=instance, **translation)
-        return instance
+        return save_template(instance, fields=validated_data, translations=translations)
 
 
 class MessageTemplatePreviewRequestSerializer(StrictSerializer):
