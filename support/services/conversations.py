@@ -184,6 +184,10 @@ def set_status(conversation: Conversation, status: str, *, by=None, snoozed_unti
             )
         if current == ConversationStatus.PENDING:
             sla.resume(conversation, now)
+        elif current == ConversationStatus.RESOLVED and status != ConversationStatus.CLOSED:
+            # Before the new status is set: reopen() starts a new resolution clock and sets
+            # open, and a resolved_at left behind would break resolved_has_status.
+            reopen(conversation, now)
         conversation.status = status
         conversation.snoozed_until = snoozed_until if status == ConversationStatus.SNOOZED else None
         if status == ConversationStatus.PENDING:
@@ -196,8 +200,6 @@ def set_status(conversation: Conversation, status: str, *, by=None, snoozed_unti
                 )
             conversation.sla_paused_at = None
             conversation.next_response_due_at = None
-        elif current in (ConversationStatus.RESOLVED,):
-            reopen(conversation, now)
         sla.refresh_due(conversation, now)
         conversation.updated_at = now
         conversation.save()

@@ -86,6 +86,26 @@ def test_read_reply_and_status(api_client_for, channels):
     assert messages.json()["count"] == 2
 
 
+@pytest.mark.parametrize("status", ["pending", "snoozed", "open"])
+def test_a_resolved_conversation_moved_back_is_reopened_into_that_status(
+    api_client_for, channels, status
+):
+    conversation = MessageFactory(
+        conversation=ConversationFactory(started_channel=channels["sms"])
+    ).conversation
+    writer = api_client_for("support:write")
+    url = f"/api/v1/support/conversations/{conversation.pk}/status"
+    assert writer.post(url, {"status": "resolved"}, format="json").status_code == 200
+    body = {"status": status}
+    if status == "snoozed":
+        body["snoozed_until"] = "2030-01-01T09:00:00Z"
+    moved = writer.post(url, body, format="json")
+    assert moved.status_code == 200, moved.json()
+    assert moved.json()["status"] == status
+    conversation.refresh_from_db()
+    assert (conversation.status, conversation.resolved_at) == (status, None)
+
+
 def test_assign_and_note(api_client_for, channels, staff_in_role):
     agent = staff_in_role("Support agent", username="maryam")
     team = TeamFactory()
