@@ -49,7 +49,7 @@ class SegmentSerializer(StrictModelSerializer):
         ]
         read_only_fields = ["compiled_description", "is_ready_made", "created_at", "updated_at"]
 
-    def get_count(self, segment) -> int:
+    def get_count(self, segment) -> int | None:
         if not self.context.get("with_count", True):
             return None
         return count_members(segment.rules)
@@ -334,8 +334,8 @@ class CouponValidationSerializer(serializers.Serializer):
 class CampaignJourneyStepSerializer(serializers.ModelSerializer):
     kind = serializers.CharField(read_only=True, help_text="wait, condition, send or exit")
     channel_choice = serializers.CharField(read_only=True, help_text="fixed, best or asked")
-    template = serializers.StringRelatedField()
-    channel = serializers.StringRelatedField()
+    template = serializers.StringRelatedField(allow_null=True)
+    channel = serializers.StringRelatedField(allow_null=True)
 
     class Meta:
         model = JourneyStep

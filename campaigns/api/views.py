@@ -312,15 +312,24 @@ class JourneyList(CampaignsApi, generics.ListAPIView):
         )
 
 
+class StorePurchasesSerializer(serializers.Serializer):
+    store_purchases = serializers.IntegerField()
+    after_online_touch = serializers.IntegerField()
+    share = serializers.FloatField(help_text="after_online_touch / store_purchases, 0 to 1.")
+    lookback_days = serializers.IntegerField()
+
+
 class AttributionSerializer(serializers.Serializer):
     model = serializers.CharField()
     days = serializers.IntegerField()
+    # Amounts are JSON numbers here (a report, not a ledger): the renderer writes the
+    # service's Decimals as numbers, so the schema must say number, not a decimal string.
     revenue_by_channel = serializers.DictField(
-        child=serializers.DictField(child=serializers.DecimalField(14, 2)),
+        child=serializers.DictField(child=serializers.FloatField()),
         help_text="Per currency (ISO code), the revenue credited to each channel kind; "
         "amounts in different currencies are never added together.",
     )
-    store_purchases = serializers.DictField()
+    store_purchases = StorePurchasesSerializer()
 
 
 class Attribution(CampaignsApi, APIView):

@@ -222,7 +222,7 @@ class NearbySerializer(serializers.Serializer):
 
 class StockLocationSerializer(StrictModelSerializer):
     channels = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
-    supplied_by = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    supplied_by = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = Location
@@ -265,7 +265,9 @@ class StockReservationInSerializer(StrictSerializer):
     expires_in = serializers.IntegerField(
         min_value=1, max_value=30 * 86400, required=False, help_text="Seconds; default 1800."
     )
-    reference = serializers.CharField(max_length=120, required=False, default="")
+    reference = serializers.CharField(
+        max_length=120, required=False, default="", allow_blank=True
+    )
 
     def validate(self, attrs):
         if not (attrs.get("location") or attrs.get("channel") or attrs.get("pickup_location")):
@@ -280,8 +282,10 @@ class StockReservationInSerializer(StrictSerializer):
 class StockReservationSerializer(serializers.ModelSerializer):
     sku = serializers.CharField(source="variant.sku")
     location = serializers.CharField(source="location.code")
-    pickup_location = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    channel = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    pickup_location = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
+    channel = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = Reservation
@@ -304,7 +308,7 @@ class StockReservationSerializer(serializers.ModelSerializer):
 class StockMovementSerializer(serializers.ModelSerializer):
     sku = serializers.CharField(source="variant.sku")
     location = serializers.CharField(source="location.code")
-    channel = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    channel = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = StockMovement

@@ -244,8 +244,10 @@ class OrderQuery(StrictSerializer):
 class OrderLineOut(serializers.ModelSerializer):
     unit_price = MoneyAmountField()
     line_total = MoneyAmountField()
-    location = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    pickup_location = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    location = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    pickup_location = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
     channel = serializers.SlugRelatedField(slug_field="code", read_only=True)
     reservation_status = serializers.SerializerMethodField()
     status = serializers.CharField(read_only=True, help_text="open, fulfilled, cancelled, removed")
@@ -278,8 +280,10 @@ class OrderLineOut(serializers.ModelSerializer):
 class OrderOut(serializers.ModelSerializer):
     channel = serializers.SlugRelatedField(slug_field="code", read_only=True)
     customer_id = serializers.UUIDField(source="customer.public_id", read_only=True)
-    store = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    original_order = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    store = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    original_order = serializers.SlugRelatedField(
+        slug_field="number", read_only=True, allow_null=True
+    )
     subtotal = MoneyAmountField()
     discount = MoneyAmountField()
     shipping = MoneyAmountField()
@@ -360,7 +364,7 @@ class ReturnLineOut(serializers.ModelSerializer):
 class ReturnOut(serializers.ModelSerializer):
     order = serializers.SlugRelatedField(slug_field="number", read_only=True)
     channel = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    location = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    location = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     refund_amount = MoneyAmountField()
     currency = serializers.CharField(source="order.currency", read_only=True)
     lines = ReturnLineOut(many=True, read_only=True)
@@ -424,7 +428,9 @@ class CartOut(serializers.ModelSerializer):
     customer_id = serializers.UUIDField(source="customer.public_id", read_only=True)
     channel = serializers.SlugRelatedField(slug_field="code", read_only=True)
     last_channel = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    converted_order = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    converted_order = serializers.SlugRelatedField(
+        slug_field="number", read_only=True, allow_null=True
+    )
     lines = CartLineOut(many=True, read_only=True)
     total = serializers.SerializerMethodField()
     status = serializers.CharField(read_only=True, help_text="active, abandoned or converted")

@@ -36,8 +36,8 @@ DeliveryStatusField = named_choice_field("MessageDeliveryStatus", DeliveryStatus
 
 
 class MessageSerializer(serializers.ModelSerializer):
-    channel = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    channel = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     direction = DirectionField(read_only=True)
     kind = MessageKindField(read_only=True)
     delivery_status = DeliveryStatusField(read_only=True)
@@ -68,9 +68,11 @@ class ConversationSerializer(serializers.ModelSerializer):
     customer = serializers.UUIDField(source="customer.public_id", read_only=True)
     customer_name = serializers.CharField(source="customer.display_name", read_only=True)
     started_channel = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    last_inbound_channel = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    team = serializers.StringRelatedField()
+    last_inbound_channel = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    team = serializers.StringRelatedField(allow_null=True)
     tags = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
     status = ConversationStatusField(read_only=True)
     priority = PriorityField(read_only=True)
@@ -117,16 +119,18 @@ class ConversationDetailSerializer(ConversationSerializer):
 
 
 class ConversationQuerySerializer(StrictSerializer):
-    view = serializers.ChoiceField(choices=["", "mine", "unassigned"], required=False, default="")
+    view = serializers.ChoiceField(
+        choices=["", "mine", "unassigned"], required=False, default="", allow_blank=True
+    )
     team = serializers.IntegerField(required=False, min_value=1)
-    channel = serializers.CharField(required=False, default="", max_length=50)
+    channel = serializers.CharField(required=False, default="", allow_blank=True, max_length=50)
     status = serializers.ChoiceField(
         choices=[*ConversationStatus.values, "active", "all"], required=False, default="open"
     )
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
-    tag = serializers.CharField(required=False, default="", max_length=50)
+    tag = serializers.CharField(required=False, default="", allow_blank=True, max_length=50)
     breaching = serializers.BooleanField(required=False, default=False)
-    q = serializers.CharField(required=False, default="", max_length=200)
+    q = serializers.CharField(required=False, default="", allow_blank=True, max_length=200)
     page = serializers.IntegerField(required=False, min_value=1)
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=500)
 
@@ -165,7 +169,9 @@ class ContactLogSerializer(StrictSerializer):
     text = serializers.CharField(max_length=20000)
     conversation = serializers.IntegerField(required=False, min_value=1)
     identities = IdentitySerializer(many=True, required=False)
-    external_id = serializers.CharField(required=False, default="", max_length=255)
+    external_id = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=255
+    )
 
 
 class InboundAcceptedSerializer(serializers.Serializer):

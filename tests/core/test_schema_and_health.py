@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.test import override_settings
+from openapi_spec_validator import validate
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db
@@ -18,6 +19,87 @@ def test_schema_is_openapi_3_and_lists_the_endpoints(client):
     assert schema["openapi"].startswith("3.")
     assert "/api/v1/channels" in schema["paths"]
     assert "apiKey" in schema["components"]["securitySchemes"]
+
+
+@pytest.fixture
+def schema(client):
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def operations(schema):
+    for path, methods in schema["paths"].items():
+        for method, operation in methods.items():
+            yield f"{method.upper()} {path}", method, operation
+
+
+def test_schema_passes_an_openapi_validator(schema):
+    validate(schema)
+
+
+def test_every_operation_documents_its_errors_with_the_error_object(schema):
+    error = {"$ref": "#/components/schemas/Error"}
+    assert schema["components"]["schemas"]["Error"]["required"] == ["error"]
+    for label, method, operation in operations(schema):
+        responses = operation["responses"]
+        expected = {"400", "401", "403"}
+        if "{" in label:
+            expected.add("404")
+        if method in {"post", "put", "patch", "delete"}:
+            expected |= {"409", "413"}
+        if "requestBody" in operation:
+            expected.add("415")
+        missing = expected - set(responses)
+        assert not missing, f"{label} does not document {sorted(missing)}"
+        for code, response in responses.items():
+            if code.startswith("4"):
+                body = response["content"]["application/json"]["schema"]
+                assert body == error, f"{label} {code} is not the error object"
+
+
+def test_request_bodies_refuse_fields_they_do_not_name(schema):
+    components = schema["components"]["schemas"]
+    for label, _method, operation in operations(schema):
+        content = operation.get("requestBody", {}).get("content", {})
+        body = content.get("application/json", {}).get("schema", {})
+        if "$ref" not in body:
+            continue  # a provider's own payload (inbound webhooks) is taken as it comes
+        name = body["$ref"].rsplit("/", 1)[-1]
+        assert components[name].get("additionalProperties") is False, label
+
+
+def test_no_default_the_schema_itself_forbids(schema):
+    def walk(node, where):
+        if isinstance(node, dict):
+            if node.get("default") == "":
+                assert node.get("minLength", 0) == 0, where
+            for key, inner in node.items():
+                walk(inner, f"{where}/{key}")
+        elif isinstance(node, list):
+            for index, inner in enumerate(node):
+                walk(inner, f"{where}/{index}")
+
+    walk(schema, "#")
+
+
+def test_nullable_relations_and_report_numbers_are_typed_as_they_are_sent(schema):
+    components = schema["components"]["schemas"]
+    for component, field in [
+        ("OrderLineOut", "pickup_location"),
+        ("OrderOut", "store"),
+        ("Conversation", "assignee"),
+        ("Message", "author"),
+        ("Message", "channel"),
+        ("StockMovement", "channel"),
+        ("StockLocation", "supplied_by"),
+        ("Segment", "count"),
+    ]:
+        assert components[component]["properties"][field].get("nullable") is True, (
+            f"{component}.{field}"
+        )
+    by_channel = components["Attribution"]["properties"]["revenue_by_channel"]
+    assert by_channel["additionalProperties"]["additionalProperties"]["type"] == "number"
 
 
 def test_every_endpoint_is_documented_without_warnings():
