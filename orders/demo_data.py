@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.api.errors import DomainError
-from core.demo import register_stage
+from core.demo import register_stage, story_clock
 from customers.services import record_event
 
 logger = logging.getLogger(__name__)
@@ -92,58 +92,91 @@ def _sara(ctx, sara, channels):
         logger.warning("Aria Runner in black/white/red 38 is missing: Sara's journey skipped")
         return
     black, red, white = variants["black"], variants["red"], variants["white"]
+    # The story over two weeks, after her research on the phone (customers' stage, 12 days
+    # ago): each step at its own date, so her timeline reads in the order she lived it.
+    start = timezone.now() - dt.timedelta(days=11)
+    day = {
+        "cart": start,
+        "order": start + dt.timedelta(hours=26),
+        "phone": start + dt.timedelta(days=2, hours=3),
+        "shipped": start + dt.timedelta(days=3),
+        "store": start + dt.timedelta(days=5, hours=6),
+        "defect": start + dt.timedelta(days=8, hours=2),
+        "replacement": start + dt.timedelta(days=8, hours=6),
+        "delivered": start + dt.timedelta(days=9, hours=4),
+        "collected": start + dt.timedelta(days=9, hours=5),
+    }
+    ctx.shared["sara_defect_at"] = day["defect"]
     try:
         with transaction.atomic():
-            cart = services.cart_for(sara, "app")
-            services.add_to_cart(cart, sku=black.sku, channel="app")
-            order = services.place_order(
-                customer=sara,
-                channel="web",
-                external_id=SARA_ORDER,
-                lines=[{"sku": black.sku, "quantity": 1}],
-                shipping=ADDRESS,
-                payment_status="paid",
-                payment_reference="demo-psp-9921",
-                notes="Ordered from her laptop after comparing prices.",
-            ).order
-            services.add_line(order, sku=red.sku, quantity=1, channel="phone")
-            services.fulfil(order, channel="web", carrier="Iran Post", tracking_number="IRP-556677")
+            with story_clock(day["cart"]):
+                cart = services.cart_for(sara, "app")
+                services.add_to_cart(cart, sku=black.sku, channel="app")
+            with story_clock(day["order"]):
+                order = services.place_order(
+                    customer=sara,
+                    channel="web",
+                    external_id=SARA_ORDER,
+                    lines=[{"sku": black.sku, "quantity": 1}],
+                    shipping=ADDRESS,
+                    payment_status="paid",
+                    payment_reference="demo-psp-9921",
+                    notes="Ordered from her laptop after comparing prices.",
+                ).order
+            with story_clock(day["phone"]):
+                services.add_line(order, sku=red.sku, quantity=1, channel="phone")
+            with story_clock(day["shipped"]):
+                services.fulfil(
+                    order, channel="web", carrier="Iran Post", tracking_number="IRP-556677"
+                )
             # At the Tajrish counter when it has a white pair (else the store that has one);
             # with none in any store, the white pair is shipped to her.
             store = _store_with(white)
             counter = store or _store("teh-tajrish")
             red_line = order.lines.get(sku=red.sku)
             if counter is not None:
-                services.exchange(
-                    order,
-                    return_lines=[{"line_id": red_line.pk, "quantity": 1, "reason": "colour"}],
-                    new_lines=[{"sku": white.sku, "quantity": 1}],
-                    channel="store",
-                    location=counter,
-                    hand_over=store is not None,
-                    note="Prefers white after seeing it in the store.",
+                with story_clock(day["store"]):
+                    services.exchange(
+                        order,
+                        return_lines=[{"line_id": red_line.pk, "quantity": 1, "reason": "colour"}],
+                        new_lines=[{"sku": white.sku, "quantity": 1}],
+                        channel="store",
+                        location=counter,
+                        hand_over=store is not None,
+                        note="Prefers white after seeing it in the store.",
+                    )
+            with story_clock(day["defect"]):
+                track_event(
+                    [{"kind": "email", "value": "sara@example.com"}],
+                    "defect_reported",
+                    channel="instagram",
+                    properties={
+                        "order_id": order.number,
+                        "sku": black.sku,
+                        "issue": "sole coming off",
+                    },
+                    message_id=f"demo-sara-defect-{order.number}",
+                    source="demo",
                 )
-            track_event(
-                [{"kind": "email", "value": "sara@example.com"}],
-                "defect_reported",
-                channel="instagram",
-                properties={"order_id": order.number, "sku": black.sku, "issue": "sole coming off"},
-                message_id=f"demo-sara-defect-{order.number}",
-                source="demo",
-            )
             black_line = order.lines.get(sku=black.sku)
-            replacement = services.create_replacement(
-                order,
-                lines=[{"line_id": black_line.pk, "quantity": 1}],
-                channel="catalogue",
-                carrier="Tipax courier",
-                note="Sole coming off after a week; reported on Instagram.",
-            )
-            services.fulfil(
-                replacement.new_order, carrier="Tipax courier", tracking_number="TPX-1001"
-            )
-            services.collect_pickup(replacement.return_request.courier_pickup)
-            services.complete_order(order)
+            # She picks the new pair from the printed catalogue; the request itself came
+            # through her Instagram conversation, so the replacement is filed there.
+            with story_clock(day["replacement"]):
+                replacement = services.create_replacement(
+                    order,
+                    lines=[{"line_id": black_line.pk, "quantity": 1}],
+                    channel="instagram",
+                    carrier="Tipax courier",
+                    note="Sole coming off after a week; new pair chosen from the printed "
+                    "catalogue; reported on Instagram.",
+                )
+            with story_clock(day["delivered"]):
+                services.fulfil(
+                    replacement.new_order, carrier="Tipax courier", tracking_number="TPX-1001"
+                )
+            with story_clock(day["collected"]):
+                services.collect_pickup(replacement.return_request.courier_pickup)
+                services.complete_order(order)
     except DomainError as error:
         logger.warning("Sara's journey stopped: %s", error.message)
         return

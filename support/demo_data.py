@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from core.demo import register_stage
+from core.demo import register_stage, story_clock
 from core.factories import StaffUserFactory
 from core.models import Channel
 from customers.normalise import IdentityKey
@@ -395,6 +395,18 @@ def _sara(ctx, channels, agents):
         ),
         "",
     )
+    # Her report comes at the story's defect date (the orders stage sets it), after her order.
+    reported_at = ctx.shared.get("sara_defect_at") or timezone.now() - timedelta(hours=3)
+    with story_clock(reported_at) as clock:
+        conversation = _sara_reports_the_defect(sara, instagram, email, agents, handle, clock)
+    Conversation.objects.filter(pk=conversation.pk).update(related_order_number=order_number)
+    ctx.shared["sara_conversation"] = conversation
+    ctx.created("Sara's defect conversation", 1)
+
+
+def _sara_reports_the_defect(sara, instagram, email, agents, handle, clock):
+    """Her Instagram message, the agent's answer 20 minutes later, her receipt by email an
+    hour after that: one conversation across two channels."""
     now = timezone.now()
     result = receive_inbound(
         InboundMessage(
@@ -404,12 +416,11 @@ def _sara(ctx, channels, agents):
             external_id=SARA_MID,
             address=handle,
             attachments=[{"type": "image", "url": "https://example.com/demo/sole.jpg"}],
-            occurred_at=now - timedelta(hours=3),
+            occurred_at=now,
         )
     )
     conversation = result.message.conversation
     Conversation.objects.filter(pk=conversation.pk).update(
-        related_order_number=order_number,
         priority=Priority.HIGH,
         subject="Defective shoes: the sole came off",
     )
@@ -420,6 +431,7 @@ def _sara(ctx, channels, agents):
             team=conversation.team or Team.objects.first(), user=agent
         )
         Conversation.objects.filter(pk=conversation.pk).update(assignee=agent)
+    clock.shift(timedelta(minutes=20))
     reply(
         conversation,
         agent,
@@ -427,6 +439,7 @@ def _sara(ctx, channels, agents):
         "with a new pair.",
         channel=instagram,
     )
+    clock.shift(timedelta(minutes=60))
     receive_inbound(
         InboundMessage(
             channel=email,
@@ -440,5 +453,4 @@ def _sara(ctx, channels, agents):
             ],
         )
     )
-    ctx.shared["sara_conversation"] = conversation
-    ctx.created("Sara's defect conversation", 1)
+    return conversation

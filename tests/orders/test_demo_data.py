@@ -1,5 +1,6 @@
 """The orders demo stage: every order ships to its own customer's phone, never Sara's."""
 
+import datetime as dt
 import json
 
 import pytest
@@ -43,3 +44,29 @@ def test_demo_store_buyers_researched_online_first(client, staff_in_role):
     answer = client.post(reverse("campaigns:segment-count"), {"rules": json.dumps(rules)})
     count = int(answer.content.decode().split('data-count="')[1].split('"')[0])
     assert count >= 2
+
+
+def test_saras_story_reads_in_its_true_order_over_days():
+    """Story 1 in the demo: research, order, phone change, store exchange, Instagram defect
+    report, replacement, each at its own date and in that order, on its true channel."""
+    from customers.normalise import IdentityKey
+    from customers.selectors import customer_for_identity
+    from support.models import Message
+
+    ctx = DemoContext(size="small", quiet=True)  # the seed `make demo` uses
+    for key in ("core.channels", "core.staff", "catalog.products", "customers.profiles",
+                "inventory.stock", "orders.journeys", "support.inbox"):  # fmt: skip
+        STAGES[key].run(ctx)
+    sara = customer_for_identity(IdentityKey("email", "sara@example.com"))
+    first = {}
+    for name, at in sara.events.order_by("occurred_at").values_list("name", "occurred_at"):
+        first.setdefault(name, at)
+    story = ["product_viewed", "order_completed", "order_edited", "order_fulfilled",
+             "order_exchanged", "defect_reported", "replacement_created"]  # fmt: skip
+    assert sorted(story, key=first.__getitem__) == story
+    assert first["replacement_created"] - first["order_completed"] > dt.timedelta(days=5)
+    original = Order.objects.get(external_id="demo-sara-web-1")
+    report = Message.objects.get(external_id="demo-sara-instagram-defect")
+    assert original.placed_at < report.created_at < first["replacement_created"]
+    replacement = Order.objects.get(customer=sara, kind="replacement")
+    assert replacement.channel.code == "instagram"
