@@ -72,7 +72,8 @@ def main():
             ]
         )
         print("all targets met" if ok else "some targets missed")
+        return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

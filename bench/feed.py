@@ -176,13 +176,16 @@ def main():
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
         print(f"feed        : {run.item_count} items, {size_mb:.1f} MB of XML")
-        report("Google feed, 50k variants: time", seconds, "s", TARGET_SECONDS)
-        report("Google feed: peak Python allocations (tracemalloc)", peak_mb, "MB", TARGET_MB)
-        report("Google feed: peak RSS of the whole process", rss_mb, "MB", TARGET_MB)
+        results = [
+            report("Google feed, 50k variants: time", seconds, "s", TARGET_SECONDS),
+            report("Google feed: peak Python allocations (tracemalloc)", peak_mb, "MB", TARGET_MB),
+            report("Google feed: peak RSS of the whole process", rss_mb, "MB", TARGET_MB),
+        ]
+        return 0 if all(results) else 1
     finally:
         cleanup()
         shutil.rmtree(media, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

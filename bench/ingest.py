@@ -281,7 +281,7 @@ def main():
             print(
                 f"     merging identify, 99th percentile           {percentile(samples, 0.99) * 1000:>10.2f} ms ({len(samples)} calls)"
             )
-        return 0
+        return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -189,7 +189,8 @@ def main():
             report(f"abandoned-cart sweep, {CARTS} quiet carts", sweep, "s", 20),
         ]
         print("all targets met" if all(results) else "some targets missed")
+        return 0 if all(results) else 1
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -279,7 +279,8 @@ def main():
             + reservations(connection, variants, locations)
         )
         print("all targets met" if all(results) else "some targets missed")
+        return 0 if all(results) else 1
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
