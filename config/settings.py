@@ -257,6 +257,14 @@ CELERY_BEAT_SCHEDULE = {
     "campaigns.advance_journeys": {"task": "campaigns.advance_journeys", "schedule": 60.0},
     "campaigns.track_conversions": {"task": "campaigns.track_conversions", "schedule": 300.0},
 }
+# A periodic run that waited in the queue longer than its interval is dropped: the next one
+# is already due, so a stalled worker never faces a pile of stale copies.
+for _entry in CELERY_BEAT_SCHEDULE.values():
+    _entry.setdefault("options", {}).setdefault("expires", _entry["schedule"])
+# No task can hang a worker: a soft limit raises SoftTimeLimitExceeded in the task (it
+# rolls back and is retried or fails visibly), the hard limit kills the child process.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 
 # --- REST API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {

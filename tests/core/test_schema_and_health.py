@@ -149,3 +149,48 @@ def test_health_is_503_when_the_broker_is_unreachable(client):
             app.conf.broker_url = "memory://"
     assert response.status_code == 503
     assert response.json()["checks"]["broker"]["status"] == "error"
+
+
+def _health_with_a_broker(client):
+    """/healthz as a deployment with a (reachable, in-memory) broker sees it."""
+    with override_settings(CELERY_TASK_ALWAYS_EAGER=False):
+        return client.get("/healthz")
+
+
+def test_health_is_503_when_beat_never_sent_a_heartbeat(client):
+    from django.core.cache import cache
+
+    from core.selectors import BEAT_HEARTBEAT_KEY
+
+    cache.delete(BEAT_HEARTBEAT_KEY)
+    response = _health_with_a_broker(client)
+    assert response.status_code == 503
+    assert response.json()["checks"]["beat"] == {
+        "status": "error",
+        "error": "no heartbeat from celery beat",
+    }
+
+
+def test_health_is_503_when_beats_heartbeat_is_older_than_three_intervals(client, settings):
+    from datetime import timedelta
+
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    from core.selectors import BEAT_HEARTBEAT_KEY
+
+    settings.BEAT_HEARTBEAT_SECONDS = 60
+    cache.set(BEAT_HEARTBEAT_KEY, (timezone.now() - timedelta(seconds=200)).isoformat())
+    stale = _health_with_a_broker(client)
+    assert stale.status_code == 503
+    assert stale.json()["checks"]["beat"]["status"] == "error"
+    cache.set(BEAT_HEARTBEAT_KEY, (timezone.now() - timedelta(seconds=30)).isoformat())
+    fresh = _health_with_a_broker(client)
+    assert fresh.status_code == 200, fresh.json()
+    assert fresh.json()["checks"]["beat"]["status"] == "ok"
+
+
+def test_every_beat_entry_expires_after_its_interval_and_tasks_have_time_limits(settings):
+    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+        assert entry["options"]["expires"] == entry["schedule"], name
+    assert 0 < settings.CELERY_TASK_SOFT_TIME_LIMIT < settings.CELERY_TASK_TIME_LIMIT
