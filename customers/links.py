@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from django.apps import apps
 from django.db import models
 
+from customers.models import Customer
+
 
 @dataclass(frozen=True)
 class CustomerLink:
@@ -124,8 +126,6 @@ def apps_without_eraser() -> list[str]:
     """Apps whose models point at Customer but that registered no erase handler: an erasure
     would leave their rows' personal data behind. Reported by the system check
     customers.W002."""
-    from customers.models import Customer
-
     erasing = {handler.app_label for handler in PRIVACY_HANDLERS.values() if handler.erase}
     missing = set()
     for relation in Customer._meta.related_objects:
@@ -138,8 +138,6 @@ def apps_without_eraser() -> list[str]:
 def unregistered_foreign_keys() -> list[str]:
     """ForeignKeys to Customer in other apps that no one registered: a merge would leave
     their rows on the merged profile. Reported by the system check customers.W001."""
-    from customers.models import Customer
-
     missing = []
     for relation in Customer._meta.related_objects:
         model = relation.related_model

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from core.api.errors import DomainError
 from core.demo import register_stage, story_clock
+from customers.selectors import phones_of
 from customers.services import record_event
 
 logger = logging.getLogger(__name__)
@@ -206,7 +207,6 @@ def _many(ctx, channels):
     """Random orders in every channel and method; some fulfilled, completed, cancelled,
     returned or exchanged; a few carts left active and abandoned."""
     from catalog.selectors import listed_variants
-    from customers.selectors import phones_of
     from orders import services
     from orders.factories import DEFAULT_ADDRESS
 
