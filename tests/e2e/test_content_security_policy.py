@@ -108,11 +108,13 @@ def test_staff_pages_admin_and_api_docs_load_without_a_csp_violation(page, live_
     assert frame.evaluate("e => getComputedStyle(e).fontWeight") == "700"
     assert not violations.collected()
 
-    page.select_option("#language-select", "fa")  # the language picker's script
-    page.wait_for_load_state("networkidle")
+    # The language picker's script submits a form: wait for that navigation to finish, or the
+    # next goto races it (net::ERR_ABORTED).
+    with page.expect_navigation():
+        page.select_option("#language-select", "fa")
     assert page.get_attribute("html", "dir") == "rtl"
-    page.select_option("#language-select", "en")
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.select_option("#language-select", "en")
 
     visit(page, violations, f"{base}/admin/")
     visit(page, violations, f"{base}/admin/support/message/")

@@ -28,8 +28,8 @@ def test_lead_merges_the_texter_into_her_email_profile_from_the_inbox_in_persian
     ).message.conversation
 
     log_in("leila")
-    page.select_option("#language-select", "fa")
-    page.wait_for_selector("html[dir=rtl]")
+    with page.expect_navigation():
+        page.select_option("#language-select", "fa")
     page.goto(f"{live_server.url}/support/c/{conversation.pk}/")
     assert page.get_attribute("html", "lang") == "fa"
     page.click("details.support-duplicate summary")

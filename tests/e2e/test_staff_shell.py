@@ -17,8 +17,8 @@ def test_staff_logs_in_browses_channels_and_switches_to_persian(
     assert page.locator("table tbody tr").count() == 14
     assert page.get_attribute("html", "dir") == "ltr"
 
-    page.select_option("#language-select", "fa")
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.select_option("#language-select", "fa")
     assert page.get_attribute("html", "dir") == "rtl"
     assert page.locator("h1").inner_text() == "کانال‌ها"
     assert "بله" in page.locator("table tbody").inner_text()  # yes/no translated too
