@@ -43,6 +43,14 @@ class ChannelProvider(models.TextChoices):
     HTTP = "http", _("HTTP provider with signed webhooks")
 
 
+class IrrUnit(models.TextChoices):
+    """How a channel shows amounts in Iranian rial. Iranian shops price in toman (1 toman = 10
+    rial); some marketplaces require rial. Amounts are stored in rial either way."""
+
+    RIAL = "rial", _("Rial")
+    TOMAN = "toman", _("Toman")
+
+
 class ChannelQuerySet(models.QuerySet):
     def active(self):
         return self.filter(is_active=True)
@@ -72,6 +80,16 @@ class Channel(models.Model):
         default="USD",
         validators=[validate_currency],
         help_text=_("ISO 4217 code of its prices."),
+    )
+    irr_unit = models.CharField(
+        _("rial amounts shown in"),
+        max_length=5,
+        choices=IrrUnit.choices,
+        default=IrrUnit.RIAL,
+        help_text=_(
+            "For IRR prices: toman (1/10 of the rial amount) as Iranian shops show them, or "
+            "rial. Stored amounts stay in rial."
+        ),
     )
     provider = models.CharField(
         _("provider"), max_length=20, choices=ChannelProvider.choices, blank=True, default=""
@@ -226,3 +244,42 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class CalendarChoice(models.TextChoices):
+    AUTO = "auto", _("The language's own (Jalali in Persian)")
+    JALALI = "jalali", _("Jalali (Solar Hijri)")
+    GREGORIAN = "gregorian", _("Gregorian")
+
+
+class DigitsChoice(models.TextChoices):
+    AUTO = "auto", _("The language's own")
+    LATIN = "latin", _("Latin (0123456789)")
+    PERSIAN = "persian", _("Persian (۰۱۲۳۴۵۶۷۸۹)")
+    ARABIC_INDIC = "arabic_indic", _("Arabic-Indic (٠١٢٣٤٥٦٧٨٩)")
+
+
+class StaffPreferences(models.Model):
+    """How dates and numbers are shown to one staff member (core.l10n reads it). Without a
+    row, everything follows the active language."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="display_preferences",
+        verbose_name=_("user"),
+    )
+    calendar = models.CharField(
+        _("calendar"), max_length=10, choices=CalendarChoice.choices, default=CalendarChoice.AUTO
+    )
+    digits = models.CharField(
+        _("digits"), max_length=12, choices=DigitsChoice.choices, default=DigitsChoice.AUTO
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("display preferences")
+        verbose_name_plural = _("display preferences")
+
+    def __str__(self):
+        return str(self.user)
