@@ -6,6 +6,7 @@ from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
 
 from core.api.serializers import StrictFieldsMixin
+from core.middleware import MAX_KEY_LENGTH
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -35,6 +36,8 @@ class ApiSchema(AutoSchema):
         operation = super().get_operation(*args, **kwargs)
         if operation is None:
             return None
+        if self.method == "POST":
+            self._declare_idempotency_key(operation)
         error = {"application/json": {"schema": self._error_schema()}}
         responses = operation["responses"]
         for code, description in self._error_responses(operation):
@@ -44,6 +47,26 @@ class ApiSchema(AutoSchema):
             elif not documented.get("content"):
                 documented["content"] = error
         return operation
+
+    def _declare_idempotency_key(self, operation):
+        """Every POST honours an Idempotency-Key (`core.middleware`): a client generated from
+        the schema must be able to send it."""
+        parameters = operation.setdefault("parameters", [])
+        if any(p.get("in") == "header" and p.get("name") == "Idempotency-Key" for p in parameters):
+            return
+        parameters.append(
+            {
+                "in": "header",
+                "name": "Idempotency-Key",
+                "required": False,
+                "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+                "description": (
+                    "Makes a retry safe: the same key with the same body within 24 hours "
+                    "replays the stored answer (header `Idempotent-Replayed: true`) instead of "
+                    "applying the request again; the same key with another body is a 409."
+                ),
+            }
+        )
 
     def _error_schema(self):
         return self.resolve_serializer(ErrorSerializer, "response").ref
