@@ -16,7 +16,9 @@ def schema(client):
 
 
 def test_every_post_declares_the_idempotency_key_header_once(schema):
-    posts = [(path, methods["post"]) for path, methods in schema["paths"].items() if "post" in methods]
+    posts = [
+        (path, methods["post"]) for path, methods in schema["paths"].items() if "post" in methods
+    ]
     assert len(posts) > 10
     for path, operation in posts:
         headers = [
@@ -32,4 +34,3 @@ def test_every_post_declares_the_idempotency_key_header_once(schema):
             if method != "post":
                 names = {p["name"] for p in operation.get("parameters", [])}
                 assert "Idempotency-Key" not in names, (method, path)
-
