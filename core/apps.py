@@ -9,9 +9,12 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         # Imported for what they register: deploy checks, core's demo stage and its nav.
-        from . import checks, demo_data, staff_ui  # noqa: F401
+        from . import checks, demo_data, l10n, staff_ui  # noqa: F401
         from .roles import sync_roles_after_migrate
 
         # Roles are kept in step with the models after every migrate, so a model added by a
         # later app lands in the right groups without a hand-written data migration.
         post_migrate.connect(sync_roles_after_migrate, dispatch_uid="core.sync_roles")
+        # Dates in the Jalali calendar and Persian digits in Persian, money without cents in
+        # rial, wherever Django or djmoney formats them (core.l10n).
+        l10n.install()
