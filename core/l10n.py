@@ -64,7 +64,8 @@ class Preferences:
     digits: str = AUTO
 
 
-_preferences: ContextVar[Preferences] = ContextVar("display_preferences", default=Preferences())
+NO_PREFERENCES = Preferences()
+_preferences: ContextVar[Preferences | None] = ContextVar("display_preferences", default=None)
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def base_language(code: str | None) -> str:
 
 def current() -> Display:
     language = base_language(translation.get_language() or settings.LANGUAGE_CODE)
-    preferences = _preferences.get()
+    preferences = _preferences.get() or NO_PREFERENCES
     calendar = preferences.calendar
     if calendar not in (JALALI, GREGORIAN):
         calendar = LANGUAGE_CALENDAR.get(language, GREGORIAN)
@@ -237,15 +238,23 @@ def format_money(amount, currency: str, *, unit: str | None = None, channel=None
         amount = Decimal(normalise_number(str(amount)))
     except (InvalidOperation, ValueError):
         return localise_digits(f"{amount} {currency}".strip())
-    language = current().language
     if currency == "IRR":
         unit = unit or irr_unit_of(channel)
         if unit == TOMAN:
             amount = amount / 10
-        names = IRR_UNIT_NAMES[unit]
-        name = names.get(language) or (_("Toman") if unit == TOMAN else _("Rial"))
-        return f"{format_number(amount, 0)} {name}"
+        return f"{format_number(amount, 0)} {unit_label(currency, unit=unit)}"
     return f"{format_number(amount, 2)} {currency}".strip()
+
+
+def unit_label(currency: str, *, unit: str | None = None, channel=None) -> str:
+    """The word written after an amount: ریال or تومان for IRR (Rial, Toman in English), the
+    ISO code for other currencies."""
+    currency = (str(currency) or "").upper()
+    if currency != "IRR":
+        return currency
+    unit = unit or irr_unit_of(channel)
+    name = IRR_UNIT_NAMES[unit].get(current().language)
+    return name or (_("Toman") if unit == TOMAN else _("Rial"))
 
 
 def money_amount_for_channel(amount, currency: str, channel) -> Decimal:
@@ -280,13 +289,13 @@ class JalaliDateFormat(dateformat.DateFormat):
         return names[self.jalali.month - 1]
 
     def d(self):
-        return "%02d" % self.jalali.day
+        return f"{self.jalali.day:02d}"
 
     def j(self):
         return self.jalali.day
 
     def m(self):
-        return "%02d" % self.jalali.month
+        return f"{self.jalali.month:02d}"
 
     def n(self):
         return self.jalali.month
@@ -318,7 +327,7 @@ class JalaliDateFormat(dateformat.DateFormat):
         return self.jalali.isleap()
 
     def y(self):
-        return "%02d" % (self.jalali.year % 100)
+        return f"{self.jalali.year % 100:02d}"
 
     def Y(self):
         return self.jalali.year

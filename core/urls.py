@@ -6,6 +6,7 @@ from core import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("channels/", views.channels, name="channels"),
+    path("preferences/", views.display_preferences, name="display-preferences"),
     path("healthz", views.healthz, name="healthz"),
     path(
         "accounts/login/",

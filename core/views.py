@@ -1,16 +1,21 @@
 """Core staff pages (home dashboard, channels) and the health endpoint."""
 
+from django.contrib import messages
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.views import LoginView
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 
 from core.api.errors import api_not_found, api_server_error
+from core.forms import StaffPreferencesForm
+from core.models import StaffPreferences
 from core.selectors import channel_summary, health
+from core.services.preferences import set_display_preferences
 from core.staff_ui import panels_for
 
 
@@ -34,6 +39,27 @@ def home(request):
 @permission_required("core.view_channel", raise_exception=True)
 def channels(request):
     return render(request, "core/channels.html", channel_summary())
+
+
+@staff_member_required
+def display_preferences(request):
+    """The staff member's own calendar and digits (core.l10n shows dates and numbers so)."""
+    current = StaffPreferences.objects.filter(user=request.user).first()
+    form = StaffPreferencesForm(request.POST or None, instance=current)
+    if request.method == "POST" and form.is_valid():
+        set_display_preferences(
+            request.user,
+            calendar=form.cleaned_data["calendar"],
+            digits=form.cleaned_data["digits"],
+        )
+        messages.success(request, _("Display preferences saved."))
+        return redirect("display-preferences")
+    return render(
+        request,
+        "core/display_preferences.html",
+        {"form": form},
+        status=400 if form.is_bound else 200,
+    )
 
 
 @never_cache

@@ -10,6 +10,7 @@ from functools import lru_cache
 import phonenumbers
 from django.conf import settings
 
+from core.l10n import normalise_digits
 from customers.errors import InvalidIdentity
 from customers.models import ANONYMOUS_KINDS, IdentityKind
 
@@ -46,8 +47,9 @@ def normalise_email(raw: str) -> str:
 
 
 def normalise_phone(raw: str, region: str | None = None) -> str:
-    """`+98 912 123 4567`, `09121234567` (region IR) and `00989121234567` -> `+989121234567`."""
-    return _normalise_phone(raw, region or settings.PHONE_DEFAULT_REGION)
+    """`+98 912 123 4567`, `09121234567` (region IR) and `00989121234567` -> `+989121234567`;
+    in Persian or Arabic-Indic digits too (۰۹۱۲۱۲۳۴۵۶۷)."""
+    return _normalise_phone(normalise_digits(raw), region or settings.PHONE_DEFAULT_REGION)
 
 
 @lru_cache(maxsize=65536)  # parsing costs ~30 µs; batches repeat the same numbers

@@ -18,6 +18,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from core.l10n import normalise_digits
 from customers.errors import CustomerNotFound, InvalidIdentity
 from customers.models import (
     Consent,
@@ -126,7 +127,10 @@ def search_customers(query: str):
     customers = customers_list()
     if not query:
         return customers
-    values = {query, query.lower(), query.lstrip("@").lower()}
+    # An identity typed in Persian or Arabic-Indic digits (a phone, an order number) is
+    # stored in Latin ones.
+    latin = normalise_digits(query)
+    values = {query, query.lower(), query.lstrip("@").lower(), latin, latin.lower()}
     for normalise in (normalise_email, normalise_phone):
         try:
             values.add(normalise(query))

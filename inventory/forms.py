@@ -6,6 +6,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import LocalisedDateField
 from inventory.models import Location, MovementReason
 from inventory.services import CountLine
 
@@ -21,12 +22,9 @@ class LedgerFilterForm(forms.Form):
     reason = forms.ChoiceField(
         label=_("Reason"), choices=[("", _("Any"))] + list(MovementReason.choices), required=False
     )
-    since = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    until = forms.DateField(
-        label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    # Jalali in Persian (1405/01/01 with a picker), the browser's date input otherwise.
+    since = LocalisedDateField(label=_("From"), required=False)
+    until = LocalisedDateField(label=_("Until"), required=False)
 
 
 class CountForm(forms.Form):

@@ -66,9 +66,11 @@ TEMPLATES = {
     "receipt": (
         "email",
         "Your receipt for order {{ order.order_id }}",
-        "Thank you {{ first_name }}! Order {{ order.order_id }}: {{ order.total }} "
-        "{{ order.currency }}.\n{% for line in order.products %}- {{ line.quantity }} x "
-        "{{ line.sku }} {{ line.price }}\n{% endfor %}",
+        # Amounts and the date as she reads them (core.l10n: ۱۲ آذر ۱۴۰۵, ۱٬۲۵۰٬۰۰۰ ریال).
+        'Thank you {{ first_name }}! Order {{ order.order_id }}, {% now "DATE_FORMAT" %}: '
+        "{{ order.total_display|default:order.total }}.\n{% for line in order.products %}- "
+        "{{ line.quantity }} x {{ line.sku }} {{ line.price_display|default:line.price }}\n"
+        "{% endfor %}",
         "",
         {},
     ),

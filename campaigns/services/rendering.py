@@ -22,6 +22,7 @@ from campaigns.services.template_context import (
     message_context,
     sample_context,
 )
+from core import l10n
 
 # GSM 03.38 basic set, and the extension set whose characters count twice.
 GSM_BASIC = (
@@ -122,10 +123,13 @@ def render_message(
     language, subject, text, html = parts_for(template, customer.locale)
     if unsubscribe_link is None:
         unsubscribe_link = unsubscribe_url(message) if message else site_url("/")
-    context = message_context(
-        customer, coupon=coupon, unsubscribe_link=unsubscribe_link, journey_data=journey_data
-    )
-    return _render(template, language, (subject, text, html), context, message=message)
+    # The calendar and digits of the language she gets the message in (core.l10n): dates,
+    # numbers and amounts as she reads them, whatever the sender's language.
+    with l10n.for_customer(language):
+        context = message_context(
+            customer, coupon=coupon, unsubscribe_link=unsubscribe_link, journey_data=journey_data
+        )
+        return _render(template, language, (subject, text, html), context, message=message)
 
 
 def _render(template, language, parts, context, *, message=None) -> RenderedMessage:

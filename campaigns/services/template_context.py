@@ -10,6 +10,10 @@ so {% include %}, {% extends %} and {% load i18n %} do not even compile.
 
 Values that need a query (her last order, the products she looked at, her email) are callables
 computed once, on first use: a template that does not read them costs no query.
+
+Amounts also come ready to show in her language (`total_display`: ۱٬۲۵۰٬۰۰۰ ریال for a Persian
+customer), and messages render in her language's calendar and digits (rendering wraps them in
+core.l10n.for_customer), so `{{ last_order.occurred_at|date }}` is a Jalali date in Persian.
 """
 
 from collections import ChainMap
@@ -28,6 +32,7 @@ from django.utils.translation import gettext_lazy
 from campaigns.errors import InvalidTemplate
 from campaigns.services.links import site_url
 from catalog.selectors import product_cards
+from core import l10n
 from customers.selectors import latest_event_of, newest_identity_value, skus_viewed_not_bought
 
 RECOMMENDED_PRODUCTS = 3
@@ -107,6 +112,9 @@ ALLOWED_VARIABLES: dict[str, Allowed] = {
         keys={
             "number": Allowed(gettext_lazy("The order number.")),
             "total": Allowed(gettext_lazy("Its total.")),
+            "total_display": Allowed(
+                gettext_lazy("Its total as she reads it: her digits, IRR without cents.")
+            ),
             "currency": Allowed(gettext_lazy("Its currency.")),
             "channel": Allowed(gettext_lazy("Where she placed it.")),
             "occurred_at": Allowed(gettext_lazy("When (a date; use |date).")),
@@ -392,6 +400,7 @@ def last_order_values(customer_id) -> dict | None:
     return {
         "number": str(properties.get("order_id") or ""),
         "total": properties.get("total"),
+        "total_display": l10n.format_money(properties.get("total"), properties.get("currency")),
         "currency": properties.get("currency") or "",
         "channel": event["channel"],
         "occurred_at": event["occurred_at"],
@@ -425,8 +434,39 @@ def message_context(customer, *, coupon=None, unsubscribe_link="", journey_data=
         "unsubscribe_url": unsubscribe_link or site_url("/"),
     }
     for name in JOURNEY_DATA:
-        context[name] = (journey_data or {}).get(name) or {}
+        context[name] = displayable((journey_data or {}).get(name) or {})
     return context
+
+
+def displayable(data: dict) -> dict:
+    """Event data (an order, a cart) with its amounts also ready to show: `total_display` and
+    each product's `price_display`, in the language and digits in force (the customer's, when
+    rendering: core.l10n.for_customer)."""
+    if not isinstance(data, dict) or "currency" not in data:
+        return data
+    currency = data.get("currency")
+    shown = dict(data)
+    if "total" in data:
+        shown["total_display"] = LazyMoney(data.get("total"), currency)
+    products = data.get("products")
+    if isinstance(products, list):
+        shown["products"] = [
+            {**line, "price_display": LazyMoney(line.get("price"), currency)}
+            if isinstance(line, dict) and "price" in line
+            else line
+            for line in products
+        ]
+    return shown
+
+
+class LazyMoney:
+    """An amount formatted when the template shows it, so in the language in force then."""
+
+    def __init__(self, amount, currency):
+        self.amount, self.currency = amount, currency
+
+    def __str__(self):
+        return l10n.format_money(self.amount, self.currency or "")
 
 
 def sample_context() -> dict:

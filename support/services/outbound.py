@@ -11,10 +11,10 @@ died between the provider's accept and our commit is recognised downstream when 
 from datetime import timedelta
 
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import placeholders
+from core import l10n, placeholders
 from core.models import Channel, ChannelKind
 from core.providers import OutboundMessage, ProviderError, send_message
 from support.errors import ChannelNotReachable, InvalidPayload
@@ -331,10 +331,14 @@ def send_csat_survey(conversation: Conversation) -> Message | None:
     channel = default_channel(conversation)
     if channel is None or not address_for(conversation, channel):
         return None
-    with translation.override(conversation.customer.locale or None):
-        text = _(
-            "Thank you for contacting us. How satisfied are you with our help? "
-            "Reply with a number from 1 (not at all) to 5 (very)."
+    # Her language with its digits (core.l10n): "from ۱ to ۵" for a Persian customer; her
+    # answer is read in any digits (inbound.rating_in).
+    with l10n.for_customer(conversation.customer.locale):
+        text = l10n.localise_digits(
+            _(
+                "Thank you for contacting us. How satisfied are you with our help? "
+                "Reply with a number from 1 (not at all) to 5 (very)."
+            )
         )
     message = reply(conversation, None, text, channel=channel, kind=MessageKind.CSAT_SURVEY)
     Conversation.objects.filter(pk=conversation.pk).update(csat_sent_at=timezone.now())

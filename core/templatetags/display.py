@@ -1,0 +1,45 @@
+"""Template filters of core.l10n: numbers and money as people read them in the active language
+(Persian digits and separators in Persian, IRR without cents, toman on a toman channel).
+Dates need no filter: `|date` and `{{ a_date }}` already go through core.l10n."""
+
+from django import template
+
+from core import l10n
+
+register = template.Library()
+
+
+@register.filter
+def number(value, decimal_places=None):
+    """{{ count|number }}, {{ rate|number:1 }}: separators and digits of the language."""
+    if value is None or value == "":
+        return ""
+    places = int(decimal_places) if decimal_places not in (None, "") else None
+    return l10n.format_number(value, places)
+
+
+@register.filter
+def money(value, channel=None):
+    """{{ order.total|money }} or {{ price|money:channel }}: a Money (or amount with a
+    `currency` attribute) with the channel's IRR unit (toman or rial)."""
+    if value is None or value == "":
+        return ""
+    amount = getattr(value, "amount", value)
+    currency = str(getattr(value, "currency", "") or getattr(channel, "currency", ""))
+    return l10n.format_money(amount, currency, channel=channel)
+
+
+@register.filter
+def price_unit(channel):
+    """What a channel's prices are shown in: its currency code, or rial/toman for IRR."""
+    if channel is None:
+        return ""
+    return l10n.unit_label(channel.currency, channel=channel)
+
+
+@register.filter
+def digits(value):
+    """Latin digits in text written in the language's digits (an order count in a sentence)."""
+    if value is None:
+        return ""
+    return l10n.localise_digits(value)
