@@ -3,7 +3,9 @@
 from datetime import timedelta
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init
+from django.db import DatabaseError, InterfaceError
 
 
 @worker_process_init.connect
@@ -18,9 +20,21 @@ def prepare_sending(**_kwargs):
         links.path_for(route, "warm")
 
 
-@shared_task(name="campaigns.send_chunk", acks_late=True)
+@shared_task(
+    name="campaigns.send_chunk",
+    acks_late=True,
+    autoretry_for=(DatabaseError, InterfaceError, SoftTimeLimitExceeded),
+    retry_backoff=2,  # 2, 4, 8 ... seconds, each drawn at random below that (jitter)
+    retry_backoff_max=120,
+    max_retries=8,
+)
 def send_chunk(message_ids):
-    """Send a chunk of message rows. Safe to run twice: each row is claimed before its send."""
+    """Send a chunk of message rows. Safe to run twice: each row is claimed before its send.
+
+    A database error or the soft time limit interrupts the chunk: its unsent rows go back to
+    the queue (campaigns.services.sending.deliver) and the whole chunk is retried with
+    backoff; the rows sent already are skipped then. After the last retry the rows are
+    handed out again by the dispatch beat once SEND_LEASE has passed."""
     from campaigns.services.sending import send_messages
 
     return send_messages(message_ids)

@@ -39,9 +39,17 @@ from contextlib import contextmanager, nullcontext
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connection, transaction
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    close_old_connections,
+    connection,
+    transaction,
+)
 from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from campaigns.errors import IllegalTransition, InvalidCampaign
@@ -475,8 +483,15 @@ def _send_ready(ready, now, outcome):
     # One provider session per thread: an SMTP connection carries the whole part, instead of
     # a handshake per email.
     with sending_session(), _commits_without_flush():
-        for message in _claim(ready, now, outcome):
-            outcome[deliver(message)] += 1
+        for claimed in _claim(ready, now, outcome):
+            for index, message in enumerate(claimed):
+                try:
+                    outcome[deliver(message)] += 1
+                except BaseException:
+                    # A database error or the task's time limit: the rows claimed with this
+                    # one and not yet tried go back to the queue for the task's retry.
+                    _release(claimed[index + 1 :], "interrupted before its turn")
+                    raise
 
 
 @contextmanager
@@ -634,8 +649,8 @@ def _cap_of(message):
 
 def _claim(ready, now, outcome):
     """queued -> sending, by a guarded UPDATE (`WHERE status='queued'`) per batch, yielding
-    each claimed row so it is sent before the next batch is claimed: a killed worker leaves at
-    most one batch "sending". For marketing rows the frequency cap is counted while the
+    each batch's claimed rows so they are sent before the next batch is claimed: a killed
+    worker leaves at most one batch "sending". For marketing rows the frequency cap is counted while the
     customer rows are locked, so concurrent sends to one customer queue behind each other."""
     for start in range(0, len(ready), CLAIM_BATCH):
         batch = ready[start : start + CLAIM_BATCH]
@@ -643,7 +658,7 @@ def _claim(ready, now, outcome):
         if not marketing:
             with _durably():
                 claimed = _claim_rows(batch, now)
-            yield from claimed
+            yield claimed
             continue
         with _durably():
             allowed = [m for m in batch if m.purpose != ConsentPurpose.MARKETING]
@@ -679,7 +694,7 @@ def _claim(ready, now, outcome):
                 recent[message.customer_id].append(now)
                 allowed.append(message)
             claimed = _claim_rows(allowed, now)
-        yield from claimed
+        yield claimed
 
 
 def _claim_rows(messages, now) -> list:
@@ -758,33 +773,96 @@ def outbound_for(message) -> OutboundMessage:
     )
 
 
+# Errors of the system, not of the message: the row is released (or, once the provider may
+# have accepted it, left to lease recovery) and the error raised, so the send task retries
+# it with backoff. A soft time limit is one too: it stops the task, it says nothing of the row.
+TRANSIENT_ERRORS = (DatabaseError, InterfaceError, SoftTimeLimitExceeded)
+
+
 def deliver(message) -> str:
-    """Send a claimed row and record the outcome. Returns sent / retry / failed."""
+    """Send a claimed row and record the outcome. Returns sent / retry / failed.
+
+    Only the message's own faults fail it for good: a template that cannot be rendered for
+    this customer ("render: ..."), a provider's refusal. A provider's transient error queues
+    the row again after a backoff (failed after MAX_ATTEMPTS). A database error or the task's
+    time limit is raised (TRANSIENT_ERRORS) for the send task to retry: before the provider
+    call the row goes back to the queue first; after the provider accepted the message (its
+    "sent" could not be recorded) the row stays "sending", and recovery sends it again after
+    the lease with the same idempotency key."""
     try:
         outbound = outbound_for(message)
-        result = send_message(message.channel, outbound)
-    except ProviderError as error:
-        if error.retryable and message.attempts < MAX_ATTEMPTS:
-            backoff = timedelta(seconds=30 * 2 ** (message.attempts - 1))
-            CampaignMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
-                status=MessageStatus.QUEUED,
-                not_before=timezone.now() + backoff,
-                enqueued_at=None,
-                status_reason=str(error)[:200],
-            )
-            return "retry"
-        CampaignMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
-            status=MessageStatus.FAILED, status_reason=str(error)[:200]
-        )
-        return "failed"
-    except Exception as error:  # a template that fails for this customer: fail the row only
-        logger.exception("message %s could not be rendered", message.pk)
+    except TRANSIENT_ERRORS:
+        _release([message], "database error while preparing; retried")
+        raise
+    except Exception as error:  # the user's template fails for this customer: this row only
+        logger.warning("message %s could not be rendered: %s", message.pk, error, exc_info=True)
         CampaignMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
             status=MessageStatus.FAILED, status_reason=f"render: {error}"[:200]
         )
         return "failed"
+    try:
+        result = send_message(message.channel, outbound)
+    except ProviderError as error:
+        return _provider_failed(message, str(error), retryable=error.retryable)
+    except TRANSIENT_ERRORS:
+        _release([message], "interrupted during the provider call; retried")
+        raise
+    except Exception as error:  # an adapter's own fault: retried like a transient error
+        logger.exception("provider of message %s failed unexpectedly", message.pk)
+        return _provider_failed(message, f"provider: {error}", retryable=True)
     _mark_sent(message.pk, result.provider_message_id)
     return "sent"
+
+
+def _provider_failed(message, reason, *, retryable) -> str:
+    if retryable and message.attempts < MAX_ATTEMPTS:
+        backoff = retry_backoff(message.attempts)
+        CampaignMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
+            status=MessageStatus.QUEUED,
+            not_before=timezone.now() + backoff,
+            enqueued_at=None,
+            status_reason=reason[:200],
+        )
+        return "retry"
+    CampaignMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
+        status=MessageStatus.FAILED, status_reason=reason[:200]
+    )
+    return "failed"
+
+
+def retry_backoff(attempts) -> timedelta:
+    """How long a row waits after its `attempts`-th transient provider error: the base
+    (settings.CAMPAIGN_RETRY_BACKOFF_SECONDS, 30 s by default) doubled per attempt; the
+    dispatch beat hands it out again once it is due."""
+    base = float(getattr(settings, "CAMPAIGN_RETRY_BACKOFF_SECONDS", 30))
+    return timedelta(seconds=base * 2 ** max(attempts - 1, 0))
+
+
+def _release(messages, reason):
+    """Claimed rows that were not sent go back to the queue (sending -> queued), their claim
+    not counted as an attempt; still due, and still handed to the task that retries. Best
+    effort: on a connection that died with the error, Django reconnects first; when the
+    database cannot be reached at all, the rows stay "sending" and `recover_stuck_sends`
+    hands them back after the lease."""
+    if not messages:
+        return
+    try:
+        if not connection.in_atomic_block and not connection.is_usable():
+            connection.close()  # the next query opens a fresh connection
+        CampaignMessage.objects.filter(
+            pk__in=[m.pk for m in messages], status=MessageStatus.SENDING
+        ).update(
+            status=MessageStatus.QUEUED,
+            attempts=Greatest(F("attempts") - 1, 0),
+            claimed_by="",
+            status_reason=reason[:200],
+        )
+    except DatabaseError:
+        logger.warning(
+            "could not release %s claimed rows; recovered after the lease",
+            len(messages),
+            exc_info=True,
+        )
 
 
 def _mark_sent(message_id, provider_message_id):
@@ -808,28 +886,57 @@ def _mark_sent(message_id, provider_message_id):
         )
 
 
-def recover_stuck_sends(*, stale_after=SEND_LEASE, now=None) -> int:
-    """Rows left "sending" by a worker that died: send them again with the same idempotency
-    key (at least once; the provider or mail system drops the duplicate by that key)."""
+RECOVER_BATCH = 1000  # stale leases taken back per UPDATE
+
+
+def recover_stuck_sends(*, stale_after=SEND_LEASE, now=None, limit=200_000) -> int:
+    """Rows left "sending" by a worker that died go back to the send tasks: each stale lease
+    is taken back by a guarded UPDATE (two dispatchers never take the same row), in batches
+    of RECOVER_BATCH, the row queued again (still due, marked handed out now) and handed to
+    send tasks in chunks like `enqueue_due`. The send task claims it as any other row and
+    sends it with the SAME idempotency key (at least once; the provider or mail system drops
+    a duplicate by that key). Nothing is sent here, so a dispatch run stays short.
+
+    A row whose lease ran out after its MAX_ATTEMPTS-th claim is failed instead: a message
+    that kills its worker every time must not take the workers down for ever. Returns the
+    number of rows handed back."""
     now = now or timezone.now()
     cutoff = now - stale_after
-    stuck = list(
-        CampaignMessage.objects.filter(status=MessageStatus.SENDING, claimed_at__lte=cutoff)
-        .select_related("campaign", "channel", "customer", "template", "journey_step")
-        .order_by("id")[:5000]
+    stale = CampaignMessage.objects.filter(status=MessageStatus.SENDING, claimed_at__lte=cutoff)
+    given_up = stale.filter(attempts__gte=MAX_ATTEMPTS).update(
+        status=MessageStatus.FAILED,
+        status_reason=f"worker lost during each of {MAX_ATTEMPTS} attempts",
     )
-    resent = 0
-    for message in stuck:
-        taken = CampaignMessage.objects.filter(
-            pk=message.pk, status=MessageStatus.SENDING, claimed_at=message.claimed_at
-        ).update(claimed_at=now, attempts=F("attempts") + 1)
-        if not taken:
-            continue
-        message.claimed_at = now
-        message.attempts += 1
-        deliver(message)
-        resent += 1
-    return resent
+    if given_up:
+        logger.warning("%s messages failed: their workers died %s times", given_up, MAX_ATTEMPTS)
+    handed = 0
+    while handed < limit:
+        batch = list(
+            stale.order_by("id").values_list("id", flat=True)[: min(RECOVER_BATCH, limit - handed)]
+        )
+        if not batch:
+            break
+        token = uuid.uuid4().hex
+        CampaignMessage.objects.filter(
+            pk__in=batch, status=MessageStatus.SENDING, claimed_at__lte=cutoff
+        ).update(status=MessageStatus.QUEUED, claimed_by=token, enqueued_at=now)
+        taken = list(
+            CampaignMessage.objects.filter(pk__in=batch, claimed_by=token)
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
+        _hand_out(taken)
+        handed += len(taken)
+    return handed
+
+
+def _hand_out(ids, chunk_size=None):
+    """Give rows (already marked handed out) to send tasks, CHUNK_SIZE rows a task."""
+    from campaigns.tasks import send_chunk
+
+    size = chunk_size or CHUNK_SIZE
+    for start in range(0, len(ids), size):
+        send_chunk.delay(ids[start : start + size])
 
 
 def finish_campaigns(now=None) -> int:

@@ -16,7 +16,11 @@ from core.providers.mime import InvalidEmail, compose, envelope_address
 from core.services.outbox import post_signed
 
 logger = logging.getLogger("omni.providers")
-HTTP_TIMEOUT_SECONDS = 10
+# Every provider call is bounded: a provider that answers slowly costs a sending thread at
+# most this long, then the send is a retryable error (the row waits and is sent again).
+HTTP_TIMEOUT_SECONDS = 10  # a channel may ask for less or more: provider_settings["timeout"]
+HTTP_TIMEOUT_MAX_SECONDS = 60
+SMTP_TIMEOUT_SECONDS = 30  # when EMAIL_TIMEOUT is not set (Django's default is no timeout)
 _session = threading.local()
 
 
@@ -40,11 +44,13 @@ def close_session():
 
 def _smtp_connection():
     """The session's open SMTP connection (opened on first use), or a fresh one per send
-    outside a session."""
+    outside a session. Its socket operations time out (EMAIL_TIMEOUT, else
+    SMTP_TIMEOUT_SECONDS): a server that stops answering cannot hold a worker."""
+    timeout = getattr(settings, "EMAIL_TIMEOUT", None) or SMTP_TIMEOUT_SECONDS
     if not getattr(_session, "active", False):
-        return get_connection(fail_silently=False)
+        return get_connection(fail_silently=False, timeout=timeout)
     if _session.smtp is None:
-        connection = get_connection(fail_silently=False)
+        connection = get_connection(fail_silently=False, timeout=timeout)
         connection.open()
         _session.smtp = connection
     return _session.smtp
@@ -154,6 +160,12 @@ class HttpProvider:
                 f"Channel {channel.code}: provider_settings need an http(s) 'url' and a 'secret'.",
                 retryable=False,
             )
+        try:
+            timeout = float(channel.provider_settings.get("timeout", HTTP_TIMEOUT_SECONDS))
+        except (TypeError, ValueError):
+            timeout = HTTP_TIMEOUT_SECONDS
+        # Bounded both ways: 0 or a negative number would mean "no timeout" to a socket.
+        self.timeout = min(max(timeout, 0.1), HTTP_TIMEOUT_MAX_SECONDS)
 
     def send(self, message: OutboundMessage) -> SendResult:
         body = json.dumps(
@@ -171,7 +183,7 @@ class HttpProvider:
                 self.secret,
                 body,
                 headers={"Idempotency-Key": message.idempotency_key},
-                timeout=HTTP_TIMEOUT_SECONDS,
+                timeout=self.timeout,
             )
             answer = json.loads(answer or b"{}")
         except urllib.error.HTTPError as error:
