@@ -24,6 +24,7 @@ import jdatetime
 from django.conf import settings
 from django.utils import dateformat, numberformat, translation
 from django.utils.translation import gettext as _
+from djmoney.money import Money
 
 DIGITS = {
     "latin": "0123456789",
@@ -243,6 +244,9 @@ def format_money(amount, currency: str, *, unit: str | None = None, channel=None
         if unit == TOMAN:
             amount = amount / 10
         return f"{format_number(amount, 0)} {unit_label(currency, unit=unit)}"
+    if current().digits == "latin" and currency:
+        # Other currencies in Latin digits: djmoney's own (babel's) form, $89.00.
+        return _djmoney_str(Money(amount, currency))
     return f"{format_number(amount, 2)} {currency}".strip()
 
 
@@ -264,6 +268,9 @@ def money_amount_for_channel(amount, currency: str, channel) -> Decimal:
     if str(currency).upper() == "IRR" and irr_unit_of(channel) == TOMAN:
         return (amount / 10).quantize(Decimal(1), rounding=ROUND_HALF_UP)
     return amount
+
+
+_djmoney_str = Money.__str__
 
 
 def _money_str(money) -> str:
@@ -381,8 +388,6 @@ def install():
     """Route Django's date formatting and djmoney's Money.__str__ through this module (from
     CoreConfig.ready). django.utils.formats looks `dateformat.format` up at each call, so `|date`,
     `localize` and the admin's changelists all come here."""
-    from djmoney.money import Money
-
     dateformat.format = format_date
     dateformat.time_format = format_time
     Money.__str__ = _money_str

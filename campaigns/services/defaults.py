@@ -72,7 +72,16 @@ TEMPLATES = {
         "{{ line.quantity }} x {{ line.sku }} {{ line.price_display|default:line.price }}\n"
         "{% endfor %}",
         "",
-        {},
+        {
+            "fa": (
+                "رسید سفارش {{ order.order_id }}",
+                "{{ first_name }} عزیز، از خرید شما سپاسگزاریم! سفارش {{ order.order_id }}، "
+                '{% now "DATE_FORMAT" %}: {{ order.total_display|default:order.total }}.\n'
+                "{% for line in order.products %}- {{ line.quantity_display|default:line.quantity }}"
+                " × {{ line.sku }} {{ line.price_display|default:line.price }}\n{% endfor %}",
+                "",
+            )
+        },
     ),
     "review-request": (
         "email",

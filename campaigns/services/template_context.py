@@ -440,33 +440,27 @@ def message_context(customer, *, coupon=None, unsubscribe_link="", journey_data=
 
 def displayable(data: dict) -> dict:
     """Event data (an order, a cart) with its amounts also ready to show: `total_display` and
-    each product's `price_display`, in the language and digits in force (the customer's, when
-    rendering: core.l10n.for_customer)."""
+    each product's `price_display` and `quantity_display`, in the language and digits in force (the customer's:
+    rendering builds the context inside core.l10n.for_customer)."""
     if not isinstance(data, dict) or "currency" not in data:
         return data
     currency = data.get("currency")
     shown = dict(data)
     if "total" in data:
-        shown["total_display"] = LazyMoney(data.get("total"), currency)
+        shown["total_display"] = l10n.format_money(data.get("total"), currency)
     products = data.get("products")
     if isinstance(products, list):
         shown["products"] = [
-            {**line, "price_display": LazyMoney(line.get("price"), currency)}
+            {
+                **line,
+                "price_display": l10n.format_money(line.get("price"), currency),
+                "quantity_display": l10n.format_number(line.get("quantity")),
+            }
             if isinstance(line, dict) and "price" in line
             else line
             for line in products
         ]
     return shown
-
-
-class LazyMoney:
-    """An amount formatted when the template shows it, so in the language in force then."""
-
-    def __init__(self, amount, currency):
-        self.amount, self.currency = amount, currency
-
-    def __str__(self):
-        return l10n.format_money(self.amount, self.currency or "")
 
 
 def sample_context() -> dict:

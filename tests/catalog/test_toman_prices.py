@@ -1,0 +1,30 @@
+"""Toman per channel (#17 item 3): the web shop shows its IRR prices in toman (a tenth of the
+stored rial), the marketplace in rial; no cents for IRR; Persian digits in Persian."""
+
+from decimal import Decimal
+
+import pytest
+
+from catalog.factories import ProductVariantFactory, VariantListingFactory
+from core.factories import ChannelFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_toman_price_list_shows_a_tenth_of_the_rial_amount(client, staff_in_role):
+    shop = ChannelFactory(code="web-ir", name="Web IR", kind="web", currency="IRR",
+                          irr_unit="toman")  # fmt: skip
+    market = ChannelFactory(code="market-ir", name="Market IR", kind="marketplace",
+                            currency="IRR")  # fmt: skip
+    variant = ProductVariantFactory()
+    VariantListingFactory(variant=variant, channel=shop, amount=Decimal("12500000"))
+    VariantListingFactory(variant=variant, channel=market, amount=Decimal("13000000"))
+    client.force_login(staff_in_role("Merchandiser"))
+    url = f"/catalog/products/{variant.product.pk}/"
+    persian = client.get(url, HTTP_ACCEPT_LANGUAGE="fa").content.decode()
+    assert "۱٬۲۵۰٬۰۰۰ تومان" in persian  # web shop: toman
+    assert "۱۳٬۰۰۰٬۰۰۰ ریال" in persian  # marketplace: rial, as it requires
+    assert "Web IR (تومان)" in persian
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "1,250,000 Toman" in english and "13,000,000 Rial" in english
+    assert "13,000,000.00" not in english  # no cents for IRR
