@@ -78,6 +78,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "core.l10n.DisplayPreferencesMiddleware",
     "core.middleware.ApiRequestMiddleware",
+    # After the idempotency record (bookkeeping): notes the request's own commits.
+    "core.middleware.ServiceFailureMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

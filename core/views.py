@@ -1,5 +1,7 @@
 """Core staff pages (home dashboard, channels) and the health endpoint."""
 
+import sys
+
 from django.contrib import messages
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.views.decorators import staff_member_required
@@ -11,8 +13,9 @@ from django.utils.translation import gettext as _
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 
-from core.api.errors import api_not_found, api_server_error
+from core.api.errors import api_not_found, api_server_error, failure_of, log_failure
 from core.forms import StaffPreferencesForm
+from core.middleware import failure_response
 from core.models import StaffPreferences
 from core.selectors import channel_summary, health
 from core.services.preferences import set_display_preferences
@@ -64,6 +67,11 @@ def display_preferences(request):
 
 @never_cache
 def healthz(request):
+    """`/healthz` (or `/healthz?ready`, for load balancers): every check, 503 when one this
+    deployment needs fails. `/healthz?live`, for liveness probes: the process answers, and
+    touches no database, cache or broker, so a missing service never gets it restarted."""
+    if "live" in request.GET:
+        return JsonResponse({"status": "ok", "checks": {}})
     healthy, checks = health()
     return JsonResponse(
         {"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503
@@ -77,6 +85,14 @@ def page_not_found(request, exception):
 
 
 def server_error(request):
+    """handler500: what escaped a view or a middleware. A missing service or work already
+    committed answer as ServiceFailureMiddleware does (503 / 202); only a bug that
+    committed nothing is the 500 whose message says "not applied"."""
+    exception = sys.exc_info()[1]
+    failure = failure_of(request, exception) if exception is not None else None
+    if failure is not None:
+        log_failure(request, exception, failure)
+        return failure_response(request, failure)
     if request.path.startswith("/api/"):
         return api_server_error(request)
     return defaults.server_error(request)

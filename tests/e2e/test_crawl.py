@@ -5,7 +5,8 @@ same-site link from the home page breadth-first, a few samples of each page kind
 pattern), and submits each kind's main form once. It fails, with one readable list, on a
 server error, a broken link, an uncaught JavaScript error or console error, a static file that
 does not load (the favicon included), a page slower than two seconds, a download that does not
-answer 200, a form whose answer is an error, and a GET request that writes to the database.
+answer 200, a form whose answer is an error, a GET request that writes to the database, and
+a Persian page that names a Gregorian month.
 
 The Django admin is crawled in English only: every login opens its index, the superuser every
 changelist (a role's changelists are the same pages). Downloads (the catalogue exports, feed
@@ -36,6 +37,7 @@ from customers.models import Customer, CustomerMerge
 from orders.models import OPEN_STATUSES, Exchange, Order, Replacement, Return
 from support.models import Message
 from tests.e2e.conftest import ARTIFACTS
+from tests.gregorian_months import gregorian_months_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -350,6 +352,12 @@ def crawl_site(page, crawl, who, start_urls):
             crawl.fail(*who, url, f"took {seconds:.1f} s")
         if not page.locator("link[rel~=icon]").count():
             crawl.fail(*who, url, "no favicon link")
+        if language == "fa":
+            # Persian pages show Jalali dates only (#17): no Gregorian month, in English or
+            # transliterated (دسامبر).
+            months = gregorian_months_in(page.inner_text("body"))
+            if months:
+                crawl.fail(*who, url, f"Gregorian month in Persian: {', '.join(months)}")
         if kind not in forms_done:
             forms_done.add(kind)
             try:
