@@ -1,15 +1,28 @@
 """Guards every request before a view sees it: no NUL character in the path or query (any
-page), then, for /api/, body size and idempotency keys."""
+page), then, for /api/, body size and idempotency keys; and the answer when a service the
+request needs is missing (ServiceFailureMiddleware)."""
 
 import hashlib
+from contextlib import ExitStack
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import connection, connections
 from django.http import HttpResponse, JsonResponse
 from django.http.request import RawPostDataException
+from django.template import loader
+from django.utils.translation import gettext as _
 from django.views.defaults import bad_request
 
-from core.api.errors import json_error, validation_error_body
+from core.api.errors import (
+    CommitTracker,
+    failure_headers,
+    failure_json,
+    failure_of,
+    json_error,
+    log_failure,
+    validation_error_body,
+)
 from core.api.parsers import nul_refusal
 from core.services import idempotency
 from core.services.api_keys import key_for
@@ -136,8 +149,12 @@ class ApiRequestMiddleware:
         try:
             response = self.get_response(request)
         except BaseException:
+            _reconnect_if_broken()
             idempotency.release(claim.record)
             raise
+        # A connection the database dropped during the view is replaced, so the key is
+        # released (or the answer stored) once the database is back.
+        _reconnect_if_broken()
         if getattr(response, "streaming", False):
             idempotency.release(claim.record)
             return response
@@ -148,3 +165,74 @@ class ApiRequestMiddleware:
             content_type=response.get("Content-Type", ""),
         )
         return response
+
+
+def _reconnect_if_broken():
+    """Close the connection when the database dropped it (terminated, restarted): the next
+    query opens a new one instead of failing on the dead one. Never inside a transaction."""
+    if (
+        connection.connection is not None
+        and connection.errors_occurred
+        and not connection.in_atomic_block
+        and not connection.is_usable()
+    ):
+        connection.close()
+
+
+SERVICE_NAMES = {
+    "database": lambda: _("the database"),
+    "cache": lambda: _("the cache"),
+    "broker": lambda: _("the task queue"),
+}
+
+
+def failure_response(request, failure):
+    """The answer for a Failure (core.api.errors.failure_of): the API's error object under
+    /api/, else the 503 page. The page is rendered without context processors: they would
+    ask the missing service again."""
+    if request.path.startswith(API_PREFIX):
+        return failure_json(failure)
+    service = failure.outage.service if failure.outage else ""
+    page = loader.render_to_string(
+        "503.html",
+        {
+            "applied": failure.applied,
+            "service": SERVICE_NAMES[service]() if service in SERVICE_NAMES else "",
+            "code": failure.code,
+            "retry_after": failure.outage.retry_after if failure.outage else 0,
+        },
+    )
+    response = HttpResponse(page, status=failure.status)
+    for name, value in failure_headers(failure).items():
+        response[name] = value
+    return response
+
+
+class ServiceFailureMiddleware:
+    """The one place a page or API view's unhandled failure becomes an honest answer: a
+    database, cache or broker that does not answer is a 503 with Retry-After naming it; a
+    failure after this request committed work is a 202 saying so, never a 500 claiming
+    "not applied" (core.api.errors.failure_of). A bug that committed nothing stays the 500.
+
+    It notes the request's committed writes (CommitTracker), so it sits after
+    ApiRequestMiddleware, whose idempotency record is bookkeeping, not the request's work.
+    DRF views answer through core.api.errors.api_exception_handler with the same rules;
+    failures in other middleware reach core.views.server_error, which uses them too."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        tracker = CommitTracker()
+        request._omni_commits = tracker
+        with ExitStack() as wrappers:
+            for each in connections.all():
+                wrappers.enter_context(each.execute_wrapper(tracker))
+            return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        failure = failure_of(request, exception)
+        if failure is None:
+            return None
+        log_failure(request, exception, failure)
+        return failure_response(request, failure)
