@@ -80,8 +80,6 @@ MIDDLEWARE = [
     "core.middleware.ApiRequestMiddleware",
     # After the idempotency record (bookkeeping): notes the request's own commits.
     "core.middleware.ServiceFailureMiddleware",
-    # After the idempotency record (bookkeeping): notes the request's own commits.
-    "core.middleware.ServiceFailureMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

@@ -2,8 +2,6 @@
 
 import sys
 
-import sys
-
 from django.contrib import messages
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.views.decorators import staff_member_required
@@ -17,7 +15,6 @@ from django.views.decorators.cache import never_cache
 
 from core.api.errors import api_not_found, api_server_error, failure_of, log_failure
 from core.forms import StaffPreferencesForm
-from core.middleware import failure_response
 from core.middleware import failure_response
 from core.models import StaffPreferences
 from core.selectors import channel_summary, health
