@@ -3,7 +3,7 @@ attributes; prices per channel on the listing and variant pages; feeds and their
 
 from django import forms
 from django.contrib import admin
-from django.db import models, transaction
+from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -21,6 +21,7 @@ from catalog.models import (
     ProductVariant,
     VariantListing,
 )
+from core.services.enqueue import after_commit
 
 
 class FeedsFollowChanges:
@@ -38,7 +39,7 @@ class FeedsFollowChanges:
             else getattr(obj, "product_id", None) or obj.listing.product_id
         )
         Product.objects.filter(pk=product_id).update(updated_at=timezone.now())
-        transaction.on_commit(schedule_regeneration)
+        after_commit(schedule_regeneration)
 
 
 class VariantListingForm(forms.ModelForm):

@@ -31,7 +31,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -49,6 +48,7 @@ from catalog.models import (
 from catalog.selectors import listed_variant_listings
 from core.exports import spreadsheet_row
 from core.safe_urls import safe_url
+from core.services.enqueue import enqueue_debounced
 
 logger = logging.getLogger(__name__)
 
@@ -684,7 +684,12 @@ def schedule_regeneration():
     """Enqueue one regeneration per debounce window (called on commit by the services)."""
     if not ChannelFeed.objects.filter(is_active=True).exists():
         return
-    if cache.add(PENDING_KEY, True, timeout=REGENERATION_DEBOUNCE_SECONDS * 4):
-        from catalog.tasks import regenerate_feeds
+    from catalog.tasks import regenerate_feeds
 
-        regenerate_feeds.apply_async(countdown=REGENERATION_DEBOUNCE_SECONDS)
+    # Cache down: left to beat's hourly catalog.regenerate_feeds (lost publish: the next change).
+    enqueue_debounced(
+        PENDING_KEY,
+        REGENERATION_DEBOUNCE_SECONDS * 4,
+        regenerate_feeds,
+        countdown=REGENERATION_DEBOUNCE_SECONDS,
+    )

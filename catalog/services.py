@@ -37,6 +37,7 @@ from catalog.models import (
 from core.models import Channel
 from core.safe_urls import is_safe_url
 from core.selectors import channel_for
+from core.services.enqueue import after_commit
 
 PRODUCT_FIELDS = ("name", "description", "condition", "is_active")
 VARIANT_FIELDS = ("barcode", "colour", "size", "weight_grams", "is_active", "position")
@@ -330,7 +331,7 @@ def _feeds_changed():
     """Product data changed: regenerate the feeds once the transaction commits."""
     from catalog.feeds import schedule_regeneration
 
-    transaction.on_commit(schedule_regeneration)
+    after_commit(schedule_regeneration)  # lost: beat's hourly catalog.regenerate_feeds
 
 
 def _lock_or_create_product(slug, defaults):

@@ -127,6 +127,16 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://omni")}
+# The shared cache speeds things up but is never a dependency (core.services.shared_cache):
+# rate limits fail open and debounces fall back to the database when it is down, and a Redis
+# that does not answer is given up on quickly, not after the operating system's timeouts.
+CACHE_TIMEOUT_SECONDS = env.float("CACHE_TIMEOUT_SECONDS", default=0.5)
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["OPTIONS"] = {
+        "socket_connect_timeout": CACHE_TIMEOUT_SECONDS,
+        "socket_timeout": CACHE_TIMEOUT_SECONDS,
+        **CACHES["default"].get("OPTIONS", {}),
+    }
 
 # --- Auth -------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -135,6 +145,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sessions live in the database, never in the cache: a cache outage logs nobody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -237,11 +249,33 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A publish that cannot reach the broker gives up within a fraction of a second: three
+# connection attempts of at most BROKER_TIMEOUT_SECONDS, 50 ms apart. The work it carried is
+# already in the database (core.services.enqueue), and the beat sweeps below send it once the
+# broker is back. Side work is published without a result, so a dead result backend cannot
+# hold a request either; its own reconnects are kept as short for the tasks that keep one.
+BROKER_TIMEOUT_SECONDS = env.float("BROKER_TIMEOUT_SECONDS", default=0.25)
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.05,
+    "interval_max": 0.05,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT_SECONDS
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": BROKER_TIMEOUT_SECONDS}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = BROKER_TIMEOUT_SECONDS
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": CELERY_TASK_PUBLISH_RETRY_POLICY}
 CELERY_BEAT_SCHEDULE_FILENAME = env(
     "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / "celerybeat-schedule")
 )
 BEAT_HEARTBEAT_SECONDS = env.float("BEAT_HEARTBEAT_SECONDS", default=60.0)
-# Periodic work. Each app adds its entries here, keyed "<app>.<what>".
+# Periodic work. Each app adds its entries here, keyed "<app>.<what>". The sweeps also send
+# the side work whose publish failed while the broker was down: core.deliver_outbox the
+# webhook events, inventory.push_stock_changes the pending stock marks, campaigns.dispatch the
+# campaign rows (after their lease), support.send_unsent_replies the replies,
+# catalog.regenerate_feeds the feeds.
 CELERY_BEAT_SCHEDULE = {
     # Hourly, so listings whose publication window opens or closes reach the feeds.
     "catalog.regenerate_feeds": {"task": "catalog.regenerate_feeds", "schedule": 3600.0},
@@ -255,6 +289,8 @@ CELERY_BEAT_SCHEDULE = {
     "inventory.push_stock_changes": {"task": "inventory.push_stock_changes", "schedule": 60.0},
     "orders.detect_abandoned_carts": {"task": "orders.detect_abandoned_carts", "schedule": 300.0},
     "support.detect_sla_breaches": {"task": "support.detect_sla_breaches", "schedule": 60.0},
+    # Replies whose send task was lost (broker down when enqueued, worker died).
+    "support.send_unsent_replies": {"task": "support.send_unsent_replies", "schedule": 60.0},
     "support.poll_imap": {"task": "support.poll_imap", "schedule": 60.0},
     "campaigns.dispatch": {"task": "campaigns.dispatch", "schedule": 60.0},
     "campaigns.advance_journeys": {"task": "campaigns.advance_journeys", "schedule": 60.0},

@@ -32,7 +32,7 @@ def push_stock(self, channel_id):
     if result["status"] == "busy" and not self.request.is_eager:
         raise self.retry(countdown=sync.DEBOUNCE_SECONDS)
     if result.get("more"):
-        sync.schedule_push(channel_id, countdown=0)
+        sync.schedule_push(channel_id, countdown=0, if_cache_down=True)
     return result
 
 
@@ -41,5 +41,5 @@ def push_stock_changes():
     """Sent by beat: a safety net for pending figures whose push was lost or gave up."""
     channels = sync.channels_with_pending(older_than_seconds=sync.DEBOUNCE_SECONDS * 2)
     for channel_id in channels:
-        sync.schedule_push(channel_id, countdown=0)
+        sync.schedule_push(channel_id, countdown=0, if_cache_down=True)
     return {"channels": len(channels)}

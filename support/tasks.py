@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from core.services.enqueue import enqueue
 from support.services import outbound, sla
 
 
@@ -18,6 +19,16 @@ def send_outbound_message(self, message_id):
             return "failed"
         raise self.retry(exc=error, countdown=min(600, 5 * 2**self.request.retries)) from error
     return message.delivery_status if message else None
+
+
+@shared_task(name="support.send_unsent_replies")
+def send_unsent_replies():
+    """Beat: enqueue again the replies whose send task was lost (broker down, worker died)."""
+    ids = outbound.unsent_replies()
+    for message_id in ids:
+        if not enqueue(send_outbound_message, (message_id,)):
+            break  # the broker is still down: the next run tries again
+    return {"replies": len(ids)}
 
 
 @shared_task(name="support.detect_sla_breaches")

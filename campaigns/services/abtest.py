@@ -19,6 +19,7 @@ from campaigns.models import (
     MessageStatus,
     WinnerMetric,
 )
+from core.services.enqueue import after_commit
 
 SIGNIFICANCE = 0.05
 
@@ -166,7 +167,7 @@ def decide_winner(campaign: Campaign, *, force=False, now=None) -> dict:
         campaign.save(update_fields=["ab_result", "ab_decided_at", "status"])
         from campaigns.services.sending import enqueue_due
 
-        transaction.on_commit(lambda: enqueue_due(campaign_id=campaign.pk))
+        after_commit(enqueue_due, campaign_id=campaign.pk)
     return campaign.ab_result
 
 

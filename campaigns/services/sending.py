@@ -70,6 +70,7 @@ from campaigns.services.segments import segment_queryset
 from campaigns.services.tracking import suppression_digest
 from core.models import Channel, ChannelKind
 from core.providers import OutboundMessage, ProviderError, send_message, sending_session
+from core.services.enqueue import after_commit, enqueue
 from customers.models import Consent, ConsentPurpose, ConsentStatus, Customer, Identity
 from customers.selectors import DEFAULT_CONSENT
 
@@ -297,7 +298,7 @@ def start_campaign(campaign: Campaign, *, now=None) -> int:
         campaign.status = CampaignStatus.TESTING if start < len(members) else CampaignStatus.SENDING
         campaign.started_at = now
         campaign.save(update_fields=["status", "started_at"])
-        transaction.on_commit(lambda: enqueue_due(campaign_id=campaign.pk))
+        after_commit(enqueue_due, campaign_id=campaign.pk)
     return total
 
 
@@ -408,7 +409,7 @@ def enqueue_due(
     for chunk in chunks:
         CampaignMessage.objects.filter(pk__in=chunk).update(enqueued_at=now)
     for chunk in chunks:
-        send_chunk.delay(chunk)
+        enqueue(send_chunk, (chunk,))  # lost: re-handed by campaigns.dispatch after the lease
     return len(ids)
 
 
@@ -936,7 +937,7 @@ def _hand_out(ids, chunk_size=None):
 
     size = chunk_size or CHUNK_SIZE
     for start in range(0, len(ids), size):
-        send_chunk.delay(ids[start : start + size])
+        enqueue(send_chunk, (ids[start : start + size],))
 
 
 def finish_campaigns(now=None) -> int:

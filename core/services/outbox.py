@@ -19,6 +19,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from core.models import OutboxEvent, WebhookEndpoint
+from core.services.enqueue import enqueue_after_commit
 from core.services.traces import PersonTraces
 
 TIMEOUT_SECONDS = 5
@@ -33,7 +34,7 @@ def publish(topic: str, payload: dict) -> OutboxEvent:
     )
     from core.tasks import deliver_outbox
 
-    transaction.on_commit(deliver_outbox.delay)
+    enqueue_after_commit(deliver_outbox)  # a lost publish: beat's core.deliver_outbox sends it
     return event
 
 

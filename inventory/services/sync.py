@@ -2,11 +2,12 @@
 
 A change of stock marks (channel, variant) pending in the same transaction (the pending
 set); after commit one push per channel is scheduled with a countdown, and a cache key
-keeps a burst from scheduling more (debounce). The push claims the pending rows, gives each
-a new, higher version, computes the figures *then* and sends them all in one signed request.
-Pushes for a channel never overlap (a lock), a failed push puts its rows back in the
-pending set and is retried with backoff, and the retry computes fresh figures with newer
-versions: an older figure is never sent after a newer one.
+keeps a burst from scheduling more (debounce). The pending set is the truth: a push whose
+publish or debounce failed (broker or cache down) is sent by beat's sweep. The push claims
+the pending rows, gives each a new, higher version, computes the figures *then* and sends
+them all in one signed request. Pushes for a channel never overlap (a lock), a failed push
+puts its rows back in the pending set and is retried with backoff, and the retry computes
+fresh figures with newer versions: an older figure is never sent after a newer one.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import logging
 import urllib.error
 import urllib.request
 
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from core.services import shared_cache
+from core.services.enqueue import after_commit, enqueue_debounced
 from core.services.outbox import post_signed
 from inventory.models import ChannelStockRule, Location, StockSyncState
 
@@ -91,34 +93,39 @@ def mark_pending(pairs, channels_of) -> None:
         update_fields=["pending", "changed_at"],
     )
     for channel_id in {c for c, _v in wanted}:
-        transaction.on_commit(lambda c=channel_id: schedule_push(c), robust=True)
+        after_commit(schedule_push, channel_id)
 
 
-def schedule_push(channel_id, *, countdown=None) -> bool:
-    """Schedule one push for the channel unless one is already scheduled (debounce)."""
+def schedule_push(channel_id, *, countdown=None, if_cache_down=False) -> bool:
+    """Schedule one push for the channel unless one is already scheduled (debounce). With
+    the shared cache down, a stock change leaves its pending mark to beat's sweep
+    (inventory.push_stock_changes), which passes `if_cache_down=True`."""
     from inventory.tasks import push_stock
 
     countdown = DEBOUNCE_SECONDS if countdown is None else countdown
-    if not cache.add(schedule_key(channel_id), 1, timeout=max(countdown * 4, 10)):
-        return False
-    push_stock.apply_async((channel_id,), countdown=countdown)
-    return True
+    return enqueue_debounced(
+        schedule_key(channel_id),
+        max(countdown * 4, 10),
+        push_stock,
+        (channel_id,),
+        countdown=countdown,
+        if_cache_down=if_cache_down,
+    )
 
 
 def push_pending(channel_id) -> dict:
     """Send the channel's pending figures in one signed request. Returns {"status": "sent",
     "items": n} or "busy" (another push holds the channel), "idle", "disabled"; raises
     SyncFailed after putting the rows back in the pending set."""
-    cache.delete(schedule_key(channel_id))  # changes from now on schedule a new push
+    # Changes from now on schedule a new push.
+    shared_cache.release(schedule_key(channel_id), use="inventory.push_stock debounce")
     rule = ChannelStockRule.objects.select_related("channel").filter(channel_id=channel_id).first()
     if rule is None or not rule.sync_enabled or not rule.sync_url:
         return {"status": "disabled"}
-    if not cache.add(lock_key(channel_id), 1, timeout=LOCK_SECONDS):
-        return {"status": "busy"}
-    try:
+    with shared_cache.hold(lock_key(channel_id), LOCK_SECONDS, use="stock push lock") as taken:
+        if not taken:
+            return {"status": "busy"}
         return _push(rule)
-    finally:
-        cache.delete(lock_key(channel_id))
 
 
 def _push(rule) -> dict:

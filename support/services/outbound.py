@@ -11,12 +11,14 @@ died between the provider's accept and our commit is recognised downstream when 
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import l10n, placeholders
 from core.models import Channel, ChannelKind
 from core.providers import OutboundMessage, ProviderError, send_message
+from core.services.enqueue import enqueue_after_commit
 from support.errors import ChannelNotReachable, InvalidPayload
 from support.models import (
     DELIVERY_RANK,
@@ -214,7 +216,36 @@ def email_subject(conversation: Conversation) -> str:
 def enqueue_send(message: Message) -> None:
     from support.tasks import send_outbound_message
 
-    transaction.on_commit(lambda: send_outbound_message.delay(message.pk))
+    # A lost publish (broker down): beat's support.send_unsent_replies sends it.
+    enqueue_after_commit(send_outbound_message, message.pk)
+
+
+# A reply still queued this long after it was written, never tried, lost its send task; one
+# queued this long after any retry would have run (5 s doubling, MAX_SEND_ATTEMPTS) lost its
+# retry.
+UNTRIED_AFTER = timedelta(minutes=1)
+RETRY_LOST_AFTER = timedelta(minutes=30)
+
+
+def unsent_replies(now=None, *, limit=500) -> list[int]:
+    """Replies whose send task was lost (the broker was down when it was enqueued or
+    retried, or the worker died while sending): ids for the periodic sweep to enqueue again.
+    Sending is at most once per row (see `deliver`), so an id enqueued twice sends once."""
+    now = now or timezone.now()
+    return list(
+        Message.objects.filter(direction=Direction.OUTBOUND)
+        .filter(
+            Q(delivery_status=DeliveryStatus.QUEUED, created_at__lt=now - RETRY_LOST_AFTER)
+            | Q(
+                delivery_status=DeliveryStatus.QUEUED,
+                send_attempts=0,
+                created_at__lt=now - UNTRIED_AFTER,
+            )
+            | Q(delivery_status=DeliveryStatus.SENDING, sending_started_at__lt=now - STUCK_AFTER)
+        )
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
 
 
 def thread_headers(message: Message) -> dict:

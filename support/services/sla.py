@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.services import shared_cache
 from support.models import (
     AgentNotification,
     Conversation,
@@ -125,28 +126,40 @@ class Calendar:
 
 # Teams' hours and SLA policies change rarely and are read on every new message: they are
 # cached, under a version number that any change to them bumps (see SupportConfig.ready).
+# With the shared cache down they are read from the database (core.services.shared_cache).
 CONFIG_TTL = 300
+CACHE_USE = "SLA configuration"
 CONFIG_VERSION_KEY = "support:sla-config-version"
 NO_POLICY = "none"
 
 
-def _config_version() -> int:
-    return cache.get_or_set(CONFIG_VERSION_KEY, 1, None)
+def _config_version() -> int | None:
+    """The configuration's version, or None when the cache is down (read the database)."""
+    try:
+        return cache.get_or_set(CONFIG_VERSION_KEY, 1, None)
+    except shared_cache.CACHE_ERRORS as error:
+        shared_cache.unavailable(CACHE_USE, error)
+        return None
 
 
 def config_changed(**kwargs) -> None:
-    """Receiver for saves and deletes of teams, hours, holidays and policies."""
+    """Receiver for saves and deletes of teams, hours, holidays and policies. With the cache
+    down the change is not lost for long: cached entries expire after CONFIG_TTL."""
     try:
-        cache.incr(CONFIG_VERSION_KEY)
-    except ValueError:
-        cache.set(CONFIG_VERSION_KEY, 2, None)
+        try:
+            cache.incr(CONFIG_VERSION_KEY)
+        except ValueError:
+            cache.set(CONFIG_VERSION_KEY, 2, None)
+    except shared_cache.CACHE_ERRORS as error:
+        shared_cache.unavailable(CACHE_USE, error)
 
 
 def calendar_for(team) -> Calendar:
     if team is None:
         return Calendar()
-    key = f"support:calendar:{_config_version()}:{team.pk}"
-    spec = cache.get(key)
+    version = _config_version()
+    key = f"support:calendar:{version}:{team.pk}"
+    spec = None if version is None else shared_cache.read(key, use=CACHE_USE)
     if spec is None:
         from support.models import BusinessHours
 
@@ -156,7 +169,8 @@ def calendar_for(team) -> Calendar:
             if hours is not None
             else ()
         )
-        cache.set(key, spec, CONFIG_TTL)
+        if version is not None:
+            shared_cache.write(key, spec, CONFIG_TTL, use=CACHE_USE)
     if not spec:
         return Calendar()
     time_zone, weekly, holidays = spec
@@ -167,14 +181,16 @@ def calendar_for(team) -> Calendar:
 
 def policy_for(team, priority) -> SlaPolicy | None:
     """The team's own policy for the priority, else the general one, else none."""
-    key = f"support:policy:{_config_version()}:{team.pk if team else 0}:{int(priority)}"
-    policy = cache.get(key)
+    version = _config_version()
+    key = f"support:policy:{version}:{team.pk if team else 0}:{int(priority)}"
+    policy = None if version is None else shared_cache.read(key, use=CACHE_USE)
     if policy is None:
         policies = SlaPolicy.objects.filter(priority=priority).filter(
             Q(team=team) | Q(team__isnull=True) if team else Q(team__isnull=True)
         )
         policy = min(policies, key=lambda p: p.team_id is None, default=None) or NO_POLICY
-        cache.set(key, policy, CONFIG_TTL)
+        if version is not None:
+            shared_cache.write(key, policy, CONFIG_TTL, use=CACHE_USE)
     return None if policy == NO_POLICY else policy
 
 

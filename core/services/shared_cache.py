@@ -1,0 +1,127 @@
+"""The shared cache (CACHE_URL) speeds things up but is never a dependency: when it cannot be
+reached, each use says what to do instead, and the fallback is logged and counted.
+
+Rate limits fail open, debounces answer what their caller chose (usually "leave it to the
+periodic sweep", which reads the pending work from the database), locks fall back to a
+PostgreSQL advisory lock, cached reads read the database.
+"""
+
+import logging
+import time
+import zlib
+from collections import Counter
+from contextlib import contextmanager
+
+from django.core.cache import cache
+from django.db import connection
+
+logger = logging.getLogger(__name__)
+
+WARN_EVERY_SECONDS = 60
+
+
+def _cache_errors() -> tuple:
+    errors = [OSError]  # sockets: refused, reset, timed out
+    try:
+        from redis.exceptions import RedisError
+    except ImportError:  # pragma: no cover (redis is a dependency through celery[redis])
+        pass
+    else:
+        errors.append(RedisError)
+    try:
+        from pymemcache.exceptions import MemcacheError
+    except ImportError:
+        pass
+    else:
+        errors.append(MemcacheError)
+    return tuple(errors)
+
+
+# What a cache call raises when the cache server is down, whatever the backend.
+CACHE_ERRORS = _cache_errors()
+
+# Fallbacks taken by this process since it started, per use: the metric of cache outages.
+fallbacks: Counter = Counter()
+_last_warned: dict[str, float] = {}
+
+
+def unavailable(use: str, error: Exception) -> None:
+    """Record that `use` (e.g. "rate limit") ran without the cache: counted every time,
+    logged as a warning at most once a minute per use and process, so an outage is visible
+    without a line for every request."""
+    fallbacks[use] += 1
+    now = time.monotonic()
+    if now - _last_warned.get(use, -WARN_EVERY_SECONDS) >= WARN_EVERY_SECONDS:
+        _last_warned[use] = now
+        logger.warning(
+            "shared cache unavailable, %s falls back (%d times in this process so far): %s",
+            use,
+            fallbacks[use],
+            error,
+        )
+
+
+def read(key, default=None, *, use: str):
+    """cache.get, or `default` (the caller then reads the database) when the cache is down."""
+    try:
+        return cache.get(key, default)
+    except CACHE_ERRORS as error:
+        unavailable(use, error)
+        return default
+
+
+def write(key, value, timeout, *, use: str) -> None:
+    try:
+        cache.set(key, value, timeout)
+    except CACHE_ERRORS as error:
+        unavailable(use, error)
+
+
+def claim(key, timeout, *, use: str, if_unavailable: bool) -> bool:
+    """A debounce: True for the first caller in `timeout` seconds (cache.add). With the cache
+    down it answers `if_unavailable`: False where the work is marked pending in the database
+    and a beat sweep sends it, True where the caller is that sweep."""
+    try:
+        return bool(cache.add(key, 1, timeout=timeout))
+    except CACHE_ERRORS as error:
+        unavailable(use, error)
+        return if_unavailable
+
+
+def release(key, *, use: str) -> None:
+    try:
+        cache.delete(key)
+    except CACHE_ERRORS as error:
+        unavailable(use, error)
+
+
+@contextmanager
+def hold(key, timeout, *, use: str):
+    """A lock across processes: yields True when taken, False when another holds it. The
+    cache holds it (expiring after `timeout`, so a dead holder cannot keep it); with the cache
+    down, a PostgreSQL session advisory lock does (released here, or when the connection
+    closes). SQLite, the single-process embedded mode, has no other process to exclude."""
+    try:
+        taken = bool(cache.add(key, 1, timeout=timeout))
+    except CACHE_ERRORS as error:
+        unavailable(use, error)
+    else:
+        try:
+            yield taken
+        finally:
+            if taken:
+                release(key, use=use)
+        return
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    lock_id = zlib.crc32(key.encode()) - 2**31  # any stable number in bigint's range
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock_id])
+        taken = cursor.fetchone()[0]
+    try:
+        yield taken
+    finally:
+        if taken:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
