@@ -25,6 +25,7 @@ urlpatterns = [
     ),
 ] + [path(f"{app}/", include(f"{app}.urls")) for app in APPS]
 
+handler400 = "core.views.bad_request"
 handler404 = "core.views.page_not_found"
 handler500 = "core.views.server_error"
 

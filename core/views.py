@@ -13,7 +13,13 @@ from django.utils.translation import gettext as _
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 
-from core.api.errors import api_not_found, api_server_error, failure_of, log_failure
+from core.api.errors import (
+    api_not_found,
+    api_server_error,
+    failure_of,
+    json_error,
+    log_failure,
+)
 from core.forms import StaffPreferencesForm
 from core.middleware import failure_response
 from core.models import StaffPreferences
@@ -76,6 +82,19 @@ def healthz(request):
     return JsonResponse(
         {"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503
     )
+
+
+def bad_request(request, exception):
+    """handler400: a request Django itself refuses before any view (too many query or form
+    fields, a body past DATA_UPLOAD_MAX_MEMORY_SIZE, a malformed header). Under /api/ it is
+    the API's error object, as every other 4xx there."""
+    if request.path.startswith("/api/"):
+        return json_error(
+            "malformed_request",
+            f"The request could not be read: {exception}",
+            400,
+        )
+    return defaults.bad_request(request, exception)
 
 
 def page_not_found(request, exception):
