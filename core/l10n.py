@@ -244,9 +244,6 @@ def format_money(amount, currency: str, *, unit: str | None = None, channel=None
         if unit == TOMAN:
             amount = amount / 10
         return f"{format_number(amount, 0)} {unit_label(currency, unit=unit)}"
-    if current().digits == "latin" and currency:
-        # Other currencies in Latin digits: djmoney's own (babel's) form, $89.00.
-        return _djmoney_str(Money(amount, currency))
     return f"{format_number(amount, 2)} {currency}".strip()
 
 
@@ -274,7 +271,12 @@ _djmoney_str = Money.__str__
 
 
 def _money_str(money) -> str:
-    return format_money(money.amount, str(money.currency))
+    """Money.__str__: IRR, and anything in Persian or Arabic-Indic digits, through
+    format_money; other currencies in Latin digits keep djmoney's own (babel's) form, $89.00."""
+    currency = str(money.currency)
+    if currency != "IRR" and current().digits == "latin":
+        return _djmoney_str(money)
+    return format_money(money.amount, currency)
 
 
 # --- dates ------------------------------------------------------------------------------

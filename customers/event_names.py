@@ -10,6 +10,8 @@ from decimal import Decimal, InvalidOperation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from core import l10n
+
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 
 PRODUCT = ("product_id", "sku")
@@ -108,11 +110,12 @@ def details_of(properties, *, limit=4) -> list[str]:
     money = properties.get("total", properties.get("revenue"))
     if _plain(money):
         currency = _plain(properties.get("currency")) or ""
-        details.append(f"{_('Total')} {money} {currency}".strip())
+        # As staff read amounts in their language: ۵۶٫۰۰ USD, IRR without cents (core.l10n).
+        details.append(f"{_('Total')} {l10n.format_money(money, currency)}".strip())
     lines = properties.get("products")
     if isinstance(lines, list) and lines:
         shown = [
-            f"{line.get('sku')} × {line.get('quantity', 1)}"
+            f"{line.get('sku')} × {l10n.localise_digits(line.get('quantity', 1))}"
             for line in lines[:3]
             if isinstance(line, dict) and _plain(line.get("sku"))
         ]
@@ -120,7 +123,8 @@ def details_of(properties, *, limit=4) -> list[str]:
         words = ngettext(
             "%(count)s product: %(lines)s", "%(count)s products: %(lines)s", len(lines)
         )
-        details.append(words % {"count": len(lines), "lines": ", ".join(shown)} + more)
+        count = l10n.format_number(len(lines))
+        details.append(words % {"count": count, "lines": ", ".join(shown)} + more)
     if not details:
         # Custom events: their own simple properties, as "key: value".
         for key, value in properties.items():

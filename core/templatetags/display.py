@@ -30,6 +30,14 @@ def money(value, channel=None):
 
 
 @register.filter
+def amount_in(amount, currency):
+    """{{ total|amount_in:"IRR" }}: a bare amount in a currency, as `money` shows it."""
+    if amount is None or amount == "":
+        return ""
+    return l10n.format_money(amount, currency or "")
+
+
+@register.filter
 def price_unit(channel):
     """What a channel's prices are shown in: its currency code, or rial/toman for IRR."""
     if channel is None:

@@ -65,7 +65,7 @@
     this.digits = digitsOf(input);
     var persian = (document.documentElement.lang || "").indexOf("fa") === 0;
     var locale = (persian ? "fa-IR" : "en") + "-u-ca-persian-nu-latn";
-    this.title = new Intl.DateTimeFormat(locale, { year: "numeric", month: "long", timeZone: "UTC" });
+    this.monthName = new Intl.DateTimeFormat(locale, { month: "long", timeZone: "UTC" });
     this.weekday = new Intl.DateTimeFormat(persian ? "fa-IR" : "en", { weekday: "narrow", timeZone: "UTC" });
     this.box = document.createElement("div");
     this.box.className = "jalali-picker";
@@ -92,12 +92,15 @@
     box.textContent = "";
     var head = document.createElement("div");
     head.className = "jalali-picker-head";
-    var prev = button("‹", function () { self.show(new Date(first.getTime() - DAY)); });
-    var next = button("›", function () { self.show(new Date(first.getTime() + 32 * DAY)); });
+    // The arrows point the way the page reads: earlier months are to the right in RTL.
+    var rtl = document.documentElement.dir === "rtl";
+    var prev = button(rtl ? "›" : "‹", function () { self.show(new Date(first.getTime() - DAY)); });
+    var next = button(rtl ? "‹" : "›", function () { self.show(new Date(first.getTime() + 32 * DAY)); });
     prev.setAttribute("data-jalali-prev", "");
     next.setAttribute("data-jalali-next", "");
     var title = document.createElement("span");
-    title.textContent = localise(this.title.format(first), this.digits);
+    // "فروردین ۱۴۰۵": the month's name, then the year, as dates read on the pages.
+    title.textContent = this.monthName.format(first) + " " + localise(j.year, this.digits);
     head.appendChild(prev); head.appendChild(title); head.appendChild(next);
     box.appendChild(head);
     var grid = document.createElement("div");
