@@ -138,6 +138,47 @@ def test_health_reports_the_database(client):
     assert body["checks"]["broker"]["status"] == "skipped"
 
 
+def test_health_reports_each_check_with_its_status_latency_and_whether_it_is_required(client):
+    """The embedded default (SQLite, tasks in-process, a per-process cache) needs only its
+    database: it is healthy, and says what it skipped and why."""
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response["Cache-Control"].startswith("max-age=0")
+    checks = response.json()["checks"]
+    assert set(checks) == {"database", "broker", "cache", "beat"}
+    for name in ("database", "cache"):
+        assert checks[name]["status"] == "ok", checks[name]
+        assert isinstance(checks[name]["latency_ms"], float)
+    assert checks["database"]["required"] is True
+    assert (checks["cache"]["required"], checks["cache"]["shared"]) == (False, False)
+    for name in ("broker", "beat"):
+        assert (checks[name]["status"], checks[name]["required"]) == ("skipped", False)
+        assert checks[name]["reason"]
+
+
+def test_ready_is_every_check_and_live_touches_no_dependency(client, django_assert_num_queries):
+    ready = client.get("/healthz?ready")
+    assert ready.status_code == 200
+    assert set(ready.json()["checks"]) == {"database", "broker", "cache", "beat"}
+    # Liveness must not depend on any service: no query, and a cache nobody can reach
+    # (a configured Redis on a closed port) does not matter to it.
+    unreachable_cache = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    with override_settings(CACHES=unreachable_cache):
+        with django_assert_num_queries(0):
+            live = client.get("/healthz?live")
+        not_ready = client.get("/healthz?ready")
+    assert live.status_code == 200
+    assert live.json() == {"status": "ok", "checks": {}}
+    assert not_ready.status_code == 503
+    assert not_ready.json()["checks"]["cache"]["status"] == "error"
+    assert not_ready.json()["checks"]["cache"]["required"] is True
+
+
 def test_health_is_503_when_the_broker_is_unreachable(client):
     from config.celery import app
 
@@ -148,7 +189,9 @@ def test_health_is_503_when_the_broker_is_unreachable(client):
         finally:
             app.conf.broker_url = "memory://"
     assert response.status_code == 503
-    assert response.json()["checks"]["broker"]["status"] == "error"
+    broker = response.json()["checks"]["broker"]
+    assert (broker["status"], broker["required"]) == ("error", True)
+    assert isinstance(broker["latency_ms"], float)
 
 
 def _health_with_a_broker(client):
