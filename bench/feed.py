@@ -164,7 +164,7 @@ def main():
         started = time.perf_counter()
         run = feeds.generate_feed(feed)
         seconds = time.perf_counter() - started
-        size_mb = feeds.feed_path(feed).stat().st_size / 1e6
+        size_mb = feeds.feed_storage().size(run.file) / 1e6
         assert run.item_count == made, (run.item_count, run.refused_count)
 
         tracemalloc.start()

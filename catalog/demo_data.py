@@ -29,6 +29,7 @@ from catalog.models import (
     ProductVariant,
     VariantListing,
 )
+from catalog.tasks import regenerate_feeds
 from core.demo import register_stage
 from core.models import Channel
 
@@ -374,3 +375,11 @@ def seed_products(ctx):
     ctx.created("products", len(products))
     ctx.created("variants", len(variants))
     ctx.created("prices per channel", len(prices))
+
+
+@register_stage("catalog.feeds", order=90, label="Channel feeds")
+def seed_feeds(ctx):
+    """Build the feeds once every stage has put in its stock, so partners' first fetch finds
+    a file: a worker builds them when there is a broker, else they are built here."""
+    regenerate_feeds.delay()
+    ctx.created("channel feeds", ChannelFeed.objects.filter(is_active=True).count())

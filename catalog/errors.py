@@ -33,3 +33,16 @@ class UnknownChannel(CatalogError):
 class FeedNotConfigured(CatalogError):
     code = "not_found"
     status_code = 404
+
+
+class FeedNotReady(CatalogError):
+    """The feed has no file yet: a build is queued (`queued`, the run, or None when one was
+    already pending); the fetcher is told to come back after `retry_after` seconds."""
+
+    code = "feed_not_ready"
+    status_code = 503
+
+    def __init__(self, message, *, retry_after, queued=None):
+        super().__init__(message, retry_after=retry_after)
+        self.retry_after = retry_after
+        self.queued = queued

@@ -469,9 +469,11 @@ class ChannelFeed(models.Model):
 
 
 class FeedRun(models.Model):
-    """One generation of a feed file: when, how many items, how many refused and why."""
+    """One generation of a feed file: when, how many items, how many refused and why. A
+    queued run is a build asked for and not started yet (`started_at` is when it was asked)."""
 
     class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
         RUNNING = "running", _("Running")
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
@@ -482,7 +484,9 @@ class FeedRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     item_count = models.PositiveIntegerField(default=0)
     refused_count = models.PositiveIntegerField(default=0)
-    file = models.CharField(max_length=300, blank=True, help_text=_("Path under MEDIA_ROOT."))
+    file = models.CharField(
+        max_length=300, blank=True, help_text=_("Name of the feed file in the feeds storage.")
+    )
     report_file = models.CharField(max_length=300, blank=True)
     refusals_sample = models.JSONField(
         default=list, blank=True, help_text=_("The first refusals; the full list is the report.")

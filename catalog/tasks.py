@@ -17,3 +17,12 @@ def regenerate_feeds():
         {"feed": str(run.feed), "items": run.item_count, "refused": run.refused_count}
         for run in runs
     ]
+
+
+@shared_task(name="catalog.build_feed")
+def build_feed(run_id):
+    """Build one queued feed run: a fetch of a feed with no file yet, or "Regenerate now"."""
+    run = feeds.build_queued(run_id)
+    if run is None:
+        return {"run": run_id, "status": "skipped"}
+    return {"run": run_id, "items": run.item_count, "refused": run.refused_count}

@@ -9,7 +9,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch
-from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,13 +19,12 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from catalog import feeds, selectors, services
-from catalog.errors import InvalidProductData
+from catalog.errors import FeedNotReady, InvalidProductData
 from catalog.forms import ChannelPricesForm, ImportForm, ProductSearchForm
 from catalog.import_export import export_csv_lines, export_xlsx, import_catalog
 from catalog.models import (
     Category,
     ChannelFeed,
-    FeedRun,
     Product,
     ProductListing,
     ProductVariant,
@@ -180,17 +179,23 @@ def _product_page(request, pk, *, price_form=None, status=200):
 @staff_member_required
 @permission_required("catalog.view_channelfeed", raise_exception=True)
 def feed_list(request):
-    feed_rows = []
-    for feed in ChannelFeed.objects.select_related("channel"):
-        feed_rows.append(
-            {"feed": feed, "run": feeds.latest_run(feed), "filename": feeds.feed_path(feed).name}
-        )
+    channel_feeds = list(ChannelFeed.objects.select_related("channel"))
+    runs = feeds.latest_runs(channel_feeds)
+    pending = feeds.builds_pending(channel_feeds)
+    feed_rows = [
+        {
+            "feed": feed,
+            "run": runs.get(feed.pk),
+            "filename": feeds.feed_filename(feed),
+            "pending": feed.pk in pending,
+        }
+        for feed in channel_feeds
+    ]
     return render(
         request,
         "catalog/feed_list.html",
         {
             "feeds": feed_rows,
-            "recent_runs": FeedRun.objects.select_related("feed__channel")[:20],
             "can_regenerate": request.user.has_perm("catalog.change_channelfeed"),
         },
     )
@@ -200,25 +205,43 @@ def feed_list(request):
 @permission_required("catalog.change_channelfeed", raise_exception=True)
 @require_POST
 def feed_regenerate(request, pk):
+    """Queue a build (a 50,000-item feed is not built inside a request); a build already
+    queued or running stands for this one."""
     feed = get_object_or_404(ChannelFeed.objects.select_related("channel"), pk=pk)
-    run = feeds.generate_feed(feed)
+    run = feeds.request_build(feed)
     messages.success(
         request,
-        _("%(feed)s regenerated: %(items)d items, %(refused)d refused.")
-        % {"feed": feed, "items": run.item_count, "refused": run.refused_count},
+        _("%(feed)s is being regenerated in the background; reload this page to see the new run.")
+        % {"feed": feed},
     )
-    return redirect("catalog:feed-list")
+    response = redirect("catalog:feed-list")
+    if run is not None:
+        feeds.send_build(run, after=response)
+    return response
 
 
 @staff_member_required
 @permission_required("catalog.view_channelfeed", raise_exception=True)
 def feed_file(request, pk, kind):
-    """Staff download of a feed or its refusal report (partners use the API URL)."""
+    """Staff download of a feed or its refusal report (partners use the API URL); 503 with
+    Retry-After while it is not built yet, as the API answers."""
     feed = get_object_or_404(ChannelFeed.objects.select_related("channel"), pk=pk)
-    path = feeds.current_file(feed)
-    if kind in ("json", "csv"):
-        path = feeds.report_path(feed, kind)
-    response = FileResponse(open(path, "rb"), as_attachment=False, filename=path.name)  # noqa: SIM115
+    kind = kind if kind in feeds.REPORT_KINDS else "feed"
+    try:
+        stored, _run = feeds.open_latest(feed, kind)
+    except FeedNotReady as not_ready:
+        response = HttpResponse(
+            _("This file is being generated; try again in %(seconds)d seconds.")
+            % {"seconds": not_ready.retry_after},
+            status=503,
+            content_type="text/plain; charset=utf-8",
+        )
+        response["Retry-After"] = str(not_ready.retry_after)
+        if not_ready.queued is not None:
+            feeds.send_build(not_ready.queued, after=response)
+        return response
+    filename = feeds.feed_filename(feed) if kind == "feed" else feeds.report_filename(feed, kind)
+    response = FileResponse(stored, as_attachment=False, filename=filename)
     response["Content-Security-Policy"] = feeds.FILE_POLICY
     return response
 
@@ -269,9 +292,6 @@ def export(request, fmt):
 
 def dashboard_context(request):
     counts = selectors.catalog_counts()
-    refused = sum(
-        run.refused_count
-        for run in (feeds.latest_run(feed) for feed in ChannelFeed.objects.filter(is_active=True))
-        if run
-    )
+    runs = feeds.latest_runs(ChannelFeed.objects.filter(is_active=True))
+    refused = sum(run.refused_count for run in runs.values())
     return {**counts, "refused": refused}

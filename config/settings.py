@@ -174,8 +174,24 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+# Files every machine must see go through Django's storage API, never the local disk: with
+# more than one web or worker machine, point these at a shared store (django-storages and
+# S3, see the README). `default` holds uploaded media (public: feeds link product images),
+# `feeds` the channel feeds (private: served only through /api/v1/feeds/ with a key or
+# token). The embedded default of both is a folder under MEDIA_ROOT.
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {
+        "BACKEND": env(
+            "MEDIA_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"
+        ),
+        "OPTIONS": env.json("MEDIA_STORAGE_OPTIONS", default={}),
+    },
+    "feeds": {
+        "BACKEND": env(
+            "FEEDS_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"
+        ),
+        "OPTIONS": env.json("FEEDS_STORAGE_OPTIONS", default={}),
+    },
     "staticfiles": {
         "BACKEND": env(
             "STATICFILES_BACKEND",

@@ -17,6 +17,7 @@ def test_seed_demo_fills_an_empty_sqlite_database(tmp_path):
         "PATH": os.environ["PATH"],
         "HOME": str(tmp_path),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+        "MEDIA_ROOT": str(tmp_path / "media"),  # the demo's feeds are built there
     }
     migrate = subprocess.run(
         [sys.executable, "manage.py", "migrate", "-v0"],
@@ -42,9 +43,10 @@ def test_seed_demo_fills_an_empty_sqlite_database(tmp_path):
 
 
 @pytest.mark.django_db
-def test_seed_demo_is_repeatable_with_a_seed():
+def test_seed_demo_is_repeatable_with_a_seed(settings, tmp_path):
     from django.core.management import call_command
 
+    settings.MEDIA_ROOT = tmp_path  # the demo's feeds are built there
     call_command("seed_demo", "--seed", "3", verbosity=0)
     first = sorted(Channel.objects.values_list("code", "kind", "currency"))
     call_command("seed_demo", "--seed", "3", verbosity=0)

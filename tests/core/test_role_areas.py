@@ -23,6 +23,7 @@ from django.urls.exceptions import Resolver404
 from rest_framework.test import APIClient
 
 from campaigns.factories import CampaignFactory, CouponPoolFactory, MessageTemplateFactory
+from catalog import feeds
 from catalog.factories import ChannelFeedFactory, listed_product
 from core.factories import ChannelFactory, StaffUserFactory, api_key_with
 from core.roles import INVENTORY_MANAGER, MARKETER, MERCHANDISER, SUPPORT_AGENT
@@ -553,7 +554,7 @@ def world(settings, tmp_path):
             to_location=WarehouseFactory(code="wh-2"),
             quantity=1,
         ),
-        feed=ChannelFeedFactory(channel=web),
+        feed=feeds.generate_feed(ChannelFeedFactory(channel=web)).feed,  # a built feed: 200
         candidate=MergeCandidateFactory(customer=customer),
         campaign=campaign,
         template=MessageTemplateFactory(),

@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from catalog import feeds
 from catalog.factories import ChannelFeedFactory
 from catalog.models import FeedFormat
 from core.factories import ChannelFactory
@@ -99,7 +100,7 @@ def test_template_editor_alone_allows_inline_style_for_its_email_preview(admin_c
 
 def test_printable_catalogue_has_its_own_strict_policy(api_client_for):
     channel = ChannelFactory(code="catalogue", kind=ChannelKind.PRINT_CATALOG)
-    ChannelFeedFactory(channel=channel, format=FeedFormat.CATALOGUE)
+    feeds.generate_feed(ChannelFeedFactory(channel=channel, format=FeedFormat.CATALOGUE))
     response = api_client_for("catalog:read").get("/api/v1/feeds/catalogue/catalogue.html")
     assert response.status_code == 200
     assert response.headers["X-Content-Type-Options"] == "nosniff"
