@@ -12,6 +12,7 @@ import pytest
 from inventory.factories import ChannelStockRuleFactory, receive_stock
 from inventory.selectors import available_to_promise
 from inventory.services import MovementInput, record_movements, reserve
+from tests.task_ledger import TaskLedger
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SECRET = "stock-s3cret"
@@ -43,6 +44,12 @@ def worker(transactional_db, monkeypatch):
 
 
 @pytest.fixture
+def ledger():
+    with TaskLedger() as ledger:
+        yield ledger
+
+
+@pytest.fixture
 def synced(channels, warehouse, variant, receiver):
     ChannelStockRuleFactory(
         channel=channels["web"], sync_enabled=True, sync_url=receiver.url, sync_secret=SECRET
@@ -62,14 +69,15 @@ def sale(variant, location, key):
 
 
 def test_a_burst_of_sales_sends_one_signed_request_with_the_latest_figure(
-    worker, synced, receiver, variant, warehouse
+    worker, synced, receiver, variant, warehouse, ledger
 ):
     receive_stock(variant, warehouse, 20)
     for n in range(5):  # five separate transactions, as five POS calls
         record_movements([sale(variant, warehouse, f"s{n}")])
     reserve(variant=variant, quantity=2, location=warehouse.code)
-    assert receiver.wait_for(1)
-    time.sleep(2.5)  # longer than the debounce: nothing more comes
+    # Each change scheduled on its commit, all before this line: one push was sent.
+    assert ledger.published("inventory.push_stock") == 1
+    assert ledger.wait_idle(), ledger  # it ran, and nothing it sent is still to come
     assert len(receiver.received) == 1
     headers, body = receiver.received[0]
     assert (
@@ -101,21 +109,16 @@ def test_a_failed_push_is_retried_with_the_newest_figure(
 
 
 def test_no_older_figure_is_ever_sent_after_a_newer_one(
-    worker, synced, receiver, variant, warehouse
+    worker, synced, receiver, variant, warehouse, ledger
 ):
     receive_stock(variant, warehouse, 30)
     for n in range(6):
         record_movements([sale(variant, warehouse, f"s{n}")])
         if n == 2:
             receiver.fail_next = 1
-        time.sleep(0.7)
-    deadline = time.monotonic() + 15
+        time.sleep(0.7)  # pacing, not waiting: sales land before, during and after pushes
     final = available_to_promise(variant, synced)[variant.pk]
-    while time.monotonic() < deadline:
-        bodies = receiver.json_bodies()
-        if bodies and bodies[-1]["items"][0]["units"] == final:
-            break
-        time.sleep(0.1)
+    assert ledger.wait_idle(), ledger  # every push and retry has run: the last one is last
     items = [body["items"][0] for body in receiver.json_bodies()]
     assert len(items) >= 2
     versions = [item["version"] for item in items]
