@@ -3,7 +3,7 @@ the shared cache) and is stopped mid-test. Partners still get normal answers, no
 stored twice, and the side work left in the database goes out once the broker is back.
 
 No timed assertion here: that a dead broker costs a request a fraction of a second follows
-from the publish retry policy, checked below; bench/fault_broker_down.py measures it.
+from the publish retry policy, checked below; bench/faults.py measures it.
 """
 
 import datetime as dt
@@ -103,14 +103,18 @@ def _forget_broker_connections():
 @pytest.fixture
 def broker_at():
     """`broker_at(url)`: this process publishes to a real broker instead of running tasks
-    eagerly, as a web process with CELERY_BROKER_URL does; restored afterwards."""
+    eagerly, as a web process with CELERY_BROKER_URL does; `broker_at(None)` and the end of
+    the test restore the suite's eager mode."""
     saved = {
         name: celery_app.conf[name]
         for name in ("broker_url", "task_always_eager", "result_backend")
     }
 
     def point(url):
-        celery_app.conf.update(broker_url=url, task_always_eager=False, result_backend=None)
+        if url is None:  # back to the suite's way: tasks run in-process
+            celery_app.conf.update(saved)
+        else:
+            celery_app.conf.update(broker_url=url, task_always_eager=False, result_backend=None)
         _forget_broker_connections()
 
     yield point
@@ -371,3 +375,75 @@ def test_with_the_cache_down_the_api_and_pages_answer_and_a_warning_is_logged(
     assert shared_cache.fallbacks["rate limit"] >= 1
     # The stock change's push is left to beat's sweep, which reads the pending mark.
     assert StockSyncState.objects.filter(channel=shop.channels["web"], pending=True).exists()
+
+
+@pytest.mark.django_db
+def test_a_reply_whose_publish_the_broker_refused_is_sent_once_by_the_sweep(
+    http_receiver, broker_at, django_capture_on_commit_callbacks
+):
+    from support.models import DeliveryStatus, Message
+    from support.services import InboundMessage, receive_inbound, reply
+    from support.tasks import send_unsent_replies
+
+    whatsapp = make_channel(
+        "wa-http", "whatsapp", provider="http", url=http_receiver.url, secret="provider-secret"
+    )
+    question = receive_inbound(
+        InboundMessage(
+            channel=whatsapp,
+            identities=[{"kind": "whatsapp", "value": "+989121112233"}],
+            text="Where is my parcel?",
+            external_id="wa-1",
+            address="+989121112233",
+        )
+    ).message
+    broker_at(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = reply(question.conversation, None, "It ships today.")
+    answer.refresh_from_db()
+    assert answer.delivery_status == DeliveryStatus.QUEUED and answer.send_attempts == 0
+
+    broker_at(None)  # the broker is back (tasks run in-process again)
+    assert send_unsent_replies() == {"replies": 0}  # not yet: its task may still be queued
+    Message.objects.filter(pk=answer.pk).update(created_at=timezone.now() - dt.timedelta(minutes=2))
+    assert send_unsent_replies() == {"replies": 1}
+    assert send_unsent_replies() == {"replies": 0}
+    answer.refresh_from_db()
+    assert answer.delivery_status == DeliveryStatus.SENT
+    assert len(http_receiver.received) == 1
+
+
+@pytest.mark.django_db
+def test_with_the_cache_down_the_stock_sweep_still_pushes_pending_marks(
+    shop,  # noqa: F811
+    api_client_for,
+    http_receiver,
+    redis_server,
+    cache_at,
+    caplog,
+    monkeypatch,
+):
+    from inventory.tasks import push_stock_changes
+
+    ChannelStockRuleFactory(
+        channel=shop.channels["web"], sync_enabled=True, sync_url=http_receiver.url
+    )
+    cache_at(redis_server.url)
+    redis_server.stop()
+    monkeypatch.setattr(shared_cache, "_last_warned", {})
+    caplog.set_level(logging.WARNING, logger="core.services.shared_cache")
+    stock = api_client_for("inventory:write")
+
+    moved = stock.post("/api/v1/stock/movements", movement(shop, "pos-7"), format="json")
+    assert moved.status_code == 200, moved.content
+    pending = StockSyncState.objects.filter(channel=shop.channels["web"], pending=True)
+    assert pending.exists()
+    pending.update(changed_at=timezone.now() - dt.timedelta(minutes=1))
+
+    # What beat sends every minute: no cache for its debounce or the channel's lock (a
+    # PostgreSQL advisory lock stands in), and the figures go out.
+    assert push_stock_changes() == {"channels": 1}
+    assert not StockSyncState.objects.filter(pending=True).exists()
+    pushed = {item["sku"] for body in http_receiver.json_bodies() for item in body["items"]}
+    assert shop.sku("white") in pushed
+    assert shared_cache.fallbacks["stock push lock"] >= 1
