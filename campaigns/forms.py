@@ -13,6 +13,7 @@ from campaigns.models import Campaign, MessageTemplate, Segment
 from campaigns.services.drafts import VariantDraft
 from campaigns.services.rendering import check_template_source
 from campaigns.services.segments import compile_rules, describe, parse_rules
+from core.forms import LocalisedDateTimeField
 from core.models import Channel, ChannelKind
 
 
@@ -106,10 +107,10 @@ class CampaignForm(forms.ModelForm):
     """A new campaign: who (segment), where (a channel, or each customer's best one), the
     rules at send time, the A/B test; when, optionally."""
 
-    send_at = forms.DateTimeField(
+    # Jalali in Persian (1405/01/01 10:30 with a picker), the browser's input otherwise.
+    send_at = LocalisedDateTimeField(
         label=_("Send at"),
         required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         help_text=_("Empty: it stays a draft until someone sends it."),
     )
     in_customer_time_zone = forms.BooleanField(

@@ -18,3 +18,6 @@ class CoreConfig(AppConfig):
         # Dates in the Jalali calendar and Persian digits in Persian, money without cents in
         # rial, wherever Django or djmoney formats them (core.l10n).
         l10n.install()
+        from .forms import install_admin_date_fields  # imports models: only once loaded
+
+        install_admin_date_fields()

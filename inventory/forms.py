@@ -6,7 +6,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.forms import LocalisedDateField
+from core.forms import LocalisedDateField, LocalisedDateTimeField
 from inventory.models import Location, MovementReason
 from inventory.services import CountLine
 
@@ -31,14 +31,13 @@ class CountForm(forms.Form):
     location = forms.ModelChoiceField(
         label=_("Location"), queryset=Location.objects.filter(is_active=True).order_by("code")
     )
-    occurred_at = forms.DateTimeField(
+    occurred_at = LocalisedDateTimeField(
         label=_("Counted at"),
         required=False,
         help_text=_(
             "When the shelf was counted, in the location's local time; empty: now. "
             "Sales after that moment still apply."
         ),
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
     reference = forms.CharField(label=_("Reference"), max_length=120, required=False)
     lines = forms.CharField(

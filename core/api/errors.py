@@ -8,7 +8,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
@@ -302,6 +302,16 @@ def request_committed(request, exc=None) -> bool:
     return bool(tracker and tracker.committed) or _raised_after_commit(exc)
 
 
+# Refusals with answers of their own (Django's response_for_exception, DRF's handler).
+_ANSWERED_ELSEWHERE = (
+    Http404,
+    PermissionDenied,
+    BadRequest,
+    SuspiciousOperation,
+    exceptions.APIException,
+)
+
+
 @dataclass(frozen=True)
 class Failure:
     status: int
@@ -313,7 +323,10 @@ class Failure:
 
 def failure_of(request, exc) -> Failure | None:
     """What to answer for `exc`, which escaped a view or middleware: None when it is a bug
-    and nothing was committed (the plain 500: "not applied" is then true)."""
+    and nothing was committed (the plain 500: "not applied" is then true), or when it is
+    one of the refusals Django and DRF answer themselves (404, 403, 400)."""
+    if isinstance(exc, _ANSWERED_ELSEWHERE):
+        return None
     outage = outage_of(exc)
     if request_committed(request, exc):
         cause = f"the {outage.service} became unreachable" if outage else "an internal error"

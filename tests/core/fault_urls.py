@@ -2,9 +2,11 @@
 (tests/core/test_fault_answers.py): each does real work (a row written, a cache read) and
 then fails the way a bug or a missing service would."""
 
+import uuid
+
 from django.core.cache import cache
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.urls import path
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -40,6 +42,9 @@ def fail(what):
             _write("hooked")
             transaction.on_commit(_fail_on_commit)
         return "unreachable"
+    if what == "write-then-404":
+        _write(f"written-before-404-{uuid.uuid4().hex[:8]}")
+        raise Http404("no such thing")
     if what == "cache":
         cache.get("anything")
         return "the cache answered"

@@ -186,3 +186,9 @@ def test_a_page_that_failed_after_saving_says_it_was_saved(page_client):
     assert b'data-error-code="applied_with_error"' in page.content
     assert b"Your changes were saved" in page.content
     assert Channel.objects.filter(code="written").count() == 1
+
+
+def test_a_refusal_after_a_write_keeps_its_own_answer(partner, page_client):
+    assert page_client.get("/test-failures/write-then-404/").status_code == 404
+    api = partner.get("/api/v1/test-failures/write-then-404/")
+    assert (api.status_code, api.json()["error"]["code"]) == (404, "not_found")

@@ -12,7 +12,7 @@ from django.utils import formats, translation
 from djmoney.money import Money
 
 from core import l10n
-from core.forms import LocalisedDateField
+from core.forms import LocalisedDateField, LocalisedDateTimeField
 from core.models import Channel, StaffPreferences
 
 NOWRUZ_1405 = dt.date(2026, 3, 21)  # 1 Farvardin 1405
@@ -162,3 +162,40 @@ def test_staff_member_sets_gregorian_in_persian_from_the_top_bar(client, staff_i
     assert "2026/3/21" in page and "۱۴۰۵" not in page
     bad = client.post("/preferences/", {"calendar": "lunar", "digits": "latin"}, **headers)
     assert bad.status_code == 400 and "calendar" in bad.context["form"].errors
+
+
+class MomentForm(forms.Form):
+    moment = LocalisedDateTimeField()
+
+
+def test_a_jalali_date_and_time_round_trips_through_a_form_in_persian():
+    with translation.override("fa"):
+        form = MomentForm(data={"moment": "۱۴۰۵/۰۱/۰۱ ۱۰:۰۵"})
+        assert form.is_valid(), form.errors
+        assert form.cleaned_data["moment"] == NOWRUZ_MOMENT  # TIME_ZONE is UTC
+        html = str(MomentForm(initial={"moment": NOWRUZ_MOMENT})["moment"])
+        assert 'value="۱۴۰۵/۰۱/۰۱ ۱۰:۰۵"' in html and "data-jalali-time" in html
+    with translation.override("en"):
+        assert MomentForm(data={"moment": "2026-03-21T10:05"}).is_valid()
+        assert 'type="datetime-local"' in str(MomentForm()["moment"])
+
+
+def test_the_admins_date_inputs_take_jalali_dates_in_persian():
+    from django.contrib import admin
+
+    from campaigns.models import Campaign
+    from support.models import Holiday
+
+    model_admin = admin.site._registry[Campaign]
+    with translation.override("fa"):
+        day = model_admin.formfield_for_dbfield(Holiday._meta.get_field("date"), request=None)
+        assert day.clean("۱۴۰۵/۰۱/۰۱") == NOWRUZ_1405
+        assert 'value="۱۴۰۵/۰۱/۰۱"' in day.widget.render("date", NOWRUZ_1405)
+        moment = model_admin.formfield_for_dbfield(
+            Campaign._meta.get_field("scheduled_at"), request=None
+        )
+        assert moment.clean(["۱۴۰۵/۰۱/۰۱", "۱۰:۰۵"]) == NOWRUZ_MOMENT
+        assert "data-jalali-date" in moment.widget.render("scheduled_at", NOWRUZ_MOMENT)
+    with translation.override("en"):
+        html = day.widget.render("date", NOWRUZ_1405)
+        assert 'class="vDateField"' in html and "2026-03-21" in html

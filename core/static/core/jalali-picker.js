@@ -80,7 +80,8 @@
     });
   }
   Picker.prototype.open = function () {
-    this.show(parse(this.input.value) || today());
+    // A date-and-time input (data-jalali-time) keeps its time: only the day is parsed here.
+    this.show(parse(this.input.value.trim().split(/\s+/)[0]) || today());
     this.box.hidden = false;
   };
   Picker.prototype.close = function () { this.box.hidden = true; };
@@ -119,7 +120,11 @@
       (function (d) {
         var parts = jalali(d);
         var cell = button(localise(parts.day, self.digits), function () {
-          self.input.value = localise(parts.year + "/" + pad(parts.month) + "/" + pad(parts.day), self.digits);
+          var day = localise(parts.year + "/" + pad(parts.month) + "/" + pad(parts.day), self.digits);
+          if (self.input.hasAttribute("data-jalali-time")) {
+            day += " " + (self.input.value.trim().split(/\s+/)[1] || localise("00:00", self.digits));
+          }
+          self.input.value = day;
           self.input.dispatchEvent(new Event("change", { bubbles: true }));
           self.close();
         });
