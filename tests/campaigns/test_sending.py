@@ -364,3 +364,94 @@ def test_claims_wait_for_the_disk_and_recorded_outcomes_do_not(
     assert durability() == before
     received = {m.rcpt_tos[0] for m in smtp_server.wait_for(40)}
     assert received == {f"d{index}@example.com" for index in range(40)}
+
+
+def test_a_template_that_fails_for_a_customer_fails_that_row_for_good_with_the_reason(
+    channels, person
+):
+    from django.core import mail
+
+    person("ok@example.com", consent=["email"])
+    broken = MessageTemplateFactory(text="Hello {% if %}")  # saved around the form's check
+    campaign = CampaignFactory(channel=channels["email"], templates=[broken])
+    (row,) = start(campaign)
+    assert send_all(campaign) == {"failed": 1}
+    row.refresh_from_db()
+    assert row.status == "failed"
+    assert row.status_reason.startswith("render: text: Template error")
+    assert mail.outbox == []
+    assert send_all(campaign) == {}  # permanent: nothing is retried
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_database_error_while_sending_leaves_the_rows_queued_for_the_task_retry(
+    channels, person, monkeypatch
+):
+    """A real lock timeout (another session holds the coupon codes table) while issuing the
+    coupon: the task raises for its retry, and no row is failed or left "sending"."""
+    import psycopg
+    from django.core import mail
+    from django.db import OperationalError
+
+    from campaigns.factories import CouponPoolFactory
+    from campaigns.models import CodeKind, CouponCode
+    from tests.campaigns.workers import database_url
+
+    for index in range(3):
+        person(f"lock{index}@example.com", consent=["email"])
+    pool = CouponPoolFactory(code_kind=CodeKind.UNIQUE, prefix="LOCK")
+    campaign = CampaignFactory(channel=channels["email"], coupon_pool=pool)
+    monkeypatch.setattr(sending, "enqueue_due", lambda **kwargs: 0)  # sent below, not on commit
+    start(campaign)
+    ids = list(campaign.messages.values_list("id", flat=True))
+    with psycopg.connect(database_url()) as holder:
+        holder.execute(f"LOCK TABLE {CouponCode._meta.db_table} IN SHARE MODE")
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '200ms'")
+        try:
+            with pytest.raises(OperationalError):
+                send_chunk(ids)  # called directly, the task raises what its retry catches
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET lock_timeout")
+    rows = list(campaign.messages.order_by("id"))
+    assert {r.status for r in rows} == {"queued"}
+    assert {r.status_reason for r in rows} == {
+        "database error while preparing; retried",
+        "interrupted before its turn",
+    }
+    assert {r.attempts for r in rows} == {0}  # a released claim is no attempt
+    assert mail.outbox == []
+    assert send_chunk(ids) == {"sent": 3}  # the retry, with the lock gone
+    assert len(mail.outbox) == 3
+    assert CouponCode.objects.filter(pool=pool).count() == 3
+
+
+def test_recovery_hands_stuck_rows_back_to_the_send_tasks_in_batches(
+    channels, person, smtp_server, monkeypatch
+):
+    from campaigns.tasks import dispatch
+
+    for index in range(5):
+        person(f"stuck{index}@example.com", consent=["email"])
+    campaign = CampaignFactory(channel=channels["email"])
+    rows = start(campaign)
+    long_ago = timezone.now() - timedelta(minutes=11)
+    # four rows whose worker died; the fifth's worker died on it MAX_ATTEMPTS times
+    CampaignMessage.objects.filter(pk__in=[r.pk for r in rows[:4]]).update(
+        status="sending", claimed_at=long_ago, attempts=1
+    )
+    CampaignMessage.objects.filter(pk=rows[4].pk).update(
+        status="sending", claimed_at=long_ago, attempts=sending.MAX_ATTEMPTS
+    )
+    monkeypatch.setattr(sending, "RECOVER_BATCH", 3)  # two batches
+    outcome = dispatch()  # the beat's entry: recovery, then the due rows
+    assert outcome["recovered"] == 4
+    statuses = dict(campaign.messages.values_list("to", "status"))
+    assert sorted(statuses.values()) == ["failed"] + ["sent"] * 4
+    lost = CampaignMessage.objects.get(pk=rows[4].pk)
+    assert lost.status_reason == f"worker lost during each of {sending.MAX_ATTEMPTS} attempts"
+    received = smtp_server.wait_for(4)
+    assert sorted(m.rcpt_tos[0] for m in received) == sorted(m.to for m in rows[:4])
+    assert dispatch()["recovered"] == 0
