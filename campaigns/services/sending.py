@@ -22,10 +22,17 @@ flush (`_commits_without_flush`); the claim of step 2 and an issued coupon commi
 Delivery choice: AT LEAST ONCE to the provider, deduplicated downstream by the idempotency
 key. Only a worker killed between the provider's acceptance (step 3) and the commit of step 4
 (or a crash of the database server just after that commit, which does not wait for the disk)
-leaves a row that may have gone out and is still "sending". `recover_stuck_sends` re-sends
-such rows after a lease, with the SAME idempotency key, so the provider (HTTP Idempotency-Key)
-or the mail system (same Message-ID) sees one message, and nobody is ever skipped. The other
-choice, at most once, would mark such rows failed and could silently skip a customer.
+leaves a row that may have gone out and is still "sending". `recover_stuck_sends` hands
+such rows back to the send tasks after a lease, which send them with the SAME idempotency
+key, so the provider (HTTP Idempotency-Key) or the mail system (same Message-ID) sees one
+message, and nobody is ever skipped. The other choice, at most once, would mark such rows
+failed and could silently skip a customer.
+
+Failures: a row fails for good only for its own fault (its template cannot be rendered for
+this customer, the provider refuses it, or MAX_ATTEMPTS were spent). A provider's transient
+error queues the row again after a backoff (the dispatch beat hands it out when due); a
+database error or the task's time limit puts the claimed, unsent rows back in the queue and
+the send task retries with backoff (`deliver`, `campaigns.tasks.send_chunk`).
 """
 
 import logging

@@ -10,6 +10,8 @@ Support replies and campaign sends both call `send_message(channel, message)`; t
   `/api/v1/providers/<channel code>/delivery-reports`, signed the same way.
 
 Adapters raise `ProviderError(retryable=...)`; callers (Celery tasks) retry the retryable ones.
+Every call is bounded in time: SMTP by EMAIL_TIMEOUT (30 s when unset), HTTP by the channel's
+`provider_settings["timeout"]` (10 s by default, at most 60); a timeout is retryable.
 Every message carries an idempotency key, passed to the provider (SMTP Message-ID, HTTP
 `Idempotency-Key`) so a retried send is recognisable downstream too.
 """

@@ -15,74 +15,22 @@ worker died (one per sending thread) were transmitted twice.
 import email
 import os
 import signal
-import subprocess
-import sys
-import time
 import uuid
 from collections import Counter, defaultdict
-from pathlib import Path
 
 import pytest
 from celery import Celery
-from django.conf import settings
 from django.utils import timezone
 
 from campaigns.factories import CampaignFactory
 from campaigns.models import CampaignMessage, CampaignStatus
 from campaigns.services import sending
 from customers.models import Consent, Customer, Identity
+from tests.campaigns.workers import start_worker, stop, wait_until, worker_env
 
-ROOT = Path(__file__).resolve().parents[2]
 RECIPIENTS = 2000
 CHUNK = 250  # rows per task: the kill lands inside a task, not between two
 pytestmark = [pytest.mark.worker, pytest.mark.postgres, pytest.mark.smtp]
-
-
-def database_url():
-    db = settings.DATABASES["default"]
-    user = db.get("USER") or "postgres"
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or 5432
-    return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
-
-
-def start_worker(queue, env):
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool=solo",
-            "-Q",
-            queue,
-            "-n",
-            f"{queue}-{uuid.uuid4().hex[:4]}@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel=WARNING",
-        ],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def stop(process):
-    if process.poll() is None:
-        process.terminate()
-    try:
-        output, _ = process.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        output, _ = process.communicate()
-    return output
 
 
 def make_audience(channels):
@@ -107,15 +55,6 @@ def make_audience(channels):
     )
 
 
-def wait_until(condition, timeout, step=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(step)
-    return False
-
-
 @pytest.mark.django_db(transaction=True)
 def test_killing_a_worker_mid_campaign_loses_and_doubles_nobody(
     channels, smtp_server, redis_url, monkeypatch
@@ -126,14 +65,7 @@ def test_killing_a_worker_mid_campaign_loses_and_doubles_nobody(
     assert sending.start_campaign(campaign) == RECIPIENTS
 
     queue = f"fault-{uuid.uuid4().hex[:8]}"
-    env = {
-        "CELERY_BROKER_URL": redis_url,
-        "CELERY_RESULT_BACKEND": redis_url,
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
-        "DATABASE_URL": database_url(),
-        "EMAIL_URL": f"smtp://127.0.0.1:{smtp_server.port}",
-        "CONN_MAX_AGE": "0",
-    }
+    env = worker_env(queue, redis_url, EMAIL_URL=f"smtp://127.0.0.1:{smtp_server.port}")
     # Not the current app: shared tasks of later tests must stay on the eager test app.
     client = Celery(broker=redis_url, backend=redis_url, set_as_current=False)
     ids = list(campaign.messages.order_by("id").values_list("id", flat=True))
