@@ -9,6 +9,7 @@ from django.urls import reverse
 from campaigns.factories import CampaignFactory, MessageTemplateFactory, SegmentFactory
 from campaigns.models import Segment
 from campaigns.services.defaults import install_defaults
+from tests.query_counts import assert_queries_do_not_grow
 
 pytestmark = pytest.mark.django_db
 
@@ -40,6 +41,22 @@ def test_pages_answer_for_a_marketer_with_few_queries(
         with django_assert_max_num_queries(20):
             response = marketer.get(url)
         assert response.status_code == 200, url
+    # The lists: a row more must not be a query more.
+    lists = {
+        reverse("campaigns:home"): lambda: CampaignFactory(channel=channels["email"]),
+        reverse("campaigns:segment-list"): lambda: SegmentFactory(rules={}),
+        reverse("campaigns:template-list"): MessageTemplateFactory,
+    }
+    for url, make in lists.items():
+
+        def add_rows(n, make=make):
+            for _ in range(n):
+                make()
+
+        def fetch(url=url):
+            assert marketer.get(url).status_code == 200, url
+
+        assert_queries_do_not_grow(add_rows, fetch, at_most=20)
     home = marketer.get(reverse("home"))
     assert b'data-nav="campaigns"' in home.content
 
