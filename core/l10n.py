@@ -6,7 +6,7 @@ What is shown depends on the active language (Django's) and on the display prefe
 force: a staff member's own (StaffPreferences, put in force for a request by
 DisplayPreferencesMiddleware) or a customer's (`for_customer`, around a message or a receipt).
 `install()` (from CoreConfig.ready) routes Django's own date formatting (`|date`, `localize`, the
-admin's changelists) and djmoney's `Money.__str__` through here, so templates need no change to
+admin's changelists, `|timesince`) and djmoney's `Money.__str__` through here, so templates need no change to
 show a Jalali date or a rial amount without cents.
 
 Input goes the other way: `normalise_digits` reads Persian and Arabic-Indic digits as Latin, for
@@ -22,7 +22,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import jdatetime
 from django.conf import settings
-from django.utils import dateformat, numberformat, translation
+from django.template import defaultfilters
+from django.utils import dateformat, numberformat, timesince, translation
 from django.utils.translation import gettext as _
 from djmoney.money import Money
 
@@ -393,3 +394,13 @@ def install():
     dateformat.format = format_date
     dateformat.time_format = format_time
     Money.__str__ = _money_str
+    # |timesince and |timeuntil look these names up in their module at each call.
+    defaultfilters.timesince = _localised(timesince.timesince)
+    defaultfilters.timeuntil = _localised(timesince.timeuntil)
+
+
+def _localised(function):
+    def wrapper(*args, **kwargs):
+        return localise_digits(function(*args, **kwargs))
+
+    return wrapper

@@ -26,6 +26,8 @@ def money(value, channel=None):
         return ""
     amount = getattr(value, "amount", value)
     currency = str(getattr(value, "currency", "") or getattr(channel, "currency", ""))
+    if currency != "IRR" and hasattr(value, "currency"):
+        return str(value)  # Money.__str__: core.l10n's in Persian digits, $89.00 in Latin ones
     return l10n.format_money(amount, currency, channel=channel)
 
 

@@ -53,6 +53,13 @@ def test_django_date_filter_localize_and_time_go_through_the_layer():
         )
 
 
+def test_timesince_in_persian_digits():
+    later = NOWRUZ_MOMENT + dt.timedelta(hours=3)
+    with translation.override("fa"):
+        text = Template("{{ d|timesince:later }}").render(Context({"d": NOWRUZ_MOMENT, "later": later}))
+    assert "۳" in text and "3" not in text
+
+
 def test_esfand_has_30_days_in_a_leap_year_and_29_otherwise():
     with translation.override("fa"), l10n.preferences(digits="latin"):
         assert formats.date_format(dt.date(2025, 3, 20), "t L") == "30 True"  # 30 Esfand 1403

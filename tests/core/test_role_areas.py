@@ -108,6 +108,7 @@ AREAS = {
     # --- core and the shell
     "home": special(ANY_STAFF),
     "channels": page(get="core.view_channel"),
+    "display-preferences": special(ANY_STAFF),  # each member's own calendar and digits
     "healthz": special(PUBLIC),
     "login": special(PUBLIC),
     "logout": special(OWN),

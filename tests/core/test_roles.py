@@ -50,6 +50,7 @@ def test_administrator_manages_channels_and_api_keys(client, staff_in_role):
             "name": "Kiosk",
             "kind": "store",
             "currency": "AZN",
+            "irr_unit": "rial",
             "sells": "on",
             "is_active": "on",
             "provider_settings": "{}",
