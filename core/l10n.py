@@ -19,11 +19,13 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import wraps
 
 import jdatetime
 from django.conf import settings
 from django.template import defaultfilters
 from django.utils import dateformat, numberformat, timesince, translation
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from djmoney.money import Money
 
@@ -397,9 +399,34 @@ def install():
     # |timesince and |timeuntil look these names up in their module at each call.
     defaultfilters.timesince = _localised(timesince.timesince)
     defaultfilters.timeuntil = _localised(timesince.timeuntil)
+    # |floatformat (CSAT averages, rates) in the digits and separators in force: templates
+    # find filters in the library's table when they compile.
+    floatformat = _localised_number(defaultfilters.floatformat)
+    floatformat.is_safe = True
+    defaultfilters.register.filters["floatformat"] = floatformat
+
+
+def _localised_number(function):
+    @wraps(function)  # Django checks a filter's arguments on the function it wraps
+    def wrapper(*args, **kwargs):
+        text = function(*args, **kwargs)
+        display = current()
+        if display.digits == "latin" or not text:
+            return text
+        decimal_sep, thousand_sep = (
+            numberformat_setting("DECIMAL_SEPARATOR", display.language),
+            numberformat_setting("THOUSAND_SEPARATOR", display.language),
+        )
+        arabic = str(text).translate(
+            {ord(decimal_sep): ARABIC_DECIMAL, ord(thousand_sep): ARABIC_THOUSANDS}
+        )
+        return mark_safe(localise_digits(arabic, display.digits))  # noqa: S308 (a number)
+
+    return wrapper
 
 
 def _localised(function):
+    @wraps(function)
     def wrapper(*args, **kwargs):
         return localise_digits(function(*args, **kwargs))
 

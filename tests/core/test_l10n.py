@@ -60,6 +60,15 @@ def test_timesince_in_persian_digits():
     assert "۳" in text and "3" not in text
 
 
+def test_floatformat_in_persian_digits_and_separators():
+    template = Template("{{ rate|floatformat:2 }}|{{ big|floatformat:1 }}")
+    context = {"rate": Decimal("4.256"), "big": 12345.67}
+    with translation.override("fa"):
+        assert template.render(Context(context)) == "۴٫۲۶|۱۲۳۴۵٫۷"
+    with translation.override("en"):
+        assert template.render(Context(context)) == "4.26|12345.7"
+
+
 def test_esfand_has_30_days_in_a_leap_year_and_29_otherwise():
     with translation.override("fa"), l10n.preferences(digits="latin"):
         assert formats.date_format(dt.date(2025, 3, 20), "t L") == "30 True"  # 30 Esfand 1403
