@@ -9,6 +9,7 @@ core.middleware.ServiceFailureMiddleware, core.views.server_error):
 Real components throughout: a real redis-server started and stopped by the test, real rows
 and transactions (transactional tests: on_commit hooks run as in production)."""
 
+import os
 import shutil
 import socket
 import subprocess
@@ -71,7 +72,10 @@ def redis_cache(tmp_path):
     """The shared cache (CACHE_URL) is a redis-server of this test's own; stop() it to have
     the cache go away under the running project."""
     if not shutil.which("redis-server"):
-        pytest.skip("needs redis-server (apt-get install redis-server)")
+        reason = "needs redis-server (apt-get install redis-server)"
+        if os.environ.get("OMNI_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"required service missing: {reason}")
+        pytest.skip(reason)
     server = RedisServer(tmp_path)
     caches = {
         "default": {
