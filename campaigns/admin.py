@@ -26,9 +26,9 @@ class StepInline(admin.TabularInline):
 
 @admin.register(models.Segment)
 class SegmentAdmin(admin.ModelAdmin):
-    list_display = ["name", "compiled_description", "is_ready_made", "updated_at"]
+    list_display = ["name", "rules_in_words", "is_ready_made", "updated_at"]
     search_fields = ["name"]
-    readonly_fields = ["compiled_description"]
+    readonly_fields = ["rules_in_words"]
 
 
 @admin.register(models.SegmentSnapshot)

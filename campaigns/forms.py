@@ -103,6 +103,17 @@ class TemplateForm(TemplatePartsForm):
         }
 
 
+class WrittenNamesSelect(forms.Select):
+    """A choice of names people wrote (segments, templates, coupon pools): each option reads in
+    its own direction, whatever the page's."""
+
+    def create_option(self, *args, **kwargs):
+        option = super().create_option(*args, **kwargs)
+        if option["value"] not in ("", None):
+            option["attrs"]["dir"] = "auto"
+        return option
+
+
 class CampaignForm(forms.ModelForm):
     """A new campaign: who (segment), where (a channel, or each customer's best one), the
     rules at send time, the A/B test; when, optionally."""
@@ -135,6 +146,9 @@ class CampaignForm(forms.ModelForm):
             "attribution_window_days",
         ]
         widgets = {
+            "name": forms.TextInput(attrs={"dir": "auto"}),
+            "segment": WrittenNamesSelect,
+            "coupon_pool": WrittenNamesSelect,
             "quiet_hours_start": forms.TimeInput(attrs={"type": "time"}),
             "quiet_hours_end": forms.TimeInput(attrs={"type": "time"}),
         }
@@ -162,7 +176,10 @@ class VariantForm(forms.Form):
 
     name = forms.CharField(label=_("Variant name"), max_length=40, required=False)
     template = forms.ModelChoiceField(
-        label=_("Template"), queryset=MessageTemplate.objects.order_by("name"), required=False
+        label=_("Template"),
+        queryset=MessageTemplate.objects.order_by("name"),
+        required=False,
+        widget=WrittenNamesSelect,
     )
     weight = forms.IntegerField(label=_("Weight"), min_value=1, max_value=100, initial=1)
 

@@ -38,6 +38,16 @@ class Segment(models.Model):
     def __str__(self):
         return self.name
 
+    @property
+    def rules_in_words(self):
+        """The rules as the reader's language says them (`compiled_description` keeps the
+        words of the last save, for the API)."""
+        from campaigns.services.segments import describe
+
+        return describe(self.rules)
+
+    rules_in_words.fget.short_description = _("rules in words")
+
 
 class SegmentSnapshot(models.Model):
     """Who was in the segment when a campaign was sent (its members' ids, frozen)."""

@@ -91,6 +91,24 @@ DEMO_CHANNELS = [
     ("ads", "Ads (search and social)", ChannelKind.ADS, "USD"),
 ]
 
+# Each demo channel's name in the other shipped languages (Channel.names).
+DEMO_CHANNEL_NAMES = {
+    "web": {"fa": "فروشگاه اینترنتی", "ar": "المتجر الإلكتروني", "az": "İnternet mağazası", "be": "Інтэрнэт-крама"},
+    "app": {"fa": "اپلیکیشن موبایل", "ar": "تطبيق الجوال", "az": "Mobil tətbiq", "be": "Мабільная праграма"},
+    "store": {"fa": "فروشگاه‌های حضوری", "ar": "المتاجر", "az": "Mağazalar", "be": "Крамы"},
+    "phone": {"fa": "مرکز تماس", "ar": "مركز الاتصال", "az": "Zəng mərkəzi", "be": "Кол-цэнтр"},
+    "email": {"fa": "ایمیل", "ar": "البريد الإلكتروني", "az": "E-poçt", "be": "Электронная пошта"},
+    "sms": {"fa": "پیامک", "ar": "الرسائل النصية", "az": "SMS", "be": "SMS"},
+    "whatsapp": {"fa": "واتس‌اپ", "ar": "واتساب", "az": "WhatsApp", "be": "WhatsApp"},
+    "telegram": {"fa": "تلگرام", "ar": "تيليجرام", "az": "Telegram", "be": "Telegram"},
+    "instagram": {"fa": "فروشگاه اینستاگرام", "ar": "متجر إنستغرام", "az": "Instagram mağazası", "be": "Крама ў Instagram"},
+    "messenger": {"fa": "مسنجر", "ar": "ماسنجر", "az": "Messenger", "be": "Messenger"},
+    "catalogue": {"fa": "کاتالوگ چاپی", "ar": "الكتالوج المطبوع", "az": "Çap kataloqu", "be": "Друкаваны каталог"},
+    "marketplace": {"fa": "بازارگاه دیجی‌کالا", "ar": "سوق ديجي كالا", "az": "Digikala marketpleysi", "be": "Маркетплэйс Digikala"},
+    "web-az": {"fa": "فروشگاه اینترنتی آذربایجان", "ar": "المتجر الإلكتروني في أذربيجان", "az": "Azərbaycan internet mağazası", "be": "Інтэрнэт-крама ў Азербайджане"},
+    "ads": {"fa": "تبلیغات (جست‌وجو و شبکه‌های اجتماعی)", "ar": "الإعلانات (البحث والتواصل الاجتماعي)", "az": "Reklam (axtarış və sosial şəbəkələr)", "be": "Рэклама (пошук і сацсеткі)"},
+}  # fmt: skip
+
 DEMO_PROVIDERS = {
     ChannelKind.EMAIL: "smtp",
     ChannelKind.SMS: "console",
@@ -109,6 +127,7 @@ def demo_channels():
             kind=kind,
             currency=currency,
             provider=DEMO_PROVIDERS.get(kind, ""),
+            names=DEMO_CHANNEL_NAMES.get(code, {}),
         )
         for code, name, kind, currency in DEMO_CHANNELS
     ]

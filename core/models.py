@@ -6,6 +6,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.names import NamedPerLanguage
+
 
 def validate_currency(code):
     """A channel prices in one of the shop's currencies (settings.CURRENCIES, each an ISO 4217
@@ -62,7 +64,7 @@ class ChannelQuerySet(models.QuerySet):
         return self.filter(is_active=True, messages=True)
 
 
-class Channel(models.Model):
+class Channel(NamedPerLanguage):
     """A configured touchpoint. Everything that happens (event, order, message, stock
     movement, coupon redemption) names the channel it happened in."""
 
@@ -116,7 +118,7 @@ class Channel(models.Model):
         ]
 
     def __str__(self):
-        return self.name
+        return self.display_name
 
 
 class ApiKeyQuerySet(models.QuerySet):

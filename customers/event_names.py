@@ -7,6 +7,7 @@ names check only what the spec defines, so partners may add whatever else they k
 import re
 from decimal import Decimal, InvalidOperation
 
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -64,6 +65,7 @@ OWN_EVENTS = {
     "message_failed": _("Message failed"),
     "message_unsubscribed": _("Unsubscribed"),
     "message_converted": _("Bought after a message"),
+    "defect_reported": _("Defect reported"),
 }
 
 # Properties shown on a timeline row, in this order, with the words staff read them by.
@@ -79,6 +81,11 @@ DETAIL_LABELS = {
     "variant": _("Variant"),
     "store_id": _("Store"),
 }
+
+
+def is_known_event(name: str) -> bool:
+    """A name of the spec or of our own apps: it has a translated label."""
+    return name in STANDARD_EVENTS or name in OWN_EVENTS
 
 
 def label_of(name: str) -> str:
@@ -97,15 +104,19 @@ def _plain(value) -> str | None:
     return None
 
 
-def details_of(properties, *, limit=4) -> list[str]:
+def details_of(properties, *, limit=4, isolate=False) -> list[str]:
     """A few readable facts of an event for the timeline, never a Python dict or list:
-    "Order W-100001", "Total 56.00 USD", "2 products: ARIA-BLK-38 × 1, …"."""
+    "Order W-100001", "Total 56.00 USD", "2 products: ARIA-BLK-38 × 1, …". With `isolate`,
+    safe HTML for a page: each value in its own <bdi dir="auto">, so an English subject
+    after a Persian label keeps its question mark where she typed it."""
     if not isinstance(properties, dict):
         return []
     details = []
     for key, label in DETAIL_LABELS.items():
         value = _plain(properties.get(key))
-        if value:
+        if value and isolate:
+            details.append(format_html('{} <bdi dir="auto">{}</bdi>', label, value))
+        elif value:
             details.append(f"{label} {value}")
     money = properties.get("total", properties.get("revenue"))
     if _plain(money):
@@ -129,7 +140,9 @@ def details_of(properties, *, limit=4) -> list[str]:
         # Custom events: their own simple properties, as "key: value".
         for key, value in properties.items():
             text = _plain(value)
-            if text:
+            if text and isolate:  # a partner's own words: shown as they are
+                details.append(format_html('<bdi dir="auto">{}: {}</bdi>', key, text))
+            elif text:
                 details.append(f"{key.replace('_', ' ')}: {text}")
     return details[:limit]
 

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from core.models import ChannelKind
 from customers.errors import CustomerNotFound, InvalidIdentity, MergeRefused
+from customers.labels import identity_kind_words
 from customers.links import panels_for
 from customers.models import CustomerMerge, MergeCandidate
 from customers.selectors import (
@@ -137,7 +138,7 @@ def merge_duplicate(request, public_id):
                     "Both profiles hold different verified %(kinds)s. Tick “They are the same "
                     "person” to merge them anyway."
                 )
-                % {"kinds": ", ".join(error.details["conflicting"])},
+                % {"kinds": _(", ").join(identity_kind_words(error.details["conflicting"])).lower()},
             )
         else:
             flash.error(request, error.message)

@@ -126,6 +126,24 @@ WAREHOUSES = [
         20,
     ),
 ]
+# Each location's name in the other shipped languages (Location.names).
+LOCATION_NAMES = {
+    "wh-tehran": {"fa": "انبار مرکزی تهران", "ar": "المستودع المركزي في طهران", "az": "Tehran mərkəzi anbarı", "be": "Цэнтральны склад у Тэгеране"},
+    "wh-gulf": {"fa": "مرکز جبل علی (خلیج و قفقاز)", "ar": "مركز جبل علي (الخليج والقوقاز)", "az": "Cəbəl Əli mərkəzi (Körfəz və Qafqaz)", "be": "Хаб Джэбель-Алі (Персідскі заліў і Каўказ)"},
+    "teh-tajrish": {"fa": "تجریش", "ar": "تجريش", "az": "Təcriş", "be": "Таджрыш"},
+    "teh-valiasr": {"fa": "ولیعصر", "ar": "ولي عصر", "az": "Vəliəsr", "be": "Валіаср"},
+    "teh-enghelab": {"fa": "انقلاب", "ar": "انقلاب", "az": "İnqilab", "be": "Энгелаб"},
+    "karaj-gohardasht": {"fa": "گوهردشت", "ar": "كوهردشت", "az": "Göhərdəşt", "be": "Гахардашт"},
+    "tabriz-valiasr": {"fa": "ولیعصر تبریز", "ar": "ولي عصر تبريز", "az": "Təbriz Vəliəsr", "be": "Тэбрыз, Валіаср"},
+    "shiraz-zand": {"fa": "زند", "ar": "زند", "az": "Zənd", "be": "Занд"},
+    "isfahan-chaharbagh": {"fa": "چهارباغ", "ar": "چهارباغ", "az": "Çaharbağ", "be": "Чахарбаг"},
+    "mashhad-ahmadabad": {"fa": "احمدآباد", "ar": "أحمد آباد", "az": "Əhmədabad", "be": "Ахмадабад"},
+    "baku-nizami": {"fa": "خیابان نظامی", "ar": "شارع نظامي", "az": "Nizami küçəsi", "be": "Вуліца Нізамі"},
+    "baku-ganjlik": {"fa": "گنجلیک مال", "ar": "غانجليك مول", "az": "Gənclik Mall", "be": "Гянджлік Мол"},
+    "dubai-mall": {"fa": "دبی مال", "ar": "دبي مول", "az": "Dubai Mall", "be": "Дубай Мол"},
+    "dubai-deira": {"fa": "سیتی سنتر دیره", "ar": "سيتي سنتر ديرة", "az": "Deira City Centre", "be": "Сіці Цэнтр Дэйра"},
+    "dropship-tabriz-leather": {"fa": "کارگاه چرم تبریز (ارسال مستقیم)", "ar": "ورشة جلود تبريز (شحن مباشر)", "az": "Təbriz dəri emalatxanası (birbaşa göndəriş)", "be": "Тэбрыская скураная майстэрня (дропшыпінг)"},
+}  # fmt: skip
 IRAN_ONLINE = ["web", "app", "phone", "instagram", "catalogue", "marketplace"]
 GULF_ONLINE = ["web-az", "web", "app"]
 
@@ -154,6 +172,7 @@ def seed_stock(ctx):
             longitude=lng,
             time_zone=tz,
             priority=priority,
+            names=LOCATION_NAMES.get(code, {}),
             address=f"{name}, {city}",
             channels=serving(IRAN_ONLINE if code == "wh-tehran" else GULF_ONLINE),
         )
@@ -173,6 +192,7 @@ def seed_stock(ctx):
                 latitude=lat,
                 longitude=lng,
                 time_zone=tz,
+                names=LOCATION_NAMES.get(code, {}),
                 address=f"{name}, {city}",
                 opening_hours=GULF_HOURS if country != "IR" else IRAN_HOURS,
                 supplied_by=warehouses[wh],
@@ -184,6 +204,7 @@ def seed_stock(ctx):
         )
     dropship = LocationFactory(
         code="dropship-tabriz-leather",
+        names=LOCATION_NAMES["dropship-tabriz-leather"],
         name="Tabriz leather workshop (dropship)",
         kind=LocationKind.DROPSHIP,
         city="Tabriz",

@@ -17,6 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from core.names import NamedPerLanguage
+
 
 class LocationKind(models.TextChoices):
     STORE = "store", _("Store")
@@ -63,7 +65,7 @@ def opening_hours_problem(hours) -> str:
     return ""
 
 
-class Location(models.Model):
+class Location(NamedPerLanguage):
     """A place that holds stock: a store, a warehouse or a dropship supplier.
 
     A store is not a warehouse: several stores may draw on one warehouse (`supplied_by`),
@@ -139,7 +141,7 @@ class Location(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.name} ({self.code})"
+        return f"{self.display_name} ({self.code})"
 
     def clean(self):
         errors = {}

@@ -10,7 +10,7 @@ def channel_choices():
     from core.models import Channel
 
     return [("", _("All"))] + [
-        (c.code, c.name) for c in Channel.objects.filter(sells=True).order_by("name")
+        (c.code, c.display_name) for c in Channel.objects.filter(sells=True).order_by("name")
     ]
 
 
@@ -21,7 +21,7 @@ def store_choices(blank=ALL):
     from inventory.models import Location
 
     return [("", blank)] + [
-        (loc.code, loc.name) for loc in Location.objects.active().order_by("name")
+        (loc.code, loc.display_name) for loc in Location.objects.active().order_by("name")
     ]
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, Sum
 from django.utils import timezone
 
+from core.names import name_in_language
 from orders.models import (
     Cart,
     CartLine,
@@ -110,14 +111,14 @@ def orders_today_by_channel() -> list[dict]:
     start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     rows = (
         Order.objects.filter(placed_at__gte=start, kind="sale")
-        .values("channel__code", "channel__name", "currency")
+        .values("channel__code", "channel__name", "channel__names", "currency")
         .annotate(count=Count("id"))
         .order_by("-count", "channel__code")
     )
     return [
         {
             "code": row["channel__code"],
-            "name": row["channel__name"],
+            "name": name_in_language(row["channel__names"], row["channel__name"]),
             "count": row["count"],
             "currency": row["currency"],
         }

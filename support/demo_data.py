@@ -47,6 +47,16 @@ POLICIES = {  # priority: first response, next response, resolution (business mi
     Priority.HIGH: (60, 120, 480),
     Priority.URGENT: (15, 30, 240),
 }
+# The English replies' titles in the other shipped languages (CannedReply.names).
+CANNED_NAMES = {
+    "greeting": {"fa": "خوشامدگویی", "ar": "ترحيب", "az": "Salamlama", "be": "Прывітанне"},
+    "defect-replacement": {"fa": "ایراد کالا: ارسال جایگزین", "ar": "عيب: إرسال بديل", "az": "Qüsur: əvəzini göndərmək", "be": "Брак: замена"},
+    "order-status": {"fa": "سفارش من کجاست", "ar": "أين طلبي", "az": "Sifarişim haradadır", "be": "Дзе мой заказ"},
+}  # fmt: skip
+TEAM_NAMES = {
+    "Online care": {"fa": "پشتیبانی آنلاین", "ar": "خدمة العملاء عبر الإنترنت", "az": "Onlayn dəstək", "be": "Анлайн-падтрымка"},
+    "Stores and phone": {"fa": "فروشگاه‌ها و تلفن", "ar": "المتاجر والهاتف", "az": "Mağazalar və telefon", "be": "Крамы і тэлефон"},
+}  # fmt: skip
 CANNED = [
     ("Greeting", "greeting", "en", "Hello {first_name}, thank you for writing to us. {agent_name}"),
     (
@@ -139,12 +149,14 @@ def _teams(ctx, agents):
     lead = next((a for a in agents if a.username == "support_lead"), None)
     online = TeamFactory(
         name="Online care",
+        names=TEAM_NAMES["Online care"],
         lead=lead,
         channel_kinds=["email", "web", "sms", "whatsapp", "telegram", "instagram", "messenger"],
         assignment_strategy=AssignmentStrategy.ROUND_ROBIN,
     )
     stores = TeamFactory(
         name="Stores and phone",
+        names=TEAM_NAMES["Stores and phone"],
         lead=lead,
         channel_kinds=["phone", "store"],
         assignment_strategy=AssignmentStrategy.LEAST_OPEN,
@@ -186,7 +198,13 @@ def _teams(ctx, agents):
             resolution_minutes=resolution,
         )
     for title, shortcut, language, body in CANNED:
-        CannedReplyFactory(title=title, shortcut=shortcut, language=language, body=body)
+        CannedReplyFactory(
+            title=title,
+            shortcut=shortcut,
+            language=language,
+            body=body,
+            names=CANNED_NAMES.get(shortcut, {}),
+        )
     ctx.created("support teams", 2)
     ctx.created("canned replies", len(CANNED))
     return [online, stores]

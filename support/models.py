@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models import Channel
+from core.names import NamedPerLanguage, name_in_language
 
 
 class ConversationStatus(models.TextChoices):
@@ -43,7 +44,7 @@ class AssignmentStrategy(models.TextChoices):
     LEAST_OPEN = "least_open", _("Fewest open conversations")
 
 
-class Team(models.Model):
+class Team(NamedPerLanguage):
     """A group of agents answering some channels, with its own hours and assignment rule."""
 
     name = models.CharField(_("name"), max_length=100, unique=True)
@@ -90,7 +91,7 @@ class Team(models.Model):
         ]
 
     def __str__(self):
-        return self.name
+        return self.display_name
 
 
 class TeamMembership(models.Model):
@@ -511,7 +512,7 @@ class Message(models.Model):
         return self.direction == Direction.NOTE
 
 
-class CannedReply(models.Model):
+class CannedReply(NamedPerLanguage):
     """A saved answer. Placeholders in braces are filled for the conversation:
     {first_name}, {last_name}, {customer_name}, {agent_name}, {order_number},
     {conversation}."""
@@ -529,8 +530,13 @@ class CannedReply(models.Model):
         verbose_name = _("canned reply")
         verbose_name_plural = _("canned replies")
 
+    @property
+    def display_name(self):
+        """Its title in the reader's language (`names`), else `title`."""
+        return name_in_language(self.names, self.title)
+
     def __str__(self):
-        return self.title
+        return self.display_name
 
 
 class CsatResponse(models.Model):

@@ -24,6 +24,7 @@ from support.models import (
     ConversationStatus,
     Priority,
     Tag,
+    Team,
 )
 from support.services.outbound import default_channel, render_canned
 
@@ -328,6 +329,12 @@ def reports_view(request):
     days = int(days) if days.isdigit() and 1 <= int(days) <= 365 else 30
     report = reports.support_report(days=days)
     kind_names = dict(ChannelKind.choices)
+    # Teams are grouped by their name; staff read each in their own language.
+    team_names = {team.name: team.display_name for team in Team.objects.all()}
+    for row in report["teams"]:
+        row["group"] = team_names.get(row["group"], row["group"])
+    for row in report["backlog"]["by_team"]:
+        row["team__name"] = team_names.get(row["team__name"], row["team__name"])
     return render(
         request,
         "support/reports.html",

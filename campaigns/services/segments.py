@@ -41,10 +41,11 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext, pgettext
 
 from campaigns.errors import InvalidRules
 from core.models import ChannelKind
+from customers.event_names import label_of
 from customers.models import (
     Consent,
     ConsentPurpose,
@@ -407,37 +408,158 @@ def _orders(spec, path, now) -> Q:
 
 
 def describe(rules) -> str:
-    """The rules in words, for staff pages and the API."""
+    """The rules in words, in the active language, for staff pages and the API: whole
+    translated sentences with the kinds, events and channels by their labels."""
     if not rules:
-        return "everyone"
+        return _("everyone")
     return _describe(rules)
+
+
+TRAIT_OP_WORDS = {
+    "eq": gettext_noop("%(trait)s is %(value)s"),
+    "ne": gettext_noop("%(trait)s is not %(value)s"),
+    "in": gettext_noop("%(trait)s is one of %(value)s"),
+    "contains": gettext_noop("%(trait)s contains %(value)s"),
+    "gte": gettext_noop("%(trait)s is at least %(value)s"),
+    "lte": gettext_noop("%(trait)s is at most %(value)s"),
+    "exists": gettext_noop("%(trait)s is set"),
+}
+
+
+def _list(values) -> str:
+    return _(", ").join(str(value) for value in values)
+
+
+def _channel_words(values) -> str:
+    if isinstance(values, str):
+        values = [values]
+    labels = []
+    for value in values or ():
+        if value == "online":
+            labels.append(_("online (web shop or app)"))
+        elif value in ChannelKind.values:
+            labels.append(str(ChannelKind(value).label))
+        else:
+            labels.append(str(value))  # a channel's code, as staff typed it
+    return _list(labels)
+
+
+def _trait_words(node) -> str:
+    name = str(node.get("trait", ""))
+    try:
+        label = str(Customer._meta.get_field(name).verbose_name)
+    except Exception:  # noqa: BLE001 (a custom trait: any key of Customer.traits)
+        label = f"«{name}»"
+    value = node.get("value", "")
+    value = _list(value) if isinstance(value, list) else str(value)
+    words = TRAIT_OP_WORDS.get(node.get("op", "eq"), TRAIT_OP_WORDS["eq"])
+    return _(words) % {"trait": label, "value": value}
+
+
+def _order_words(spec) -> str:
+    parts = []
+    for key, value in sorted(spec.items()) if isinstance(spec, dict) else ():
+        if key == "bought_in":
+            parts.append(_("bought in %(channels)s") % {"channels": _channel_words(value)})
+        elif key == "only_in":
+            parts.append(_("bought only in %(channels)s") % {"channels": _channel_words(value)})
+        elif key == "never_in":
+            parts.append(_("never bought in %(channels)s") % {"channels": _channel_words(value)})
+        elif key == "min_count":
+            parts.append(
+                ngettext("at least %(count)s order", "at least %(count)s orders", value)
+                % {"count": value}
+            )
+        elif key == "min_spent":
+            parts.append(_("spent at least %(amount)s") % {"amount": value})
+        elif key == "max_spent":
+            parts.append(_("spent at most %(amount)s") % {"amount": value})
+        elif key == "within_days":
+            parts.append(
+                ngettext("in the last %(days)s day", "in the last %(days)s days", value)
+                % {"days": value}
+            )
+        elif key == "last_purchase_within_days":
+            parts.append(
+                ngettext(
+                    "last purchase within %(days)s day",
+                    "last purchase within %(days)s days",
+                    value,
+                )
+                % {"days": value}
+            )
+        elif key == "last_purchase_before_days":
+            parts.append(
+                ngettext(
+                    "no purchase in the last %(days)s day",
+                    "no purchase in the last %(days)s days",
+                    value,
+                )
+                % {"days": value}
+            )
+        else:
+            parts.append(f"{key}={value}")
+    return _("orders: %(conditions)s") % {"conditions": _list(parts)}
+
+
+def _event_words(node) -> str:
+    event = label_of(str(node["event"]))
+    if node.get("did", True):
+        words = [_("did “%(event)s”") % {"event": event}]
+    else:
+        words = [_("did not “%(event)s”") % {"event": event}]
+    if node.get("channels"):
+        words.append(_("in %(channels)s") % {"channels": _channel_words(node["channels"])})
+    days = node.get("within_days")
+    if days:
+        words.append(
+            ngettext("within %(days)s day", "within %(days)s days", days) % {"days": days}
+        )
+    count = node.get("min_count")
+    if count:
+        words.append(
+            ngettext("at least %(count)s time", "at least %(count)s times", count)
+            % {"count": count}
+        )
+    if node.get("min_value") is not None:
+        words.append(_("worth at least %(value)s") % {"value": node["min_value"]})
+    return " ".join(words)
+
+
+def _kind_label(choices, value) -> str:
+    return str(choices(value).label) if value in choices.values else str(value)
 
 
 def _describe(node) -> str:
     if "all" in node:
-        return "(" + " and ".join(_describe(child) for child in node["all"]) + ")"
+        joined = " {} ".format(pgettext("segment rules", "and")).join(
+            _describe(child) for child in node["all"]
+        )
+        return f"({joined})"
     if "any" in node:
-        return "(" + " or ".join(_describe(child) for child in node["any"]) + ")"
+        joined = " {} ".format(pgettext("segment rules", "or")).join(
+            _describe(child) for child in node["any"]
+        )
+        return f"({joined})"
     if "not" in node:
-        return "not " + _describe(node["not"])
+        inner = node["not"]
+        if isinstance(inner, dict) and "event" in inner:
+            return _event_words({**inner, "did": not inner.get("did", True)})
+        return _("not %(rule)s") % {"rule": _describe(inner)}
     if "trait" in node:
-        return f"{node['trait']} {node.get('op', 'eq')} {node.get('value', '')}".strip()
+        return _trait_words(node)
     if "identity" in node:
-        verified = "verified " if node.get("verified") else ""
-        return f"has a {verified}{node['identity']}"
+        kind = _kind_label(IdentityKind, node["identity"])
+        if node.get("verified"):
+            return _("has a verified identity: %(kind)s") % {"kind": kind}
+        return _("has an identity: %(kind)s") % {"kind": kind}
     if "consent" in node:
-        return f"consents to {node.get('purpose', 'marketing')} {node['consent']}"
+        return _("consents to %(purpose)s messages by %(channel)s") % {
+            "purpose": _kind_label(ConsentPurpose, node.get("purpose", "marketing")).lower(),
+            "channel": _kind_label(ChannelKind, node["consent"]),
+        }
     if "event" in node:
-        words = ["did" if node.get("did", True) else "did not", node["event"]]
-        if node.get("channels"):
-            words.append("in " + "/".join(node["channels"]))
-        if node.get("within_days"):
-            words.append(f"within {node['within_days']} days")
-        if node.get("min_count"):
-            words.append(f"at least {node['min_count']} times")
-        if node.get("min_value") is not None:
-            words.append(f"worth at least {node['min_value']}")
-        return " ".join(words)
+        return _event_words(node)
     if "orders" in node:
-        return "orders " + ", ".join(f"{k}={v}" for k, v in sorted(node["orders"].items()))
+        return _order_words(node["orders"])
     return "?"
