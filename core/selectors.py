@@ -130,7 +130,9 @@ def broker_check() -> dict:
         from config.celery import app
 
         with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=CHECK_TIMEOUT_SECONDS)
+            conn.ensure_connection(
+                max_retries=1, interval_start=0.2, interval_max=0.2, timeout=CHECK_TIMEOUT_SECONDS
+            )
         return {}
 
     return _timed(check)
