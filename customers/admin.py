@@ -16,6 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from core.api.errors import DomainError
+from customers.event_names import label_of
+from customers.labels import merge_reason_label
 from customers.models import (
     Consent,
     Customer,
@@ -178,13 +180,18 @@ class IdentityAdmin(admin.ModelAdmin):
 
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
-    list_display = ["name", "customer", "channel", "occurred_at", "source", "message_id"]
+    list_display = ["event", "customer", "channel", "occurred_at", "source", "message_id"]
     list_filter = ["channel", "name"]
     search_fields = ["message_id", "=customer__public_id"]
     raw_id_fields = ["customer"]
     list_select_related = ["customer", "channel"]
     date_hierarchy = "occurred_at"
     readonly_fields = ["received_at"]
+
+    @admin.display(description=_("event"), ordering="name")
+    def event(self, obj):
+        """`order_completed` as staff read it (customers.event_names)."""
+        return label_of(obj.name)
 
 
 @admin.register(Consent)
@@ -202,7 +209,7 @@ class ConsentAdmin(admin.ModelAdmin):
 
 @admin.register(CustomerMerge)
 class CustomerMergeAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "survivor", "loser_public_id", "reason", "merged_by", "source"]
+    list_display = ["created_at", "survivor", "loser_public_id", "why", "merged_by", "source"]
     list_select_related = ["survivor", "merged_by"]
     search_fields = ["=loser_public_id", "=survivor__public_id"]
     readonly_fields = [f.name for f in CustomerMerge._meta.fields]
@@ -213,14 +220,22 @@ class CustomerMergeAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    @admin.display(description=_("reason"), ordering="reason")
+    def why(self, obj):
+        return merge_reason_label(obj.reason)
+
 
 @admin.register(MergeCandidate)
 class MergeCandidateAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "customer", "other", "reason", "status", "decided_by"]
+    list_display = ["created_at", "customer", "other", "why", "status", "decided_by"]
     list_filter = ["status"]
     list_select_related = ["customer", "other", "decided_by"]
     readonly_fields = [f.name for f in MergeCandidate._meta.fields]
     actions = ["approve", "reject"]
+
+    @admin.display(description=_("reason"), ordering="reason")
+    def why(self, obj):
+        return merge_reason_label(obj.reason)
 
     def has_add_permission(self, request):
         return False
