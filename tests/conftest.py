@@ -69,6 +69,16 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
+def _language_reset():
+    """A page asked for in Persian (LocaleMiddleware activates the language in the test's own
+    thread and leaves it so) does not turn the next test's messages and dates Persian."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     from django.core.cache import cache
 
