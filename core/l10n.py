@@ -153,21 +153,42 @@ def preferences_of(user) -> Preferences:
     return cached
 
 
+class _PreferencesOfRequest:
+    """The request's staff member's preferences, read from the database only when a date or a
+    number is first formatted (once per request: preferences_of keeps them on the user)."""
+
+    def __init__(self, request):
+        self.request = request
+
+    def _chosen(self) -> Preferences:
+        user = getattr(self.request, "user", None)
+        if user is None or not getattr(user, "is_staff", False):
+            return NO_PREFERENCES
+        return preferences_of(user)
+
+    @property
+    def calendar(self):
+        return self._chosen().calendar
+
+    @property
+    def digits(self):
+        return self._chosen().digits
+
+
 class DisplayPreferencesMiddleware:
     """Puts the signed-in staff member's display preferences in force for the request (after
-    AuthenticationMiddleware). The user is read lazily: requests that show no date pay
-    nothing more than one query when they do."""
+    AuthenticationMiddleware). Lazily: a request that formats no date or number, an API call
+    for one, costs no query."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        user = getattr(request, "user", None)
-        if user is not None and getattr(user, "is_staff", False):
-            chosen = preferences_of(user)
-            with preferences(chosen.calendar, chosen.digits):
-                return self.get_response(request)
-        return self.get_response(request)
+        token = _preferences.set(_PreferencesOfRequest(request))
+        try:
+            return self.get_response(request)
+        finally:
+            _preferences.reset(token)
 
 
 # --- digits -----------------------------------------------------------------------------
