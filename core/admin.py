@@ -19,9 +19,10 @@ class ChannelAdmin(admin.ModelAdmin):
         "messages",
         "is_active",
         "currency",
+        "irr_unit",
         "provider",
     ]
-    list_filter = ["kind", "sells", "messages", "is_active", "provider"]
+    list_filter = ["kind", "sells", "messages", "is_active", "provider", "irr_unit"]
     search_fields = ["name", "code"]
     prepopulated_fields = {"code": ["name"]}
 

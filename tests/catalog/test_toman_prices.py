@@ -28,3 +28,28 @@ def test_toman_price_list_shows_a_tenth_of_the_rial_amount(client, staff_in_role
     english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "1,250,000 Toman" in english and "13,000,000 Rial" in english
     assert "13,000,000.00" not in english  # no cents for IRR
+
+
+def test_an_administrator_sets_a_channel_to_toman_in_the_admin(client, staff_in_role):
+    shop = ChannelFactory(code="web-ir", name="Web IR", kind="web", currency="IRR")
+    client.force_login(staff_in_role("Administrator"))
+    url = f"/admin/core/channel/{shop.pk}/change/"
+    form = client.get(url).content.decode()
+    assert 'name="irr_unit"' in form
+    response = client.post(
+        url,
+        {
+            "code": "web-ir",
+            "name": "Web IR",
+            "kind": "web",
+            "currency": "IRR",
+            "irr_unit": "toman",
+            "sells": "on",
+            "is_active": "on",
+            "provider_settings": "{}",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    shop.refresh_from_db()
+    assert shop.irr_unit == "toman"
+    assert "Toman" in client.get("/admin/core/channel/").content.decode()
