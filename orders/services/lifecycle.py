@@ -44,14 +44,27 @@ def check_transition(order, to_status) -> None:
             fields={"status": [_("Unknown status.")]},
         )
     if to_status not in ORDER_TRANSITIONS[order.status]:
-        allowed = ", ".join(sorted(ORDER_TRANSITIONS[order.status])) or _("none")
+        allowed = _(", ").join(
+            status_words(status) for status in sorted(ORDER_TRANSITIONS[order.status])
+        ) or _("none")
         raise IllegalTransition(
             _("Order %(number)s cannot go from %(from)s to %(to)s (allowed: %(allowed)s).")
-            % {"number": order.number, "from": order.status, "to": to_status, "allowed": allowed},
-            fields={"status": [_("Not allowed from %(from)s.") % {"from": order.status}]},
+            % {
+                "number": order.number,
+                "from": status_words(order.status),
+                "to": status_words(to_status),
+                "allowed": allowed,
+            },
+            fields={"status": [_("Not allowed from %(from)s.") % {"from": status_words(order.status)}]},
             from_status=order.status,
             to_status=to_status,
         )
+
+
+def status_words(status) -> str:
+    """A status as a sentence says it, in the reader's language ("partially fulfilled"); the
+    error's `from_status` and `to_status` keep the codes."""
+    return str(OrderStatus(status).label).lower() if status in OrderStatus.values else status
 
 
 def _move(order, to_status, *, channel=None, by=None, note="") -> Order:
@@ -134,8 +147,8 @@ def fulfil(order, *, line_ids=None, channel=None, by=None, carrier="", tracking_
         if order.status not in (OrderStatus.CONFIRMED, OrderStatus.PARTIALLY_FULFILLED):
             raise IllegalTransition(
                 _("Order %(number)s cannot be fulfilled: it is %(status)s.")
-                % {"number": order.number, "status": order.status},
-                fields={"status": [_("Not allowed from %(from)s.") % {"from": order.status}]},
+                % {"number": order.number, "status": status_words(order.status)},
+                fields={"status": [_("Not allowed from %(from)s.") % {"from": status_words(order.status)}]},
                 from_status=order.status,
                 to_status=OrderStatus.FULFILLED,
             )
