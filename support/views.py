@@ -6,15 +6,15 @@ from django.contrib import messages as flash
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.api.errors import DomainError
+from core.forms import LocalisedDateTimeField
 from core.models import Channel, ChannelKind
 from support import reports, selectors, services
 from support.forms import AfterSalesForm, ComposerForm, ContactLogForm, InboxFilterForm
@@ -189,12 +189,17 @@ def assign_view(request, conversation):
     services.assign(conversation, agent, by=request.user)
 
 
+SNOOZE_FIELD = LocalisedDateTimeField(required=False)
+
+
 @_action
 def status_view(request, conversation):
     status = request.POST.get("status", "")
-    snoozed_until = parse_datetime(request.POST.get("snoozed_until") or "") or None
-    if snoozed_until and timezone.is_naive(snoozed_until):
-        snoozed_until = timezone.make_aware(snoozed_until)
+    # Typed in the calendar in force (1405/01/01 10:30 in Persian) or ISO; unreadable: none.
+    try:
+        snoozed_until = SNOOZE_FIELD.clean(request.POST.get("snoozed_until") or "")
+    except ValidationError:
+        snoozed_until = None
     services.set_status(conversation, status, by=request.user, snoozed_until=snoozed_until)
 
 

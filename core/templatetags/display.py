@@ -5,6 +5,7 @@ Dates need no filter: `|date` and `{{ a_date }}` already go through core.l10n.""
 from django import template
 
 from core import l10n
+from core.forms import LocalisedDateTimeInput
 
 register = template.Library()
 
@@ -53,3 +54,11 @@ def digits(value):
     if value is None:
         return ""
     return l10n.localise_digits(value)
+
+
+@register.simple_tag
+def datetime_input(name, label=""):
+    """{% datetime_input "snoozed_until" label %}: a date-and-time input outside a Django form,
+    in the calendar in force (core.forms.LocalisedDateTimeInput); read it back with
+    core.forms.LocalisedDateTimeField."""
+    return LocalisedDateTimeInput().render(name, None, attrs={"aria-label": label} if label else {})
