@@ -44,6 +44,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext, pgettext
 
 from campaigns.errors import InvalidRules
+from core import l10n
 from core.models import ChannelKind
 from customers.event_names import label_of
 from customers.models import (
@@ -468,7 +469,7 @@ def _order_words(spec) -> str:
         elif key == "min_count":
             parts.append(
                 ngettext("at least %(count)s order", "at least %(count)s orders", value)
-                % {"count": value}
+                % {"count": l10n.format_number(value)}
             )
         elif key == "min_spent":
             parts.append(_("spent at least %(amount)s") % {"amount": value})
@@ -477,7 +478,7 @@ def _order_words(spec) -> str:
         elif key == "within_days":
             parts.append(
                 ngettext("in the last %(days)s day", "in the last %(days)s days", value)
-                % {"days": value}
+                % {"days": l10n.format_number(value)}
             )
         elif key == "last_purchase_within_days":
             parts.append(
@@ -486,7 +487,7 @@ def _order_words(spec) -> str:
                     "last purchase within %(days)s days",
                     value,
                 )
-                % {"days": value}
+                % {"days": l10n.format_number(value)}
             )
         elif key == "last_purchase_before_days":
             parts.append(
@@ -495,7 +496,7 @@ def _order_words(spec) -> str:
                     "no purchase in the last %(days)s days",
                     value,
                 )
-                % {"days": value}
+                % {"days": l10n.format_number(value)}
             )
         else:
             parts.append(f"{key}={value}")
@@ -513,13 +514,14 @@ def _event_words(node) -> str:
     days = node.get("within_days")
     if days:
         words.append(
-            ngettext("within %(days)s day", "within %(days)s days", days) % {"days": days}
+            ngettext("within %(days)s day", "within %(days)s days", days)
+            % {"days": l10n.format_number(days)}
         )
     count = node.get("min_count")
     if count:
         words.append(
             ngettext("at least %(count)s time", "at least %(count)s times", count)
-            % {"count": count}
+            % {"count": l10n.format_number(count)}
         )
     if node.get("min_value") is not None:
         words.append(_("worth at least %(value)s") % {"value": node["min_value"]})
@@ -532,12 +534,12 @@ def _kind_label(choices, value) -> str:
 
 def _describe(node) -> str:
     if "all" in node:
-        joined = " {} ".format(pgettext("segment rules", "and")).join(
+        joined = pgettext("between two segment rules", " and ").join(
             _describe(child) for child in node["all"]
         )
         return f"({joined})"
     if "any" in node:
-        joined = " {} ".format(pgettext("segment rules", "or")).join(
+        joined = pgettext("between two segment rules", " or ").join(
             _describe(child) for child in node["any"]
         )
         return f"({joined})"
