@@ -2,7 +2,9 @@
 setting up teams, hours, SLA policies and canned replies, and for looking things up."""
 
 from django.contrib import admin
+from django.utils.translation import gettext, gettext_lazy
 
+from core.templatetags.labels import channel_kind
 from support.forms import CannedReplyForm
 from support.models import (
     AgentNotification,
@@ -27,10 +29,15 @@ class TeamMembershipInline(admin.TabularInline):
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ["name", "lead", "assignment_strategy", "is_default", "channel_kinds"]
+    list_display = ["name", "lead", "assignment_strategy", "is_default", "kinds"]
     list_filter = ["assignment_strategy", "is_default"]
     search_fields = ["name"]
     inlines = [TeamMembershipInline]
+
+    @admin.display(description=gettext_lazy("channel kinds"))
+    def kinds(self, team):
+        """The kinds by their labels in the staff's language (`instagram` -> Instagram)."""
+        return gettext(", ").join(str(channel_kind(kind)) for kind in team.channel_kinds or [])
 
 
 class HolidayInline(admin.TabularInline):
