@@ -146,7 +146,7 @@ class CannedReplyForm(forms.ModelForm):
 
     class Meta:
         model = CannedReply
-        fields = ["title", "shortcut", "body", "language", "team"]
+        fields = ["title", "names", "shortcut", "body", "language", "team"]
         help_texts = {
             "body": format_lazy(
                 _("Placeholders: {names}. Nothing else in braces is filled in."),

@@ -96,3 +96,28 @@ def test_the_admin_edits_the_names(client, django_user_model):
     client.force_login(admin)
     form = client.get(f"/admin/core/channel/{channel.pk}/change/").content.decode()
     assert 'name="names"' in form
+
+
+def test_a_canned_reply_gets_its_names_in_the_admin(client, django_user_model):
+    from support.models import CannedReply
+
+    admin = django_user_model.objects.create_superuser("root", "root@example.com", "pass-123")
+    client.force_login(admin)
+    answer = client.post(
+        "/admin/support/cannedreply/add/",
+        {
+            "title": "Where is my order",
+            "names": '{"fa": "سفارش من کجاست", "ar": "أين طلبي"}',
+            "shortcut": "order-status",
+            "body": "Hi {first_name}, your order {order_number} is on its way.",
+            "language": "en",
+        },
+    )
+    assert answer.status_code == 302, answer.content.decode()[:2000]
+    reply = CannedReply.objects.get(shortcut="order-status")
+    assert reply.names == {"fa": "سفارش من کجاست", "ar": "أين طلبي"}
+    refused = client.post(
+        "/admin/support/cannedreply/add/",
+        {"title": "Hi", "names": '{"xx": "Hi"}', "shortcut": "hi", "body": "Hi", "language": ""},
+    )
+    assert refused.status_code == 200 and "xx is not a shipped language" in refused.content.decode()
