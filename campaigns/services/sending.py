@@ -75,6 +75,7 @@ from campaigns.models import (
 from campaigns.services.rendering import render_message
 from campaigns.services.segments import segment_queryset
 from campaigns.services.tracking import suppression_digest
+from campaigns.tasks import send_chunk
 from core.models import Channel, ChannelKind
 from core.providers import OutboundMessage, ProviderError, send_message, sending_session
 from core.services.enqueue import after_commit, enqueue
@@ -402,7 +403,6 @@ def enqueue_due(
 ) -> int:
     """Hand due queued rows to send tasks in chunks. A row handed out recently is not handed
     out again (a lost task is noticed after SEND_LEASE and its rows handed out anew)."""
-    from campaigns.tasks import send_chunk
 
     now = now or timezone.now()
     rows = CampaignMessage.objects.filter(status=MessageStatus.QUEUED, not_before__lte=now).filter(
@@ -940,7 +940,6 @@ def recover_stuck_sends(*, stale_after=SEND_LEASE, now=None, limit=200_000) -> i
 
 def _hand_out(ids, chunk_size=None):
     """Give rows (already marked handed out) to send tasks, CHUNK_SIZE rows a task."""
-    from campaigns.tasks import send_chunk
 
     size = chunk_size or CHUNK_SIZE
     for start in range(0, len(ids), size):
