@@ -43,6 +43,12 @@ class ChannelProvider(models.TextChoices):
     CONSOLE = "console", _("Console (prints, for development)")
     SMTP = "smtp", _("Email backend (SMTP)")
     HTTP = "http", _("HTTP provider with signed webhooks")
+    TELEGRAM = "telegram", _("Telegram Bot API")
+    WHATSAPP = "whatsapp", _("WhatsApp Cloud API")
+    MESSENGER = "messenger", _("Messenger (Meta Send API)")
+    INSTAGRAM = "instagram", _("Instagram (Meta Send API)")
+    TWILIO = "twilio", _("SMS through a Twilio-compatible API")
+    KAVENEGAR = "kavenegar", _("SMS through Kavenegar")
 
 
 class IrrUnit(models.TextChoices):
@@ -119,6 +125,45 @@ class Channel(NamedPerLanguage):
 
     def __str__(self):
         return self.display_name
+
+
+class ProviderTemplate(models.Model):
+    """A message template the provider approved for this channel (WhatsApp's template
+    messages): what may be sent outside the 24-hour customer-service window, and what a
+    campaign on WhatsApp sends. `parameters` names, in order, the plain values that fill the
+    provider's {{1}}, {{2}}, ... (e.g. ["first_name", "coupon_code"])."""
+
+    channel = models.ForeignKey(
+        Channel, verbose_name=_("channel"), on_delete=models.CASCADE, related_name="templates"
+    )
+    name = models.CharField(_("name at the provider"), max_length=512)
+    language = models.CharField(
+        _("language"), max_length=15, help_text=_("The provider's language code, e.g. fa or en_US.")
+    )
+    text = models.TextField(
+        _("text"), blank=True, help_text=_("The approved body, as the provider shows it.")
+    )
+    parameters = models.JSONField(
+        _("parameters"),
+        default=list,
+        blank=True,
+        help_text=_("Names of the values filling {{1}}, {{2}}, ... in order."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["channel", "name", "language"]
+        verbose_name = _("provider template")
+        verbose_name_plural = _("provider templates")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "name", "language"], name="core_provider_template_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.language})"
 
 
 class ApiKeyQuerySet(models.QuerySet):

@@ -134,6 +134,10 @@ class Identity(models.Model):
         help_text=_("Whose id this is, for external ids (shopify, pos-tabriz, ...)."),
     )
     is_verified = models.BooleanField(_("verified"), default=False)
+    # Set when a provider says this address can never be reached (a Telegram user who
+    # blocked the bot, a number that does not exist): nothing more is sent to it.
+    unreachable_at = models.DateTimeField(_("unreachable since"), null=True, blank=True)
+    unreachable_reason = models.CharField(_("why unreachable"), max_length=255, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:

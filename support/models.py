@@ -472,9 +472,13 @@ class Message(models.Model):
     send_attempts = models.PositiveSmallIntegerField(_("send attempts"), default=0)
     sending_started_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
+    # The provider's own code for the last failure ("131047": WhatsApp's 24-hour window is
+    # closed), so the page can offer what helps (a template) rather than only the text.
+    error_code = models.CharField(_("provider's error code"), max_length=40, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -9,7 +9,16 @@ Support replies and campaign sends both call `send_message(channel, message)`; t
   `provider_settings["secret"]`; the provider later reports delivery to
   `/api/v1/providers/<channel code>/delivery-reports`, signed the same way.
 
-Adapters raise `ProviderError(retryable=...)`; callers (Celery tasks) retry the retryable ones.
+- `telegram`, `whatsapp`, `messenger`, `instagram`, `twilio`, `kavenegar`: each provider's own
+  documented API (one module each in this package), credentials in `provider_settings`, and
+  `provider_settings["api_base_url"]` overriding the provider's public host (tests, proxies,
+  regional endpoints).
+
+Adapters map every failure once, to a `ProviderError` whose `scope` says what it means:
+`retry` (try again later, after `retry_after` seconds when the provider said so), `message`
+(this message cannot be sent; others may) or `recipient` (this address cannot be reached on
+this channel any more: the caller marks the identity unreachable and sends it nothing more).
+Support replies and campaign sends read that mapping alike.
 Every call is bounded in time: SMTP by EMAIL_TIMEOUT (30 s when unset), HTTP by the channel's
 `provider_settings["timeout"]` (10 s by default, at most 60); a timeout is retryable.
 Every message carries an idempotency key, passed to the provider (SMTP Message-ID, HTTP
@@ -18,6 +27,7 @@ Every message carries an idempotency key, passed to the provider (SMTP Message-I
 
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import django.dispatch
 
@@ -36,6 +46,13 @@ class OutboundMessage:
     html: str = ""
     headers: dict = field(default_factory=dict)
     metadata: dict = field(default_factory=dict)
+    # A provider-approved template instead of free text (WhatsApp outside the 24-hour
+    # window, campaigns on WhatsApp): {"name": ..., "language": ..., "parameters": [str, ...]}.
+    template: dict | None = None
+    # Files to send with the text: [{"url": ..., "content_type": ..., "name": ...}].
+    attachments: list = field(default_factory=list)
+    # When the recipient last wrote to us on this channel (Meta's 24-hour window), if known.
+    last_inbound_at: datetime | None = None
 
 
 @dataclass
@@ -45,21 +62,41 @@ class SendResult:
 
 
 class ProviderError(Exception):
-    def __init__(self, message, *, retryable):
+    """A send that did not happen. `scope`: RETRY (later, after `retry_after` seconds when
+    known), MESSAGE (this message is refused) or RECIPIENT (the address is unreachable on this
+    channel for good). `code` is the provider's own error code, kept on the message."""
+
+    RETRY = "retry"
+    MESSAGE = "message"
+    RECIPIENT = "recipient"
+
+    def __init__(self, message, *, retryable=None, scope=None, retry_after=None, code=""):
         super().__init__(message)
-        self.retryable = retryable
+        if scope is None:
+            scope = self.RETRY if retryable else self.MESSAGE
+        self.scope = scope
+        self.retry_after = retry_after
+        self.code = str(code or "")
+
+    @property
+    def retryable(self) -> bool:
+        return self.scope == self.RETRY
+
+    @property
+    def recipient_unreachable(self) -> bool:
+        return self.scope == self.RECIPIENT
 
 
 def provider_for(channel):
-    from core.providers.adapters import ADAPTERS
+    from core.providers.adapters import adapter_class
 
     name = channel.provider or "console"
-    try:
-        return ADAPTERS[name](channel)
-    except KeyError:
+    adapter = adapter_class(name)
+    if adapter is None:
         raise ProviderError(
             f"Channel {channel.code} has no usable provider ({name!r}).", retryable=False
-        ) from None
+        )
+    return adapter(channel)
 
 
 def send_message(channel, message: OutboundMessage) -> SendResult:

@@ -1,5 +1,6 @@
 """Provider adapters: console, SMTP (Django's email backend) and signed HTTP."""
 
+import importlib
 import json
 import logging
 import re
@@ -196,3 +197,24 @@ class HttpProvider:
 
 
 ADAPTERS = {"console": ConsoleProvider, "smtp": SmtpProvider, "http": HttpProvider}
+
+# The adapters that speak each provider's own API, one module of this package each, imported
+# when a channel first uses them.
+PROVIDER_APIS = {
+    "telegram": ("core.providers.telegram", "TelegramProvider"),
+    "whatsapp": ("core.providers.whatsapp", "WhatsAppProvider"),
+    "messenger": ("core.providers.meta", "MessengerProvider"),
+    "instagram": ("core.providers.meta", "InstagramProvider"),
+    "twilio": ("core.providers.twilio", "TwilioProvider"),
+    "kavenegar": ("core.providers.kavenegar", "KavenegarProvider"),
+}
+
+
+def adapter_class(name):
+    """The adapter class for a provider name, or None when there is none."""
+    if name in ADAPTERS:
+        return ADAPTERS[name]
+    if name in PROVIDER_APIS:
+        module, attribute = PROVIDER_APIS[name]
+        return getattr(importlib.import_module(module), attribute)
+    return None
