@@ -79,6 +79,21 @@ def _language_reset():
 
 
 @pytest.fixture(autouse=True)
+def _our_celery_app_stays_current():
+    """A test that builds a Celery client app of its own (to talk to a worker) must not leave
+    it as the current app: shared tasks resolve to the current app, so every later test would
+    publish to that test's broker instead of running eagerly. Fails the test that does it."""
+    from celery import current_app
+
+    from config.celery import app
+
+    yield
+    leaked = current_app._get_current_object() is not app
+    app.set_current()
+    assert not leaked, "this test left another Celery app current (use set_as_current=False)"
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     from django.core.cache import cache
 

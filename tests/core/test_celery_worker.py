@@ -46,7 +46,7 @@ def worker_env(redis_url, **extra):
 
 def test_worker_picks_up_a_task_and_returns_its_result(redis_url):
     queue = f"test-{uuid.uuid4().hex[:8]}"
-    client = Celery(broker=redis_url, backend=redis_url)
+    client = Celery(broker=redis_url, backend=redis_url, set_as_current=False)
     with celery_process(
         "worker",
         "--pool=solo",
