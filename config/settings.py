@@ -5,6 +5,7 @@ tasks executed eagerly, DEBUG on. Production sets DATABASE_URL, CELERY_BROKER_UR
 SECRET_KEY, ALLOWED_HOSTS and DEBUG=False; see the settings table in README.md.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -57,6 +58,10 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "djmoney",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "core",
     "customers",
     "catalog",
@@ -76,6 +81,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "core.account_security.StaffSessionMiddleware",
     "core.l10n.DisplayPreferencesMiddleware",
     "core.middleware.ApiRequestMiddleware",
     # After the idempotency record (bookkeeping): notes the request's own commits.
@@ -83,6 +90,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -150,6 +159,27 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Failed sign-ins are counted per username and per address by django-axes: after
+# AXES_FAILURE_LIMIT wrong passwords the account (or the address) is locked for
+# AXES_COOLOFF_MINUTES; an administrator unlocks it sooner with
+# `manage.py axes_reset_username <name>` or in the admin's access attempts.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "core/locked_out.html"
+AXES_VERBOSE = False
+AXES_ENABLE_ADMIN = False  # core.admin registers the locked accounts page instead
+# A second factor (TOTP, core.account_security) for Administrators, Support leads and whoever
+# may erase customers; on by default outside DEBUG (the embedded demo logs in without one).
+STAFF_SECOND_FACTOR = env.bool("STAFF_SECOND_FACTOR", default=not DEBUG)
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Omni back-office")
+# A staff session unused this long ends (0: never); the API's keys are not sessions.
+STAFF_IDLE_TIMEOUT_SECONDS = env.int("STAFF_IDLE_TIMEOUT_SECONDS", default=30 * 60)
 
 # --- Languages and time -----------------------------------------------------------------
 LANGUAGE_CODE = env("LANGUAGE_CODE", default="en")
@@ -287,6 +317,21 @@ CELERY_BEAT_SCHEDULE_FILENAME = env(
     "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / "celerybeat-schedule")
 )
 BEAT_HEARTBEAT_SECONDS = env.float("BEAT_HEARTBEAT_SECONDS", default=60.0)
+
+# Live updates of the inbox (core.live): every commit that changes a conversation is announced
+# on this Redis (default: the Redis broker or cache, if either is Redis), so each web process
+# wakes its open pages at once; empty: one process, woken in memory (the embedded mode). A
+# page's event stream ends after LIVE_EVENTS_STREAM_SECONDS and the browser resumes it; while
+# Redis is unreachable, streams read the table every LIVE_EVENTS_POLL_SECONDS.
+LIVE_EVENTS_REDIS_URL = env(
+    "LIVE_EVENTS_REDIS_URL",
+    default=CACHES["default"]["LOCATION"]
+    if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    else (CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""),
+)
+LIVE_EVENTS_STREAM_SECONDS = env.float("LIVE_EVENTS_STREAM_SECONDS", default=55.0)
+LIVE_EVENTS_HEARTBEAT_SECONDS = env.float("LIVE_EVENTS_HEARTBEAT_SECONDS", default=15.0)
+LIVE_EVENTS_POLL_SECONDS = env.float("LIVE_EVENTS_POLL_SECONDS", default=1.0)
 # Periodic work. Each app adds its entries here, keyed "<app>.<what>". The sweeps also send
 # the side work whose publish failed while the broker was down: core.deliver_outbox the
 # webhook events, inventory.push_stock_changes the pending stock marks, campaigns.dispatch the

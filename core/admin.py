@@ -1,8 +1,12 @@
 """Admin for channels, API keys (shown once, revocable), webhooks and the outbox."""
 
+from axes.models import AccessAttempt
 from django.contrib import admin, messages
+from django.db import transaction
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.forms import ApiKeyCreationForm
 from core.models import ApiKey, Channel, IdempotencyRecord, OutboxEvent, WebhookEndpoint
@@ -114,4 +118,54 @@ class OutboxEventAdmin(admin.ModelAdmin):
     readonly_fields = ["topic", "payload", "created_at", "published_at", "attempts", "last_error"]
 
     def has_add_permission(self, request):
+        return False
+
+
+# django-otp's own device admins show a device's key and QR code to whoever may view devices:
+# ours lists who has a second factor and lets an administrator remove one (a lost phone), so
+# its owner enrols again at the next sign-in. Recovery codes go with it.
+for _model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+
+
+@admin.register(TOTPDevice)
+class SecondFactorAdmin(admin.ModelAdmin):
+    list_display = ("user", "name", "confirmed", "last_used_at")
+    fields = ("user", "name", "confirmed", "last_used_at")
+    readonly_fields = fields
+    search_fields = ("user__username",)
+    list_filter = ("confirmed",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @transaction.atomic
+    def delete_model(self, request, obj):
+        StaticDevice.objects.filter(user=obj.user).delete()
+        super().delete_model(request, obj)
+
+    @transaction.atomic
+    def delete_queryset(self, request, queryset):
+        StaticDevice.objects.filter(user__in=queryset.values("user")).delete()
+        super().delete_queryset(request, queryset)
+
+
+@admin.register(AccessAttempt)
+class LockedSignInAdmin(admin.ModelAdmin):
+    """Failed sign-ins counted by django-axes: deleting a row unlocks that account (or address)
+    before its cool-off ends."""
+
+    list_display = ("username", "ip_address", "failures_since_start", "attempt_time")
+    fields = ("username", "ip_address", "user_agent", "failures_since_start", "attempt_time")
+    readonly_fields = fields
+    search_fields = ("username", "ip_address")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

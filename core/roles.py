@@ -29,6 +29,11 @@ ROLES = {
         "orders": ALL,
         "campaigns": ALL,
         "support": ALL,
+        # Removing a colleague's lost second factor (core.admin.SecondFactorAdmin).
+        "otp_totp": ("view", "delete"),
+        "otp_static": ("view", "delete"),
+        # Unlocking an account locked after wrong passwords (core.admin.LockedSignInAdmin).
+        "axes.accessattempt": ("view", "delete"),
     },
     MERCHANDISER: {
         "catalog": ALL,

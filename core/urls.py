@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from core import views
+from core import views, views_security
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -14,4 +14,5 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/two-factor/", views_security.two_factor, name="two-factor"),
 ]

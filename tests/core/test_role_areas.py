@@ -109,6 +109,7 @@ AREAS = {
     "home": special(ANY_STAFF),
     "channels": page(get="core.view_channel"),
     "display-preferences": special(ANY_STAFF),  # each member's own calendar and digits
+    "two-factor": special(ANY_STAFF),  # each member's own second factor
     "healthz": special(PUBLIC),
     "login": special(PUBLIC),
     "logout": special(OWN),
@@ -395,7 +396,7 @@ AREAS = {
 
 # The admin's model pages: `admin:<app>_<model>_<page>` needs the model's permission for that
 # page, narrowed (never widened) by the ModelAdmin's own has_*_permission.
-ADMIN_MODEL_PAGE = re.compile(r"^admin:(?P<app>[a-z]+)_(?P<model>[a-z]+)_(?P<page>[a-z]+)$")
+ADMIN_MODEL_PAGE = re.compile(r"^admin:(?P<app>[a-z_]+?)_(?P<model>[a-z]+)_(?P<page>[a-z]+)$")
 ADMIN_PAGE_ACTIONS = {
     "changelist": ("view", None),
     "add": ("add", "add"),
@@ -405,7 +406,7 @@ ADMIN_PAGE_ACTIONS = {
 }
 # Unnamed admin routes: `<model>/<id>/` only redirects to the change page; the final
 # catch-all answers 404 (or the login page) and holds nothing.
-ADMIN_UNNAMED = re.compile(r"^admin/([a-z]+/[a-z]+/<path:object_id>/|\(\?P<url>\.\*\)\$)$")
+ADMIN_UNNAMED = re.compile(r"^admin/([a-z_]+/[a-z]+/<path:object_id>/|\(\?P<url>\.\*\)\$)$")
 
 
 # --- walking the URL map -------------------------------------------------------------------
