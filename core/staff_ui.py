@@ -32,8 +32,21 @@ class DashboardPanel:
     order: int = 50
 
 
+@dataclass(frozen=True)
+class DashboardCharts:
+    """Charts of one area on the home dashboard: `charts(request, filters)` returns
+    core.charts.Chart objects for the period and channel of `filters` (DashboardFilterForm's
+    cleaned data)."""
+
+    key: str
+    charts: Callable
+    perm: str | None = None
+    order: int = 50
+
+
 NAV_ITEMS: dict[str, NavItem] = {}
 DASHBOARD_PANELS: dict[str, DashboardPanel] = {}
+DASHBOARD_CHARTS: dict[str, DashboardCharts] = {}
 
 
 def register_nav_item(key, label, url_name, *, perm=None, order=50):
@@ -42,6 +55,10 @@ def register_nav_item(key, label, url_name, *, perm=None, order=50):
 
 def register_dashboard_panel(key, template, context=None, *, perm=None, order=50):
     DASHBOARD_PANELS[key] = DashboardPanel(key, template, context or (lambda r: {}), perm, order)
+
+
+def register_dashboard_charts(key, charts, *, perm=None, order=50):
+    DASHBOARD_CHARTS[key] = DashboardCharts(key, charts, perm, order)
 
 
 def _allowed(user, perm):
@@ -66,6 +83,15 @@ def panels_for(request):
         for panel in sorted(DASHBOARD_PANELS.values(), key=lambda p: (p.order, p.key))
         if _allowed(request.user, panel.perm)
     ]
+
+
+def charts_for(request, filters) -> list:
+    """The home dashboard's charts the staff member's role may see, in order."""
+    charts = []
+    for entry in sorted(DASHBOARD_CHARTS.values(), key=lambda e: (e.order, e.key)):
+        if _allowed(request.user, entry.perm):
+            charts.extend(entry.charts(request, filters))
+    return charts
 
 
 register_nav_item("home", _("Home"), "home", order=0)

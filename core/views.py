@@ -7,7 +7,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.views import LoginView
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import defaults
@@ -20,12 +20,13 @@ from core.api.errors import (
     json_error,
     log_failure,
 )
+from core.charts import DashboardFilterForm, chart_csv, filter_form, wants_csv
 from core.forms import StaffPreferencesForm
 from core.middleware import failure_response
 from core.models import StaffPreferences
 from core.selectors import channel_summary, health
 from core.services.preferences import set_display_preferences
-from core.staff_ui import panels_for
+from core.staff_ui import charts_for, panels_for
 
 
 class StaffLoginView(LoginView):
@@ -41,7 +42,29 @@ class StaffLoginView(LoginView):
 
 @staff_member_required
 def home(request):
-    return render(request, "core/home.html", {"panels": panels_for(request), **channel_summary()})
+    """Today's figures of each area, and the charts of the areas the role may see, over the
+    period and channel of the URL's filter form (`?since=&until=&channel=`). `?format=csv&
+    chart=<key>` downloads one chart's figures."""
+    form = filter_form(DashboardFilterForm, request)
+    charts = []
+    if form.is_valid():
+        charts = charts_for(request, {**form.cleaned_data, "days": form.days()})
+        if wants_csv(request):
+            chart = next((c for c in charts if c.key == request.GET.get("chart")), None)
+            if chart is None:
+                raise Http404(_("No such chart on this page."))
+            return chart_csv(chart, f"dashboard-{chart.key}")
+    return render(
+        request,
+        "core/home.html",
+        {
+            "panels": panels_for(request),
+            "filter_form": form,
+            "charts": [chart.context(request) for chart in charts],
+            **channel_summary(),
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 @staff_member_required

@@ -8,7 +8,9 @@ class CustomersConfig(AppConfig):
 
     def ready(self):
         from core.staff_ui import register_dashboard_panel, register_nav_item
-        from customers import checks, demo_data  # noqa: F401 (system check, demo stages)
+
+        # The system check, the demo stages and the home dashboard's charts register here.
+        from customers import checks, dashboard, demo_data  # noqa: F401
 
         register_nav_item(
             "customers",

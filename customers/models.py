@@ -364,3 +364,7 @@ class PrivacyRequest(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.customer.public_id}"
+
+
+# Daily rollups of the dashboards and reports live in their own module.
+from customers.rollups import DailyFigure, RollupRefresh  # noqa: E402, F401
