@@ -72,6 +72,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: it times the whole answer, whatever a later middleware decides.
+    "core.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -365,6 +367,15 @@ for _entry in CELERY_BEAT_SCHEDULE.values():
 # rolls back and is retried or fails visibly), the hard limit kills the child process.
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
+
+# --- Metrics (core.metrics) ---------------------------------------------------------------
+# /metrics answers to `Authorization: Bearer <METRICS_TOKEN>`; without a token, only to this
+# machine. Several processes: PROMETHEUS_MULTIPROC_DIR (environment) shared by all of them.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# The broker queues whose depth is reported, and the port a Celery worker serves its own
+# metrics on (0: none; use it when workers run on another host than the web).
+METRICS_CELERY_QUEUES = env.list("METRICS_CELERY_QUEUES", default=["celery"])
+METRICS_WORKER_PORT = env.int("METRICS_WORKER_PORT", default=0)
 
 # --- REST API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {

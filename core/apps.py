@@ -21,3 +21,7 @@ class CoreConfig(AppConfig):
         from .forms import install_admin_date_fields  # imports models: only once loaded
 
         install_admin_date_fields()
+        # Each app's figures for /metrics (its metrics.py), after every app is loaded.
+        from . import metrics
+
+        metrics.autodiscover()

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from django.core.cache import cache
 from django.db import connection
 
+from core import metrics
+
 logger = logging.getLogger(__name__)
 
 WARN_EVERY_SECONDS = 60
@@ -50,6 +52,7 @@ def unavailable(use: str, error: Exception) -> None:
     logged as a warning at most once a minute per use and process, so an outage is visible
     without a line for every request."""
     fallbacks[use] += 1
+    metrics.CACHE_FALLBACKS.labels(use=use).inc()
     now = time.monotonic()
     if now - _last_warned.get(use, -WARN_EVERY_SECONDS) >= WARN_EVERY_SECONDS:
         _last_warned[use] = now
@@ -61,10 +64,25 @@ def unavailable(use: str, error: Exception) -> None:
         )
 
 
+@contextmanager
+def _timed(operation):
+    """Times one cache call for /metrics (core.metrics), labelled ok or unavailable."""
+    start = time.perf_counter()
+    outcome = "unavailable"
+    try:
+        yield
+        outcome = "ok"
+    finally:
+        metrics.CACHE_CALLS.labels(operation=operation, outcome=outcome).observe(
+            time.perf_counter() - start
+        )
+
+
 def read(key, default=None, *, use: str):
     """cache.get, or `default` (the caller then reads the database) when the cache is down."""
     try:
-        return cache.get(key, default)
+        with _timed("get"):
+            return cache.get(key, default)
     except CACHE_ERRORS as error:
         unavailable(use, error)
         return default
@@ -72,7 +90,8 @@ def read(key, default=None, *, use: str):
 
 def write(key, value, timeout, *, use: str) -> None:
     try:
-        cache.set(key, value, timeout)
+        with _timed("set"):
+            cache.set(key, value, timeout)
     except CACHE_ERRORS as error:
         unavailable(use, error)
 
@@ -82,7 +101,8 @@ def claim(key, timeout, *, use: str, if_unavailable: bool) -> bool:
     down it answers `if_unavailable`: False where the work is marked pending in the database
     and a beat sweep sends it, True where the caller is that sweep."""
     try:
-        return bool(cache.add(key, 1, timeout=timeout))
+        with _timed("add"):
+            return bool(cache.add(key, 1, timeout=timeout))
     except CACHE_ERRORS as error:
         unavailable(use, error)
         return if_unavailable
@@ -90,7 +110,8 @@ def claim(key, timeout, *, use: str, if_unavailable: bool) -> bool:
 
 def release(key, *, use: str) -> None:
     try:
-        cache.delete(key)
+        with _timed("delete"):
+            cache.delete(key)
     except CACHE_ERRORS as error:
         unavailable(use, error)
 

@@ -111,6 +111,7 @@ AREAS = {
     "display-preferences": special(ANY_STAFF),  # each member's own calendar and digits
     "two-factor": special(ANY_STAFF),  # each member's own second factor
     "healthz": special(PUBLIC),
+    "metrics": special(PUBLIC),  # a bearer token or this machine only (tests/core/test_metrics.py)
     "login": special(PUBLIC),
     "logout": special(OWN),
     "set_language": special(OWN),
