@@ -330,3 +330,24 @@ class StaffPreferences(models.Model):
 
     def __str__(self):
         return str(self.user)
+
+
+class LiveEvent(models.Model):
+    """A change staff pages show live (core.live): written in the transaction of the change,
+    read by the pages' event streams in id order; a reconnecting page asks for the ids after
+    the last one it got. Plain values only (ids, kinds), never personal data: a page fetches
+    what changed through its normal, permission-checked views. Old rows are pruned."""
+
+    id = models.BigAutoField(primary_key=True)
+    topic = models.CharField(max_length=50)  # e.g. "support.conversation"
+    object_id = models.BigIntegerField(null=True, blank=True)  # the changed row, in the topic
+    kind = models.CharField(max_length=50)  # e.g. "message_received"
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["topic", "object_id", "id"], name="live_topic_object")]
+
+    def __str__(self):
+        return f"{self.topic} {self.kind} #{self.pk}"

@@ -2,12 +2,14 @@
 
 from django.urls import path
 
-from support import views
+from support import views, views_live
 
 app_name = "support"
 urlpatterns = [
     path("", views.inbox, name="inbox"),
     path("reports/", views.reports_view, name="reports"),
+    path("events", views_live.events, name="events"),
+    path("pane", views_live.inbox_pane, name="pane"),
     path("c/<int:pk>/", views.conversation_view, name="conversation"),
     path("c/<int:pk>/reply", views.reply_view, name="reply"),
     path("c/<int:pk>/assign-me", views.assign_me, name="assign-me"),
@@ -20,4 +22,5 @@ urlpatterns = [
     path("c/<int:pk>/log", views.log_contact_view, name="log-contact"),
     path("c/<int:pk>/merge", views.merge_view, name="merge"),
     path("c/<int:pk>/split", views.split_view, name="split"),
+    path("c/<int:pk>/typing", views_live.typing_view, name="typing"),
 ]

@@ -13,10 +13,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core import live
 from core.api.errors import DomainError
 from core.forms import LocalisedDateTimeField
 from core.models import Channel, ChannelKind
-from support import reports, selectors, services
+from support import reports, selectors, services, views_live
 from support.forms import AfterSalesForm, ComposerForm, ContactLogForm, InboxFilterForm
 from support.models import (
     AgentNotification,
@@ -56,6 +57,9 @@ def inbox(request):
         "querystring": _querystring(request, drop="page"),
     }
     template = "support/_inbox_list.html" if request.htmx else "support/inbox.html"
+    if not request.htmx:
+        views_live.remember_inbox_query(request)
+        context["live_after"] = live.latest_id()
     return render(request, template, context)
 
 
@@ -98,7 +102,19 @@ def _conversation_context(request, conversation):
         "agents": agents.order_by("username"),
         "now": timezone.now(),
         "all_tags": Tag.objects.all()[:100],
+        # The collision guard: a reply is refused when messages came after this one.
+        "seen_last_message_id": max((m.pk for m in conversation_messages), default=0),
+        "composer_text": "",
+        "stale_messages": None,
     }
+
+
+def _conversation_page(request, conversation, *, context=None, status=200):
+    """The whole page: the list pane, the conversation and the customer, listening live."""
+    context = context or _conversation_context(request, conversation)
+    context.update(views_live.pane_context(request, current=conversation.pk))
+    context["live_after"] = live.latest_id()
+    return render(request, "support/conversation.html", context, status=status)
 
 
 @_staff_view(VIEW)
@@ -110,9 +126,11 @@ def conversation_view(request, pk):
     AgentNotification.objects.filter(
         user=request.user, conversation=conversation, read_at__isnull=True
     ).update(read_at=timezone.now())
-    return render(
-        request, "support/conversation.html", _conversation_context(request, conversation)
-    )
+    if request.htmx:  # a live update re-reads the conversation (live.js)
+        return render(
+            request, "support/_conversation_body.html", _conversation_context(request, conversation)
+        )
+    return _conversation_page(request, conversation)
 
 
 def _after_action(request, conversation, *, error=None):
@@ -160,9 +178,14 @@ def reply_view(request, conversation):
         errors = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
         return _after_action(request, conversation, error=errors)
     data = form.cleaned_data
+    if data["mode"] != "note":
+        refused = _refuse_stale_reply(request, conversation, data["text"])
+        if refused is not None:
+            return refused
     if data["mode"] == "note":
         services.add_note(conversation, request.user, data["text"])
     else:
+        views_live.set_typing(conversation, request.user, typing=False)
         services.reply(
             conversation,
             request.user,
@@ -173,6 +196,35 @@ def reply_view(request, conversation):
         if data.get("then") in (ConversationStatus.PENDING, ConversationStatus.RESOLVED):
             services.set_status(conversation, data["then"], by=request.user)
     return None
+
+
+def _refuse_stale_reply(request, conversation, text):
+    """The collision guard: a reply written on a conversation that got messages (from the
+    customer or colleagues) after the one the form was opened on is not sent; the page shows
+    them and offers to send anyway. Only this page: API clients reply as before."""
+    seen = request.POST.get("seen_last_message_id", "")
+    if not seen or request.POST.get("send_anyway"):
+        return None
+    if not seen.isdigit():
+        return _after_action(
+            request,
+            conversation,
+            error=_("seen_last_message_id: a message number is expected."),
+        )
+    newer = list(
+        conversation.messages.filter(pk__gt=int(seen))
+        .exclude(author=request.user)
+        .select_related("channel", "author")
+        .order_by("created_at", "id")
+    )
+    if not newer:
+        return None
+    context = _conversation_context(request, conversation)
+    context["stale_messages"] = newer
+    context["composer_text"] = text
+    if request.htmx:
+        return render(request, "support/_conversation_body.html", context, status=409)
+    return _conversation_page(request, conversation, context=context, status=409)
 
 
 @_action

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from support import live
 from support.errors import NotATeamMember
 from support.models import (
     ACTIVE_STATUSES,
@@ -53,6 +54,7 @@ def _set_assignee(conversation, agent, *, by=None, now=None):
     conversation.updated_at = now
     conversation.save(update_fields=["assignee", "updated_at"])
     note_assigned(conversation, agent, by=by, now=now)
+    live.conversation_changed(conversation, "assigned")
 
 
 def note_assigned(conversation, agent, *, by=None, now=None):

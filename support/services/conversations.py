@@ -14,6 +14,7 @@ from django.utils.text import slugify
 from core.services.outbox import publish
 from customers.errors import CustomerErased
 from customers.services import record_event
+from support import live
 from support.errors import CannotMerge, CannotSplit, IllegalTransition
 from support.models import (
     ACTIVE_STATUSES,
@@ -160,6 +161,7 @@ def add_note(conversation: Conversation, author, text: str) -> Message:
                 if author is None or user.pk != author.pk
             )
         Conversation.objects.filter(pk=conversation.pk).update(updated_at=now)
+        live.conversation_changed(conversation, "note_added", message=note.pk)
         return note
 
 
@@ -203,6 +205,7 @@ def set_status(conversation: Conversation, status: str, *, by=None, snoozed_unti
         sla.refresh_due(conversation, now)
         conversation.updated_at = now
         conversation.save()
+        live.conversation_changed(conversation, "status_changed")
         if status == ConversationStatus.RESOLVED:
             publish(
                 "conversation_resolved",
@@ -248,6 +251,7 @@ def set_priority(conversation: Conversation, priority: int) -> Conversation:
         conversation.priority = priority
         conversation.updated_at = timezone.now()
         conversation.save(update_fields=["priority", "updated_at"])
+        live.conversation_changed(conversation, "priority_changed")
         return conversation
 
 

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from core.safe_urls import safe_url
 from customers.services import resolve_customer
+from support import live
 from support.errors import InvalidPayload
 from support.models import (
     Conversation,
@@ -182,6 +183,7 @@ def _receive(inbound: InboundMessage, text, html, external_id) -> InboundResult:
     conversation.updated_at = now
     conversation.save()
     record_on_timeline(message, "message_received")
+    live.conversation_changed(conversation, "message_received", message=message.pk)
     return InboundResult(message, True, csat)
 
 

@@ -19,6 +19,7 @@ from core import l10n, placeholders
 from core.models import Channel, ChannelKind
 from core.providers import OutboundMessage, ProviderError, send_message
 from core.services.enqueue import enqueue_after_commit
+from support import live
 from support.errors import ChannelNotReachable, InvalidPayload
 from support.models import (
     DELIVERY_RANK,
@@ -204,6 +205,7 @@ def reply(
             conversation.assignee = agent
         conversation.save()
         record_on_timeline(message, "message_sent")
+        live.conversation_changed(conversation, "message_sent", message=message.pk)
         enqueue_send(message)
         return message
 

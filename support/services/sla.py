@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.services import shared_cache
+from support import live
 from support.models import (
     AgentNotification,
     Conversation,
@@ -351,6 +352,7 @@ def _escalate(conversation: Conversation, now) -> bool:
             text="SLA breached: " + ", ".join(breached),
             created_at=now,
         )
+    live.conversation_changed(conversation, "sla_breached")
     return True
 
 

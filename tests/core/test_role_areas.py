@@ -209,6 +209,10 @@ AREAS = {
     "support:inbox": page(get=SUPPORT_READ),
     "support:reports": page(get=SUPPORT_READ),
     "support:conversation": page(get=SUPPORT_READ, kwargs=CONVERSATION),
+    # Live updates: the event stream, the list pane, "is replying" (read it; say it to answer).
+    "support:events": page(get=SUPPORT_READ),
+    "support:pane": page(get=SUPPORT_READ),
+    "support:typing": page(get=SUPPORT_READ, post=SUPPORT_WRITE, kwargs=CONVERSATION),
     **{
         f"support:{action}": page(post=SUPPORT_WRITE, kwargs=CONVERSATION)
         for action in (
