@@ -139,19 +139,24 @@
     if (kind === "message_sent" || kind === "note_added") { refreshTyping(); }
   }
 
-  var url = root.getAttribute("data-live-events");
-  var source = new EventSource(url);
-  KINDS.forEach(function (kind) {
-    source.addEventListener(kind, function (event) {
-      var data;
-      try { data = JSON.parse(event.data); } catch (error) { return; }
-      changed(kind, data);
+  // Connect once the page has loaded and settled: the page is usable first, and nothing is
+  // missed meanwhile (the stream starts after the last event the page was rendered with).
+  function connect() {
+    var source = new EventSource(root.getAttribute("data-live-events"));
+    KINDS.forEach(function (kind) {
+      source.addEventListener(kind, function (event) {
+        var data;
+        try { data = JSON.parse(event.data); } catch (error) { return; }
+        changed(kind, data);
+      });
     });
-  });
-  source.addEventListener("open", function () { root.setAttribute("data-live-state", "open"); });
-  source.addEventListener("error", function () { root.setAttribute("data-live-state", "reconnecting"); });
-  window.addEventListener("pagehide", function () { source.close(); });
-  if (currentConversation()) { refreshTyping(); }
+    source.addEventListener("open", function () { root.setAttribute("data-live-state", "open"); });
+    source.addEventListener("error", function () { root.setAttribute("data-live-state", "reconnecting"); });
+    window.addEventListener("pagehide", function () { source.close(); });
+    if (currentConversation()) { refreshTyping(); }
+  }
+  function later() { setTimeout(connect, 1500); }
+  if (document.readyState === "complete") { later(); } else { window.addEventListener("load", later); }
 
   // The collision guard's heartbeat: "I am replying" every few seconds while typing.
   var lastBeat = 0;
