@@ -20,9 +20,9 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script from a URL, not inline, for the CSP.
-    path(
-        "api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"
-    ),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    # The omnichannel reports read every app's figures; customers shapes them into charts.
+    path("reports/", include("customers.report_urls")),
 ] + [path(f"{app}/", include(f"{app}.urls")) for app in APPS]
 
 handler400 = "core.views.bad_request"

@@ -19,6 +19,8 @@ class CustomersConfig(AppConfig):
             perm="customers.view_customer",
             order=10,
         )
+        # Every staff member: the page lists only the reports of the role's areas.
+        register_nav_item("reports", _("Reports"), "reports:index", order=80)
         register_dashboard_panel(
             "customers.today",
             "customers/panels/today.html",

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from customers.api import views
+from customers.api import reports, views
 
 urlpatterns = [
     path("identify", views.IdentifyView.as_view(), name="api-identify"),
@@ -15,6 +15,13 @@ urlpatterns = [
         views.ChannelsAndLoyaltyView.as_view(),
         name="api-channels-and-loyalty",
     ),
+    path(
+        "reports/acquisition",
+        reports.AcquisitionReportView.as_view(),
+        name="api-report-acquisition",
+    ),
+    path("reports/ropo", reports.RopoReportView.as_view(), name="api-report-ropo"),
+    path("reports/journeys", reports.JourneysReportView.as_view(), name="api-report-journeys"),
     path("customers/<uuid:public_id>", views.CustomerDetailView.as_view(), name="api-customer"),
     path(
         "customers/<uuid:public_id>/timeline",

@@ -128,6 +128,15 @@ AREAS = {
         post="customers.change_mergecandidate", kwargs=lambda w: {"pk": w.candidate.pk}
     ),
     "customers:detail": page(get="customers.view_customer", kwargs=CUSTOMER),
+    # --- reports: the index lists each role's own
+    "reports:index": special(ANY_STAFF),
+    "reports:acquisition": page(get="customers.view_customer"),
+    "reports:ropo": page(get="customers.view_customer"),
+    "reports:journeys": page(get="customers.view_customer"),
+    "reports:returns": page(get=ORDERS_READ),
+    "reports:retention": page(get="customers.view_customer"),
+    "reports:campaigns": page(get=CAMPAIGNS_READ),
+    "reports:support": page(get=SUPPORT_READ),
     # Staff who may only view customers flag a duplicate pair for a colleague; merging
     # itself needs customers.change_customer (checked inside the view).
     "customers:merge-duplicate": page(post="customers.view_customer", kwargs=CUSTOMER),
@@ -247,6 +256,9 @@ AREAS = {
     },
     "api-customers": api("customers", get="customers.view_customer"),
     "api-channels-and-loyalty": api("customers", get="customers.view_customer"),
+    "api-report-acquisition": api("customers", get="customers.view_customer"),
+    "api-report-ropo": api("customers", get="customers.view_customer"),
+    "api-report-journeys": api("customers", get="customers.view_customer"),
     "api-customer": api("customers", get="customers.view_customer", kwargs=CUSTOMER),
     "api-customer-timeline": api("customers", get="customers.view_customer", kwargs=CUSTOMER),
     "api-customer-consents": api(

@@ -1,0 +1,492 @@
+"""The omnichannel report pages (/reports/...): each is charts over the period of the URL,
+the same figures as tables and CSV, and the role's permission to see them. The reports
+themselves are computed by the owning apps (customers.reports, orders.reports and
+orders.selectors, campaigns.services.reports, support.reports); this module only shapes
+them into charts."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from campaigns.models import Campaign
+from campaigns.services import reports as campaign_reports
+from core.charts import (
+    PERCENT,
+    SECONDS,
+    Chart,
+    DateRangeForm,
+    WindowReportForm,
+    chart_csv,
+    day_label,
+    display_value,
+    filter_form,
+    wants_csv,
+)
+from core.models import ChannelKind
+from customers.reports import acquisition
+from customers.selectors import stay_by_channels_used
+from orders.models import ReturnReason
+from orders.reports import channel_journeys, ropo, start_of
+from orders.selectors import most_returned_products
+from support.reports import support_report
+
+KIND_NAMES = dict(ChannelKind.choices)
+
+
+def kind_name(kind):
+    return str(KIND_NAMES.get(kind, _("Unknown") if kind == "unknown" else kind))
+
+
+def journey_name(steps):
+    return " → ".join(kind_name(step) for step in steps)
+
+
+def acquisition_charts(filters):
+    report = acquisition(filters["since"], filters["until"])
+    weeks = report["weeks"]
+    charts = [
+        Chart(
+            key="new-customers",
+            title=_("New customers per week by channel of first touch"),
+            kind="bar",
+            stacked=True,
+            labels=[day_label(week["week"]) for week in weeks],
+            series=[
+                {"label": kind_name(kind), "data": [week["counts"][i] for week in weeks]}
+                for i, kind in enumerate(report["kinds"])
+            ],
+            note=_("Weeks start on Monday; labelled by their first day."),
+            csv_headers=[_("week"), _("first touch"), _("new customers")],
+            csv_rows=[
+                [week["week"], kind, week["counts"][i]]
+                for week in weeks
+                for i, kind in enumerate(report["kinds"])
+                if week["counts"][i]
+            ],
+        ),
+    ]
+    rows = report["first_purchases"]
+    charts.append(
+        Chart(
+            key="first-90-days",
+            title=_("What they bought in their first %(days)s days")
+            % {"days": report["first_days"]},
+            kind="bar",
+            labels=[kind_name(row["kind"]) for row in rows],
+            series=[
+                {"label": _("New customers"), "data": [row["customers"] for row in rows]},
+                {"label": _("Bought"), "data": [row["buyers"] for row in rows]},
+                {"label": _("Orders"), "data": [row["orders"] for row in rows]},
+            ],
+            csv_headers=[
+                _("first touch"),
+                _("new customers"),
+                _("bought"),
+                _("orders"),
+                _("revenue"),
+                _("top products"),
+            ],
+            csv_rows=[
+                [
+                    row["kind"],
+                    row["customers"],
+                    row["buyers"],
+                    row["orders"],
+                    "; ".join(
+                        f"{amount} {currency}" for currency, amount in row["revenue"].items()
+                    ),
+                    "; ".join(f"{p['product']} × {p['units']}" for p in row["top_products"]),
+                ]
+                for row in rows
+            ],
+        )
+    )
+    return charts, {
+        "first_purchases": [{**row, "kind_name": kind_name(row["kind"])} for row in rows]
+    }
+
+
+def ropo_charts(filters):
+    report = ropo(filters["since"], filters["until"], days=filters["days"])
+    charts = []
+    for key, group, title in (
+        ("ropo-by-category", "by_category", _("Researched online, bought offline, by category")),
+        ("ropo-by-store", "by_store", _("Researched online, bought offline, by store")),
+    ):
+        rows = report[group]
+        name_key = "category" if group == "by_category" else "store"
+        charts.append(
+            Chart(
+                key=key,
+                title=title,
+                kind="bar",
+                horizontal=True,
+                labels=[row[name_key] or _("No category") for row in rows],
+                series=[
+                    {"label": _("Share researched online"), "data": [r["share"] for r in rows]}
+                ],
+                value_format=PERCENT,
+                csv_headers=[
+                    name_key,
+                    _("store and phone purchases"),
+                    _("researched online"),
+                    _("same product"),
+                    _("share"),
+                ],
+                csv_rows=[
+                    [r[name_key], r["purchases"], r["researched"], r["same_product"], r["share"]]
+                    for r in rows
+                ],
+            )
+        )
+    total = {**report["total"], "share_display": display_value(report["total"]["share"], PERCENT)}
+    return charts, {"total": total, "window_days": report["days"]}
+
+
+def journey_charts(filters):
+    report = channel_journeys(filters["since"], filters["until"], days=filters["days"])
+    rows = report["journeys"]
+    chart = Chart(
+        key="journeys",
+        title=_("Most common channel journeys before a purchase"),
+        kind="bar",
+        horizontal=True,
+        labels=[journey_name(row["steps"]) for row in rows],
+        series=[{"label": _("Purchases"), "data": [row["purchases"] for row in rows]}],
+        csv_headers=[_("journey"), _("purchases")],
+        csv_rows=[[" > ".join(row["steps"]), row["purchases"]] for row in rows],
+    )
+    return [chart], {"journeys": report}
+
+
+def returns_charts(filters):
+    days = max((filters["until"] - filters["since"]).days + 1, 1)
+    rows = most_returned_products(days=days, limit=15)
+    reasons = dict(ReturnReason.choices)
+    split = defaultdict(int)
+    for row in rows:
+        for code, units in row["reasons"]:
+            split[code] += units
+    return [
+        Chart(
+            key="returns-against-sales",
+            title=_("Returns against sales, most returned products"),
+            kind="bar",
+            horizontal=True,
+            labels=[f"{row['sku']} · {row['name']}" for row in rows],
+            series=[
+                {"label": _("Sold"), "data": [row["sold"] for row in rows]},
+                {"label": _("Returned"), "data": [row["returned"] for row in rows]},
+            ],
+            note=_("The last %(days)s days up to today.") % {"days": days},
+            csv_headers=[_("SKU"), _("product"), _("sold"), _("returned"), _("rate")],
+            csv_rows=[
+                [row["sku"], row["name"], row["sold"], row["returned"], round(row["rate"], 4)]
+                for row in rows
+            ],
+        ),
+        Chart(
+            key="return-reasons",
+            title=_("Why they came back"),
+            kind="doughnut",
+            labels=[str(reasons.get(code, code)) for code in sorted(split)],
+            series=[{"label": _("Units"), "data": [split[code] for code in sorted(split)]}],
+            csv_headers=[_("reason"), _("units")],
+            csv_rows=[[code, split[code]] for code in sorted(split)],
+        ),
+    ], {}
+
+
+def retention_charts(filters):
+    rows = stay_by_channels_used(active_days=90)
+    labels = [
+        _("%(count)s+ kinds of channel") % {"count": row["group"]}
+        if row["group"] >= 4
+        else _("%(count)s kind(s) of channel") % {"count": row["group"]}
+        for row in rows
+    ]
+    return [
+        Chart(
+            key="retention-active",
+            title=_("Seen in the last 90 days, by number of channels used"),
+            kind="bar",
+            labels=labels,
+            series=[
+                {
+                    "label": _("Share active"),
+                    "data": [
+                        row["active"] / row["customers"] if row["customers"] else 0 for row in rows
+                    ],
+                }
+            ],
+            value_format=PERCENT,
+            csv_headers=[_("channels"), _("customers"), _("active"), _("days as customer")],
+            csv_rows=[
+                [row["group"], row["customers"], row["active"], row["stay_days"]] for row in rows
+            ],
+        ),
+        Chart(
+            key="retention-stay",
+            title=_("Average days as a customer, by number of channels used"),
+            kind="bar",
+            labels=labels,
+            series=[{"label": _("Days"), "data": [row["stay_days"] for row in rows]}],
+        ),
+    ], {}
+
+
+def campaign_charts(filters):
+    since, until = start_of(filters["since"]), start_of(filters["until"] + timedelta(days=1))
+    campaigns = list(
+        Campaign.objects.filter(created_at__lt=until).order_by("-created_at", "-id")[:12]
+    )
+    results = []
+    for campaign in campaigns:
+        for variant in campaign_reports.campaign_results(campaign)["variants"]:
+            results.append((f"{campaign.name} · {variant['variant']}", variant))
+    charts = [
+        Chart(
+            key="campaign-funnel",
+            title=_("Sends, opens, clicks and conversions per campaign and variant"),
+            kind="bar",
+            horizontal=True,
+            labels=[name for name, _v in results],
+            series=[
+                {"label": label, "data": [v[key] for _n, v in results]}
+                for key, label in (
+                    ("sent", _("Sent")),
+                    ("opened", _("Opened")),
+                    ("clicked", _("Clicked")),
+                    ("converted", _("Converted")),
+                )
+            ],
+            csv_headers=[_("campaign"), _("sent"), _("opened"), _("clicked"), _("converted")],
+            csv_rows=[
+                [name, v["sent"], v["opened"], v["clicked"], v["converted"]] for name, v in results
+            ],
+        )
+    ]
+    by_model = {
+        model: campaign_reports.channel_attribution(since=since, until=until, model=model)
+        for model in campaign_reports.ATTRIBUTION_MODELS
+    }
+    model_names = {
+        "first_touch": _("First touch"),
+        "last_touch": _("Last touch"),
+        "linear": _("Linear"),
+    }
+    for currency in sorted({c for credit in by_model.values() for c in credit}):
+        kinds = sorted({k for credit in by_model.values() for k in credit.get(currency, {})})
+        charts.append(
+            Chart(
+                key=f"attribution-{currency.lower()}",
+                title=_("Revenue by channel and attribution model, %(currency)s")
+                % {"currency": currency},
+                kind="bar",
+                labels=[kind_name(kind) for kind in kinds],
+                series=[
+                    {
+                        "label": model_names[model],
+                        "data": [by_model[model].get(currency, {}).get(k, 0) for k in kinds],
+                    }
+                    for model in campaign_reports.ATTRIBUTION_MODELS
+                ],
+                csv_headers=[_("channel"), *[model_names[m] for m in by_model]],
+                csv_rows=[
+                    [kind, *[by_model[m].get(currency, {}).get(kind, 0) for m in by_model]]
+                    for kind in kinds
+                ],
+            )
+        )
+    return charts, {}
+
+
+def support_charts(filters):
+    days = max((filters["until"] - filters["since"]).days + 1, 1)
+    report = support_report(days=days)
+    volume = report["volume"]
+    teams = [row for row in report["teams"] if row.get("conversations")]
+    agents = [row for row in report["agents"] if row.get("conversations")]
+    return [
+        Chart(
+            key="support-volume",
+            title=_("Messages received per day by channel"),
+            kind="line",
+            labels=[day_label(row["day"]) for row in volume["days"]],
+            series=[
+                {"label": kind_name(kind), "data": [row["counts"][i] for row in volume["days"]]}
+                for i, kind in enumerate(volume["kinds"])
+            ],
+            csv_headers=[_("day"), _("channel"), _("messages")],
+            csv_rows=[
+                [row["day"], kind, row["counts"][i]]
+                for row in volume["days"]
+                for i, kind in enumerate(volume["kinds"])
+            ],
+        ),
+        Chart(
+            key="support-times",
+            title=_("First response and resolution times per team"),
+            kind="bar",
+            labels=[row["group"] or _("No team") for row in teams],
+            series=[
+                {"label": label, "data": [row.get(key) for row in teams]}
+                for key, label in (
+                    ("frt_p50", _("First response, median")),
+                    ("frt_p90", _("First response, 90th percentile")),
+                    ("resolution_p50", _("Resolution, median")),
+                    ("resolution_p90", _("Resolution, 90th percentile")),
+                )
+            ],
+            value_format=SECONDS,
+        ),
+        Chart(
+            key="support-breaches",
+            title=_("SLA breach rate per agent"),
+            kind="bar",
+            horizontal=True,
+            labels=[row["group"] or _("Unassigned") for row in agents],
+            series=[{"label": _("Breached"), "data": [row.get("breach_rate") for row in agents]}],
+            value_format=PERCENT,
+        ),
+        Chart(
+            key="support-csat",
+            title=_("Satisfied customers (CSAT 4 or 5) per team"),
+            kind="bar",
+            labels=[row["group"] or _("No team") for row in teams],
+            series=[{"label": _("Satisfied"), "data": [row.get("csat_share") for row in teams]}],
+            value_format=PERCENT,
+        ),
+    ], {}
+
+
+@dataclass(frozen=True)
+class Report:
+    key: str
+    title: str
+    description: str
+    perm: str
+    charts: object
+    form: type = DateRangeForm
+
+
+REPORTS = {
+    report.key: report
+    for report in (
+        Report(
+            "acquisition",
+            gettext_lazy("Acquisition"),
+            gettext_lazy(
+                "New customers per week by the channel of their first touch, and what they "
+                "bought in their first 90 days."
+            ),
+            "customers.view_customer",
+            acquisition_charts,
+        ),
+        Report(
+            "ropo",
+            gettext_lazy("Research online, buy offline"),
+            gettext_lazy(
+                "Store and phone purchases preceded by a web or app view of the same product "
+                "or its category within the days you choose."
+            ),
+            "customers.view_customer",
+            ropo_charts,
+            WindowReportForm,
+        ),
+        Report(
+            "journeys",
+            gettext_lazy("Channel journeys"),
+            gettext_lazy("The most common sequences of channels before a purchase."),
+            "customers.view_customer",
+            journey_charts,
+            WindowReportForm,
+        ),
+        Report(
+            "returns",
+            gettext_lazy("Returns against sales"),
+            gettext_lazy("The most returned products, units sold against units returned."),
+            "orders.view_order",
+            returns_charts,
+        ),
+        Report(
+            "retention",
+            gettext_lazy("Retention by number of channels"),
+            gettext_lazy("Do customers who use more channels stay longer?"),
+            "customers.view_customer",
+            retention_charts,
+        ),
+        Report(
+            "campaigns",
+            gettext_lazy("Campaigns"),
+            gettext_lazy("Campaign results per variant, and revenue by attribution model."),
+            "campaigns.view_campaign",
+            campaign_charts,
+        ),
+        Report(
+            "support",
+            gettext_lazy("Support"),
+            gettext_lazy("Volume by channel, response and resolution times, breaches, CSAT."),
+            "support.view_conversation",
+            support_charts,
+        ),
+    )
+}
+
+
+def reports_for(user):
+    return [
+        {
+            "key": report.key,
+            "title": report.title,
+            "description": report.description,
+            "url": reverse(f"reports:{report.key}"),
+        }
+        for report in REPORTS.values()
+        if user.has_perm(report.perm)
+    ]
+
+
+@staff_member_required
+def report_index(request):
+    """The reports the staff member's role may read."""
+    return render(request, "reports/index.html", {"reports": reports_for(request.user)})
+
+
+@staff_member_required
+def report_page(request, key):
+    report = REPORTS.get(key)
+    if report is None:
+        raise Http404
+    if not request.user.has_perm(report.perm):
+        raise PermissionDenied
+    form = filter_form(report.form, request)
+    charts, extra = [], {}
+    if form.is_valid():
+        charts, extra = report.charts(form.cleaned_data)
+        if wants_csv(request):
+            chart = next((c for c in charts if c.key == request.GET.get("chart")), None)
+            if chart is None:
+                raise Http404(_("No such chart on this page."))
+            return chart_csv(chart, f"{report.key}-{chart.key}")
+    return render(
+        request,
+        "reports/report.html",
+        {
+            "report": report,
+            "form": form,
+            "charts": [chart.context(request) for chart in charts],
+            "computed_at": timezone.now(),
+            **extra,
+        },
+        status=400 if form.errors else 200,
+    )
