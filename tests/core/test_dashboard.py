@@ -156,3 +156,23 @@ def test_persian_dashboard_has_jalali_labels_and_persian_digits(
     assert orders["numbering"] == "arabext" and orders["language"] == "fa"
     assert re.search("[۰-۹]", orders["labels"][0]) and not re.search("[0-9]", orders["labels"][0])
     assert "<details" in response.content.decode()
+
+
+def test_the_demo_gives_every_chart_figures(settings, tmp_path):
+    """`seed_demo`: sales on several days, store purchases after web views, journeys across
+    channels."""
+    from django.core.management import call_command
+
+    from orders.reports import channel_journeys, ropo, sales_by_day
+
+    settings.MEDIA_ROOT = tmp_path  # the demo's feeds are built there
+    call_command("seed_demo", "--size", "small", "--seed", "5", verbosity=0)
+    today = timezone.localdate()
+    since = today - timedelta(days=29)
+    assert len({row["day"] for row in sales_by_day(since, today)}) > 5
+    assert ropo(since, today)["total"]["researched"] > 0
+    journeys = channel_journeys(since, today)
+    assert journeys["multichannel"] > 0
+    assert any(row["steps"][-2:] == ["web", "store"] for row in journeys["journeys"]) or any(
+        "store" in row["steps"] and len(row["steps"]) > 1 for row in journeys["journeys"]
+    )
