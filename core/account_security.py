@@ -16,6 +16,7 @@ import io
 import secrets
 import time
 
+from axes.backends import AxesStandaloneBackend
 from django.conf import settings
 from django.contrib.auth import logout
 from django.http import JsonResponse
@@ -25,6 +26,19 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 ROLES_WITH_SECOND_FACTOR = ("Administrator", "Support lead")
+
+
+class LockoutBackend(AxesStandaloneBackend):
+    """django-axes' lockout check for every sign-in that comes with a request (the login
+    page, the admin's). Without one (Django's test client `login()`, a shell) there is no
+    address or form to count and nothing to answer with a lockout page: it stands aside."""
+
+    def authenticate(self, request=None, *args, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(request, *args, **kwargs)
+
+
 RECOVERY_CODES = 10
 # The session's last activity is written at most this often (a write per request would cost
 # every page a database write with database sessions).

@@ -25,3 +25,7 @@ class CoreConfig(AppConfig):
         from . import metrics
 
         metrics.autodiscover()
+        # Request ids across tasks (its Celery signals) and, with SENTRY_DSN, error tracking.
+        from . import observability
+
+        observability.init_sentry()

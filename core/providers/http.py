@@ -11,6 +11,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
+from core.observability import current_request_id
 from core.providers import ProviderError
 
 DEFAULT_TIMEOUT_SECONDS = 10
@@ -62,6 +63,8 @@ def call(method, url, *, timeout, json_body=None, form=None, headers=None) -> An
     """One HTTP request. Any answer, 2xx or not, comes back as an Answer; only a provider that
     could not be reached (refused, reset, timed out) raises, as a retryable ProviderError."""
     headers = dict(headers or {})
+    if request_id := current_request_id():
+        headers.setdefault("X-Request-Id", request_id)
     data = None
     if json_body is not None:
         data = json.dumps(json_body).encode()

@@ -19,6 +19,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from core.models import OutboxEvent, WebhookEndpoint
+from core.observability import current_request_id
 from core.services.enqueue import enqueue_after_commit
 from core.services.traces import PersonTraces
 
@@ -97,6 +98,9 @@ def post_signed(url, secret, body: bytes, *, headers=None, timeout=TIMEOUT_SECON
         headers={
             "Content-Type": "application/json",
             "X-Omni-Signature": sign(secret, body),
+            # The request (or task) that caused this call: one id from the partner's request
+            # to what we sent them (core.observability).
+            **({"X-Request-Id": request_id} if (request_id := current_request_id()) else {}),
             **(headers or {}),
         },
     )
