@@ -15,7 +15,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from campaigns.models import Campaign
 from campaigns.services import reports as campaign_reports
@@ -211,7 +211,8 @@ def retention_charts(filters):
     labels = [
         _("%(count)s+ kinds of channel") % {"count": row["group"]}
         if row["group"] >= 4
-        else _("%(count)s kind(s) of channel") % {"count": row["group"]}
+        else ngettext("%(count)s kind of channel", "%(count)s kinds of channel", row["group"])
+        % {"count": row["group"]}
         for row in rows
     ]
     return [
