@@ -137,6 +137,8 @@ class Hub:
         self.condition = threading.Condition()
         self.version = 0
         self.async_waiters = set()
+        # Streams opened before the latest end_streams() finish at their next wake.
+        self.generation = 0
 
     def wake(self, event_id=None) -> None:
         with self.condition:
@@ -173,6 +175,13 @@ class Hub:
 
 
 hub = Hub()
+
+
+def end_streams() -> None:
+    """End every open stream of this process now (their browsers reconnect): at shutdown, and
+    in tests, so no stream outlives its test holding a database connection."""
+    hub.generation += 1
+    hub.wake()
 
 
 class RedisSubscriber(threading.Thread):
@@ -304,9 +313,10 @@ class Stream:
 
     def __iter__(self):
         deadline = time.monotonic() + self.lifetime
+        generation = hub.generation
         yield self._opening()
         last_write = time.monotonic()
-        while True:
+        while hub.generation == generation:
             seen = hub.version
             chunk = self._take()
             now = time.monotonic()
@@ -323,10 +333,11 @@ class Stream:
 
     async def __aiter__(self):
         deadline = time.monotonic() + self.lifetime
+        generation = hub.generation
         yield self._opening()
         last_write = time.monotonic()
         take = sync_to_async(self._take, thread_sensitive=False)
-        while True:
+        while hub.generation == generation:
             seen = hub.version
             chunk = await take()
             now = time.monotonic()
