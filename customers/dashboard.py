@@ -4,22 +4,22 @@ conversations and SLA breaches (support), stock alerts (inventory), campaigns se
 (campaigns). Registered from CustomersConfig.ready(); each group reads its app's data."""
 
 from collections import defaultdict
-from datetime import timedelta
 
-from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from campaigns.models import Campaign, CampaignStatus
 from campaigns.services.reports import campaign_results
 from core.charts import NUMBER, Chart, day_label
+from core.models import Channel
+from core.names import name_in_language
 from core.staff_ui import register_dashboard_charts
-from customers.services.rollups import STOCK_ALERTS, figures_of, refreshed_at
+from customers.reports import open_conversations_by_day
+from customers.services.rollups import STOCK_ALERTS, figures_of, refreshed_at, sales_counts
 from inventory.selectors import low_stock_count
-from orders.reports import sales_by_day, start_of, today_against_last_week
-from support.models import Conversation
-from support.reports import BREACHED
+from orders.reports import today_against_last_week
 
 # Shown above the charts when a filter does not apply to an area.
 ALL_CHANNELS_NOTE = gettext_lazy("All channels: this chart has no channel filter.")
@@ -29,8 +29,20 @@ def sales_charts(request, filters) -> list[Chart]:
     """Orders per day by channel (stacked), sales per day by channel in each currency
     (stacked, one chart per currency), and today so far against the same weekday last week."""
     days = filters["days"]
-    rows = sales_by_day(days[0], days[-1], channel=filters.get("channel"))
-    channels = sorted({(row["channel_name"], row["channel"]) for row in rows})
+    rows, refreshed = sales_counts(days[0], days[-1], channel=filters.get("channel"))
+    names = {
+        code: name_in_language(names, name)
+        for code, name, names in Channel.objects.filter(
+            code__in={row["channel"] for row in rows}
+        ).values_list("code", "name", "names")
+    }
+    channels = sorted({(names.get(row["channel"], row["channel"]), row["channel"]) for row in rows})
+    note = (
+        _("Figures refreshed %(when)s.")
+        % {"when": date_format(timezone.localtime(refreshed), "DATETIME_FORMAT")}
+        if refreshed
+        else ""
+    )
     currencies = sorted({row["currency"] for row in rows})
     orders = defaultdict(int)
     revenue = defaultdict(float)
@@ -49,6 +61,7 @@ def sales_charts(request, filters) -> list[Chart]:
                 {"label": name, "data": [orders[(day, code)] for day in days]}
                 for name, code in channels
             ],
+            note=note,
             csv_headers=[_("day"), _("channel"), _("currency"), _("orders"), _("revenue")],
             csv_rows=[
                 [row["day"], row["channel"], row["currency"], row["orders"], row["revenue"]]
@@ -69,6 +82,7 @@ def sales_charts(request, filters) -> list[Chart]:
                     for name, code in channels
                     if any(revenue[(currency, day, code)] for day in days)
                 ],
+                note=note,
                 csv_headers=[_("day"), _("channel"), _("currency"), _("revenue")],
                 csv_rows=[
                     [row["day"], row["channel"], currency, row["revenue"]]
@@ -114,35 +128,6 @@ def sales_charts(request, filters) -> list[Chart]:
         )
     )
     return charts
-
-
-def open_conversations_by_day(days) -> tuple[list[int], list[int]]:
-    """For each day: conversations open at its end (created by then, not resolved by then),
-    and conversations started that day whose SLA was breached. Two queries."""
-    first, end = start_of(days[0]), start_of(days[-1] + timedelta(days=1))
-    live = Conversation.objects.filter(merged_into__isnull=True)
-    spans = live.filter(created_at__lt=end).filter(
-        Q(resolved_at__isnull=True) | Q(resolved_at__gte=first)
-    )
-    open_at = []
-    # Counted in Python over the conversations that overlap the period (the rollup keeps
-    # this per day on big data).
-    opened = [(c, r) for c, r in spans.values_list("created_at", "resolved_at")]
-    for day in days:
-        close = start_of(day + timedelta(days=1))
-        open_at.append(sum(1 for c, r in opened if c < close and (r is None or r >= close)))
-    breached = defaultdict(int)
-    for created_at in (
-        live.filter(BREACHED, created_at__gte=first, created_at__lt=end)
-        .values_list("created_at", flat=True)
-        .order_by()
-    ):
-        breached[_local_day(created_at)] += 1
-    return open_at, [breached[day] for day in days]
-
-
-def _local_day(moment):
-    return timezone.localtime(moment).date()
 
 
 def support_charts(request, filters) -> list[Chart]:

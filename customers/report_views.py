@@ -32,10 +32,10 @@ from core.charts import (
     wants_csv,
 )
 from core.models import ChannelKind
-from customers.reports import acquisition
 from customers.selectors import stay_by_channels_used
+from customers.services.rollups import acquisition_report, journeys_report, ropo_report
 from orders.models import ReturnReason
-from orders.reports import channel_journeys, ropo, start_of
+from orders.reports import start_of
 from orders.selectors import most_returned_products
 from support.reports import support_report
 
@@ -51,7 +51,7 @@ def journey_name(steps):
 
 
 def acquisition_charts(filters):
-    report = acquisition(filters["since"], filters["until"])
+    report, refreshed = acquisition_report(filters["since"], filters["until"])
     weeks = report["weeks"]
     charts = [
         Chart(
@@ -111,12 +111,13 @@ def acquisition_charts(filters):
         )
     )
     return charts, {
-        "first_purchases": [{**row, "kind_name": kind_name(row["kind"])} for row in rows]
+        "first_purchases": [{**row, "kind_name": kind_name(row["kind"])} for row in rows],
+        "refreshed_at": refreshed,
     }
 
 
 def ropo_charts(filters):
-    report = ropo(filters["since"], filters["until"], days=filters["days"])
+    report, refreshed = ropo_report(filters["since"], filters["until"], days=filters["days"])
     charts = []
     for key, group, title in (
         ("ropo-by-category", "by_category", _("Researched online, bought offline, by category")),
@@ -149,11 +150,11 @@ def ropo_charts(filters):
             )
         )
     total = {**report["total"], "share_display": display_value(report["total"]["share"], PERCENT)}
-    return charts, {"total": total, "window_days": report["days"]}
+    return charts, {"total": total, "window_days": report["days"], "refreshed_at": refreshed}
 
 
 def journey_charts(filters):
-    report = channel_journeys(filters["since"], filters["until"], days=filters["days"])
+    report, refreshed = journeys_report(filters["since"], filters["until"], days=filters["days"])
     rows = report["journeys"]
     chart = Chart(
         key="journeys",
@@ -165,7 +166,7 @@ def journey_charts(filters):
         csv_headers=[_("journey"), _("purchases")],
         csv_rows=[[" > ".join(row["steps"]), row["purchases"]] for row in rows],
     )
-    return [chart], {"journeys": report}
+    return [chart], {"journeys": report, "refreshed_at": refreshed}
 
 
 def returns_charts(filters):

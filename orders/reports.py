@@ -8,7 +8,6 @@ orders that were not cancelled. A touch is a customer timeline event with a chan
 """
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -118,15 +117,6 @@ def today_against_last_week(*, channel=None, now=None) -> list[dict]:
     return [figures[key] for key in sorted(figures)]
 
 
-@dataclass
-class _Purchase:
-    order_id: int
-    customer_id: int
-    placed_at: datetime
-    store: str
-    categories: dict  # category name -> set of product ids bought in it
-
-
 def _product_keys(events) -> dict:
     """(sku, product_id) of product events -> (product id, category name) of the product."""
     skus = {str(e["properties"].get("sku")) for e in events if e["properties"].get("sku")}
@@ -139,45 +129,32 @@ def _product_keys(events) -> dict:
     return by_sku
 
 
-def ropo(since: date, until: date, *, days: int = 30) -> dict:
-    """Research online, buy offline: of the store and phone purchases placed since..until, the
-    share preceded by a web or app view (or another product event) of the same product or
-    of a product of the same category, by the same customer, within `days` days before the
-    purchase. By category and by store (a phone purchase without a store: its channel).
-
-    A purchase counts once overall and once in each category it bought in; "same product"
-    counts purchases whose very product was looked at."""
+def ropo_facts(since: date, until: date, *, lookback: int = 30) -> list[dict]:
+    """Per store or phone purchase placed since..until: its local day, its store (a phone
+    purchase without a store: its channel) and, per category it bought in, how many whole
+    days before it the customer last viewed (on the web or in the app, within `lookback`
+    days) a product of that category or its very product: {category: (category_gap,
+    product_gap)}, None where there was no such view. Whole days are rounded up, so a view
+    is within N days of the purchase exactly when its gap is at most N."""
     orders = list(
         purchases(since, until)
         .filter(channel__kind__in=OFFLINE_KINDS)
-        .select_related("store", "channel")
+        .values_list("pk", "customer_id", "placed_at", "store__name", "channel__name", named=True)
         .order_by("placed_at", "id")
     )
-    lines = (
+    bought: dict = defaultdict(lambda: defaultdict(set))
+    for order_id, product_id, category in (
         OrderLine.objects.filter(order__in=[o.pk for o in orders])
         .values_list("order_id", "variant__product_id", "variant__product__category__name")
         .order_by()
-    )
-    bought: dict = defaultdict(lambda: defaultdict(set))
-    for order_id, product_id, category in lines:
+    ):
         bought[order_id][category or ""].add(product_id)
-    items = [
-        _Purchase(
-            o.pk,
-            o.customer_id,
-            o.placed_at,
-            o.store.name if o.store_id else o.channel.name,
-            bought.get(o.pk, {}),
-        )
-        for o in orders
-    ]
-    earliest = start_of(since) - timedelta(days=days)
     views = list(
         Event.objects.filter(
-            customer_id__in={p.customer_id for p in items},
+            customer_id__in={o.customer_id for o in orders},
             name__in=PRODUCT_EVENTS,
             channel__kind__in=RESEARCH_KINDS,
-            occurred_at__gte=earliest,
+            occurred_at__gte=start_of(since) - timedelta(days=lookback),
             occurred_at__lt=start_of(until + timedelta(days=1)),
         ).values("customer_id", "occurred_at", "properties")
     )
@@ -191,44 +168,95 @@ def ropo(since: date, until: date, *, days: int = 30) -> dict:
         if category is None and props.get("category"):
             category = str(props["category"])
         looked[view["customer_id"]].append((view["occurred_at"], product_id, category))
-
-    total = {"purchases": 0, "researched": 0, "same_product": 0}
-    by_category: dict = defaultdict(lambda: {"purchases": 0, "researched": 0, "same_product": 0})
-    by_store: dict = defaultdict(lambda: {"purchases": 0, "researched": 0, "same_product": 0})
-    for purchase in items:
+    facts = []
+    for order in orders:
         window = [
-            (product_id, category)
-            for when, product_id, category in looked[purchase.customer_id]
-            if purchase.placed_at - timedelta(days=days) <= when < purchase.placed_at
+            (_whole_days(order.placed_at - when), product_id, category)
+            for when, product_id, category in looked[order.customer_id]
+            if order.placed_at - timedelta(days=lookback) <= when < order.placed_at
         ]
-        seen_products = {product_id for product_id, _category in window if product_id}
-        seen_categories = {category for _product, category in window if category}
-        any_research = any_product = False
-        for category, products in purchase.categories.items():
-            same_product = bool(products & seen_products)
-            researched = same_product or bool(category and category in seen_categories)
-            entry = by_category[category]
-            entry["purchases"] += 1
-            entry["researched"] += researched
-            entry["same_product"] += same_product
-            any_research |= researched
-            any_product |= same_product
-        for entry in (total, by_store[purchase.store]):
-            entry["purchases"] += 1
-            entry["researched"] += any_research
-            entry["same_product"] += any_product
+        categories = {}
+        for category, products in bought.get(order.pk, {}).items():
+            product_gap = min((g for g, p, _c in window if p in products), default=None)
+            category_gap = min(
+                (g for g, p, c in window if (category and c == category) or p in products),
+                default=None,
+            )
+            categories[category] = (category_gap, product_gap)
+        facts.append(
+            {
+                "day": timezone.localtime(order.placed_at).date(),
+                "store": order.store__name or order.channel__name,
+                "categories": categories,
+            }
+        )
+    return facts
+
+
+def _whole_days(gap: timedelta) -> int:
+    return max(-(-int(gap.total_seconds()) // 86400), 0)
+
+
+def _min_gap(gaps):
+    return min((gap for gap in gaps if gap is not None), default=None)
+
+
+def ropo_counts(facts) -> tuple[Counter, Counter]:
+    """The facts counted as (day, category, gap, product gap) and (day, store, gap, product
+    gap), the form the daily rollup keeps them in."""
+    by_category: Counter = Counter()
+    by_store: Counter = Counter()
+    for fact in facts:
+        for category, (gap, product_gap) in fact["categories"].items():
+            by_category[(fact["day"], category, gap, product_gap)] += 1
+        gaps = fact["categories"].values()
+        store_gap = _min_gap(g for g, _p in gaps)
+        store_product_gap = _min_gap(p for _g, p in gaps)
+        by_store[(fact["day"], fact["store"], store_gap, store_product_gap)] += 1
+    return by_category, by_store
+
+
+def ropo_from_counts(by_category: Counter, by_store: Counter, *, days: int) -> dict:
+    """The ROPO report for a window of `days` from counted facts."""
+
+    def tally(counts):
+        groups: dict = defaultdict(lambda: {"purchases": 0, "researched": 0, "same_product": 0})
+        for (_day, name, gap, product_gap), n in counts.items():
+            entry = groups[name]
+            entry["purchases"] += n
+            entry["researched"] += n if gap is not None and gap <= days else 0
+            entry["same_product"] += n if product_gap is not None and product_gap <= days else 0
+        return groups
+
+    categories, stores = tally(by_category), tally(by_store)
+    total = {"purchases": 0, "researched": 0, "same_product": 0}
+    for entry in stores.values():
+        for key in total:
+            total[key] += entry[key]
     return {
         "days": days,
         "total": _with_share(total),
         "by_category": [
             {"category": name, **_with_share(entry)}
-            for name, entry in sorted(by_category.items(), key=lambda i: (-i[1]["purchases"], i[0]))
+            for name, entry in sorted(categories.items(), key=lambda i: (-i[1]["purchases"], i[0]))
         ],
         "by_store": [
             {"store": name, **_with_share(entry)}
-            for name, entry in sorted(by_store.items(), key=lambda i: (-i[1]["purchases"], i[0]))
+            for name, entry in sorted(stores.items(), key=lambda i: (-i[1]["purchases"], i[0]))
         ],
     }
+
+
+def ropo(since: date, until: date, *, days: int = 30) -> dict:
+    """Research online, buy offline, from the raw rows: of the store and phone purchases
+    placed since..until, the share preceded by a web or app view (or another product event)
+    of the same product or of a product of the same category, by the same customer, within
+    `days` days before the purchase. By category and by store.
+
+    A purchase counts once overall and once in each category it bought in; "same product"
+    counts purchases whose very product was looked at."""
+    by_category, by_store = ropo_counts(ropo_facts(since, until, lookback=days))
+    return ropo_from_counts(by_category, by_store, days=days)
 
 
 def _with_share(entry):
@@ -236,10 +264,10 @@ def _with_share(entry):
     return {**entry, "share": round(entry["researched"] / purchases_, 4) if purchases_ else 0.0}
 
 
-def channel_journeys(since: date, until: date, *, days: int = 30, limit: int = 15) -> dict:
-    """The most common sequences of channel kinds a customer went through in the `days` days
-    before each purchase placed since..until, ending with the purchase's own channel:
-    "instagram → web → store". Repeats in a row count once; the last four steps are kept."""
+def journey_counts(since: date, until: date, *, days: int = 30) -> Counter:
+    """(local day of the purchase, channel kinds in order) -> purchases, for the purchases
+    placed since..until: the kinds of the customer's touches in the `days` days before,
+    repeats in a row once, ending with the purchase's own channel, the last four kept."""
     orders = list(
         purchases(since, until)
         .values_list("customer_id", "placed_at", "channel__kind")
@@ -267,11 +295,25 @@ def channel_journeys(since: date, until: date, *, days: int = 30, limit: int = 1
                     steps.append(touch_kind)
         if not steps or steps[-1] != kind:
             steps.append(kind)
-        counter[tuple(steps[-JOURNEY_STEPS:])] += 1
-    ranked = sorted(counter.items(), key=lambda item: (-item[1], len(item[0]), item[0]))
+        counter[(timezone.localtime(placed_at).date(), tuple(steps[-JOURNEY_STEPS:]))] += 1
+    return counter
+
+
+def journeys_from_counts(counts: Counter, *, days: int, limit: int = 15) -> dict:
+    by_steps: Counter = Counter()
+    for (_day, steps), n in counts.items():
+        by_steps[tuple(steps)] += n
+    ranked = sorted(by_steps.items(), key=lambda item: (-item[1], len(item[0]), item[0]))
     return {
         "days": days,
-        "purchases": len(orders),
-        "multichannel": sum(n for steps, n in counter.items() if len(steps) > 1),
+        "purchases": sum(by_steps.values()),
+        "multichannel": sum(n for steps, n in by_steps.items() if len(steps) > 1),
         "journeys": [{"steps": list(steps), "purchases": n} for steps, n in ranked[:limit]],
     }
+
+
+def channel_journeys(since: date, until: date, *, days: int = 30, limit: int = 15) -> dict:
+    """The most common sequences of channel kinds a customer went through in the `days` days
+    before each purchase placed since..until, ending with the purchase's own channel:
+    "instagram → web → store", from the raw rows."""
+    return journeys_from_counts(journey_counts(since, until, days=days), days=days, limit=limit)

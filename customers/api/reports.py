@@ -10,8 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.charts import DateRangeForm, WindowReportForm
-from customers.reports import acquisition
-from orders.reports import channel_journeys, ropo
+from customers.services.rollups import acquisition_report, journeys_report, ropo_report
 
 READ = "customers.view_customer"
 
@@ -119,7 +118,7 @@ class AcquisitionReportView(_ReportView):
     @extend_schema(parameters=PERIOD, responses={200: AcquisitionOut})
     def get(self, request):
         filters = _filters(request, DateRangeForm)
-        report = acquisition(filters["since"], filters["until"])
+        report, _refreshed = acquisition_report(filters["since"], filters["until"])
         return Response(
             {
                 "since": filters["since"],
@@ -156,7 +155,7 @@ class RopoReportView(_ReportView):
     @extend_schema(parameters=[*PERIOD, WINDOW], responses={200: RopoOut})
     def get(self, request):
         filters = _filters(request, WindowReportForm)
-        report = ropo(filters["since"], filters["until"], days=filters["days"])
+        report, _refreshed = ropo_report(filters["since"], filters["until"], days=filters["days"])
         return Response({"since": filters["since"], "until": filters["until"], **report})
 
 
@@ -167,5 +166,7 @@ class JourneysReportView(_ReportView):
     @extend_schema(parameters=[*PERIOD, WINDOW], responses={200: JourneysOut})
     def get(self, request):
         filters = _filters(request, WindowReportForm)
-        report = channel_journeys(filters["since"], filters["until"], days=filters["days"])
+        report, _refreshed = journeys_report(
+            filters["since"], filters["until"], days=filters["days"]
+        )
         return Response({"since": filters["since"], "until": filters["until"], **report})

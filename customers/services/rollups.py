@@ -1,19 +1,130 @@
-"""Keeping the daily rollups (customers.rollups.DailyFigure) current.
+"""Keeping the daily rollups (customers.rollups.DailyFigure) current, and reading them.
 
 A metric's days are rewritten whole (delete then insert, in one transaction), so a refresh
 is idempotent and a late event or a cancelled order is counted right the next time its day
-is refreshed. The beat refreshes the last few days every few minutes; `refresh_rollups(
-since=...)` rebuilds any period (the year, after a bulk import)."""
+is refreshed. The beat refreshes the last two days every few minutes (the acquisition
+metrics the last 92 days: a customer's first 90 days keep changing); the first run, or
+`refresh_rollups(since=...)`, rebuilds a whole period (a year, after a bulk import).
 
+Readers ask `counts_of(metric, since, until)`: the days the rollup covers are read from it,
+any other day (before the first refresh, or a day it has not reached) is computed from the
+raw rows by the same function the refresh uses, so a page is right either way and fast once
+the rollup is there. `RollupRefresh` says when each metric was last brought up to date.
+"""
+
+from collections import Counter
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
+from customers.reports import FIRST_DAYS, acquisition_counts, acquisition_from_counts
 from customers.rollups import DailyFigure, RollupRefresh
 from inventory.selectors import low_stock_count
+from orders.reports import (
+    ROPO_MAX_DAYS,
+    journey_counts,
+    journeys_from_counts,
+    ropo_counts,
+    ropo_facts,
+    ropo_from_counts,
+    sales_by_day,
+)
 
 STOCK_ALERTS = "stock_alerts"
+SALES = "sales"
+NEW_CUSTOMERS = "new_customers"
+FIRST_ORDERS = "first_orders"
+FIRST_PRODUCTS = "first_products"
+ROPO_CATEGORY = "ropo_category"
+ROPO_STORE = "ropo_store"
+JOURNEYS = "journeys"
+# The journeys rollup keeps the default window; other windows are computed from raw rows.
+JOURNEY_DAYS = 30
+# A first run rebuilds this many days; the beat then refreshes the last two.
+INITIAL_DAYS = 400
+KEY_LENGTH = 200
+SEPARATOR = "\t"
+
+
+def _key(*parts) -> str:
+    return SEPARATOR.join("" if part is None else str(part) for part in parts)[:KEY_LENGTH]
+
+
+def _gap(text):
+    return int(text) if text else None
+
+
+# --- each metric: raw rows -> figures, and figures -> the counts its report sums ---------
+
+
+def _sales_figures(since, until):
+    return [
+        DailyFigure(
+            day=row["day"],
+            key=row["channel"],
+            currency=row["currency"],
+            count=row["orders"],
+            amount=row["revenue"],
+        )
+        for row in sales_by_day(since, until)
+    ]
+
+
+def _acquisition_figures(since, until):
+    counts = acquisition_counts(since, until)
+    figures = {NEW_CUSTOMERS: [], FIRST_ORDERS: [], FIRST_PRODUCTS: []}
+    for (day, kind), n in counts["new"].items():
+        figures[NEW_CUSTOMERS].append(
+            DailyFigure(day=day, key=kind, count=n, extra=counts["buyers"].get((day, kind), 0))
+        )
+    for (day, kind, currency), (orders, revenue) in counts["orders"].items():
+        figures[FIRST_ORDERS].append(
+            DailyFigure(day=day, key=kind, currency=currency, count=orders, amount=revenue)
+        )
+    for (day, kind, name), units in counts["products"].items():
+        figures[FIRST_PRODUCTS].append(DailyFigure(day=day, key=_key(kind, name), count=units))
+    return figures
+
+
+def _ropo_figures(since, until):
+    by_category, by_store = ropo_counts(ropo_facts(since, until, lookback=ROPO_MAX_DAYS))
+    return {
+        ROPO_CATEGORY: [
+            DailyFigure(day=day, key=_key(name, gap, product_gap), count=n)
+            for (day, name, gap, product_gap), n in by_category.items()
+        ],
+        ROPO_STORE: [
+            DailyFigure(day=day, key=_key(name, gap, product_gap), count=n)
+            for (day, name, gap, product_gap), n in by_store.items()
+        ],
+    }
+
+
+def _journey_figures(since, until):
+    return [
+        DailyFigure(day=day, key=_key(*steps), count=n)
+        for (day, steps), n in journey_counts(since, until, days=JOURNEY_DAYS).items()
+    ]
+
+
+# metric group -> (compute(since, until) -> {metric: [figures]}, days the beat refreshes)
+GROUPS = {
+    SALES: (lambda s, u: {SALES: _sales_figures(s, u)}, 2),
+    NEW_CUSTOMERS: (_acquisition_figures, FIRST_DAYS + 2),
+    ROPO_CATEGORY: (_ropo_figures, 2),
+    JOURNEYS: (lambda s, u: {JOURNEYS: _journey_figures(s, u)}, 2),
+}
+GROUP_OF = {
+    SALES: SALES,
+    NEW_CUSTOMERS: NEW_CUSTOMERS,
+    FIRST_ORDERS: NEW_CUSTOMERS,
+    FIRST_PRODUCTS: NEW_CUSTOMERS,
+    ROPO_CATEGORY: ROPO_CATEGORY,
+    ROPO_STORE: ROPO_CATEGORY,
+    JOURNEYS: JOURNEYS,
+}
 
 
 def figures_of(metric: str, since: date, until: date):
@@ -28,13 +139,90 @@ def refreshed_at(metric: str):
     )
 
 
+def _covered(metric: str):
+    refresh = RollupRefresh.objects.filter(metric=metric).first()
+    if refresh is None or refresh.first_day is None:
+        return None
+    return refresh.first_day, refresh.last_day
+
+
+def figures_for(metric: str, since: date, until: date) -> tuple[list[DailyFigure], object]:
+    """The figures of since..until: from the rollup where it covers the days, computed from
+    the raw rows elsewhere; and when the rollup was last refreshed (None: all raw)."""
+    covered = _covered(metric)
+    compute = GROUPS[GROUP_OF[metric]][0]
+    if covered is None or covered[0] > until or covered[1] < since:
+        return compute(since, until)[metric], None
+    first, last = max(since, covered[0]), min(until, covered[1])
+    figures = list(figures_of(metric, first, last))
+    if since < first:
+        figures += compute(since, first - timedelta(days=1))[metric]
+    if last < until:
+        figures += compute(last + timedelta(days=1), until)[metric]
+    return figures, refreshed_at(metric)
+
+
+def sales_counts(since, until, *, channel=None):
+    """[{day, channel, currency, orders, revenue}] as orders.reports.sales_by_day gives."""
+    figures, when = figures_for(SALES, since, until)
+    return [
+        {
+            "day": f.day,
+            "channel": f.key,
+            "currency": f.currency,
+            "orders": f.count,
+            "revenue": Decimal(f.amount).quantize(Decimal("0.01")),
+        }
+        for f in sorted(figures, key=lambda f: (f.day, f.key, f.currency))
+        if not channel or f.key == channel
+    ], when
+
+
+def acquisition_rollup_counts(since, until):
+    new, when = figures_for(NEW_CUSTOMERS, since, until)
+    orders, _when = figures_for(FIRST_ORDERS, since, until)
+    products, _when = figures_for(FIRST_PRODUCTS, since, until)
+    counts = {
+        "new": Counter({(f.day, f.key): f.count for f in new}),
+        "buyers": Counter({(f.day, f.key): f.extra for f in new}),
+        "orders": {(f.day, f.key, f.currency): [f.count, Decimal(f.amount)] for f in orders},
+        "products": Counter(),
+    }
+    for f in products:
+        kind, _sep, name = f.key.partition(SEPARATOR)
+        counts["products"][(f.day, kind, name)] += f.count
+    return counts, when
+
+
+def ropo_rollup_counts(since, until):
+    by_category, when = figures_for(ROPO_CATEGORY, since, until)
+    by_store, _when = figures_for(ROPO_STORE, since, until)
+
+    def counter(figures):
+        out = Counter()
+        for f in figures:
+            name, gap, product_gap = f.key.split(SEPARATOR)
+            out[(f.day, name, _gap(gap), _gap(product_gap))] += f.count
+        return out
+
+    return counter(by_category), counter(by_store), when
+
+
+def journey_rollup_counts(since, until):
+    figures, when = figures_for(JOURNEYS, since, until)
+    return Counter({(f.day, tuple(f.key.split(SEPARATOR))): f.count for f in figures}), when
+
+
+# --- refreshing ------------------------------------------------------------------------
+
+
 def replace_figures(metric: str, since: date, until: date, figures: list[DailyFigure]):
     """The figures of `metric` for the days since..until become exactly `figures`."""
     with transaction.atomic():
         DailyFigure.objects.filter(metric=metric, day__gte=since, day__lte=until).delete()
         for figure in figures:
             figure.metric = metric
-        DailyFigure.objects.bulk_create(figures, batch_size=1000)
+        DailyFigure.objects.bulk_create(figures, batch_size=2000)
         refresh, created = RollupRefresh.objects.get_or_create(
             metric=metric,
             defaults={"first_day": since, "last_day": until, "refreshed_at": timezone.now()},
@@ -56,7 +244,39 @@ def snapshot_stock_alerts(today: date | None = None) -> int:
 
 
 def refresh_rollups(*, since: date | None = None, until: date | None = None) -> dict:
-    """Bring every metric up to date for since..until (default: yesterday and today)."""
+    """Bring every metric up to date for since..until. Without `since`: each group's recent
+    days (the whole INITIAL_DAYS on its first run), through today."""
     until = until or timezone.localdate()
-    since = since or until - timedelta(days=1)
-    return {STOCK_ALERTS: snapshot_stock_alerts(until)}
+    done = {STOCK_ALERTS: snapshot_stock_alerts(until)}
+    for group, (compute, recent_days) in GROUPS.items():
+        start = since
+        if start is None:
+            start = until - timedelta(days=recent_days - 1)
+            if _covered(group) is None:
+                start = until - timedelta(days=INITIAL_DAYS)
+        for metric, figures in compute(start, until).items():
+            # Figures are keyed by the day they belong to, which is inside since..until.
+            replace_figures(metric, start, until, figures)
+            done[metric] = len(figures)
+    return done
+
+
+# --- the reports, read from the rollups -------------------------------------------------
+
+
+def acquisition_report(since, until) -> tuple[dict, object]:
+    counts, when = acquisition_rollup_counts(since, until)
+    return acquisition_from_counts(counts), when
+
+
+def ropo_report(since, until, *, days=30) -> tuple[dict, object]:
+    by_category, by_store, when = ropo_rollup_counts(since, until)
+    return ropo_from_counts(by_category, by_store, days=days), when
+
+
+def journeys_report(since, until, *, days=30) -> tuple[dict, object]:
+    """The default window from the rollup; another one from the raw rows."""
+    if days != JOURNEY_DAYS:
+        return journeys_from_counts(journey_counts(since, until, days=days), days=days), None
+    counts, when = journey_rollup_counts(since, until)
+    return journeys_from_counts(counts, days=days), when
