@@ -357,6 +357,8 @@ CELERY_BEAT_SCHEDULE = {
     "support.send_unsent_replies": {"task": "support.send_unsent_replies", "schedule": 60.0},
     "support.poll_imap": {"task": "support.poll_imap", "schedule": 60.0},
     "campaigns.dispatch": {"task": "campaigns.dispatch", "schedule": 60.0},
+    # The dashboards' and reports' daily rollups: the last days again (customers.rollups).
+    "customers.refresh_rollups": {"task": "customers.refresh_rollups", "schedule": 300.0},
     "campaigns.advance_journeys": {"task": "campaigns.advance_journeys", "schedule": 60.0},
     "campaigns.track_conversions": {"task": "campaigns.track_conversions", "schedule": 300.0},
 }
