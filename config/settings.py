@@ -353,6 +353,8 @@ CELERY_BEAT_SCHEDULE = {
     "inventory.push_stock_changes": {"task": "inventory.push_stock_changes", "schedule": 60.0},
     "orders.detect_abandoned_carts": {"task": "orders.detect_abandoned_carts", "schedule": 300.0},
     "support.detect_sla_breaches": {"task": "support.detect_sla_breaches", "schedule": 60.0},
+    # The audit trail past AUDIT_RETENTION_DAYS (core.services.audit).
+    "core.purge_audit_trail": {"task": "core.purge_audit_trail", "schedule": 86400.0},
     # Replies whose send task was lost (broker down when enqueued, worker died).
     "support.send_unsent_replies": {"task": "support.send_unsent_replies", "schedule": 60.0},
     "support.poll_imap": {"task": "support.poll_imap", "schedule": 60.0},
@@ -442,9 +444,15 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "axes": {"level": "WARNING"},  # one INFO line per sign-in otherwise
+    },
 }
 # Error tracking (core.observability): personal data is scrubbed before an event is sent.
 SENTRY_DSN = env("SENTRY_DSN", default="")
 SENTRY_ENVIRONMENT = env("SENTRY_ENVIRONMENT", default="production")
 SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+# How long the audit trail of who touched customers' data is kept (core.services.audit); 0
+# keeps it for ever.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=730)

@@ -9,7 +9,14 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.forms import ApiKeyCreationForm
-from core.models import ApiKey, Channel, IdempotencyRecord, OutboxEvent, WebhookEndpoint
+from core.models import (
+    ApiKey,
+    AuditEntry,
+    Channel,
+    IdempotencyRecord,
+    OutboxEvent,
+    WebhookEndpoint,
+)
 from core.services.api_keys import create_api_key, revoke_api_key
 
 
@@ -168,4 +175,38 @@ class LockedSignInAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Who touched which customer's data: search by the customer's id or the staff member's
+    login. Entries are only ever added, by the doors that show or change her data."""
+
+    list_display = ("at", "actor", "action", "customer_public_id", "path", "ip_address")
+    list_filter = ("action",)
+    search_fields = ("=customer_public_id", "actor", "=request_id")
+    date_hierarchy = "at"
+    fields = (
+        "at",
+        "action",
+        "customer_public_id",
+        "user",
+        "actor",
+        "api_key_prefix",
+        "path",
+        "ip_address",
+        "request_id",
+        "detail",
+    )
+    readonly_fields = fields
+    list_select_related = ("user",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

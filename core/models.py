@@ -351,3 +351,61 @@ class LiveEvent(models.Model):
 
     def __str__(self):
         return f"{self.topic} {self.kind} #{self.pk}"
+
+
+class AuditAction(models.TextChoices):
+    VIEW_PROFILE = "view_profile", _("Opened the customer's page")
+    VIEW_CONVERSATION = "view_conversation", _("Viewed a conversation")
+    EXPORT = "export", _("Exported the customer's data")
+    ERASE = "erase", _("Erased the customer")
+    MERGE = "merge", _("Merged profiles")
+    EDIT = "edit", _("Edited the customer")
+    API_READ = "api_read", _("Read through the API")
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("Audit entries are never changed.")
+
+
+class AuditEntry(models.Model):
+    """Who touched a customer's personal data, when, how and from where: one row per action,
+    appended only (never changed; removed only by the retention sweep). Names the customer by
+    public id and holds no personal data of hers, so it outlives her erasure and is part of
+    her data export."""
+
+    at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    action = models.CharField(_("action"), max_length=20, choices=AuditAction.choices)
+    customer_public_id = models.UUIDField(_("customer"), db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff member"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    actor = models.CharField(
+        _("who"), max_length=150, help_text=_("The staff member's login or the API key's name.")
+    )
+    api_key_prefix = models.CharField(_("API key"), max_length=16, blank=True)
+    path = models.CharField(_("address"), max_length=300, blank=True)
+    ip_address = models.GenericIPAddressField(_("from"), null=True, blank=True)
+    request_id = models.CharField(_("request id"), max_length=100, blank=True)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit trail")
+        indexes = [models.Index(fields=["actor", "at"], name="core_audit_actor_idx")]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.customer_public_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise TypeError("Audit entries are never changed.")
+        super().save(*args, **kwargs)

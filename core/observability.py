@@ -20,6 +20,8 @@ import uuid
 from django.conf import settings
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+# The request being answered (None in tasks and commands), for who-did-what records.
+request_var: contextvars.ContextVar = contextvars.ContextVar("request", default=None)
 TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 HEADER = "X-Request-Id"
 request_log = logging.getLogger("omni.request")
@@ -28,6 +30,10 @@ task_log = logging.getLogger("omni.task")
 
 def current_request_id() -> str:
     return request_id_var.get()
+
+
+def current_request():
+    return request_var.get()
 
 
 def new_request_id(given: str | None = None) -> str:
@@ -51,6 +57,7 @@ class RequestIdMiddleware:
     def __call__(self, request):
         request_id = new_request_id(request.headers.get(HEADER))
         token = request_id_var.set(request_id)
+        request_token = request_var.set(request)
         request.request_id = request_id
         start = time.perf_counter()
         try:
@@ -74,6 +81,7 @@ class RequestIdMiddleware:
             return response
         finally:
             request_id_var.reset(token)
+            request_var.reset(request_token)
 
 
 # --- Celery: the id travels in the task's headers ----------------------------------------

@@ -77,7 +77,12 @@ ROLES = {
 }
 
 # Rows that only an Administrator handles, whatever an app-wide entry says.
-ADMIN_ONLY_MODELS = {"core.apikey", "core.webhookendpoint", "core.idempotencyrecord"}
+ADMIN_ONLY_MODELS = {
+    "core.apikey",
+    "core.webhookendpoint",
+    "core.idempotencyrecord",
+    "core.auditentry",
+}
 
 
 def _actions_for(role_rules, app_label, model):

@@ -35,3 +35,11 @@ def deliver_outbox():
     from core.services.outbox import deliver_pending
 
     return deliver_pending()
+
+
+@shared_task(name="core.purge_audit_trail")
+def purge_audit_trail():
+    """Beat, daily: audit entries past AUDIT_RETENTION_DAYS are removed."""
+    from core.services.audit import purge_expired
+
+    return {"removed": purge_expired()}

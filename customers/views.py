@@ -10,7 +10,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from core.models import ChannelKind
+from core.models import AuditAction, ChannelKind
+from core.services import audit
 from customers.errors import CustomerNotFound, InvalidIdentity, MergeRefused
 from customers.labels import identity_kind_words
 from customers.links import panels_for
@@ -71,6 +72,7 @@ def detail(request, public_id):
     }
     if request.htmx and request.htmx.target == "timeline":
         return render(request, "customers/_timeline.html", context)
+    audit.record(AuditAction.VIEW_PROFILE, customer.public_id)
     context.update(
         {
             "identities": customer.identities.order_by("kind", "value"),
@@ -138,7 +140,9 @@ def merge_duplicate(request, public_id):
                     "Both profiles hold different verified %(kinds)s. Tick “They are the same "
                     "person” to merge them anyway."
                 )
-                % {"kinds": _(", ").join(identity_kind_words(error.details["conflicting"])).lower()},
+                % {
+                    "kinds": _(", ").join(identity_kind_words(error.details["conflicting"])).lower()
+                },
             )
         else:
             flash.error(request, error.message)

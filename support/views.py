@@ -16,7 +16,8 @@ from django.views.decorators.http import require_POST
 from core import live
 from core.api.errors import DomainError
 from core.forms import LocalisedDateTimeField
-from core.models import Channel, ChannelKind
+from core.models import AuditAction, Channel, ChannelKind
+from core.services import audit
 from support import reports, selectors, services, views_live
 from support.forms import AfterSalesForm, ComposerForm, ContactLogForm, InboxFilterForm
 from support.models import (
@@ -130,6 +131,11 @@ def conversation_view(request, pk):
         return render(
             request, "support/_conversation_body.html", _conversation_context(request, conversation)
         )
+    audit.record(
+        AuditAction.VIEW_CONVERSATION,
+        conversation.customer.public_id,
+        detail={"conversation": conversation.pk},
+    )
     return _conversation_page(request, conversation)
 
 

@@ -16,6 +16,8 @@ from rest_framework.views import APIView
 from core.api.authentication import ApiClient
 from core.api.pagination import NewestFirstCursorPagination
 from core.api.parsers import check_json_body
+from core.models import AuditAction
+from core.services import audit
 from customers.errors import CustomerNotFound
 from customers.payloads import AliasIn, BatchIn, IdentifyIn, TrackIn, decode
 from customers.selectors import (
@@ -223,7 +225,9 @@ class CustomerDetailView(generics.RetrieveAPIView):
     lookup_field = "public_id"
 
     def get_object(self):
-        return customer_by_public_id_prefetched(self.kwargs["public_id"])
+        customer = customer_by_public_id_prefetched(self.kwargs["public_id"])
+        audit.record(AuditAction.API_READ, customer.public_id, detail={"read": "profile"})
+        return customer
 
 
 class TimelinePagination(NewestFirstCursorPagination):
@@ -251,6 +255,7 @@ class TimelineView(generics.ListAPIView):
 
     def get_queryset(self):
         customer = customer_by_public_id(self.kwargs["public_id"])
+        audit.record(AuditAction.API_READ, customer.public_id, detail={"read": "timeline"})
         params = self.request.query_params
         return timeline_for(customer, channel=params.get("channel"), name=params.get("name"))
 

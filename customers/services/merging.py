@@ -5,6 +5,8 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.models import AuditAction
+from core.services import audit
 from core.services.outbox import publish
 from customers.errors import MergeRefused
 from customers.links import customer_links
@@ -69,7 +71,7 @@ def merge_customers(
         if survivor.id == loser.id:
             raise MergeRefused("A profile cannot be merged into itself.")
         locked = _lock(survivor, loser)
-        return merge_locked(
+        merge = merge_locked(
             locked[survivor.id],
             locked[loser.id],
             reason=reason,
@@ -78,6 +80,13 @@ def merge_customers(
             identities=identities,
             force=force,
         )
+        audit.record(
+            AuditAction.MERGE,
+            survivor.public_id,
+            user=merged_by,
+            detail={"merged_profile": str(loser.public_id), "source": source},
+        )
+        return merge
 
 
 # What a merge changes on the survivor: saved by merge_locked, or by a caller that saves the

@@ -13,6 +13,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.models import AuditAction
+from core.services import audit
 from core.services.idempotency import forget_answers_about
 from core.services.outbox import forget_person
 from core.services.traces import ERASED, PersonTraces
@@ -114,6 +116,11 @@ def export_customer(customer: Customer, *, requested_by=None, source: str = "") 
             ],
             "apps": {},
         }
+        # Who touched her data (core's audit trail), this export included.
+        audit.record(AuditAction.EXPORT, customer.public_id, user=requested_by)
+        document["access_log"] = audit.entries_for(
+            [customer.public_id, *customer.merged_profiles.values_list("public_id", flat=True)]
+        )
         for handler in privacy_handlers():
             if handler.export is not None:
                 document["apps"][handler.key] = handler.export(customer)
@@ -186,6 +193,7 @@ def erase_customer(customer: Customer, *, requested_by=None, source: str = "") -
                 return previous
         profiles = [customer.pk, *customer.merged_profiles.values_list("pk", flat=True)]
         traces = traces_of(customer, profiles)
+        audit.record(AuditAction.ERASE, customer.public_id, user=requested_by)
         handled = []
         for handler in privacy_handlers():
             if handler.erase is not None:
