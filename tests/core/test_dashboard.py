@@ -176,3 +176,24 @@ def test_the_demo_gives_every_chart_figures(settings, tmp_path):
     assert any(row["steps"][-2:] == ["web", "store"] for row in journeys["journeys"]) or any(
         "store" in row["steps"] and len(row["steps"]) > 1 for row in journeys["journeys"]
     )
+
+
+def test_the_beat_task_refreshes_every_rollup_and_the_dashboard_says_when(
+    client, staff_in_role, week_of_sales, settings
+):
+    from customers.rollups import DailyFigure, RollupRefresh
+    from customers.tasks import refresh_rollups_task
+
+    assert settings.CELERY_BEAT_SCHEDULE["customers.refresh_rollups"]["task"] == (
+        "customers.refresh_rollups"
+    )
+    refresh_rollups_task.delay()
+    assert {"sales", "new_customers", "ropo_category", "journeys", "stock_alerts"} <= set(
+        RollupRefresh.objects.values_list("metric", flat=True)
+    )
+    two_days_ago = week_of_sales - timedelta(days=2)
+    web = DailyFigure.objects.get(metric="sales", day=two_days_ago, key="web")
+    assert (web.count, str(web.amount)) == (2, "80.00")
+    client.force_login(staff_in_role(MERCHANDISER))
+    page = client.get(reverse("home")).content.decode()
+    assert "Figures refreshed" in page
