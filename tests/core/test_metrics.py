@@ -116,3 +116,21 @@ def test_only_the_token_holder_reads_the_metrics(settings):
     settings.METRICS_TOKEN = ""
     assert Client(REMOTE_ADDR="203.0.113.9").get("/metrics").status_code == 404
     assert scrape()  # this machine, no token set
+
+
+@pytest.mark.django_db
+def test_the_grafana_dashboard_reads_only_metrics_the_endpoint_exposes():
+    """docs/grafana-dashboard.json must not drift from what /metrics serves."""
+    import json
+    from pathlib import Path
+
+    dashboard = json.loads((Path(__file__).parents[2] / "docs/grafana-dashboard.json").read_text())
+    exposed = {line.split()[2] for line in scrape().splitlines() if line.startswith("# TYPE ")}
+    suffixes = ("_bucket", "_count", "_sum", "_total")
+    for panel in dashboard["panels"]:
+        for target in panel["targets"]:
+            names = set(re.findall(r"\b(omni_[a-z_]+)", target["expr"]))
+            assert names, panel["title"]
+            for name in names:
+                base = next((name[: -len(s)] for s in suffixes if name.endswith(s)), name)
+                assert name in exposed or base in exposed, (panel["title"], name)
