@@ -456,3 +456,11 @@ SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
 # How long the audit trail of who touched customers' data is kept (core.services.audit); 0
 # keeps it for ever.
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=730)
+# How long the audit trail of who touched customers' data is kept (core.services.audit); 0
+# keeps it for ever.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=730)
+# Traces of requests and tasks to an OpenTelemetry collector (OTLP over HTTP), when enabled
+# (`pip install -e '.[otel]'`).
+OTEL_ENABLED = env.bool("OTEL_ENABLED", default=False)
+OTEL_EXPORTER_OTLP_ENDPOINT = env("OTEL_EXPORTER_OTLP_ENDPOINT", default="http://127.0.0.1:4318")
+OTEL_SERVICE_NAME = env("OTEL_SERVICE_NAME", default="omni-backoffice")

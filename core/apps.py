@@ -29,3 +29,4 @@ class CoreConfig(AppConfig):
         from . import observability
 
         observability.init_sentry()
+        observability.init_tracing()

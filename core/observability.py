@@ -7,6 +7,8 @@
   core.services.outbox.post_signed), and written on every log line.
 - One log line per request (`omni.request`) and per task (`omni.task`), with its duration and
   outcome. With LOG_FORMAT=json (the default when DEBUG is off) every line is a JSON object.
+- OTEL_ENABLED turns on OpenTelemetry tracing of requests and tasks, exported over OTLP/HTTP
+  to OTEL_EXPORTER_OTLP_ENDPOINT (a collector), for those who run one.
 - SENTRY_DSN turns on Sentry (sentry-sdk, Django and Celery integrations) with personal data
   scrubbed before anything leaves: emails, phone numbers and message texts never reach it.
 """
@@ -205,3 +207,49 @@ def init_sentry():
         traces_sample_rate=settings.SENTRY_TRACES_SAMPLE_RATE,
     )
     return True
+
+
+# --- OpenTelemetry ---------------------------------------------------------------------------
+
+_tracer_provider = None
+
+
+def init_tracing():
+    """With OTEL_ENABLED: spans for every request (Django) and task (Celery), batched to the
+    collector at OTEL_EXPORTER_OTLP_ENDPOINT over OTLP/HTTP. Returns the provider, or None."""
+    global _tracer_provider
+    if not getattr(settings, "OTEL_ENABLED", False) or _tracer_provider is not None:
+        return _tracer_provider
+    from opentelemetry import trace
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.instrumentation.celery import CeleryInstrumentor
+    from opentelemetry.instrumentation.django import DjangoInstrumentor
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": settings.OTEL_SERVICE_NAME})
+    )
+    endpoint = settings.OTEL_EXPORTER_OTLP_ENDPOINT.rstrip("/") + "/v1/traces"
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint, timeout=5)))
+    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+        trace.set_tracer_provider(provider)  # once per process, as OpenTelemetry allows
+    DjangoInstrumentor().instrument(tracer_provider=provider)
+    CeleryInstrumentor().instrument(tracer_provider=provider)
+    _tracer_provider = provider
+    return provider
+
+
+def stop_tracing():
+    """Undo init_tracing (tests): the instrumentation comes off and spans are flushed."""
+    global _tracer_provider
+    if _tracer_provider is None:
+        return
+    from opentelemetry.instrumentation.celery import CeleryInstrumentor
+    from opentelemetry.instrumentation.django import DjangoInstrumentor
+
+    DjangoInstrumentor().uninstrument()
+    CeleryInstrumentor().uninstrument()
+    _tracer_provider.shutdown()
+    _tracer_provider = None
