@@ -11,4 +11,9 @@ urlpatterns = [
         providers.DeliveryReportView.as_view(),
         name="api-delivery-reports",
     ),
+    path(
+        "providers/<slug:channel_code>/twilio-status",
+        providers.TwilioStatusView.as_view(),
+        name="api-twilio-status",
+    ),
 ]
