@@ -16,6 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from core.api.errors import DomainError
+from core.models import AuditAction
+from core.services import audit
 from customers.event_names import label_of
 from customers.labels import merge_reason_label
 from customers.models import (
@@ -106,6 +108,17 @@ class CustomerAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("merged_into")
+
+    def save_related(self, request, form, formsets, change):
+        """Edits of her profile, identities or consents here are on the audit trail."""
+        super().save_related(request, form, formsets, change)
+        changed = list(form.changed_data) + [
+            formset.prefix for formset in formsets if formset.has_changed()
+        ]
+        if change and changed:
+            audit.record(
+                AuditAction.EDIT, form.instance.public_id, detail={"changed": sorted(changed)}
+            )
 
     @admin.display(description=_("360 page"))
     def page_link(self, obj):
