@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from customers.reports import FIRST_DAYS, acquisition_counts, acquisition_from_counts
@@ -146,15 +147,43 @@ def _covered(metric: str):
     return refresh.first_day, refresh.last_day
 
 
-def figures_for(metric: str, since: date, until: date) -> tuple[list[DailyFigure], object]:
+def _summed(metric: str, since: date, until: date) -> list[DailyFigure]:
+    """The figures of the days summed per key and currency in the database (day None): what
+    a report that does not chart by day reads, a few hundred rows instead of one per day."""
+    rows = (
+        DailyFigure.objects.filter(metric=metric, day__gte=since, day__lte=until)
+        .values("key", "currency")
+        .annotate(n=Sum("count"), total=Sum("amount"), second=Sum("extra"))
+        .order_by()
+    )
+    return [
+        DailyFigure(
+            day=None,
+            key=row["key"],
+            currency=row["currency"],
+            count=row["n"],
+            amount=row["total"],
+            extra=row["second"],
+        )
+        for row in rows
+    ]
+
+
+def figures_for(
+    metric: str, since: date, until: date, *, by_day: bool = True
+) -> tuple[list[DailyFigure], object]:
     """The figures of since..until: from the rollup where it covers the days, computed from
-    the raw rows elsewhere; and when the rollup was last refreshed (None: all raw)."""
+    the raw rows elsewhere; and when the rollup was last refreshed (None: all raw). Without
+    `by_day`, the rollup's days come summed per key (their `day` is None)."""
     covered = _covered(metric)
     compute = GROUPS[GROUP_OF[metric]][0]
     if covered is None or covered[0] > until or covered[1] < since:
         return compute(since, until)[metric], None
     first, last = max(since, covered[0]), min(until, covered[1])
-    figures = list(figures_of(metric, first, last))
+    if by_day:
+        figures = list(figures_of(metric, first, last))
+    else:
+        figures = _summed(metric, first, last)
     if since < first:
         figures += compute(since, first - timedelta(days=1))[metric]
     if last < until:
@@ -180,14 +209,18 @@ def sales_counts(since, until, *, channel=None):
 
 def acquisition_rollup_counts(since, until):
     new, when = figures_for(NEW_CUSTOMERS, since, until)
-    orders, _when = figures_for(FIRST_ORDERS, since, until)
-    products, _when = figures_for(FIRST_PRODUCTS, since, until)
+    orders, _when = figures_for(FIRST_ORDERS, since, until, by_day=False)
+    products, _when = figures_for(FIRST_PRODUCTS, since, until, by_day=False)
     counts = {
         "new": Counter({(f.day, f.key): f.count for f in new}),
         "buyers": Counter({(f.day, f.key): f.extra for f in new}),
-        "orders": {(f.day, f.key, f.currency): [f.count, Decimal(f.amount)] for f in orders},
+        "orders": {},
         "products": Counter(),
     }
+    for f in orders:
+        entry = counts["orders"].setdefault((f.day, f.key, f.currency), [0, Decimal(0)])
+        entry[0] += f.count
+        entry[1] += Decimal(f.amount)
     for f in products:
         kind, _sep, name = f.key.partition(SEPARATOR)
         counts["products"][(f.day, kind, name)] += f.count
@@ -195,8 +228,8 @@ def acquisition_rollup_counts(since, until):
 
 
 def ropo_rollup_counts(since, until):
-    by_category, when = figures_for(ROPO_CATEGORY, since, until)
-    by_store, _when = figures_for(ROPO_STORE, since, until)
+    by_category, when = figures_for(ROPO_CATEGORY, since, until, by_day=False)
+    by_store, _when = figures_for(ROPO_STORE, since, until, by_day=False)
 
     def counter(figures):
         out = Counter()
@@ -209,8 +242,11 @@ def ropo_rollup_counts(since, until):
 
 
 def journey_rollup_counts(since, until):
-    figures, when = figures_for(JOURNEYS, since, until)
-    return Counter({(f.day, tuple(f.key.split(SEPARATOR))): f.count for f in figures}), when
+    figures, when = figures_for(JOURNEYS, since, until, by_day=False)
+    counts = Counter()
+    for f in figures:
+        counts[(f.day, tuple(f.key.split(SEPARATOR)))] += f.count
+    return counts, when
 
 
 # --- refreshing ------------------------------------------------------------------------
