@@ -226,6 +226,13 @@ def main():
                 assert response.status_code == 200, (path, response.status_code)
 
             figure = timed_ms(get)
+            if os.environ.get("BENCH_PROFILE") and path == os.environ["BENCH_PROFILE"]:
+                import cProfile
+                import pstats
+
+                profiler = cProfile.Profile()
+                profiler.runcall(get)
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
             results.append(report(f"page {path}", figure, "ms", TARGET_MS))
             if path in raw:
                 scan = timed_ms(raw[path], repeat=1)

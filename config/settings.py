@@ -363,6 +363,8 @@ CELERY_BEAT_SCHEDULE = {
     "customers.refresh_rollups": {"task": "customers.refresh_rollups", "schedule": 300.0},
     "campaigns.advance_journeys": {"task": "campaigns.advance_journeys", "schedule": 60.0},
     "campaigns.track_conversions": {"task": "campaigns.track_conversions", "schedule": 300.0},
+    # Imports whose publish was lost (broker down) or whose worker died.
+    "catalog.start_waiting_imports": {"task": "catalog.start_waiting_imports", "schedule": 60.0},
 }
 # A periodic run that waited in the queue longer than its interval is dropped: the next one
 # is already due, so a stalled worker never faces a pile of stale copies.

@@ -60,6 +60,15 @@ class SupportConfig(AppConfig):
                     config_changed, sender=model, dispatch_uid=f"support.sla.{model.__name__}"
                 )
 
+        # Two profiles found to be one person: her open conversations fold into one.
+        from support.services.conversations import on_customer_merged
+
+        post_save.connect(
+            on_customer_merged,
+            sender="customers.CustomerMerge",
+            dispatch_uid="support.fold_on_customer_merge",
+        )
+
 
 def _on_delivery_report(sender, channel, provider_message_id, status, detail=None, **kwargs):
     from support.services import record_delivery

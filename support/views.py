@@ -98,6 +98,8 @@ def _conversation_context(request, conversation):
         ),
         "may_start_after_sales": request.user.has_perm(AFTER_SALES),
         "contact_form": ContactLogForm(),
+        # The customer's other open threads: one button each merges it into this one.
+        "mergeable": [other for other in panel["conversations"] if other.is_active],
         "statuses": ConversationStatus.choices,
         "priorities": Priority.choices,
         "agents": agents.order_by("username"),
@@ -365,7 +367,9 @@ def merge_view(request, conversation):
         from support.errors import CannotMerge
 
         raise CannotMerge(_("No conversation with that number."), fields={"other": [_("Unknown.")]})
-    target = services.merge_conversations(conversation, other, by=request.user)
+    target = services.merge_conversations(
+        conversation, other, by=request.user, source_field="other"
+    )
     flash.success(request, _("Merged %(other)s into this conversation.") % {"other": other.token})
     return _after_action(request, target)
 

@@ -159,6 +159,14 @@ class StatusSerializer(StrictSerializer):
     priority = PriorityField(required=False)
 
 
+class MergeSerializer(StrictSerializer):
+    conversation = serializers.IntegerField(
+        min_value=1,
+        help_text="Id of the other conversation of the same customer; it is merged into this "
+        "one (its messages move here, it is closed pointing here). A retry answers the same.",
+    )
+
+
 class IdentitySerializer(StrictSerializer):
     kind = serializers.CharField(max_length=20)
     value = serializers.CharField(max_length=255)

@@ -35,5 +35,10 @@ urlpatterns = [
         views.StatusView.as_view(),
         name="api-support-status",
     ),
+    path(
+        "support/conversations/<int:pk>/merge",
+        views.MergeView.as_view(),
+        name="api-support-merge",
+    ),
     path("support/contacts", views.ContactLogView.as_view(), name="api-support-contacts"),
 ]

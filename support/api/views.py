@@ -23,12 +23,13 @@ from support.api.serializers import (
     ConversationQuerySerializer,
     ConversationSerializer,
     InboundAcceptedSerializer,
+    MergeSerializer,
     MessageSerializer,
     NoteSerializer,
     ReplySerializer,
     StatusSerializer,
 )
-from support.errors import InvalidPayload, UnknownChannel
+from support.errors import CannotMerge, InvalidPayload, UnknownChannel
 from support.models import Conversation, Message
 
 STAFF = {"read": "support.view_conversation", "write": "support.change_conversation"}
@@ -266,6 +267,36 @@ class StatusView(_ConversationAction):
         )
         conversation.refresh_from_db()
         return Response(ConversationSerializer(conversation).data)
+
+
+class MergeView(_ConversationAction):
+    """Merge another conversation of the same customer into this one: its messages move here
+    keeping their channels, it is closed and points here. Idempotent: merging the same
+    conversation again answers the same. 409 (field named) for two customers' conversations or
+    one already merged elsewhere."""
+
+    @extend_schema(
+        request=MergeSerializer,
+        responses={
+            200: ConversationSerializer,
+            400: OpenApiResponse(description="Invalid input (field named)."),
+            404: OpenApiResponse(description="No such conversation."),
+            409: OpenApiResponse(description="Another customer's, or already merged."),
+        },
+    )
+    def post(self, request, pk):
+        data = self.body(MergeSerializer)
+        conversation = self.conversation()
+        other = Conversation.objects.filter(pk=data["conversation"]).first()
+        if other is None:
+            raise CannotMerge(
+                "No such conversation.", fields={"conversation": ["Unknown conversation."]}
+            )
+        target = services.merge_conversations(
+            conversation, other, by=_staff_user(request), source_field="conversation"
+        )
+        target.refresh_from_db()
+        return Response(ConversationSerializer(target).data)
 
 
 class ContactLogView(APIView):

@@ -255,12 +255,18 @@ def set_priority(conversation: Conversation, priority: int) -> Conversation:
         return conversation
 
 
-def merge_conversations(target: Conversation, source: Conversation, *, by=None) -> Conversation:
+def merge_conversations(
+    target: Conversation, source: Conversation, *, by=None, source_field: str = "source"
+) -> Conversation:
     """Fold `source` into `target` (same customer): its messages move, its channels and tags
     join, the earliest running SLA targets stay, and `source` is closed pointing at `target`
-    (a reply to it threads into `target`). Raises CannotMerge."""
+    (a reply to it threads into `target`). Both rows are locked in id order. Merging a source
+    already merged into `target` again returns `target` (a retry). Raises CannotMerge, naming
+    `source_field` (the caller's name for the source) or `id` (the target)."""
     if target.pk == source.pk:
-        raise CannotMerge("A conversation cannot merge into itself.")
+        raise CannotMerge(
+            "A conversation cannot merge into itself.", fields={source_field: ["Same one."]}
+        )
     with transaction.atomic():
         first, second = sorted([target.pk, source.pk])
         locked = {
@@ -274,10 +280,15 @@ def merge_conversations(target: Conversation, source: Conversation, *, by=None) 
             raise CannotMerge(
                 "These conversations belong to two customers; merge the customer profiles "
                 "first (customer page), then the conversations.",
-                fields={"source": ["Another customer's conversation."]},
+                fields={source_field: ["Another customer's conversation."]},
             )
+        if source.merged_into_id == target.pk:
+            return target  # a retry of a merge already made
         if target.merged_into_id or source.merged_into_id:
-            raise CannotMerge("One of them was already merged.")
+            merged = "id" if target.merged_into_id else source_field
+            raise CannotMerge(
+                "One of them was already merged.", fields={merged: ["Already merged."]}
+            )
         now = timezone.now()
         Message.objects.filter(conversation=source).update(conversation=target)
         for kind in source.channels_used or []:
@@ -305,7 +316,34 @@ def merge_conversations(target: Conversation, source: Conversation, *, by=None) 
         source.updated_at = now
         source.save()
         AgentNotification.objects.filter(conversation=source).update(conversation=target)
+        live.conversation_changed(source, "status_changed", merged_into=target.pk)
+        live.conversation_changed(target, "message_received")
         return target
+
+
+def fold_open_conversations(customer) -> Conversation | None:
+    """The customer's open (open, pending, snoozed) conversations become one, as threading
+    would have made them had her identities been known from the start: the oldest survives,
+    the others merge into it (merge_conversations). Called in a customer merge's transaction,
+    after the merged profile's rows moved to `customer`. Returns the survivor, or None."""
+    with transaction.atomic():
+        active = list(
+            Conversation.objects.filter(
+                customer=customer, status__in=ACTIVE_STATUSES, merged_into__isnull=True
+            ).order_by("created_at", "pk")
+        )
+        if not active:
+            return None
+        survivor = active[0]
+        for other in active[1:]:
+            survivor = merge_conversations(survivor, other)
+        return survivor
+
+
+def on_customer_merged(sender, instance, created, **kwargs) -> None:
+    """post_save of customers.CustomerMerge: the profiles are one person, so are her threads."""
+    if created and not kwargs.get("raw"):
+        fold_open_conversations(instance.survivor)
 
 
 def split_conversation(
