@@ -375,6 +375,8 @@ for _entry in CELERY_BEAT_SCHEDULE.values():
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 
+    # Delivery receipts of SMS gateways that only answer when asked (Kavenegar).
+    "core.poll_sms_receipts": {"task": "core.poll_sms_receipts", "schedule": 300.0},
 # --- Metrics (core.metrics) ---------------------------------------------------------------
 # /metrics answers to `Authorization: Bearer <METRICS_TOKEN>`; without a token, only to this
 # machine. Several processes: PROMETHEUS_MULTIPROC_DIR (environment) shared by all of them.

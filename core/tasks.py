@@ -43,3 +43,12 @@ def purge_audit_trail():
     from core.services.audit import purge_expired
 
     return {"removed": purge_expired()}
+
+
+@shared_task(name="core.poll_sms_receipts")
+def poll_sms_receipts():
+    """Every few minutes: ask the gateways without a delivery callback (Kavenegar) where the
+    recent messages are, and report the delivered and failed ones."""
+    from core.providers.kavenegar import poll_receipts  # adapters load when first used
+
+    return poll_receipts()

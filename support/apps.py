@@ -8,6 +8,7 @@ class SupportConfig(AppConfig):
 
     def ready(self):
         from core.providers import delivery_reported
+        from core.providers.kavenegar import register_receipt_source
         from core.staff_ui import register_dashboard_panel, register_nav_item
         from customers.links import (
             register_customer_link,
@@ -48,6 +49,7 @@ class SupportConfig(AppConfig):
             order=40,
         )
         delivery_reported.connect(_on_delivery_report, dispatch_uid="support.delivery_reports")
+        register_receipt_source(selectors.awaiting_receipt)
 
         from django.db.models.signals import post_delete, post_save
 

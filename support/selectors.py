@@ -19,6 +19,8 @@ from support.models import (
     CannedReply,
     Conversation,
     ConversationStatus,
+    DeliveryStatus,
+    Direction,
     Message,
     Team,
 )
@@ -225,3 +227,18 @@ def dashboard_context(request) -> dict:
 
 def teams():
     return Team.objects.order_by("name")
+
+
+def awaiting_receipt(channel, since) -> list[str]:
+    """Provider ids of this channel's replies sent since `since` that no receipt has settled
+    yet: what a polled SMS gateway (core.providers.kavenegar) is asked about."""
+    return list(
+        Message.objects.filter(
+            channel=channel,
+            direction=Direction.OUTBOUND,
+            delivery_status=DeliveryStatus.SENT,
+            sent_at__gte=since,
+        )
+        .exclude(provider_message_id="")
+        .values_list("provider_message_id", flat=True)[:50_000]
+    )
