@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from catalog.models import (
     Attribute,
     Brand,
+    CatalogImport,
     Category,
     ChannelFeed,
     FeedRun,
@@ -244,4 +245,32 @@ class FeedRunAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in FeedRun._meta.fields]
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(CatalogImport)
+class CatalogImportAdmin(admin.ModelAdmin):
+    """The record of imports, read only: an import is changed by running it, never by hand."""
+
+    list_display = [
+        "created_at",
+        "source",
+        "filename",
+        "dry_run",
+        "status",
+        "rows_total",
+        "products_created",
+        "products_updated",
+        "products_unchanged",
+    ]
+    list_filter = ["status", "source", "dry_run"]
+    list_select_related = ["created_by", "api_key"]
+    # The stored file stays private: it is read by the import job, never linked.
+    exclude = ["file"]
+    readonly_fields = [f.name for f in CatalogImport._meta.fields if f.name != "file"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

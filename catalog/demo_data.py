@@ -8,16 +8,22 @@ A few rows are deliberately imperfect (no barcode, no image, no brand), as real 
 are, so the feeds page shows refusals with their reasons.
 """
 
+import csv
+import io
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.core.files.base import ContentFile
 from django.db import transaction
 from djmoney.money import Money
 
+from catalog import import_jobs
 from catalog.factories import ProductFactory, ProductVariantFactory, gtin13
+from catalog.import_export import export_rows
 from catalog.models import (
     Attribute,
     AttributeKind,
     Brand,
+    CatalogImport,
     Category,
     ChannelFeed,
     FeedFormat,
@@ -375,6 +381,26 @@ def seed_products(ctx):
     ctx.created("products", len(products))
     ctx.created("variants", len(variants))
     ctx.created("prices per channel", len(prices))
+
+
+@register_stage("catalog.import", order=15, label="A catalog import")
+def seed_import(ctx):
+    """One finished import in the history: a dry run of the Aria Runner's rows plus a navy
+    size the catalog does not have yet, reported as a new variant."""
+    if CatalogImport.objects.exists() or not Product.objects.filter(slug="aria-runner").exists():
+        return
+    header, *rows = export_rows(Product.objects.filter(slug="aria-runner"))
+    navy = dict(zip(header, rows[0], strict=True))
+    navy.update(sku="ARIA-NAVY-38", barcode="", colour="navy", size="38")
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerows([header, *rows, [navy[column] for column in header]])
+    upload = ContentFile(text.getvalue().encode(), name="aria-runner.csv")
+    job = import_jobs.create_import(
+        source=CatalogImport.Source.COMMAND, upload=upload, dry_run=True, start=False
+    )
+    import_jobs.run_import(job.pk)
+    ctx.created("catalog imports", 1)
 
 
 @register_stage("catalog.feeds", order=90, label="Channel feeds")

@@ -46,3 +46,23 @@ class FeedNotReady(CatalogError):
         super().__init__(message, retry_after=retry_after)
         self.retry_after = retry_after
         self.queued = queued
+
+
+class InvalidImport(CatalogError):
+    """An import's upload or rows cannot be taken (wrong type, unreadable, too many rows);
+    `fields` names `file` or `rows`."""
+
+    code = "invalid"
+    status_code = 400
+
+
+class ImportTooLarge(CatalogError):
+    """The uploaded file is larger than CATALOG_IMPORT_MAX_BYTES."""
+
+    code = "import_too_large"
+    status_code = 413
+
+
+class ImportNotFound(CatalogError):
+    code = "not_found"
+    status_code = 404

@@ -47,7 +47,11 @@ class ChannelPricesForm(forms.Form):
         step = str(Decimal(1).scaleb(-currency_decimals(channel.currency)))
         for variant in self.variants:
             listing = current.get(variant.pk)
-            names = {"sku": variant.sku, "channel": channel.display_name, "currency": channel.currency}
+            names = {
+                "sku": variant.sku,
+                "channel": channel.display_name,
+                "currency": channel.currency,
+            }
             compare = listing.compare_at_price if listing else None
             self.fields[f"price_{variant.pk}"] = forms.DecimalField(
                 label=_("Price of %(sku)s on %(channel)s (%(currency)s)") % names,

@@ -10,18 +10,25 @@ One row per variant; product columns repeat on each of its rows:
 Prices are in the channel's currency. An import is all or nothing: every bad row is
 reported by line number and column, and when any row is bad nothing is written. A dry run
 checks everything and writes nothing either way. Export writes the same shape, so an
-export imported again changes nothing.
+export imported again changes nothing. The same rows may come as JSON (`{"rows": [{column:
+value}, ...]}`, the API's door): line N is then rows[N-1], and line 0 the columns' names.
+
+The command, the staff page and the API's job (catalog.import_jobs) all call
+`import_catalog`, so one rule decides what a good row is.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from django.db import transaction
 from django.db.models import Prefetch
+from django.utils.translation import gettext as _
 
 from catalog import services
 from catalog.models import Attribute, Product, ProductMedia, ProductVariant, VariantListing
@@ -55,9 +62,15 @@ class RowError:
     line: int
     column: str
     message: str
+    value: str = ""
 
     def as_dict(self):
-        return {"line": self.line, "column": self.column, "message": self.message}
+        return {
+            "line": self.line,
+            "column": self.column,
+            "value": self.value,
+            "message": str(self.message),
+        }
 
 
 @dataclass
@@ -66,7 +79,9 @@ class ImportReport:
     rows: int = 0
     products_created: int = 0
     products_updated: int = 0
+    products_unchanged: int = 0
     variants: int = 0
+    new_variants: list[str] = field(default_factory=list)  # SKUs not in the catalog yet
     errors: list[RowError] = field(default_factory=list)
     applied: bool = False
 
@@ -81,7 +96,9 @@ class ImportReport:
             "rows": self.rows,
             "products_created": self.products_created,
             "products_updated": self.products_updated,
+            "products_unchanged": self.products_unchanged,
             "variants": self.variants,
+            "new_variants": list(self.new_variants),
             "errors": [e.as_dict() for e in self.errors],
         }
 
@@ -89,23 +106,52 @@ class ImportReport:
 # --- reading ----------------------------------------------------------------------------
 
 
+class Formula(str):
+    """A spreadsheet cell holding a formula: refused, since the value it would show is not
+    in the file (and a formula is no product data)."""
+
+
 def _cell(value) -> str:
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     return str(value).strip()
 
 
+def _xlsx_cell(cell) -> str:
+    if getattr(cell, "data_type", None) == "f":
+        return Formula(str(cell.value))
+    return _cell(cell.value)
+
+
+def _json_rows(upload) -> Iterator[tuple[int, list[str]]]:
+    raw = upload.read()
+    rows = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)["rows"]
+    header: list[str] = []
+    for row in rows:
+        header += [key for key in row if key not in header]
+    yield 0, header
+    for number, row in enumerate(rows, 1):
+        yield number, [_cell(row.get(column)) for column in header]
+
+
 def read_rows(upload, filename: str) -> Iterator[tuple[int, list[str]]]:
-    """(line number, cells) of a CSV or XLSX file, the header being line 1."""
+    """(line number, cells) of a CSV or XLSX file, the header being line 1; of JSON rows,
+    the header (the keys, in order of appearance) being line 0 and rows[0] line 1. A formula
+    cell of an XLSX file comes as a `Formula`."""
+    if filename.lower().endswith(".json"):
+        yield from _json_rows(upload)
+        return
     if filename.lower().endswith(".xlsx"):
         from openpyxl import load_workbook
 
-        workbook = load_workbook(upload, read_only=True, data_only=True)
+        workbook = load_workbook(upload, read_only=True, data_only=False)
         try:
-            for number, values in enumerate(workbook.active.iter_rows(values_only=True), 1):
-                cells = [_cell(v) for v in values]
+            for number, row in enumerate(workbook.active.iter_rows(), 1):
+                cells = [_xlsx_cell(cell) for cell in row]
                 if any(cells):
                     yield number, cells
         finally:
@@ -251,9 +297,23 @@ def _product_data(product: _Product, channel_codes, attribute_codes, errors) -> 
     return data
 
 
-def import_catalog(upload, *, filename: str = "catalog.csv", dry_run: bool = False) -> ImportReport:
-    """Check every row of `upload` (CSV or XLSX) and, unless `dry_run` or any row is bad,
-    create or update its products, variants and prices in one transaction."""
+PROGRESS_EVERY = 500
+
+
+def import_catalog(
+    upload,
+    *,
+    filename: str = "catalog.csv",
+    dry_run: bool = False,
+    max_rows: int | None = None,
+    on_progress=None,
+) -> ImportReport:
+    """Check every row of `upload` (CSV, XLSX or JSON rows) and, unless any row is bad,
+    create or update its products, variants and prices in one transaction. A dry run does
+    the same in a transaction it rolls back, so what it reports (created, updated,
+    unchanged) is what the import would do, and nothing is written. SKUs not in the catalog
+    are listed in `new_variants` either way. More than `max_rows` rows: refused.
+    `on_progress(rows)` is called as rows are read."""
     report = ImportReport(dry_run=dry_run)
     rows = read_rows(upload, filename)
     try:
@@ -292,12 +352,31 @@ def import_catalog(upload, *, filename: str = "catalog.csv", dry_run: bool = Fal
         return report
 
     products: dict[str, _Product] = {}
+    cells_by_line: dict[int, dict] = {header_line: {column: column for column in header}}
+    formulas: dict[tuple[int, str], RowError] = {}
     sku_lines: dict[str, int] = {}
     barcode_lines: dict[str, int] = {}
     try:
         for line, cells in rows:
             report.rows += 1
+            if on_progress and report.rows % PROGRESS_EVERY == 0:
+                on_progress(report.rows)
+            if max_rows is not None and report.rows > max_rows:
+                report.errors.append(
+                    RowError(
+                        line,
+                        "",
+                        _("More than %(limit)d rows; split the file.") % {"limit": max_rows},
+                    )
+                )
+                return report
+            for column, cell in zip(header, cells, strict=False):
+                if isinstance(cell, Formula):
+                    formulas[(line, column)] = RowError(
+                        line, column, _("A formula; paste its value instead.")
+                    )
             row = dict(zip(header, cells + [""] * (len(header) - len(cells)), strict=False))
+            cells_by_line[line] = row
             if len(cells) > len(header) and any(cells[len(header) :]):
                 report.errors.append(RowError(line, "", "More cells than columns."))
             slug = row.get("product_slug", "")
@@ -334,6 +413,8 @@ def import_catalog(upload, *, filename: str = "catalog.csv", dry_run: bool = Fal
     except (csv.Error, UnicodeDecodeError) as error:
         report.errors.append(RowError(report.rows + 1, "", f"Cannot read the file: {error}"))
         return report
+    if on_progress:
+        on_progress(report.rows)
 
     datas = []
     existing = set(Product.objects.filter(slug__in=list(products)).values_list("slug", flat=True))
@@ -349,12 +430,49 @@ def import_catalog(upload, *, filename: str = "catalog.csv", dry_run: bool = Fal
             report.products_updated += 1
         else:
             report.products_created += 1
+    skus = [v["sku"] for data in datas for v in data["variants"] if v.get("sku")]
+    known_skus = set(ProductVariant.objects.filter(sku__in=skus).values_list("sku", flat=True))
+    report.new_variants = [sku for sku in skus if sku not in known_skus]
+    # A formula's cell is reported as such, not again for the formula's text.
+    report.errors = [e for e in report.errors if (e.line, e.column) not in formulas]
+    report.errors += formulas.values()
     report.errors.sort(key=lambda e: (e.line, e.column))
-    if report.errors or dry_run:
+    for error in report.errors:
+        error.value = str(cells_by_line.get(error.line, {}).get(error.column, ""))
+    if report.errors:
         return report
-    services.upsert_products(datas, checked=True)
-    report.applied = True
+    slugs = list(products)
+    with transaction.atomic():
+        before = _catalog_state(slugs)
+        services.upsert_products(datas, checked=True)
+        after = _catalog_state(slugs)
+        if dry_run:
+            transaction.set_rollback(True)
+    report.products_updated = report.products_unchanged = 0
+    for slug in slugs:
+        if slug not in before:
+            continue
+        if before[slug] == after.get(slug):
+            report.products_unchanged += 1
+        else:
+            report.products_updated += 1
+    report.applied = not dry_run
     return report
+
+
+def _catalog_state(slugs) -> dict[str, frozenset]:
+    """Each product's export cells (without the empty ones), to tell which an import
+    changed: the export is exactly what an import can set."""
+    state: dict[str, set] = {}
+    rows = export_rows(Product.objects.filter(slug__in=slugs))
+    header = next(rows)
+    for row in rows:
+        cells = state.setdefault(row[0], set())
+        sku = row[header.index("sku")]
+        cells.update(
+            (sku, column, value) for column, value in zip(header, row, strict=True) if value
+        )
+    return {slug: frozenset(cells) for slug, cells in state.items()}
 
 
 # --- exporting --------------------------------------------------------------------------

@@ -9,6 +9,7 @@ VariantListing, never in copies of the product.
 import secrets
 
 from django.conf import settings
+from django.core.files.storage import storages
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -501,3 +502,83 @@ class FeedRun(models.Model):
 
     def __str__(self):
         return f"{self.feed} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+def import_storage():
+    """Uploaded import files live in the private `imports` storage of STORAGES."""
+    return storages["imports"]
+
+
+def import_file_name(instance, filename):
+    """An unguessable name: the embedded default keeps the storage under MEDIA_ROOT."""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"catalog/imports/{timezone.now():%Y/%m}/{secrets.token_urlsafe(18)}.{extension}"
+
+
+class CatalogImport(models.Model):
+    """One catalog import, from the API, the staff page or the command: the file as
+    uploaded, what it asked for (a dry run or not) and what came of it. An import is all or
+    nothing: `refused` means a row was bad and nothing was written; `errors` lists every bad
+    cell by line and column."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        REFUSED = "refused", _("Refused")
+        FAILED = "failed", _("Failed")
+
+    class Source(models.TextChoices):
+        API = "api", _("API")
+        STAFF = "staff", _("Staff page")
+        COMMAND = "command", _("Command")
+
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    dry_run = models.BooleanField(_("dry run"), default=False)
+    file = models.FileField(_("file"), storage=import_storage, upload_to=import_file_name)
+    filename = models.CharField(_("file name"), max_length=255)
+    file_format = models.CharField(_("format"), max_length=10)  # csv, xlsx, json
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    api_key = models.ForeignKey(
+        "core.ApiKey",
+        verbose_name=_("API key"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    rows_total = models.PositiveIntegerField(_("rows"), default=0)
+    rows_done = models.PositiveIntegerField(_("rows checked"), default=0)
+    products_created = models.PositiveIntegerField(_("products created"), default=0)
+    products_updated = models.PositiveIntegerField(_("products updated"), default=0)
+    products_unchanged = models.PositiveIntegerField(_("products unchanged"), default=0)
+    new_variants = models.JSONField(
+        _("new variants"), default=list, blank=True, help_text=_("SKUs not in the catalog yet.")
+    )
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    failure = models.TextField(_("failure"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("catalog import")
+        verbose_name_plural = _("catalog imports")
+
+    def __str__(self):
+        return f"{self.filename} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self):
+        return self.status in (self.Status.DONE, self.Status.REFUSED, self.Status.FAILED)

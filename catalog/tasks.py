@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from catalog import feeds
+from catalog import feeds, import_jobs
 from core.services import shared_cache
 
 
@@ -26,3 +26,20 @@ def build_feed(run_id):
     if run is None:
         return {"run": run_id, "status": "skipped"}
     return {"run": run_id, "items": run.item_count, "refused": run.refused_count}
+
+
+@shared_task(
+    name="catalog.run_import",
+    soft_time_limit=import_jobs.SOFT_TIME_LIMIT,
+    time_limit=import_jobs.TIME_LIMIT,
+)
+def run_import(import_id):
+    """Run one queued catalog import (POST /api/v1/catalog/imports)."""
+    job = import_jobs.run_import(import_id)
+    return {"import": import_id, "status": job.status if job else "skipped"}
+
+
+@shared_task(name="catalog.start_waiting_imports")
+def start_waiting_imports():
+    """Beat: imports whose publish was lost, or whose worker died."""
+    return {"sent": import_jobs.start_waiting_imports()}

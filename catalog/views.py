@@ -18,11 +18,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from catalog import feeds, selectors, services
-from catalog.errors import FeedNotReady, InvalidProductData
+from catalog import feeds, import_jobs, selectors, services
+from catalog.errors import FeedNotReady, ImportTooLarge, InvalidImport, InvalidProductData
 from catalog.forms import ChannelPricesForm, ImportForm, ProductSearchForm
-from catalog.import_export import export_csv_lines, export_xlsx, import_catalog
+from catalog.import_export import export_csv_lines, export_xlsx
 from catalog.models import (
+    CatalogImport,
     Category,
     ChannelFeed,
     Product,
@@ -34,6 +35,7 @@ from catalog.staff_ui import product_panels_for
 from core.models import Channel
 
 PAGE_SIZE = 50
+HISTORY_SIZE = 20
 
 
 @staff_member_required
@@ -250,28 +252,47 @@ def feed_file(request, pk, kind):
 @permission_required("catalog.add_product", raise_exception=True)
 @permission_required("catalog.change_product", raise_exception=True)
 def import_page(request):
-    report = None
+    """Upload and import at once (the same service as the API's job, run in the request),
+    with the history of every import, partners' included."""
+    result = None
     if request.method == "POST":
         form = ImportForm(request.POST, request.FILES)
         if form.is_valid():
-            upload = form.cleaned_data["file"]
-            report = import_catalog(
-                upload, filename=upload.name, dry_run=form.cleaned_data["dry_run"]
-            )
-            if report.applied:
-                messages.success(
-                    request,
-                    _("Imported %(rows)d rows: %(created)d products created, %(updated)d updated.")
-                    % {
-                        "rows": report.rows,
-                        "created": report.products_created,
-                        "updated": report.products_updated,
-                    },
+            try:
+                job = import_jobs.create_import(
+                    source=CatalogImport.Source.STAFF,
+                    upload=form.cleaned_data["file"],
+                    dry_run=form.cleaned_data["dry_run"],
+                    user=request.user,
+                    start=False,
                 )
+            except (InvalidImport, ImportTooLarge) as refusal:
+                form.add_error("file", refusal.message)
+            else:
+                result = import_jobs.run_import(job.pk)
+                if result.status == CatalogImport.Status.DONE and not result.dry_run:
+                    messages.success(
+                        request,
+                        _(
+                            "Imported %(rows)d rows: %(created)d products created, "
+                            "%(updated)d updated."
+                        )
+                        % {
+                            "rows": result.rows_done,
+                            "created": result.products_created,
+                            "updated": result.products_updated,
+                        },
+                    )
     else:
         form = ImportForm()
-    status = 400 if report is not None and report.errors else 200
-    return render(request, "catalog/import.html", {"form": form, "report": report}, status=status)
+    history = CatalogImport.objects.select_related("created_by", "api_key")[:HISTORY_SIZE]
+    status = 400 if form.errors or (result is not None and result.errors) else 200
+    return render(
+        request,
+        "catalog/import.html",
+        {"form": form, "result": result, "history": history},
+        status=status,
+    )
 
 
 @staff_member_required

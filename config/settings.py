@@ -211,7 +211,8 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 # more than one web or worker machine, point these at a shared store (django-storages and
 # S3, see the README). `default` holds uploaded media (public: feeds link product images),
 # `feeds` the channel feeds (private: served only through /api/v1/feeds/ with a key or
-# token). The embedded default of both is a folder under MEDIA_ROOT.
+# token), `imports` the uploaded catalog imports (private: read by the import job only,
+# under unguessable names). The embedded default of each is a folder under MEDIA_ROOT.
 STORAGES = {
     "default": {
         "BACKEND": env(
@@ -224,6 +225,13 @@ STORAGES = {
             "FEEDS_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"
         ),
         "OPTIONS": env.json("FEEDS_STORAGE_OPTIONS", default={}),
+    },
+    # Uploaded catalog imports (catalog.CatalogImport): private, read only by the import job.
+    "imports": {
+        "BACKEND": env(
+            "IMPORTS_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"
+        ),
+        "OPTIONS": env.json("IMPORTS_STORAGE_OPTIONS", default={}),
     },
     "staticfiles": {
         "BACKEND": env(
@@ -266,6 +274,10 @@ CONTENT_SECURITY_POLICY = {
 X_FRAME_OPTIONS = "DENY"
 # Partner API bodies above this size are refused with 413 before they are read.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=5 * 1024 * 1024)
+# Catalog imports (POST /api/v1/catalog/imports, the staff page): the largest file and the
+# most rows one import may hold; an upload past either is refused naming the limit.
+CATALOG_IMPORT_MAX_BYTES = env.int("CATALOG_IMPORT_MAX_BYTES", default=5 * 1024 * 1024)
+CATALOG_IMPORT_MAX_ROWS = env.int("CATALOG_IMPORT_MAX_ROWS", default=20_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(API_MAX_BODY_BYTES, 2_621_440)
 
 # Absolute base of links in messages (tracking, unsubscribe, receipts).

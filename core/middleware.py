@@ -120,7 +120,9 @@ class ApiRequestMiddleware:
             body = request.body
         except (RequestDataTooBig, RawPostDataException):
             return json_error("request_too_large", "The body is too large.", 413)
-        digest = idempotency.request_digest(request.method, request.get_full_path(), body)
+        digest = idempotency.request_digest(
+            request.method, request.get_full_path(), _comparable_body(request, body)
+        )
         try:
             claim = idempotency.claim(
                 client, key, method=request.method, path=request.path, digest=digest
@@ -165,6 +167,20 @@ class ApiRequestMiddleware:
             content_type=response.get("Content-Type", ""),
         )
         return response
+
+
+def _comparable_body(request, body: bytes) -> bytes:
+    """The body as compared between a request and its retry. A multipart body's boundary is
+    drawn at random for each send, so a retried upload (same parts, new boundary) would
+    otherwise count as another request; the boundary never occurs inside a part."""
+    content_type = request.META.get("CONTENT_TYPE", "")
+    if not content_type.lower().startswith("multipart/"):
+        return body
+    for parameter in content_type.split(";")[1:]:
+        name, _sep, value = parameter.strip().partition("=")
+        if name.lower() == "boundary" and value.strip('"'):
+            return body.replace(value.strip('"').encode("latin-1", "replace"), b"BOUNDARY")
+    return body
 
 
 def _reconnect_if_broken():

@@ -2,11 +2,13 @@
 product upserts and price changes in."""
 
 from django.conf import settings
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.models import (
+    CatalogImport,
     Condition,
     Product,
     ProductListing,
@@ -229,3 +231,114 @@ class VariantQuerySerializer(serializers.Serializer):
 
 class LookupQuerySerializer(serializers.Serializer):
     code = serializers.CharField(help_text="A SKU or a barcode (GTIN).")
+
+
+# --- imports ----------------------------------------------------------------------------
+
+MAX_COLUMN_NAME = 100
+
+
+class ImportUploadSerializer(StrictSerializer):
+    """multipart/form-data: a CSV or XLSX file in the export's shape."""
+
+    file = serializers.FileField(
+        help_text="A .csv (UTF-8) or .xlsx file, one row per variant, the export's columns."
+    )
+    dry_run = serializers.BooleanField(
+        default=False, help_text="Check and report what would change; write nothing."
+    )
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+        "example": {"product_slug": "aria-runner", "sku": "ARIA-BLK-38", "price[web]": "89.00"},
+    }
+)
+class ImportRowField(serializers.DictField):
+    """One row: column name (as in the export's header) -> a text, number, yes/no or null."""
+
+    def to_internal_value(self, data):
+        row = super().to_internal_value(data)
+        errors = {}
+        for column, value in row.items():
+            if len(column) > MAX_COLUMN_NAME:
+                errors[column[:MAX_COLUMN_NAME]] = [
+                    f"A column name has at most {MAX_COLUMN_NAME} characters."
+                ]
+            elif value is not None and not isinstance(value, str | int | float | bool):
+                errors[column] = ["A text, number, true/false or null."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return row
+
+
+class ImportRowsSerializer(StrictSerializer):
+    """application/json: the rows themselves, each an object keyed by column."""
+
+    rows = serializers.ListField(
+        child=ImportRowField(), allow_empty=False, help_text="Line N of the report is rows[N-1]."
+    )
+    dry_run = serializers.BooleanField(
+        default=False, help_text="Check and report what would change; write nothing."
+    )
+
+
+class ImportErrorSerializer(serializers.Serializer):
+    line = serializers.IntegerField(
+        help_text="Line in the file (the header is line 1); for JSON rows, N is rows[N-1] "
+        "and 0 the column names."
+    )
+    column = serializers.CharField(help_text="The column's name; empty for the whole row.")
+    value = serializers.CharField(help_text="The cell as read.")
+    message = serializers.CharField()
+
+
+class ImportProgressSerializer(serializers.Serializer):
+    rows_done = serializers.IntegerField()
+    rows_total = serializers.IntegerField()
+
+
+class ImportCountsSerializer(serializers.Serializer):
+    created = serializers.IntegerField(source="products_created", help_text="Products.")
+    updated = serializers.IntegerField(source="products_updated", help_text="Products.")
+    unchanged = serializers.IntegerField(source="products_unchanged", help_text="Products.")
+    new_variants = serializers.SerializerMethodField(help_text="SKUs not in the catalog yet.")
+
+    def get_new_variants(self, obj) -> int:
+        return len(obj.new_variants)
+
+
+class CatalogImportSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    progress = ImportProgressSerializer(source="*")
+    counts = ImportCountsSerializer(source="*")
+    new_variants = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="SKUs the import creates (a dry run: would create).",
+    )
+    errors = ImportErrorSerializer(many=True, help_text="Every bad cell; refused: all of them.")
+
+    class Meta:
+        model = CatalogImport
+        fields = [
+            "id",
+            "url",
+            "status",
+            "dry_run",
+            "source",
+            "file_format",
+            "filename",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "progress",
+            "counts",
+            "new_variants",
+            "errors",
+            "failure",
+        ]
+
+    def get_url(self, obj) -> str:
+        return reverse("api-catalog-import", args=[obj.pk])

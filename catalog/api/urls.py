@@ -15,4 +15,10 @@ urlpatterns = [
         name="api-variant-price",
     ),
     path("feeds/<slug:code>/<str:filename>", views.FeedView.as_view(), name="api-feed"),
+    path("catalog/imports", views.CatalogImportListView.as_view(), name="api-catalog-imports"),
+    path(
+        "catalog/imports/<int:pk>",
+        views.CatalogImportDetailView.as_view(),
+        name="api-catalog-import",
+    ),
 ]

@@ -1,6 +1,6 @@
 """Catalog API: products and variants with listings and prices, upserts, price changes,
-lookup by SKU or barcode, and the channel feeds. Thin: parse, call a service or selector,
-shape the answer."""
+lookup by SKU or barcode, the channel feeds and catalog imports. Thin: parse, call a service
+or selector, shape the answer."""
 
 import hmac
 
@@ -9,12 +9,16 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog import feeds, selectors, services
+from catalog import feeds, import_jobs, selectors, services
 from catalog.api.serializers import (
+    CatalogImportSerializer,
+    ImportRowsSerializer,
+    ImportUploadSerializer,
     LookupQuerySerializer,
     PartialPriceInSerializer,
     ProductInSerializer,
@@ -27,10 +31,13 @@ from catalog.api.serializers import (
 from catalog.errors import (
     FeedNotConfigured,
     FeedNotReady,
+    ImportNotFound,
     InvalidProductData,
     VariantNotFound,
 )
-from catalog.models import Category, FeedFormat, Product, ProductVariant
+from catalog.models import CatalogImport, Category, FeedFormat, Product, ProductVariant
+from core.api.authentication import ApiClient
+from core.api.parsers import JSONParser
 from core.api.permissions import HasScope
 
 
@@ -274,3 +281,79 @@ class FeedView(APIView):
         response["X-Feed-Items"] = str(run.item_count)
         response["X-Feed-Refused"] = str(run.refused_count)
         return response
+
+
+# --- imports ----------------------------------------------------------------------------
+
+
+class CatalogImportListView(APIView):
+    """Import products, variants and prices: a CSV or XLSX file in the export's shape
+    (multipart, field `file`) or the rows as JSON. Answers 202 at once with the import (its
+    `url` is also the Location); a worker checks every row and applies them all in one
+    transaction, or, when any row is bad, refuses the whole import listing every bad cell by
+    line and column. `dry_run`: report what would change (SKUs not in the catalog come as
+    `new_variants`) and write nothing."""
+
+    scope_area = "catalog"
+    staff_permissions = {"write": "catalog.change_product"}
+    parser_classes = [JSONParser, MultiPartParser]
+
+    @extend_schema(
+        request={
+            "multipart/form-data": ImportUploadSerializer,
+            "application/json": ImportRowsSerializer,
+        },
+        responses={
+            202: CatalogImportSerializer,
+            413: OpenApiResponse(
+                description="The file is larger than the import limit (`import_too_large`, "
+                "`limit` in bytes) or the body larger than the API accepts."
+            ),
+        },
+    )
+    def post(self, request):
+        who = {}
+        if isinstance(request.user, ApiClient):
+            who["api_key"] = request.user.api_key
+        else:
+            who["user"] = request.user
+        if (request.content_type or "").startswith("multipart/"):
+            body = ImportUploadSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            job = import_jobs.create_import(
+                source=CatalogImport.Source.API,
+                upload=body.validated_data["file"],
+                dry_run=body.validated_data["dry_run"],
+                **who,
+            )
+        else:
+            body = ImportRowsSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            job = import_jobs.create_import(
+                source=CatalogImport.Source.API,
+                rows=body.validated_data["rows"],
+                dry_run=body.validated_data["dry_run"],
+                **who,
+            )
+        job.refresh_from_db()  # in the embedded mode the job already ran on commit
+        data = CatalogImportSerializer(job).data
+        return Response(
+            data,
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": request.build_absolute_uri(data["url"])},
+        )
+
+
+class CatalogImportDetailView(APIView):
+    """An import: its status (queued, running, done, refused, failed), progress, counts,
+    the SKUs it creates and every bad cell by line and column."""
+
+    scope_area = "catalog"
+    staff_permissions = {"read": "catalog.view_product"}
+
+    @extend_schema(responses=CatalogImportSerializer)
+    def get(self, request, pk):
+        job = CatalogImport.objects.filter(pk=pk).first()
+        if job is None:
+            raise ImportNotFound(f"No catalog import {pk}.")
+        return Response(CatalogImportSerializer(job).data)

@@ -128,7 +128,8 @@ def test_export_then_import_changes_nothing(channels):
     upload = SimpleUploadedFile("round.csv", before.encode(), "text/csv")
     report = import_catalog(upload)
     assert report.ok and report.applied, report.errors
-    assert report.products_updated == 2 and report.products_created == 0
+    assert report.products_unchanged == 2 and report.products_updated == 0
+    assert report.products_created == 0 and report.new_variants == []
     assert export_text() == before
     assert VariantListing.objects.count() == 3 * 3 + 1
 
