@@ -362,6 +362,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
     },
     "inventory.expire_reservations": {"task": "inventory.expire_reservations", "schedule": 60.0},
+    # Transfers past their expected date: a pickup hold re-planned, the staff told.
+    "inventory.notice_late_transfers": {
+        "task": "inventory.notice_late_transfers",
+        "schedule": 900.0,
+    },
     "inventory.push_stock_changes": {"task": "inventory.push_stock_changes", "schedule": 60.0},
     "orders.detect_abandoned_carts": {"task": "orders.detect_abandoned_carts", "schedule": 300.0},
     "support.detect_sla_breaches": {"task": "support.detect_sla_breaches", "schedule": 60.0},

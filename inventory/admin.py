@@ -11,6 +11,7 @@ from inventory.models import (
     StockMovement,
     StockSyncState,
     Transfer,
+    TransferLine,
 )
 
 
@@ -110,21 +111,32 @@ class ReservationAdmin(ReadOnlyAdmin):
     list_select_related = ["variant", "location", "pickup_location", "channel"]
 
 
+class TransferLineInline(admin.TabularInline):
+    model = TransferLine
+    extra = 0
+    can_delete = False
+    fields = ["variant", "quantity", "shipped", "received", "damaged"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Transfer)
 class TransferAdmin(ReadOnlyAdmin):
+    inlines = [TransferLineInline]
     list_display = [
         "id",
-        "variant",
-        "quantity",
         "from_location",
         "to_location",
         "status",
         "reference",
         "created_at",
+        "expected_at",
     ]
     list_filter = ["status", "from_location", "to_location"]
-    search_fields = ["variant__sku", "reference"]
-    list_select_related = ["variant", "from_location", "to_location"]
+    search_fields = ["lines__variant__sku", "reference"]
+    list_select_related = ["from_location", "to_location"]
 
 
 @admin.register(ChannelStockRule)
@@ -134,6 +146,7 @@ class ChannelStockRuleAdmin(admin.ModelAdmin):
         "strategy",
         "buffer_percent",
         "pickup_may_transfer",
+        "may_split_lines",
         "sync_enabled",
         "sync_url",
     ]

@@ -10,6 +10,7 @@ Rows are written with bulk_create; levels are the sums of the generated ledger, 
 import datetime as dt
 from collections import defaultdict
 
+from django.db.models import F
 from django.utils import timezone
 
 from core.demo import register_stage
@@ -21,6 +22,7 @@ from inventory.models import (
     StockLevel,
     StockMovement,
     Transfer,
+    TransferLine,
     TransferStatus,
 )
 
@@ -249,7 +251,7 @@ def seed_stock(ctx):
         )
         totals[(variant_id, location.pk)] += quantity
 
-    transfers = []
+    replenished = defaultdict(list)  # store -> its replenishment lines, one transfer a store
     for variant_id in ctx.progress(variant_ids, "Stock movements"):
         move(
             variant_id,
@@ -286,19 +288,7 @@ def seed_stock(ctx):
                 continue  # the warehouse keeps a little back
             move(variant_id, source, -units, MovementReason.TRANSFER_OUT, 25, reference="replenish")
             move(variant_id, store, units, MovementReason.TRANSFER_IN, 24, reference="replenish")
-            transfers.append(
-                Transfer(
-                    variant_id=variant_id,
-                    from_location=source,
-                    to_location=store,
-                    quantity=units,
-                    status=TransferStatus.RECEIVED,
-                    reference="replenish",
-                    created_at=now - dt.timedelta(days=25),
-                    shipped_at=now - dt.timedelta(days=25),
-                    received_at=now - dt.timedelta(days=24),
-                )
-            )
+            replenished[store].append(TransferLine(variant_id=variant_id, quantity=units))
             for _sale in range(rnd.randint(0, min(units, 3))):
                 move(
                     variant_id,
@@ -359,7 +349,29 @@ def seed_stock(ctx):
         movements[-1].occurred_at = movements[-1].recorded_at = now - dt.timedelta(hours=2)
 
     StockMovement.objects.bulk_create(movements, batch_size=5000)
-    Transfer.objects.bulk_create(transfers, batch_size=5000)
+    transfers = Transfer.objects.bulk_create(
+        [
+            Transfer(
+                from_location=store.supplied_by,
+                to_location=store,
+                status=TransferStatus.RECEIVED,
+                reference="replenish",
+                created_at=now - dt.timedelta(days=25),
+                shipped_at=now - dt.timedelta(days=25),
+                expected_at=now - dt.timedelta(days=24),
+                received_at=now - dt.timedelta(days=24),
+                receipts=1,
+            )
+            for store in replenished
+        ]
+    )
+    lines = []
+    for transfer, store_lines in zip(transfers, replenished.values(), strict=True):
+        for line in store_lines:
+            line.transfer = transfer
+            line.shipped = line.received = line.quantity
+            lines.append(line)
+    TransferLine.objects.bulk_create(lines, batch_size=5000)
     store_ids = {store.pk for store in stores}
     levels = [
         StockLevel(
@@ -375,7 +387,8 @@ def seed_stock(ctx):
     ctx.created("locations", len(stores) + len(warehouses) + 1)
     ctx.created("stock movements", len(movements))
     ctx.created("stock levels", len(levels))
-    ctx.created("transfers", len(transfers))
+    _transfer_in_transit(ctx, warehouses["wh-tehran"], stores, variant_ids)
+    ctx.created("transfers", len(transfers) + 1)
     _reservations(ctx, stores, variant_ids)
 
 
@@ -405,3 +418,31 @@ def _reservations(ctx, stores, variant_ids):
         except InventoryError:
             continue
     ctx.created("reservations", made)
+
+
+def _transfer_in_transit(ctx, warehouse, stores, variant_ids):
+    """A replenishment of several SKUs on its way from the Tehran warehouse to a store, made
+    through the services the staff page and the API use, so its pick list, its lines and
+    "in transit to ..., arriving" have something to show."""
+    from inventory.services import TransferLineInput, create_transfer, ship
+
+    store = next((s for s in stores if s.supplied_by_id == warehouse.pk), stores[0])
+    free = dict(
+        StockLevel.objects.filter(location=warehouse, variant_id__in=variant_ids)
+        .annotate(free=F("on_hand") - F("reserved"))
+        .filter(free__gte=4)
+        .order_by("variant_id")
+        .values_list("variant_id", "free")[:4]
+    )
+    if len(free) < 2:
+        return
+    from catalog.models import ProductVariant
+
+    variants = ProductVariant.objects.in_bulk(list(free))
+    transfer = create_transfer(
+        from_location=warehouse,
+        to_location=store,
+        lines=[TransferLineInput(variant=variants[pk], quantity=2) for pk in free],
+        reference="replenish-in-transit",
+    )
+    ship(transfer.pk)

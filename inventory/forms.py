@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import LocalisedDateField, LocalisedDateTimeField
+from core.l10n import normalise_digits
 from inventory.models import Location, MovementReason
 from inventory.services import CountLine
 
@@ -77,14 +78,18 @@ class CountForm(forms.Form):
 
 
 class TransferForm(forms.Form):
-    sku = forms.CharField(label=_("SKU"), max_length=64)
     from_location = forms.ModelChoiceField(
         label=_("From"), queryset=Location.objects.filter(is_active=True).order_by("code")
     )
     to_location = forms.ModelChoiceField(
         label=_("To"), queryset=Location.objects.filter(is_active=True).order_by("code")
     )
-    quantity = forms.IntegerField(label=_("Units"), min_value=1, max_value=100000)
+    lines = forms.CharField(
+        label=_("Lines"),
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 6, "dir": "ltr", "placeholder": "SKU-000123 4"}),
+        help_text=_("One line per SKU or barcode: the code, a space, the units to send."),
+    )
     reference = forms.CharField(label=_("Reference"), max_length=120, required=False)
 
     def clean(self):
@@ -92,6 +97,24 @@ class TransferForm(forms.Form):
         if data.get("from_location") and data.get("from_location") == data.get("to_location"):
             self.add_error("to_location", _("Choose another location."))
         return data
+
+    def clean_lines(self):
+        """[(code, units)] of the non-empty lines; a line that is not "code units" is
+        refused here with its number."""
+        lines = []
+        for number, raw in enumerate(self.cleaned_data["lines"].splitlines(), start=1):
+            parts = normalise_digits(raw).replace(",", " ").replace(";", " ").split()
+            if not parts:
+                continue
+            if len(parts) != 2 or not (parts[1].isascii() and parts[1].isdigit()):
+                raise forms.ValidationError(
+                    _("Line %(number)s: write the code, a space and the units.")
+                    % {"number": number}
+                )
+            lines.append((parts[0], int(parts[1])))
+        if not lines:
+            raise forms.ValidationError(_("Enter at least one line."))
+        return lines
 
 
 class NearbyForm(forms.Form):

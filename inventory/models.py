@@ -393,22 +393,16 @@ class TransferStatus(models.TextChoices):
 
 
 class Transfer(models.Model):
-    """Units of one variant moving between two locations: out at the source when shipped,
-    in at the destination when received."""
+    """Units of one or more variants (its lines) moving between two locations: out at the
+    source when shipped, in at the destination as they are received (in one or several
+    receipts; units that arrive damaged are written off there)."""
 
-    variant = models.ForeignKey(
-        "catalog.ProductVariant",
-        verbose_name=pgettext_lazy("product", "variant"),
-        related_name="transfers",
-        on_delete=models.PROTECT,
-    )
     from_location = models.ForeignKey(
         Location, verbose_name=_("from"), related_name="transfers_out", on_delete=models.PROTECT
     )
     to_location = models.ForeignKey(
         Location, verbose_name=_("to"), related_name="transfers_in", on_delete=models.PROTECT
     )
-    quantity = models.PositiveIntegerField(_("quantity"))
     status = models.CharField(
         _("status"),
         max_length=12,
@@ -426,23 +420,81 @@ class Transfer(models.Model):
     )
     reference = models.CharField(_("reference"), max_length=120, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+    expected_at = models.DateTimeField(
+        _("expected"), null=True, blank=True, help_text=_("When the units should arrive.")
+    )
     shipped_at = models.DateTimeField(_("shipped"), null=True, blank=True)
     received_at = models.DateTimeField(_("received"), null=True, blank=True)
+    receipts = models.PositiveIntegerField(_("receipts"), default=0)
+    late_noticed_at = models.DateTimeField(_("late noticed"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("transfer")
         verbose_name_plural = _("transfers")
         constraints = [
-            models.CheckConstraint(condition=Q(quantity__gt=0), name="inventory_transfer_qty"),
             models.CheckConstraint(
                 condition=~Q(from_location=F("to_location")),
                 name="inventory_transfer_two_locations",
             ),
         ]
+        indexes = [
+            models.Index(
+                fields=["expected_at"],
+                condition=Q(status="in_transit"),
+                name="inv_transfer_transit_expected",
+            )
+        ]
 
     def __str__(self):
-        return f"T{self.pk}: {self.quantity}× {self.variant_id} {self.from_location_id}→{self.to_location_id}"
+        return f"T{self.pk}: {self.from_location_id}→{self.to_location_id}"
+
+    @property
+    def quantity(self):
+        """Units asked for over every line."""
+        return sum(line.quantity for line in self.lines.all())
+
+
+class TransferLine(models.Model):
+    """One variant of a transfer: asked for, shipped, received in good condition, and
+    received damaged (written off at the destination)."""
+
+    transfer = models.ForeignKey(
+        Transfer, verbose_name=_("transfer"), related_name="lines", on_delete=models.CASCADE
+    )
+    variant = models.ForeignKey(
+        "catalog.ProductVariant",
+        verbose_name=pgettext_lazy("product", "variant"),
+        related_name="transfer_lines",
+        on_delete=models.PROTECT,
+    )
+    quantity = models.PositiveIntegerField(_("quantity"))
+    shipped = models.PositiveIntegerField(_("shipped"), default=0)
+    received = models.PositiveIntegerField(_("received"), default=0)
+    damaged = models.PositiveIntegerField(_("damaged"), default=0)
+
+    class Meta:
+        ordering = ["transfer_id", "id"]
+        verbose_name = _("transfer line")
+        verbose_name_plural = _("transfer lines")
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="inventory_transfer_line_qty"),
+            models.CheckConstraint(
+                condition=Q(received__lte=F("shipped") - F("damaged")),
+                name="inventory_transfer_line_not_over_received",
+            ),
+            models.UniqueConstraint(
+                fields=["transfer", "variant"], name="inventory_transfer_line_variant"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity}× {self.variant_id}"
+
+    @property
+    def outstanding(self) -> int:
+        """Shipped units not yet received nor written off: on their way."""
+        return self.shipped - self.received - self.damaged
 
 
 class AllocationStrategy(models.TextChoices):
@@ -477,6 +529,14 @@ class ChannelStockRule(models.Model):
         _("pickup may transfer"),
         default=False,
         help_text=_("A pickup may be served from another location's stock by a transfer."),
+    )
+    may_split_lines = models.BooleanField(
+        _("may split a line"),
+        default=False,
+        help_text=_(
+            "A line no single location can fill is allocated across several locations "
+            "(in the strategy's order, fewest shipments first)."
+        ),
     )
     sync_url = models.URLField(_("stock sync endpoint"), blank=True)
     sync_secret = models.CharField(_("sync signing secret"), max_length=128, blank=True)

@@ -19,6 +19,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.l10n import format_date, format_number
 from inventory.models import (
     AllocationStrategy,
     ChannelStockRule,
@@ -30,6 +31,7 @@ from inventory.models import (
     StockLevel,
     StockMovement,
     Transfer,
+    TransferLine,
     TransferStatus,
 )
 
@@ -275,6 +277,7 @@ def why_unavailable_many(variants, channel, *, levels=None) -> dict[int, dict]:
     units_of = available_to_promise(variants, channel)
     if levels is None:
         levels = stock_by_location(variants)
+    transit = in_transit(variants)
     return {
         variant.pk: _explain(
             variant,
@@ -284,6 +287,7 @@ def why_unavailable_many(variants, channel, *, levels=None) -> dict[int, dict]:
             variant.pk in listed,
             units_of.get(variant.pk, 0),
             levels.get(variant.pk, []),
+            transit.get(variant.pk, []),
         )
         for variant in variants
     }
@@ -326,6 +330,7 @@ def stock_overview(variants, channels) -> dict:
         .values_list("variant_id", "listing__channel_id")
         .order_by()
     )
+    transit = in_transit(variants)
     result = {}
     for channel in channels:
         rule = rules.get(channel.pk) or ChannelStockRule(channel=channel)
@@ -343,12 +348,13 @@ def stock_overview(variants, channels) -> dict:
                 (variant.pk, channel.pk) in listed,
                 apply_buffer(total, rule.buffer_percent),
                 rows,
+                transit.get(variant.pk, []),
             )
         result[channel.pk] = answers
     return {"levels": levels, "channels": result}
 
 
-def _explain(variant, rule, serving, linked_ids, is_listed, units, levels) -> dict:
+def _explain(variant, rule, serving, linked_ids, is_listed, units, levels, transit=()) -> dict:
     rows = []
     for level in levels:
         loc = level.location
@@ -417,11 +423,34 @@ def _explain(variant, rule, serving, linked_ids, is_listed, units, levels) -> di
                 % {"units": elsewhere},
             )
         )
+    if units == 0:
+        for row in transit:
+            reasons.append(
+                Reason(
+                    "in_transit",
+                    _("%(units)s units in transit to %(location)s, arriving %(date)s.")
+                    % {
+                        "units": format_number(row["units"]),
+                        "location": row["location"].display_name,
+                        "date": format_date(timezone.localtime(row["expected_at"]).date(), "j F")
+                        if row["expected_at"]
+                        else _("soon"),
+                    },
+                )
+            )
     return {
         "units": units,
         "buffer_percent": rule.buffer_percent,
         "reasons": reasons,
         "locations": rows,
+        "in_transit": [
+            {
+                "location": row["location"].code,
+                "units": row["units"],
+                "expected_at": row["expected_at"],
+            }
+            for row in transit
+        ],
     }
 
 
@@ -477,9 +506,66 @@ def ledger(*, location=None, variant=None, reason=None, sku=None, since=None, un
 def open_transfers():
     return (
         Transfer.objects.filter(status__in=[TransferStatus.REQUESTED, TransferStatus.IN_TRANSIT])
-        .select_related("variant", "from_location", "to_location")
+        .select_related("from_location", "to_location")
+        .prefetch_related(_lines_prefetch())
         .order_by("created_at")
     )
+
+
+def _lines_prefetch():
+    from django.db.models import Prefetch
+
+    return Prefetch(
+        "lines",
+        queryset=TransferLine.objects.select_related("variant", "variant__product").order_by(
+            "variant__sku"
+        ),
+    )
+
+
+def transfers(*, status=None, from_location=None, to_location=None, sku=None):
+    """Transfers with their lines, newest first, filtered by status, source and destination
+    codes and a SKU on one of their lines."""
+    qs = Transfer.objects.select_related("from_location", "to_location").prefetch_related(
+        _lines_prefetch()
+    )
+    if status:
+        qs = qs.filter(status=status)
+    if from_location:
+        qs = qs.filter(from_location__code=from_location)
+    if to_location:
+        qs = qs.filter(to_location__code=to_location)
+    if sku:
+        qs = qs.filter(pk__in=TransferLine.objects.filter(variant__sku=sku).values("transfer_id"))
+    return qs.order_by("-created_at", "-id")
+
+
+def transfer_detail(pk):
+    return transfers().filter(pk=pk).first()
+
+
+def in_transit(variants) -> dict[int, list[dict]]:
+    """{variant_id: [{"location", "units", "expected_at"}]}: units shipped and not yet
+    received, per destination (one query). They count nowhere until they arrive."""
+    found: dict[int, list[dict]] = defaultdict(list)
+    lines = (
+        TransferLine.objects.filter(
+            variant__in=list(variants),
+            transfer__status=TransferStatus.IN_TRANSIT,
+            shipped__gt=F("received") + F("damaged"),
+        )
+        .select_related("transfer__to_location")
+        .order_by("transfer__expected_at", "id")
+    )
+    for line in lines:
+        found[line.variant_id].append(
+            {
+                "location": line.transfer.to_location,
+                "units": line.outstanding,
+                "expected_at": line.transfer.expected_at,
+            }
+        )
+    return found
 
 
 def active_reservations_due(at=None):

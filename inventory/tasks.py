@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from inventory.services import reservations, sync
+from inventory.services import reservations, sync, transfers
 
 MAX_PUSH_RETRIES = 10
 
@@ -43,3 +43,10 @@ def push_stock_changes():
     for channel_id in channels:
         sync.schedule_push(channel_id, countdown=0, if_cache_down=True)
     return {"channels": len(channels)}
+
+
+@shared_task(name="inventory.notice_late_transfers")
+def notice_late_transfers():
+    """Sent by beat every 15 minutes: transfers past their expected date are noticed once
+    (a pickup hold re-planned when it can be, the staff told)."""
+    return {"late": transfers.notice_late_transfers()}

@@ -11,6 +11,8 @@ urlpatterns = [
     path("ledger/", views.ledger, name="ledger"),
     path("counts/", views.count_entry, name="count-entry"),
     path("transfers/", views.transfers, name="transfers"),
+    path("transfers/<int:pk>/", views.transfer_detail, name="transfer-detail"),
+    path("transfers/<int:pk>/pick-list/", views.transfer_pick_list, name="transfer-pick-list"),
     path("transfers/<int:pk>/<slug:action>/", views.transfer_action, name="transfer-action"),
     path("alerts/", views.alerts, name="alerts"),
 ]

@@ -11,15 +11,17 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.api.errors import DomainError
+from core.l10n import normalise_digits
 from inventory import selectors, services
 from inventory.forms import CountForm, LedgerFilterForm, NearbyForm, TransferForm
-from inventory.models import Location, Transfer, TransferStatus
+from inventory.models import Location, TransferStatus
 
 PAGE_SIZE = 50
 
@@ -169,7 +171,7 @@ def count_entry(request):
 @staff_member_required
 @_perm("view_transfer")
 def transfers(request):
-    from catalog.selectors import variant_by_code
+    from catalog.selectors import variants_by_code
 
     form = TransferForm(request.POST or None)
     if request.method == "POST":
@@ -177,33 +179,107 @@ def transfers(request):
             raise PermissionDenied
         if form.is_valid():
             data = form.cleaned_data
-            variant = variant_by_code(data["sku"])
-            if variant is None:
-                form.add_error("sku", _("No variant has this SKU or barcode."))
+            found = variants_by_code([code for code, _units in data["lines"]])
+            unknown = [code for code, _units in data["lines"] if code not in found]
+            if unknown:
+                form.add_error(
+                    "lines",
+                    _("No variant has this SKU or barcode: %(codes)s")
+                    % {"codes": ", ".join(unknown)},
+                )
             else:
                 try:
-                    transfer = services.request_transfer(
-                        variant=variant,
+                    transfer = services.create_transfer(
                         from_location=data["from_location"],
                         to_location=data["to_location"],
-                        quantity=data["quantity"],
+                        lines=[
+                            services.TransferLineInput(variant=found[code], quantity=units)
+                            for code, units in data["lines"]
+                        ],
                         reference=data.get("reference", ""),
                     )
                 except DomainError as error:
-                    _add_error(form, error)
+                    _add_transfer_error(form, error)
                 else:
                     messages.success(request, _("Transfer %(id)s requested.") % {"id": transfer.pk})
                     return redirect("inventory:transfers")
     open_transfers = selectors.open_transfers()
-    recent = (
-        Transfer.objects.filter(status__in=[TransferStatus.RECEIVED, TransferStatus.CANCELLED])
-        .select_related("variant", "from_location", "to_location")
-        .order_by("-created_at")[:20]
-    )
+    recent = selectors.transfers().filter(
+        status__in=[TransferStatus.RECEIVED, TransferStatus.CANCELLED]
+    )[:20]
     return render(
         request,
         "inventory/transfers.html",
         {"form": form, "open_transfers": open_transfers, "recent": recent},
+    )
+
+
+def _add_transfer_error(form, error: DomainError) -> None:
+    """The service names API fields (`from`, `to`, `lines.3.quantity`); show each refusal
+    beside the form field it belongs to."""
+    names = {"from": "from_location", "to": "to_location"}
+    placed = False
+    for name, texts in error.fields.items():
+        field = names.get(name) or ("lines" if name.startswith("lines") else None)
+        if field:
+            form.add_error(field, error.message if field == "lines" else texts)
+            placed = True
+    if not placed:
+        form.add_error(None, error.message)
+
+
+@staff_member_required
+@_perm("view_transfer")
+def transfer_detail(request, pk):
+    """One transfer's lines, with a receipt to record (units received and damaged per line)
+    while it is in transit."""
+    transfer = selectors.transfer_detail(pk)
+    if transfer is None:
+        raise Http404
+    lines = list(transfer.lines.all())
+    errors = []
+    if request.method == "POST":
+        if not request.user.has_perm("inventory.change_transfer"):
+            raise PermissionDenied
+        receipt = []
+        for line in lines:
+            values = {}
+            for key in ("received", "damaged"):
+                raw = (request.POST.get(f"{key}-{line.pk}") or "0").strip() or "0"
+                value = normalise_digits(raw)
+                if not (value.isascii() and value.isdigit()) or len(value) > 7:
+                    errors.append(
+                        _("%(sku)s: units are whole numbers from 0.") % {"sku": line.variant.sku}
+                    )
+                    value = "0"
+                values[key] = int(value)
+            receipt.append(services.ReceiptLineInput(sku=line.variant.sku, **values))
+        if not errors:
+            try:
+                services.receive_units(transfer.pk, receipt)
+            except DomainError as error:
+                errors.append(error.message)
+            else:
+                messages.success(request, _("Transfer %(id)s received.") % {"id": transfer.pk})
+                return redirect("inventory:transfer-detail", pk=transfer.pk)
+    return render(
+        request,
+        "inventory/transfer_detail.html",
+        {"transfer": transfer, "lines": lines, "errors": errors},
+    )
+
+
+@staff_member_required
+@_perm("view_transfer")
+def transfer_pick_list(request, pk):
+    """A page to print: what to take off the shelves at the source, SKU by SKU."""
+    transfer = selectors.transfer_detail(pk)
+    if transfer is None:
+        raise Http404
+    return render(
+        request,
+        "inventory/transfer_pick_list.html",
+        {"transfer": transfer, "lines": list(transfer.lines.all())},
     )
 
 
@@ -222,7 +298,7 @@ def _add_error(form, error: DomainError) -> None:
 def transfer_action(request, pk, action):
     operations = {"ship": services.ship, "receive": services.receive, "cancel": services.cancel}
     if action not in operations:
-        return redirect("inventory:transfers")
+        raise Http404
     try:
         operations[action](pk)
     except DomainError as error:

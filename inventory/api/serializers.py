@@ -15,7 +15,7 @@ from rest_framework import serializers
 from core.api.parsers import check_json_body
 from core.api.serializers import StrictModelSerializer, StrictSerializer
 from inventory.errors import InvalidMovement
-from inventory.models import Location, MovementReason, Reservation, StockMovement
+from inventory.models import Location, MovementReason, Reservation, StockMovement, TransferStatus
 
 MAX_BATCH = 1000
 MAX_BULK_SKUS = 5000
@@ -182,6 +182,12 @@ class StockExplainLocationSerializer(serializers.Serializer):
     available = serializers.IntegerField()
 
 
+class StockInTransitSerializer(serializers.Serializer):
+    location = serializers.CharField(help_text="The destination's code.")
+    units = serializers.IntegerField()
+    expected_at = serializers.DateTimeField(allow_null=True)
+
+
 class StockExplainSerializer(serializers.Serializer):
     sku = serializers.CharField()
     channel = serializers.CharField()
@@ -189,6 +195,9 @@ class StockExplainSerializer(serializers.Serializer):
     buffer_percent = serializers.IntegerField()
     reasons = StockReasonSerializer(many=True)
     locations = StockExplainLocationSerializer(many=True)
+    in_transit = StockInTransitSerializer(
+        many=True, help_text="Units shipped between locations and not yet received."
+    )
 
 
 class NearbyQuerySerializer(StrictSerializer):
@@ -265,9 +274,7 @@ class StockReservationInSerializer(StrictSerializer):
     expires_in = serializers.IntegerField(
         min_value=1, max_value=30 * 86400, required=False, help_text="Seconds; default 1800."
     )
-    reference = serializers.CharField(
-        max_length=120, required=False, default="", allow_blank=True
-    )
+    reference = serializers.CharField(max_length=120, required=False, default="", allow_blank=True)
 
     def validate(self, attrs):
         if not (attrs.get("location") or attrs.get("channel") or attrs.get("pickup_location")):
@@ -328,3 +335,65 @@ class StockMovementSerializer(serializers.ModelSerializer):
             "idempotency_key",
         ]
         read_only_fields = fields
+
+
+class TransferLineInSerializer(StrictSerializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+
+
+class TransferInSerializer(StrictSerializer):
+    """A transfer asked for: from and to are location codes."""
+
+    locals()["from"] = serializers.CharField(max_length=40, help_text="The source's code.")
+    locals()["to"] = serializers.CharField(max_length=40, help_text="The destination's code.")
+    lines = TransferLineInSerializer(many=True, allow_empty=False, max_length=500)
+    reference = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    expected_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class ReceiptLineInSerializer(StrictSerializer):
+    sku = serializers.CharField(max_length=64)
+    received = serializers.IntegerField(min_value=0, max_value=1_000_000, default=0)
+    damaged = serializers.IntegerField(min_value=0, max_value=1_000_000, default=0)
+
+
+class ReceiptInSerializer(StrictSerializer):
+    """What arrived in this receipt; without lines, everything still on its way arrived in
+    good condition."""
+
+    lines = ReceiptLineInSerializer(many=True, required=False, allow_empty=False, max_length=500)
+
+
+class TransferLineSerializer(serializers.Serializer):
+    sku = serializers.CharField(source="variant.sku")
+    product = serializers.CharField(source="variant.product.name")
+    quantity = serializers.IntegerField()
+    shipped = serializers.IntegerField()
+    received = serializers.IntegerField()
+    damaged = serializers.IntegerField()
+    in_transit = serializers.IntegerField(source="outstanding")
+
+
+class TransferSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    locals()["from"] = serializers.CharField(source="from_location.code")
+    locals()["to"] = serializers.CharField(source="to_location.code")
+    reference = serializers.CharField()
+    reservation = serializers.IntegerField(source="reservation_id", allow_null=True)
+    created_at = serializers.DateTimeField()
+    expected_at = serializers.DateTimeField(allow_null=True)
+    shipped_at = serializers.DateTimeField(allow_null=True)
+    received_at = serializers.DateTimeField(allow_null=True)
+    receipts = serializers.IntegerField()
+    lines = TransferLineSerializer(many=True)
+
+
+class TransferQuerySerializer(StrictSerializer):
+    status = serializers.ChoiceField(choices=TransferStatus.choices, required=False)
+    locals()["from"] = serializers.CharField(max_length=40, required=False)
+    locals()["to"] = serializers.CharField(max_length=40, required=False)
+    sku = serializers.CharField(max_length=64, required=False)
+    cursor = serializers.CharField(required=False)
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=500)

@@ -27,4 +27,12 @@ urlpatterns = [
     ),
     path("stores/nearby", views.NearbyStoresView.as_view(), name="api-stores-nearby"),
     path("locations", views.LocationListView.as_view(), name="api-locations"),
+    path("transfers", views.TransferListView.as_view(), name="api-transfers"),
+    path("transfers/<int:pk>", views.TransferDetailView.as_view(), name="api-transfer"),
+    path("transfers/<int:pk>/ship", views.TransferShipView.as_view(), name="api-transfer-ship"),
+    path(
+        "transfers/<int:pk>/receive",
+        views.TransferReceiveView.as_view(),
+        name="api-transfer-receive",
+    ),
 ]

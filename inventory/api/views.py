@@ -5,8 +5,10 @@ locations. Thin: parse, call a service or selector, shape the answer."""
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -24,6 +26,7 @@ from inventory.api.serializers import (
     MovementBatchResultSerializer,
     NearbyQuerySerializer,
     NearbySerializer,
+    ReceiptInSerializer,
     StockAvailabilitySerializer,
     StockExplainSerializer,
     StockLocationSerializer,
@@ -31,6 +34,9 @@ from inventory.api.serializers import (
     StockMovementSerializer,
     StockReservationInSerializer,
     StockReservationSerializer,
+    TransferInSerializer,
+    TransferQuerySerializer,
+    TransferSerializer,
     decode,
 )
 from inventory.errors import UnknownChannel, UnknownSku
@@ -318,3 +324,113 @@ class LocationListView(generics.ListAPIView):
     ordering_fields = ["code", "name", "priority"]
     scope_area = "inventory"
     staff_permissions = {"read": "inventory.view_location"}
+
+
+def _transfer(pk):
+    transfer = selectors.transfer_detail(pk)
+    if transfer is None:
+        raise NotFound(_("No transfer %(id)s.") % {"id": pk})
+    return TransferSerializer(transfer).data
+
+
+class TransferListView(generics.ListAPIView):
+    """Transfers between locations with their lines (GET, newest first, filtered by status,
+    source, destination and SKU) and a new transfer of one or more SKUs (POST; nothing moves
+    until it is shipped). Idempotent with an Idempotency-Key."""
+
+    serializer_class = TransferSerializer
+    pagination_class = NewestFirstCursorPagination
+    filter_backends: list = []
+    scope_area = "inventory"
+    staff_permissions = {"read": "inventory.view_transfer", "write": "inventory.add_transfer"}
+
+    def get_queryset(self):
+        query = _query(TransferQuerySerializer, self.request)
+        return selectors.transfers(
+            status=query.get("status"),
+            from_location=query.get("from"),
+            to_location=query.get("to"),
+            sku=query.get("sku"),
+        )
+
+    @extend_schema(parameters=[TransferQuerySerializer])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=TransferInSerializer,
+        responses={201: TransferSerializer, 400: ERRORS[400], 409: ERRORS[409]},
+    )
+    def post(self, request, *args, **kwargs):
+        incoming = TransferInSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        transfer = services.create_transfer(
+            from_location=data["from"],
+            to_location=data["to"],
+            lines=[
+                services.TransferLineInput(sku=line["sku"], quantity=line["quantity"])
+                for line in data["lines"]
+            ],
+            reference=data.get("reference", ""),
+            expected_at=data.get("expected_at"),
+        )
+        return Response(_transfer(transfer.pk), status=status.HTTP_201_CREATED)
+
+
+class TransferDetailView(APIView):
+    """One transfer with its lines: asked, shipped, received, damaged and still on its way."""
+
+    scope_area = "inventory"
+    staff_permissions = {"read": "inventory.view_transfer"}
+
+    @extend_schema(
+        responses={200: TransferSerializer, 404: OpenApiResponse(description="No such transfer.")}
+    )
+    def get(self, request, pk):
+        return Response(_transfer(pk))
+
+
+class TransferShipView(APIView):
+    """Every line leaves the source (transfer-out movements); the units are in transit.
+    409 when it was already shipped or the source lacks free units."""
+
+    scope_area = "inventory"
+    staff_permissions = {"write": "inventory.change_transfer"}
+
+    @extend_schema(request=None, responses={200: TransferSerializer, 409: ERRORS[409]})
+    def post(self, request, pk):
+        _transfer(pk)
+        services.ship(pk)
+        return Response(_transfer(pk))
+
+
+class TransferReceiveView(APIView):
+    """A receipt at the destination: per SKU the units received in good condition and the
+    damaged ones (written off). Partial receipts keep the transfer in transit; receiving
+    more than is on its way is a 400 naming the line."""
+
+    scope_area = "inventory"
+    staff_permissions = {"write": "inventory.change_transfer"}
+
+    @extend_schema(
+        request=ReceiptInSerializer,
+        responses={200: TransferSerializer, 400: ERRORS[400], 409: ERRORS[409]},
+    )
+    def post(self, request, pk):
+        incoming = ReceiptInSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        lines = incoming.validated_data.get("lines")
+        _transfer(pk)
+        services.receive_units(
+            pk,
+            None
+            if lines is None
+            else [
+                services.ReceiptLineInput(
+                    sku=line["sku"], received=line["received"], damaged=line["damaged"]
+                )
+                for line in lines
+            ],
+        )
+        return Response(_transfer(pk))

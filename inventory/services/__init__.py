@@ -12,17 +12,32 @@ from inventory.services.movements import (
     record_movements,
 )
 from inventory.services.reservations import confirm, expire_due, release, reserve
-from inventory.services.transfers import cancel, receive, request_transfer, ship
+from inventory.services.transfers import (
+    ReceiptLineInput,
+    TransferLineInput,
+    cancel,
+    create_transfer,
+    notice_late_transfers,
+    receive,
+    receive_units,
+    request_transfer,
+    ship,
+)
 
 __all__ = [
     "CountLine",
     "MovementInput",
     "MovementResult",
+    "ReceiptLineInput",
+    "TransferLineInput",
     "cancel",
     "confirm",
+    "create_transfer",
     "expire_due",
+    "notice_late_transfers",
     "rebuild_levels",
     "receive",
+    "receive_units",
     "record_count",
     "record_movement",
     "record_movements",

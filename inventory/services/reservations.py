@@ -36,6 +36,7 @@ from inventory.models import (
     Transfer,
     TransferStatus,
 )
+from inventory.services.transfers import TransferLineInput, create_transfer, units_held_by
 
 DEFAULT_HOLD = dt.timedelta(minutes=30)
 MAX_HOLD = dt.timedelta(days=30)
@@ -151,11 +152,10 @@ def reserve(
             reservation.location = held_at
             reservation.save(update_fields=["location"])
         if transfer_from is not None:
-            Transfer.objects.create(
-                variant=variant,
+            create_transfer(
                 from_location=transfer_from,
                 to_location=pickup,
-                quantity=quantity,
+                lines=[TransferLineInput(variant=variant, quantity=quantity)],
                 reservation=reservation,
                 reference=reference or f"reservation {reservation.pk}",
             )
@@ -206,12 +206,14 @@ def release(reservation_id: int, *, status=ReservationStatus.RELEASED) -> Reserv
                 % {"status": reservation.status, "new": status},
                 status=reservation.status,
             )
-        if not _in_transit(reservation):
+        # While its transfer is on its way, a pickup hold holds only the units already
+        # received at the store; the rest arrive there as free stock.
+        held = units_held_by(reservation)
+        if held:
             StockLevel.objects.filter(
                 variant_id=reservation.variant_id, location_id=reservation.location_id
-            ).update(reserved=F("reserved") - reservation.quantity, updated_at=timezone.now())
+            ).update(reserved=F("reserved") - held, updated_at=timezone.now())
             sync.note_stock_changed([(reservation.variant_id, reservation.location_id)])
-        # Units already on their way to the pickup store arrive there as free stock.
         Transfer.objects.filter(reservation=reservation, status=TransferStatus.REQUESTED).update(
             status=TransferStatus.CANCELLED
         )

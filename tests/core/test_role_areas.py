@@ -174,6 +174,14 @@ AREAS = {
     "inventory:transfer-action": page(
         post="inventory.change_transfer", kwargs=lambda w: {"pk": w.transfer.pk, "action": "ship"}
     ),
+    "inventory:transfer-detail": page(
+        get="inventory.view_transfer",
+        post="inventory.change_transfer",
+        kwargs=lambda w: {"pk": w.transfer.pk},
+    ),
+    "inventory:transfer-pick-list": page(
+        get="inventory.view_transfer", kwargs=lambda w: {"pk": w.transfer.pk}
+    ),
     "inventory:alerts": page(get="inventory.view_stocklevel"),
     # --- orders
     "orders:order-list": page(get=ORDERS_READ),
@@ -309,6 +317,16 @@ AREAS = {
         "inventory", get="inventory.view_stocklevel", query="sku={sku}&lat=35.7&lng=51.4"
     ),
     "api-locations": api("inventory", get="inventory.view_location"),
+    "api-transfers": api("inventory", get="inventory.view_transfer", post="inventory.add_transfer"),
+    "api-transfer": api(
+        "inventory", get="inventory.view_transfer", kwargs=lambda w: {"pk": w.transfer.pk}
+    ),
+    "api-transfer-ship": api(
+        "inventory", post="inventory.change_transfer", kwargs=lambda w: {"pk": w.transfer.pk}
+    ),
+    "api-transfer-receive": api(
+        "inventory", post="inventory.change_transfer", kwargs=lambda w: {"pk": w.transfer.pk}
+    ),
     "api-orders": api("orders", get=ORDERS_READ, post=ORDERS_WRITE),
     "api-order": api("orders", get=ORDERS_READ, kwargs=ORDER),
     **{

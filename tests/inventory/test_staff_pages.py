@@ -122,7 +122,7 @@ def test_transfers_are_requested_shipped_and_received(manager, variant, warehous
     receive_stock(variant, warehouse, 5)
     manager.post(
         "/inventory/transfers/",
-        {"sku": variant.sku, "from_location": warehouse.pk, "to_location": store.pk, "quantity": 3},
+        {"lines": f"{variant.sku} 3", "from_location": warehouse.pk, "to_location": store.pk},
     )
     transfer = Transfer.objects.get()
     manager.post(f"/inventory/transfers/{transfer.pk}/ship/")
@@ -135,12 +135,7 @@ def test_transfers_are_requested_shipped_and_received(manager, variant, warehous
     for _request in range(2):
         manager.post(
             "/inventory/transfers/",
-            {
-                "sku": variant.sku,
-                "from_location": warehouse.pk,
-                "to_location": store.pk,
-                "quantity": 2,
-            },
+            {"lines": f"{variant.sku} 2", "from_location": warehouse.pk, "to_location": store.pk},
         )
     first, second = Transfer.objects.filter(status="requested").order_by("pk")
     manager.post(f"/inventory/transfers/{first.pk}/ship/")
@@ -155,23 +150,18 @@ def test_a_transfer_of_more_than_the_source_has_free_is_refused_when_requested(
     reserve(variant=variant, location=store, quantity=3)
     response = manager.post(
         "/inventory/transfers/",
-        {
-            "sku": variant.sku,
-            "from_location": store.pk,
-            "to_location": warehouse.pk,
-            "quantity": 9999,
-        },
+        {"lines": f"{variant.sku} 9999", "from_location": store.pk, "to_location": warehouse.pk},
     )
     assert response.status_code == 200
     form = response.context["form"]
     message = f"Cannot transfer 9999 units: {store.code} has 9 available (12 on hand, 3 reserved)."
-    assert form.errors["quantity"] == [message]
+    assert form.errors["lines"] == [message]
     assert message in response.content.decode()
     assert not Transfer.objects.exists()
     # Exactly what is free is accepted.
     manager.post(
         "/inventory/transfers/",
-        {"sku": variant.sku, "from_location": store.pk, "to_location": warehouse.pk, "quantity": 9},
+        {"lines": f"{variant.sku} 9", "from_location": store.pk, "to_location": warehouse.pk},
     )
     assert Transfer.objects.get().quantity == 9
 
