@@ -8,6 +8,7 @@ class CampaignsConfig(AppConfig):
 
     def ready(self):
         from core.providers import delivery_reported
+        from core.providers.kavenegar import register_receipt_source
         from core.staff_ui import register_dashboard_panel, register_nav_item
         from customers.links import (
             register_customer_link,
@@ -59,12 +60,19 @@ class CampaignsConfig(AppConfig):
         )
         delivery_reported.connect(_on_delivery_report, dispatch_uid="campaigns.delivery_reports")
         register_coupon_handler()
+        register_receipt_source(_awaiting_receipt)
 
 
 def _on_delivery_report(sender, **kwargs):
     from campaigns.services.tracking import handle_delivery_report
 
     handle_delivery_report(**kwargs)
+
+
+def _awaiting_receipt(channel, since):
+    from campaigns.services.tracking import awaiting_receipt
+
+    return awaiting_receipt(channel, since)
 
 
 def register_coupon_handler():

@@ -90,6 +90,18 @@ class MessageTemplate(models.Model):
     subject = models.CharField(_("subject / title"), max_length=255, blank=True)
     html = models.TextField(_("HTML"), blank=True)
     text = models.TextField(_("text"), blank=True)
+    # WhatsApp sends campaigns only as templates its owner approved: the name of the channel's
+    # core.ProviderTemplate this template goes out as (its parameters filled from the plain
+    # values a template may read). Empty on other kinds.
+    provider_template_name = models.CharField(
+        _("approved template at the provider"),
+        max_length=512,
+        blank=True,
+        help_text=_(
+            "For WhatsApp: the name of the provider template this message is sent as; "
+            "its parameters are filled from the customer's values."
+        ),
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -595,6 +607,8 @@ class CampaignMessage(models.Model):
     claimed_by = models.CharField(_("claim"), max_length=32, blank=True, editable=False)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True, db_index=True)
     delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    # A read receipt from the provider (WhatsApp, Messenger); an email's open is opened_at.
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
     opened_at = models.DateTimeField(_("opened"), null=True, blank=True)
     clicked_at = models.DateTimeField(_("clicked"), null=True, blank=True)
     converted_at = models.DateTimeField(_("converted"), null=True, blank=True)

@@ -260,6 +260,10 @@ class ScheduleSerializer(StrictSerializer):
 class CampaignResultsSerializer(serializers.Serializer):
     total = serializers.DictField()
     variants = serializers.ListField(child=serializers.DictField())
+    channels = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="Per channel: audience, sent, failed, and delivered and read from receipts.",
+    )
     ab_result = serializers.DictField()
 
 

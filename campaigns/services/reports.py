@@ -34,37 +34,32 @@ ONLINE_TOUCH_KINDS = (
 ATTRIBUTION_MODELS = ("first_touch", "last_touch", "linear")
 
 
+FIGURES = {
+    "audience": Count("id"),
+    "sent": Count("id", filter=Q(status__in=SENT_STATUSES)),
+    "suppressed": Count("id", filter=Q(status="suppressed")),
+    "failed": Count("id", filter=Q(status="failed")),
+    "delivered": Count("id", filter=Q(delivered_at__isnull=False)),
+    # Read receipts from the provider (WhatsApp, Messenger...), whatever the provider.
+    "read": Count("id", filter=Q(read_at__isnull=False)),
+    "opened": Count("id", filter=Q(opened_at__isnull=False)),
+    "clicked": Count("id", filter=Q(clicked_at__isnull=False)),
+    "converted": Count("id", filter=Q(converted_at__isnull=False)),
+    "unsubscribes": Count("id", filter=Q(unsubscribed_at__isnull=False)),
+}
+
+
 def campaign_results(campaign) -> dict:
-    """Sent, delivered, opened, clicked, converted, revenue and unsubscribes: in total and
-    per variant (one grouped query)."""
+    """Sent, delivered, read, opened, clicked, converted, revenue and unsubscribes: in total,
+    per variant and per channel (sent, delivered and read as the providers' receipts said;
+    one grouped query each)."""
     rows = (
         CampaignMessage.objects.filter(campaign=campaign)
         .values("variant__name")
-        .annotate(
-            audience=Count("id"),
-            sent=Count("id", filter=Q(status__in=SENT_STATUSES)),
-            suppressed=Count("id", filter=Q(status="suppressed")),
-            failed=Count("id", filter=Q(status="failed")),
-            delivered=Count("id", filter=Q(delivered_at__isnull=False)),
-            opened=Count("id", filter=Q(opened_at__isnull=False)),
-            clicked=Count("id", filter=Q(clicked_at__isnull=False)),
-            converted=Count("id", filter=Q(converted_at__isnull=False)),
-            unsubscribes=Count("id", filter=Q(unsubscribed_at__isnull=False)),
-            revenue=Sum("revenue"),
-        )
+        .annotate(**FIGURES, revenue=Sum("revenue"))
         .order_by("variant__name")
     )
-    keys = (
-        "audience",
-        "sent",
-        "suppressed",
-        "failed",
-        "delivered",
-        "opened",
-        "clicked",
-        "converted",
-        "unsubscribes",
-    )
+    keys = tuple(FIGURES)
     total = dict.fromkeys(keys, 0) | {"revenue": Decimal(0)}
     variants = []
     for row in rows:
@@ -74,7 +69,20 @@ def campaign_results(campaign) -> dict:
             total[key] += figures[key]
         total["revenue"] += figures["revenue"]
         variants.append({"variant": row["variant__name"] or "(held)", **_rates(figures)})
-    return {"total": _rates(total), "variants": variants}
+    channels = [
+        {
+            "channel": row["channel__code"] or "",
+            "kind": row["channel__kind"] or "",
+            **{key: row[key] for key in ("audience", "sent", "failed", "delivered", "read")},
+        }
+        for row in CampaignMessage.objects.filter(campaign=campaign)
+        .values("channel__code", "channel__kind")
+        .annotate(
+            **{key: FIGURES[key] for key in ("audience", "sent", "failed", "delivered", "read")}
+        )
+        .order_by("channel__code")
+    ]
+    return {"total": _rates(total), "variants": variants, "channels": channels}
 
 
 def _rates(figures):

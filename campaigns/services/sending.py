@@ -57,7 +57,9 @@ from django.db import (
 )
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.db.models.functions import Greatest
+from django.template import Context, Variable, VariableDoesNotExist
 from django.utils import timezone
+from django.utils.formats import localize
 
 from campaigns.errors import IllegalTransition, InvalidCampaign
 from campaigns.models import (
@@ -74,13 +76,16 @@ from campaigns.models import (
 )
 from campaigns.services.rendering import render_message
 from campaigns.services.segments import segment_queryset
+from campaigns.services.template_context import message_context
 from campaigns.services.tracking import suppression_digest
 from campaigns.tasks import send_chunk
-from core.models import Channel, ChannelKind
+from core import l10n
+from core.models import Channel, ChannelKind, ChannelProvider, ProviderTemplate
 from core.providers import OutboundMessage, ProviderError, send_message, sending_session
 from core.services.enqueue import after_commit, enqueue
 from customers.models import Consent, ConsentPurpose, ConsentStatus, Customer, Identity
 from customers.selectors import DEFAULT_CONSENT
+from customers.services.reachability import mark_unreachable, unreachable_values
 
 logger = logging.getLogger("omni.campaigns")
 
@@ -115,7 +120,8 @@ def addresses_of(customer_ids) -> dict[int, dict[str, str]]:
     """{customer_id: {identity kind: value}} for many customers in one query (newest wins)."""
     found: dict[int, dict[str, str]] = defaultdict(dict)
     rows = (
-        Identity.objects.filter(customer_id__in=list(customer_ids))
+        # An address a provider called unreachable is no address (customers.services.reachability).
+        Identity.objects.filter(customer_id__in=list(customer_ids), unreachable_at__isnull=True)
         .order_by("customer_id", "created_at", "id")
         .values_list("customer_id", "kind", "value")
     )
@@ -599,6 +605,7 @@ def _apply_gates(rows, now, outcome):
             "channel_kind", "address"
         )
     )
+    unreachable = unreachable_values(addresses)
     consents = {
         purpose: latest_consents([m.customer_id for m in rows if m.purpose == purpose], purpose)
         for purpose in {m.purpose for m in rows}
@@ -613,6 +620,8 @@ def _apply_gates(rows, now, outcome):
             _suppress(message, "customer erased or merged", outcome)
         elif (kind, message.to) in suppressed or (kind, digests[message.to]) in suppressed:
             _suppress(message, "address suppressed (bounce, complaint or do-not-contact)", outcome)
+        elif message.to in unreachable:
+            _suppress(message, "address unreachable (the provider said so)", outcome)
         elif not is_consented(
             consents[message.purpose], message.customer_id, kind, message.purpose
         ):
@@ -778,7 +787,74 @@ def outbound_for(message) -> OutboundMessage:
         html=rendered.html,
         headers=headers,
         metadata={"message": message.token},
+        template=provider_template_for(message, rendered.language, coupon, link),
     )
+
+
+class NoProviderTemplate(Exception):
+    """A WhatsApp campaign message without an approved template to go out as."""
+
+
+def provider_template_for(message, language, coupon, unsubscribe_link) -> dict | None:
+    """WhatsApp sends campaigns only as templates its owner approved (core.ProviderTemplate):
+    the one named by the message template's `provider_template_name`, in the customer's
+    language when the channel has it (else the template's own, else any), its {{1}}, {{2}}...
+    filled from the plain values a template may read (template_context, never models).
+    None on other providers. Raises NoProviderTemplate when none fits."""
+    channel = message.channel
+    if channel.provider != ChannelProvider.WHATSAPP:
+        return None
+    name = message.template.provider_template_name
+    candidates = list(
+        ProviderTemplate.objects.filter(channel=channel, name=name, is_active=True).order_by("id")
+    )
+    if not name or not candidates:
+        raise NoProviderTemplate(
+            f"no approved WhatsApp template {name!r} on channel {channel.code}"
+            if name
+            else f"template {message.template.name!r} names no approved WhatsApp template"
+        )
+
+    def fits(wanted):
+        wanted = (wanted or "").lower().replace("-", "_")
+        for candidate in candidates:
+            if candidate.language.lower() == wanted:
+                return candidate
+        for candidate in candidates:
+            if wanted and candidate.language.lower().split("_")[0] == wanted.split("_")[0]:
+                return candidate
+        return None
+
+    chosen = fits(language) or fits(message.template.language) or candidates[0]
+    return {
+        "name": chosen.name,
+        "language": chosen.language,
+        "parameters": template_parameters(
+            chosen.parameters, message, language, coupon, unsubscribe_link
+        ),
+    }
+
+
+def template_parameters(names, message, language, coupon, unsubscribe_link) -> list[str]:
+    """Each named plain value ("first_name", "coupon.code", "last_order.total_display") as
+    text in the customer's language and digits; an unknown name fills in as empty."""
+    values = []
+    with l10n.for_customer(language):
+        context = Context(
+            message_context(
+                message.customer,
+                coupon=coupon,
+                unsubscribe_link=unsubscribe_link,
+                journey_data=message.context,
+            )
+        )
+        for name in names or []:
+            try:
+                value = Variable(str(name)).resolve(context)
+            except (VariableDoesNotExist, ValueError, TypeError):
+                value = ""
+            values.append("" if value is None else str(localize(value)))
+    return values
 
 
 # Errors of the system, not of the message: the row is released (or, once the provider may
@@ -802,6 +878,11 @@ def deliver(message) -> str:
     except TRANSIENT_ERRORS:
         _release([message], "database error while preparing; retried")
         raise
+    except NoProviderTemplate as error:
+        CampaignMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
+            status=MessageStatus.FAILED, status_reason=str(error)[:200]
+        )
+        return "failed"
     except Exception as error:  # the user's template fails for this customer: this row only
         logger.warning("message %s could not be rendered: %s", message.pk, error, exc_info=True)
         CampaignMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
@@ -811,20 +892,29 @@ def deliver(message) -> str:
     try:
         result = send_message(message.channel, outbound)
     except ProviderError as error:
-        return _provider_failed(message, str(error), retryable=error.retryable)
+        return _provider_failed(message, error)
     except TRANSIENT_ERRORS:
         _release([message], "interrupted during the provider call; retried")
         raise
     except Exception as error:  # an adapter's own fault: retried like a transient error
         logger.exception("provider of message %s failed unexpectedly", message.pk)
-        return _provider_failed(message, f"provider: {error}", retryable=True)
+        return _provider_failed(
+            message, ProviderError(f"provider: {error}", scope=ProviderError.RETRY)
+        )
     _mark_sent(message.pk, result.provider_message_id)
     return "sent"
 
 
-def _provider_failed(message, reason, *, retryable) -> str:
-    if retryable and message.attempts < MAX_ATTEMPTS:
+def _provider_failed(message, error: ProviderError) -> str:
+    """The provider's answer, by its scope (core.providers.ProviderError): RETRY queues the
+    row again after max(our backoff, the provider's Retry-After), failed after MAX_ATTEMPTS;
+    MESSAGE fails this row; RECIPIENT fails it and marks the customer's address unreachable,
+    so no later campaign selects it."""
+    reason = str(error)
+    if error.scope == ProviderError.RETRY and message.attempts < MAX_ATTEMPTS:
         backoff = retry_backoff(message.attempts)
+        if error.retry_after:
+            backoff = max(backoff, timedelta(seconds=float(error.retry_after)))
         CampaignMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
             status=MessageStatus.QUEUED,
             not_before=timezone.now() + backoff,
@@ -835,6 +925,11 @@ def _provider_failed(message, reason, *, retryable) -> str:
     CampaignMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
         status=MessageStatus.FAILED, status_reason=reason[:200]
     )
+    if error.scope == ProviderError.RECIPIENT and message.to:
+        kinds = ADDRESS_KINDS.get(message.channel.kind, ())
+        mark_unreachable(
+            message.customer_id, kinds, message.to, f"{message.channel.code}: {reason}"
+        )
     return "failed"
 
 

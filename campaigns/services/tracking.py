@@ -44,11 +44,15 @@ DEFAULT_ATTRIBUTION_DAYS = 7
 CURSOR_OVERLAP = 500  # ids re-read each poll: rows committed out of id order are not missed
 
 
-def _advance_status(message, status, stamp_field, now):
+def _advance_status(message, status, stamp_field, now) -> bool:
+    """Move the row forward to `status` (never back) and stamp `stamp_field` once. True when
+    the stamp is new (a repeated report changes nothing)."""
     lower = [s for s, rank in RANK.items() if rank < RANK[status]]
     CampaignMessage.objects.filter(pk=message.pk, status__in=lower).update(status=status)
-    CampaignMessage.objects.filter(pk=message.pk, **{f"{stamp_field}__isnull": True}).update(
-        **{stamp_field: now}
+    return bool(
+        CampaignMessage.objects.filter(pk=message.pk, **{f"{stamp_field}__isnull": True}).update(
+            **{stamp_field: now}
+        )
     )
 
 
@@ -143,30 +147,41 @@ def suppress_address(channel_kind, address, reason, detail="") -> Suppression:
 
 
 def handle_delivery_report(*, channel, provider_message_id, status, detail=None, **_kwargs):
-    """Receiver of core.providers.delivery_reported: update the row, suppress bounced and
-    complaining addresses, write the timeline."""
+    """Receiver of core.providers.delivery_reported, whatever the provider: update the row
+    (never back: a "delivered" after a "read" only stamps delivered_at), suppress bounced and
+    complaining addresses, write the timeline. A repeated report changes nothing."""
     message = (
         CampaignMessage.objects.select_related("customer", "channel", "variant")
         .filter(provider_message_id=provider_message_id, channel=channel)
         .first()
     )
-    if message is None:
+    if message is None or not provider_message_id:
         return
     now = timezone.now()
     if status == "delivered":
-        _advance_status(message, MessageStatus.DELIVERED, "delivered_at", now)
+        changed = _advance_status(message, MessageStatus.DELIVERED, "delivered_at", now)
         kind = TrackingKind.DELIVERED
     elif status == "read":
+        # Read implies delivered (a provider may report only the read); a read message is
+        # "opened" in the funnel, as an email's open.
+        _advance_status(message, MessageStatus.DELIVERED, "delivered_at", now)
+        changed = _advance_status(message, MessageStatus.OPENED, "read_at", now)
         _advance_status(message, MessageStatus.OPENED, "opened_at", now)
         kind = TrackingKind.OPENED
     elif status in ("bounced", "complained", "failed"):
         kind = {"bounced": TrackingKind.BOUNCED, "complained": TrackingKind.COMPLAINED}.get(
             status, TrackingKind.FAILED
         )
-        CampaignMessage.objects.filter(pk=message.pk).update(
-            status=MessageStatus.FAILED, status_reason=f"provider: {status}"
+        failing = CampaignMessage.objects.filter(pk=message.pk).exclude(status=MessageStatus.FAILED)
+        if status == "failed":
+            # A late "failed" after a read or a click is out of order: the customer had it.
+            failing = failing.filter(read_at__isnull=True, opened_at__isnull=True)
+        changed = bool(
+            failing.update(
+                status=MessageStatus.FAILED, status_reason=_failure_reason(status, detail)
+            )
         )
-        if status in ("bounced", "complained"):
+        if changed and status in ("bounced", "complained"):
             reason = (
                 SuppressionReason.BOUNCE if status == "bounced" else SuppressionReason.COMPLAINT
             )
@@ -175,8 +190,33 @@ def handle_delivery_report(*, channel, provider_message_id, status, detail=None,
                 unsubscribe(message, source="complaint", now=now)
     else:
         return
+    if not changed:
+        return
     TrackingEvent.objects.create(message=message, kind=kind, detail=detail or {}, occurred_at=now)
     _timeline(message, f"message_{status}", key=message.token)
+
+
+def _failure_reason(status, detail) -> str:
+    """What the provider said: "provider: failed (30003)" with its own code when it gave one."""
+    detail = detail if isinstance(detail, dict) else {}
+    said = detail.get("error_code") or detail.get("reason") or detail.get("kavenegar_status")
+    return f"provider: {status} ({said})"[:200] if said else f"provider: {status}"
+
+
+def awaiting_receipt(channel, since) -> list[str]:
+    """Provider ids of this channel's messages sent since `since` that no receipt has
+    settled yet (neither delivered, read nor failed): what a polled provider is asked about."""
+    return list(
+        CampaignMessage.objects.filter(
+            channel=channel,
+            status=MessageStatus.SENT,
+            sent_at__gte=since,
+            delivered_at__isnull=True,
+            read_at__isnull=True,
+        )
+        .exclude(provider_message_id="")
+        .values_list("provider_message_id", flat=True)[:50_000]
+    )
 
 
 def attribute_order(event: Event) -> CampaignMessage | None:
