@@ -226,7 +226,7 @@ def main():
                 assert response.status_code == 200, (path, response.status_code)
 
             figure = timed_ms(get)
-            if os.environ.get("BENCH_PROFILE") and path == os.environ["BENCH_PROFILE"]:
+            if path in os.environ.get("BENCH_PROFILE", "").split(","):
                 import cProfile
                 import pstats
 
