@@ -51,6 +51,7 @@ OWN_EVENTS = {
     "order_edited": _("Order changed"),
     "order_fulfilled": _("Order fulfilled"),
     "order_cancelled": _("Order cancelled"),
+    "order_ready_for_pickup": _("Ready for pickup"),
     "order_exchanged": _("Exchanged"),
     "return_received": _("Return received"),
     "replacement_created": _("Replacement sent"),

@@ -590,3 +590,9 @@ def pair_q(pairs) -> Q:
     for variant_id, location_id in pairs:
         q |= Q(variant_id=variant_id, location_id=location_id)
     return q
+
+
+def transfers_with_places():
+    """Transfers with their two locations, newest first: for another app's prefetch (an
+    order line's pickup transfer)."""
+    return Transfer.objects.select_related("from_location", "to_location").order_by("-id")

@@ -12,11 +12,16 @@ class OrdersConfig(AppConfig):
             register_customer_panel,
             register_privacy_handler,
         )
+        from inventory.signals import transfer_late, transfer_received
 
         from . import demo_data, staff_ui  # noqa: F401  (demo stages, nav and panels)
         from .privacy import erase_orders_of, export_orders_of, shipping_phones_of
+        from .services import pickups
 
         # A merge re-points these to the surviving profile, in the merge's transaction.
+        # A pickup served by a transfer follows it: ready, re-planned, released or late.
+        transfer_received.connect(pickups.on_transfer_received, dispatch_uid="orders.pickups")
+        transfer_late.connect(pickups.on_transfer_late, dispatch_uid="orders.pickups-late")
         register_customer_link("orders.Cart", "customer")
         register_customer_link("orders.Order", "customer")
         register_customer_link("orders.Return", "customer")

@@ -364,6 +364,43 @@ class OrderLine(models.Model):
         return self.quantity - self.quantity_returned if self.status == LineStatus.FULFILLED else 0
 
 
+class AlertKind(models.TextChoices):
+    TRANSFER_LATE = "transfer_late", _("The transfer for a pickup is late")
+    PICKUP_REPLANNED = "pickup_replanned", _("The pickup is served from the store's own stock")
+    PICKUP_RELEASED = (
+        "pickup_released",
+        _("The pickup's units did not arrive; the hold is released"),
+    )
+
+
+class OrderAlert(models.Model):
+    """Something staff must look at on an order (a pickup's transfer late or short), shown
+    on the order page until someone resolves it. Its words come from `kind`, so each reader
+    sees it in her own language; `details` holds the figures (SKU, store, units)."""
+
+    order = models.ForeignKey(Order, related_name="alerts", on_delete=models.CASCADE)
+    line = models.ForeignKey(
+        "OrderLine", null=True, blank=True, related_name="+", on_delete=models.SET_NULL
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=AlertKind.choices)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("raised"), default=timezone.now)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("order alert")
+        verbose_name_plural = _("order alerts")
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=Q(resolved_at=None), name="orders_alert_open"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.order_id}: {self.kind}"
+
+
 class OrderStatusChange(models.Model):
     """The order's history of statuses: who moved it, when, through which channel."""
 

@@ -8,11 +8,13 @@ from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, Sum
 from django.utils import timezone
 
 from core.names import name_in_language
+from inventory.selectors import transfers_with_places as transfers_for_lines
 from orders.models import (
     Cart,
     CartLine,
     LineStatus,
     Order,
+    OrderAlert,
     OrderKind,
     OrderLine,
     Return,
@@ -61,7 +63,13 @@ def with_lines(orders):
             queryset=OrderLine.objects.select_related(
                 "variant", "location", "pickup_location", "reservation", "channel"
             ),
-        )
+        ),
+        # A pickup served by a transfer shows where its units are.
+        Prefetch(
+            "lines__reservation__transfers",
+            queryset=transfers_for_lines(),
+        ),
+        Prefetch("alerts", queryset=OrderAlert.objects.filter(resolved_at=None)),
     )
 
 
@@ -93,6 +101,7 @@ def order_detail(order: Order) -> dict:
         ),
         "returns": returns,
         "follow_ups": list(order.follow_up_orders.select_related("channel")),
+        "alerts": list(order.alerts.filter(resolved_at=None).select_related("line")),
         "pickups": list(order.courier_pickups.select_related("return_request", "deliver_to"))
         + [ret.courier_pickup for ret in returns if hasattr(ret, "courier_pickup")],
     }

@@ -15,6 +15,7 @@ from core.api.errors import DomainError
 from orders import selectors, services
 from orders.forms import AddLineForm, ChangeVariantForm, CounterReturnForm, OrderFilterForm
 from orders.models import CourierPickup, LineStatus, ReturnReason
+from orders.services import pickups
 
 PAGE_SIZE = 50
 VIEW = "orders.view_order"
@@ -86,6 +87,12 @@ def order_action(request, number, action):
             services.complete_order(order, by=request.user)
         elif action == "cancel":
             services.cancel_order(order, by=request.user, reason=request.POST.get("reason", ""))
+        elif action == "resolve":
+            alert = request.POST.get("alert", "")
+            if not (alert.isascii() and alert.isdigit() and len(alert) < 12):
+                raise Http404
+            if pickups.resolve_alert(int(alert), order=order) is None:
+                raise Http404
         else:
             raise Http404
         messages.success(request, _("Order %(number)s: done.") % {"number": order.number})

@@ -1,5 +1,6 @@
-"""What ships with the app: ready-made segments, the WELCOME pool, and five journeys
-(welcome, abandoned cart, receipt, review request, win-back) with their templates.
+"""What ships with the app: ready-made segments, the WELCOME pool, and six journeys
+(welcome, abandoned cart, receipt, ready for pickup, review request,
+win-back) with their templates.
 `install_defaults()` is idempotent: it makes what is missing and changes nothing else."""
 
 from decimal import Decimal
@@ -83,6 +84,40 @@ TEMPLATES = {
             )
         },
     ),
+    # Short enough for an SMS or a messenger: sent on the channel she prefers.
+    "ready-for-pickup": (
+        "email",
+        "Order {{ order.order_id }} is ready for pickup",
+        "Hello {{ first_name }}, your order {{ order.order_id }} is ready for pickup at "
+        "{{ order.store }}.",
+        "",
+        {
+            "fa": (
+                "سفارش {{ order.order_id }} آمادهٔ تحویل است",
+                "{{ first_name }} عزیز، سفارش {{ order.order_id }} در {{ order.store }} آمادهٔ "
+                "تحویل است.",
+                "",
+            ),
+            "ar": (
+                "الطلب {{ order.order_id }} جاهز للاستلام",
+                "مرحبًا {{ first_name }}، طلبك {{ order.order_id }} جاهز للاستلام في "
+                "{{ order.store }}.",
+                "",
+            ),
+            "az": (
+                "{{ order.order_id }} sifarişi götürülməyə hazırdır",
+                "Salam {{ first_name }}, {{ order.order_id }} sifarişiniz {{ order.store }} "
+                "mağazasında götürülməyə hazırdır.",
+                "",
+            ),
+            "be": (
+                "Заказ {{ order.order_id }} гатовы да выдачы",
+                "Вітаем, {{ first_name }}! Ваш заказ {{ order.order_id }} чакае вас у "
+                "{{ order.store }}.",
+                "",
+            ),
+        },
+    ),
     "review-request": (
         "email",
         "How was your order {{ order.order_id }}?",
@@ -145,6 +180,21 @@ JOURNEYS = [
                 "template": "receipt",
                 "channel": "email",
                 "channel_choice": ChannelChoice.ASKED,
+            }
+        ],
+    },
+    {
+        "key": "ready-for-pickup",
+        "name": "Ready for pickup, on the customer's channel",
+        "trigger": "order_ready_for_pickup",
+        "purpose": "transactional",
+        "exit_events": [],
+        "steps": [
+            {
+                "kind": StepKind.SEND,
+                "template": "ready-for-pickup",
+                "channel": "email",
+                "channel_choice": ChannelChoice.BEST,
             }
         ],
     },

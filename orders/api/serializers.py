@@ -241,6 +241,21 @@ class OrderQuery(StrictSerializer):
 # --- outputs ------------------------------------------------------------------------
 
 
+class OrderLineTransferOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField(help_text="requested, in_transit, received, cancelled")
+    locals()["from"] = serializers.CharField(source="from_location.code")
+    to = serializers.CharField(source="to_location.code")
+    expected_at = serializers.DateTimeField(allow_null=True)
+
+
+class OrderAlertOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField(help_text="transfer_late, pickup_replanned, pickup_released")
+    details = serializers.JSONField()
+    created_at = serializers.DateTimeField()
+
+
 class OrderLineOut(serializers.ModelSerializer):
     unit_price = MoneyAmountField()
     line_total = MoneyAmountField()
@@ -250,6 +265,7 @@ class OrderLineOut(serializers.ModelSerializer):
     )
     channel = serializers.SlugRelatedField(slug_field="code", read_only=True)
     reservation_status = serializers.SerializerMethodField()
+    transfer = serializers.SerializerMethodField()
     status = serializers.CharField(read_only=True, help_text="open, fulfilled, cancelled, removed")
     fulfilment_method = serializers.CharField(read_only=True)
 
@@ -268,6 +284,7 @@ class OrderLineOut(serializers.ModelSerializer):
             "pickup_location",
             "reservation",
             "reservation_status",
+            "transfer",
             "status",
             "channel",
             "replaces_line",
@@ -275,6 +292,16 @@ class OrderLineOut(serializers.ModelSerializer):
 
     def get_reservation_status(self, line) -> str | None:
         return line.reservation.status if line.reservation_id and line.reservation else None
+
+    @extend_schema_field(OrderLineTransferOut(allow_null=True))
+    def get_transfer(self, line) -> dict | None:
+        """The transfer bringing a pickup's units to the store, newest first."""
+        if not line.reservation_id or line.reservation is None:
+            return None
+        found = list(line.reservation.transfers.all())
+        if not found:
+            return None
+        return OrderLineTransferOut(found[0]).data
 
 
 class OrderOut(serializers.ModelSerializer):
@@ -290,6 +317,7 @@ class OrderOut(serializers.ModelSerializer):
     total = MoneyAmountField()
     refunded = MoneyAmountField()
     lines = OrderLineOut(many=True, read_only=True)
+    alerts = serializers.SerializerMethodField(help_text="Open alerts staff must handle.")
     shipping_to = serializers.SerializerMethodField()
     status = serializers.CharField(
         read_only=True,
@@ -328,7 +356,14 @@ class OrderOut(serializers.ModelSerializer):
             "completed_at",
             "cancelled_at",
             "lines",
+            "alerts",
         ]
+
+    @extend_schema_field(OrderAlertOut(many=True))
+    def get_alerts(self, order) -> list:
+        return OrderAlertOut(
+            [alert for alert in order.alerts.all() if alert.resolved_at is None], many=True
+        ).data
 
     def get_shipping_to(self, order) -> dict:
         return {

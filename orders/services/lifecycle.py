@@ -55,7 +55,9 @@ def check_transition(order, to_status) -> None:
                 "to": status_words(to_status),
                 "allowed": allowed,
             },
-            fields={"status": [_("Not allowed from %(from)s.") % {"from": status_words(order.status)}]},
+            fields={
+                "status": [_("Not allowed from %(from)s.") % {"from": status_words(order.status)}]
+            },
             from_status=order.status,
             to_status=to_status,
         )
@@ -148,7 +150,11 @@ def fulfil(order, *, line_ids=None, channel=None, by=None, carrier="", tracking_
             raise IllegalTransition(
                 _("Order %(number)s cannot be fulfilled: it is %(status)s.")
                 % {"number": order.number, "status": status_words(order.status)},
-                fields={"status": [_("Not allowed from %(from)s.") % {"from": status_words(order.status)}]},
+                fields={
+                    "status": [
+                        _("Not allowed from %(from)s.") % {"from": status_words(order.status)}
+                    ]
+                },
                 from_status=order.status,
                 to_status=OrderStatus.FULFILLED,
             )
