@@ -252,7 +252,10 @@ class ImportUploadSerializer(StrictSerializer):
 @extend_schema_field(
     {
         "type": "object",
-        "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+        "additionalProperties": {
+            "oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}],
+            "nullable": True,
+        },
         "example": {"product_slug": "aria-runner", "sku": "ARIA-BLK-38", "price[web]": "89.00"},
     }
 )

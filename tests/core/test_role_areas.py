@@ -25,6 +25,7 @@ from rest_framework.test import APIClient
 from campaigns.factories import CampaignFactory, CouponPoolFactory, MessageTemplateFactory
 from catalog import feeds
 from catalog.factories import ChannelFeedFactory, listed_product
+from catalog.models import CatalogImport
 from core.factories import ChannelFactory, StaffUserFactory, api_key_with
 from core.roles import INVENTORY_MANAGER, MARKETER, MERCHANDISER, SUPPORT_AGENT
 from core.scopes import SCOPES
@@ -99,6 +100,14 @@ ORDER = lambda w: {"number": w.order.number}  # noqa: E731
 SEGMENT = lambda w: {"pk": w.campaign.segment_id}  # noqa: E731
 TEMPLATE = lambda w: {"pk": w.template.pk}  # noqa: E731
 CAMPAIGN = lambda w: {"pk": w.campaign.pk}  # noqa: E731
+
+
+def catalog_import(world):
+    job = CatalogImport.objects.first() or CatalogImport.objects.create(
+        source="api", filename="catalog.csv", file_format="csv", status="done"
+    )
+    return {"pk": job.pk}
+
 
 ORDERS_READ, ORDERS_WRITE = "orders.view_order", "orders.change_order"
 CAMPAIGNS_READ, CAMPAIGNS_WRITE = "campaigns.view_campaign", "campaigns.change_campaign"
@@ -293,6 +302,8 @@ AREAS = {
         get="catalog.view_channelfeed",
         kwargs=lambda w: {"code": w.web.code, "filename": "google.xml"},
     ),
+    "api-catalog-imports": api("catalog", post="catalog.change_product"),
+    "api-catalog-import": api("catalog", get="catalog.view_product", kwargs=catalog_import),
     "api-stock-movements": api(
         "inventory", get="inventory.view_stockmovement", post="inventory.add_stockmovement"
     ),
