@@ -440,6 +440,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Segment's SDKs authenticate with the write key (one of our API keys) as the Basic user.
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "segmentWriteKey": {
+                "type": "http",
+                "scheme": "basic",
+                "description": "An API key with customers:write as the user, no password.",
+            }
+        }
+    },
 }
 
 # One line per event; LOG_FORMAT=json (the default when DEBUG is off) writes each as a JSON

@@ -36,7 +36,8 @@ class ApiSchema(AutoSchema):
         operation = super().get_operation(*args, **kwargs)
         if operation is None:
             return None
-        if self.method == "POST":
+        # Views outside /api/v1/ (Segment's tracking paths) dedupe by their own message ids.
+        if self.method == "POST" and getattr(self.view, "honours_idempotency_key", True):
             self._declare_idempotency_key(operation)
         error = {"application/json": {"schema": self._error_schema()}}
         responses = operation["responses"]

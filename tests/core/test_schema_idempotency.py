@@ -16,8 +16,11 @@ def schema(client):
 
 
 def test_every_post_declares_the_idempotency_key_header_once(schema):
+    # Segment's tracking paths (/v1/...) dedupe by each message's messageId instead.
     posts = [
-        (path, methods["post"]) for path, methods in schema["paths"].items() if "post" in methods
+        (path, methods["post"])
+        for path, methods in schema["paths"].items()
+        if "post" in methods and not path.startswith("/v1/")
     ]
     assert len(posts) > 10
     for path, operation in posts:
