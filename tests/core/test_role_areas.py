@@ -120,13 +120,13 @@ AREAS = {
     "display-preferences": special(ANY_STAFF),  # each member's own calendar and digits
     "two-factor": special(ANY_STAFF),  # each member's own second factor
     "healthz": special(PUBLIC),
-    "metrics": special(PUBLIC),
+    "metrics": special(PUBLIC),  # a bearer token or this machine only (tests/core/test_metrics.py)
     # Segment's tracking paths: a write key (customers:write) checked in the view, as Segment
     # does (tests/customers/test_segment_spec.py refuses a key without the scope).
     **{
         f"segment-{kind}": special(PUBLIC)
         for kind in ("batch", "track", "identify", "page", "screen", "alias", "group")
-    },  # a bearer token or this machine only (tests/core/test_metrics.py)
+    },
     "login": special(PUBLIC),
     "logout": special(OWN),
     "set_language": special(OWN),
