@@ -363,7 +363,12 @@ def parse_webchat(channel, request) -> Parsed:
     `identifier` when the shop vouches for it with `identifier_hash` (see vouched_identity);
     then her name is taken as hers. Email, phone and name not vouched for are stored as
     unverified claims and name no one."""
-    data = _json(request.body)
+    return Parsed([webchat_message(channel, _json(request.body))])
+
+
+def webchat_message(channel, data: dict) -> InboundMessage:
+    """One web chat message from its fields (see parse_webchat): the webhook and the
+    back-office's own widget (support.widget) read visitors alike."""
     _require(data, "id", "visitor_id", "text")
     identities = [{"kind": "cookie", "value": str(data["visitor_id"])}]
     vouched = None
@@ -392,18 +397,14 @@ def parse_webchat(channel, request) -> Parsed:
     elif name:
         claims.append({"kind": "name", "value": name})
     is_email = vouched is not None and vouched.kind == "email"
-    return Parsed(
-        [
-            InboundMessage(
-                channel=channel,
-                identities=identities,
-                traits=traits,
-                text=str(data["text"]),
-                external_id=str(data["id"]),
-                address=vouched.value if is_email else str(data["visitor_id"]),
-                claims=claims,
-            )
-        ]
+    return InboundMessage(
+        channel=channel,
+        identities=identities,
+        traits=traits,
+        text=str(data["text"]),
+        external_id=str(data["id"]),
+        address=vouched.value if is_email else str(data["visitor_id"]),
+        claims=claims,
     )
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from support import views, views_live
+from support import views, views_live, views_widget
 
 app_name = "support"
 urlpatterns = [
@@ -23,4 +23,8 @@ urlpatterns = [
     path("c/<int:pk>/merge", views.merge_view, name="merge"),
     path("c/<int:pk>/split", views.split_view, name="split"),
     path("c/<int:pk>/typing", views_live.typing_view, name="typing"),
+    # The shop's chat widget: public, for a script tag on the shop's pages.
+    path("widget/chat.js", views_widget.script, name="widget-script"),
+    path("widget/chat.css", views_widget.stylesheet, name="widget-stylesheet"),
+    path("widget/demo", views_widget.demo_shop, name="widget-demo"),
 ]

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from support import views_widget
 from support.api import views
 
 urlpatterns = [
@@ -39,6 +40,17 @@ urlpatterns = [
         "support/conversations/<int:pk>/merge",
         views.MergeView.as_view(),
         name="api-support-merge",
+    ),
+    # The shop's chat widget (public; the visitor token authenticates).
+    path(
+        "webchat/session",
+        views_widget.WebchatSessionView.as_view(),
+        name="api-webchat-session",
+    ),
+    path(
+        "webchat/messages",
+        views_widget.WebchatMessagesView.as_view(),
+        name="api-webchat-messages",
     ),
     path("support/contacts", views.ContactLogView.as_view(), name="api-support-contacts"),
 ]

@@ -49,6 +49,8 @@ ADDRESS_KINDS = {
     ChannelKind.TELEGRAM: ["telegram"],
     ChannelKind.INSTAGRAM: ["instagram"],
     ChannelKind.MESSENGER: ["messenger"],
+    # The shop's chat widget (support.widget) fetches its visitor's replies: nothing to send.
+    ChannelKind.WEB: ["cookie"],
 }
 FINAL = {DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.READ}
 
@@ -58,6 +60,8 @@ class RetryLater(Exception):
 
 
 def can_send(channel) -> bool:
+    if channel and channel.kind == ChannelKind.WEB:
+        return channel.is_active
     return bool(
         channel and channel.is_active and channel.provider and channel.kind in ADDRESS_KINDS
     )
@@ -180,6 +184,7 @@ def reply(
                 fields={"channel": ["The customer is not reachable here."]},
             )
         now = timezone.now()
+        fetched = channel.kind == ChannelKind.WEB  # the visitor's widget reads it from us
         message = Message(
             conversation=conversation,
             direction=Direction.OUTBOUND,
@@ -190,7 +195,8 @@ def reply(
             subject=email_subject(conversation) if channel.kind == ChannelKind.EMAIL else "",
             text=text,
             html=sanitise_html(html),
-            delivery_status=DeliveryStatus.QUEUED,
+            delivery_status=DeliveryStatus.SENT if fetched else DeliveryStatus.QUEUED,
+            sent_at=now if fetched else None,
             created_at=now,
         )
         if idempotency_key:
@@ -206,7 +212,8 @@ def reply(
         conversation.save()
         record_on_timeline(message, "message_sent")
         live.conversation_changed(conversation, "message_sent", message=message.pk)
-        enqueue_send(message)
+        if not fetched:
+            enqueue_send(message)
         return message
 
 

@@ -261,10 +261,16 @@ AREAS = {
             "split",
         )
     },
+    # The shop's chat widget: its script and a demo shop page (the visitor token guards data).
+    "support:widget-script": special(PUBLIC),
+    "support:widget-stylesheet": special(PUBLIC),
+    "support:widget-demo": special(PUBLIC),
     # --- the partner API (/api/v1/); staff sessions act through the same permissions
     "api-me": special(ANY_STAFF),
     "api-delivery-reports": special(PUBLIC),  # signed by the provider
     "api-support-inbound": special(PUBLIC),  # signed by the provider
+    "api-webchat-session": special(PUBLIC),  # the chat widget's visitor token
+    "api-webchat-messages": special(PUBLIC),
     "api-channels": api("channels", get="core.view_channel", post="core.add_channel"),
     "api-channel": api(
         "channels",
@@ -421,6 +427,7 @@ AREAS = {
             "api-support-note",
             "api-support-assign",
             "api-support-status",
+            "api-support-merge",
         )
     },
     "api-support-contacts": api("support", post=SUPPORT_WRITE),

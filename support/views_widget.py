@@ -1,0 +1,294 @@
+"""Doors of the shop's chat widget: the script and its stylesheet (served for a script tag on
+the shop's own origin), a demo shop page, and the visitor's JSON endpoints under
+/api/v1/webchat/. The endpoints are public: the visitor token (support.widget) authenticates
+them, never a cookie, so they need no CSRF token and send no credentials across origins."""
+
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import translation
+from django.views.decorators.http import require_GET
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+from core.api.serializers import StrictSerializer
+from core.services import shared_cache
+from support import adapters, widget
+from support.api.views import inbound_channel
+from support.errors import InvalidPayload, SupportError
+from support.services import receive_inbound
+
+CORS_HEADERS = {
+    # Any shop origin may call: nothing here reads a cookie, the token is in the request.
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type, X-Visitor-Id, X-Visitor-Token",
+    "Access-Control-Max-Age": "86400",
+}
+SCRIPT_CACHE = "public, max-age=86400, stale-while-revalidate=604800"
+
+
+# --- the script, its stylesheet and a demo shop page --------------------------------------
+def _static(name, content_type):
+    path = finders.find(f"support/widget/{name}")
+    if not path:
+        raise Http404
+    response = HttpResponse(Path(path).read_bytes(), content_type=content_type)
+    response["Cache-Control"] = SCRIPT_CACHE
+    response["Cross-Origin-Resource-Policy"] = "cross-origin"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_GET
+def script(request):
+    return _static("chat.js", "text/javascript; charset=utf-8")
+
+
+@require_GET
+def stylesheet(request):
+    return _static("chat.css", "text/css; charset=utf-8")
+
+
+@require_GET
+def demo_shop(request):
+    """A shop page with the widget's script tag, for trying the chat (and the browser test);
+    ?channel= names the web chat channel when several take messages."""
+    try:
+        channel, _parse = inbound_channel("webchat", request.GET.get("channel") or None)
+    except SupportError as error:  # no web chat channel set up (or several, none named)
+        raise Http404(error.message) from error
+    language = translation.get_language()
+    src = request.build_absolute_uri(reverse("support:widget-script"))
+    snippet = f'<script src="{src}" data-channel="{channel.code}" data-lang="{language}" defer>'
+    return render(
+        request,
+        "support/widget_demo.html",
+        {"channel_code": channel.code, "language": language, "snippet": snippet + "</script>"},
+    )
+
+
+# --- the visitor's endpoints --------------------------------------------------------------
+class VisitorRateThrottle(SimpleRateThrottle):
+    """Per visitor id (else per address); fails open when the shared cache is down."""
+
+    setting = "WEBCHAT_SEND_RATE"
+    default_rate = "20/min"
+    scope = "webchat"
+
+    def get_rate(self):
+        return getattr(settings, self.setting, self.default_rate)
+
+    def get_cache_key(self, request, view):
+        visitor = request.headers.get("X-Visitor-Id") or ""
+        if not visitor and isinstance(request.data, dict):
+            visitor = str(request.data.get("visitor_id") or "")
+        ident = f"v:{visitor[:64]}" if visitor else f"ip:{self.get_ident(request)}"
+        return self.cache_format % {"scope": f"{self.scope}:{self.setting}", "ident": ident}
+
+    def allow_request(self, request, view):
+        try:
+            return super().allow_request(request, view)
+        except shared_cache.CACHE_ERRORS as error:
+            shared_cache.unavailable("rate limit", error)
+            return True
+
+
+class PollRateThrottle(VisitorRateThrottle):
+    setting = "WEBCHAT_POLL_RATE"
+    default_rate = "120/min"  # a poll every 2 s is 30
+
+
+class SessionSerializer(StrictSerializer):
+    channel = serializers.SlugField(required=False, help_text="Web channel code, if several.")
+    visitor_id = serializers.CharField(required=False, max_length=64)
+    visitor_token = serializers.CharField(required=False, max_length=128)
+    identifier = serializers.CharField(required=False, max_length=255)
+    identifier_hash = serializers.CharField(required=False, max_length=128)
+    lang = serializers.ChoiceField(
+        choices=[code for code, _name in settings.LANGUAGES], required=False
+    )
+
+
+class SendSerializer(StrictSerializer):
+    channel = serializers.SlugField(required=False)
+    visitor_id = serializers.CharField(max_length=64)
+    visitor_token = serializers.CharField(max_length=128)
+    id = serializers.CharField(max_length=64, help_text="The widget's id for this message.")
+    text = serializers.CharField(max_length=widget.MAX_TEXT)
+    email = serializers.CharField(required=False, max_length=254, allow_blank=True)
+    name = serializers.CharField(required=False, max_length=200, allow_blank=True)
+    identifier = serializers.CharField(required=False, max_length=255)
+    identifier_hash = serializers.CharField(required=False, max_length=128)
+    attachments = serializers.ListField(required=False, child=serializers.JSONField())
+
+
+class WidgetMessageSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    sender = serializers.ChoiceField(choices=["visitor", "agent"])
+    text = serializers.CharField()
+    agent = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class SessionOutSerializer(serializers.Serializer):
+    visitor_id = serializers.CharField()
+    visitor_token = serializers.CharField()
+    online = serializers.BooleanField()
+    dir = serializers.ChoiceField(choices=["ltr", "rtl"])
+    strings = serializers.DictField(child=serializers.CharField())
+    poll_seconds = serializers.IntegerField()
+    messages = WidgetMessageSerializer(many=True)
+
+
+class RepliesOutSerializer(serializers.Serializer):
+    online = serializers.BooleanField()
+    messages = WidgetMessageSerializer(many=True)
+
+
+class _WidgetView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [VisitorRateThrottle]
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        for name, value in CORS_HEADERS.items():
+            response[name] = value
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def options(self, request, *args, **kwargs):
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def body(self, serializer_class):
+        serializer = serializer_class(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    @staticmethod
+    def channel(code):
+        channel, _parse = inbound_channel("webchat", code or None)
+        return channel
+
+
+class WebchatSessionView(_WidgetView):
+    """Start or resume the visitor's chat: a new visitor gets an id and its token (the widget
+    keeps both); a known one sends them back and gets her messages. The shop may vouch for a
+    signed-in customer with identifier and identifier_hash (as on the web chat webhook)."""
+
+    @extend_schema(
+        request=SessionSerializer,
+        responses={
+            200: SessionOutSerializer,
+            400: OpenApiResponse(description="Invalid input (field named)."),
+            401: OpenApiResponse(description="identifier_hash does not match."),
+            403: OpenApiResponse(description="visitor_token does not match."),
+            429: OpenApiResponse(description="Too many requests (Retry-After)."),
+        },
+    )
+    def post(self, request):
+        data = self.body(SessionSerializer)
+        channel = self.channel(data.get("channel"))
+        with translation.override(data.get("lang") or translation.get_language()):
+            if data.get("identifier") or data.get("identifier_hash"):
+                if not data.get("identifier"):
+                    raise InvalidPayload(
+                        "identifier is required with identifier_hash.",
+                        fields={"identifier": ["Required."]},
+                    )
+                adapters.vouched_identity(channel, data["identifier"], data.get("identifier_hash"))
+            if data.get("visitor_id") or data.get("visitor_token"):
+                visitor = widget.check_visitor(
+                    channel, data.get("visitor_id"), data.get("visitor_token")
+                )
+            else:
+                visitor = widget.new_visitor_id()
+            context = widget.session_context(channel, visitor)
+        return Response(context)
+
+
+class WebchatMessagesView(_WidgetView):
+    """The visitor's messages and the agents' replies after `after` (GET, polled every
+    poll_seconds), and a new message from her (POST, threaded like any web chat message;
+    the same id twice stores one). Attachments are not taken by the widget yet (400)."""
+
+    def get_throttles(self):
+        if self.request.method == "GET":
+            return [PollRateThrottle()]
+        return super().get_throttles()
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("X-Visitor-Id", str, OpenApiParameter.HEADER, required=True),
+            OpenApiParameter("X-Visitor-Token", str, OpenApiParameter.HEADER, required=True),
+            OpenApiParameter("after", int, description="The last message id the widget has."),
+            OpenApiParameter("channel", str, description="Web channel code, if several."),
+        ],
+        responses={
+            200: RepliesOutSerializer,
+            400: OpenApiResponse(description="Invalid input (field named)."),
+            403: OpenApiResponse(description="visitor_token does not match."),
+            429: OpenApiResponse(description="Too many requests (Retry-After)."),
+        },
+    )
+    def get(self, request):
+        channel = self.channel(request.query_params.get("channel"))
+        visitor = widget.check_visitor(
+            channel, request.headers.get("X-Visitor-Id"), request.headers.get("X-Visitor-Token")
+        )
+        after = request.query_params.get("after") or "0"
+        if not after.isdigit() or len(after) > 18:
+            raise InvalidPayload("after is a message id.", fields={"after": ["Not a number."]})
+        messages = widget.messages_for(channel, visitor, after=int(after))
+        return Response({"online": widget.is_open(channel), "messages": messages})
+
+    @extend_schema(
+        request=SendSerializer,
+        responses={
+            201: WidgetMessageSerializer,
+            200: WidgetMessageSerializer,
+            400: OpenApiResponse(description="Invalid input (field named)."),
+            401: OpenApiResponse(description="identifier_hash does not match."),
+            403: OpenApiResponse(description="visitor_token does not match."),
+            429: OpenApiResponse(description="Too many requests (Retry-After)."),
+        },
+    )
+    def post(self, request):
+        data = self.body(SendSerializer)
+        channel = self.channel(data.get("channel"))
+        visitor = widget.check_visitor(channel, data["visitor_id"], data["visitor_token"])
+        if data.get("attachments"):
+            raise InvalidPayload(
+                "The chat widget does not take attachments yet; describe it in words or "
+                "send it by email.",
+                fields={"attachments": ["Not accepted."]},
+            )
+        fields = {
+            "id": f"widget:{visitor}:{data['id']}",
+            "visitor_id": visitor,
+            "text": data["text"],
+        }
+        for name in ("email", "name", "identifier", "identifier_hash"):
+            if data.get(name):
+                fields[name] = data[name]
+        result = receive_inbound(adapters.webchat_message(channel, fields))
+        message = result.message
+        return Response(
+            {
+                "id": message.pk,
+                "sender": "visitor",
+                "text": message.text,
+                "agent": "",
+                "created_at": message.created_at,
+            },
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )
