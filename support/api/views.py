@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from core.models import Channel
 from core.selectors import channel_for
 from support import adapters, selectors, services
+from core.providers import delivery_reported
 from support.api.serializers import (
     AssignSerializer,
     ContactLogSerializer,
@@ -115,7 +116,14 @@ class InboundWebhookView(APIView):
             duplicates += int(not result.created)
             ids.append(result.message.pk)
         for provider_id, state, detail in parsed.statuses:
-            services.record_delivery(channel, provider_id, state, detail)
+            # Every listener hears a receipt (support's replies and campaigns' messages alike).
+            delivery_reported.send(
+                sender=Channel,
+                channel=channel,
+                provider_message_id=provider_id,
+                status=state,
+                detail=detail,
+            )
         return Response(
             {
                 "accepted": accepted,
