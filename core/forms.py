@@ -1,4 +1,5 @@
 from datetime import date, datetime
+from decimal import Decimal
 
 from django import forms
 from django.contrib.admin import options
@@ -9,7 +10,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core import l10n
-from core.models import ApiKey, StaffPreferences
+from core.models import ApiKey, ChannelProvider, StaffPreferences
+from core.providers import catalogue
+from core.safe_urls import safe_url
 from core.scopes import SCOPES
 
 
@@ -86,9 +89,7 @@ class LocalisedDateInput(forms.DateInput):
 
     @property
     def media(self):
-        return forms.Media(
-            css={"all": ["core/jalali-picker.css"]}, js=["core/jalali-picker.js"]
-        )
+        return forms.Media(css={"all": ["core/jalali-picker.css"]}, js=["core/jalali-picker.js"])
 
 
 class LocalisedDateField(forms.DateField):
@@ -257,3 +258,176 @@ def install_admin_date_fields():
         for field, override in localised.items():
             if model_admin.formfield_overrides.get(field) == defaults[field]:
                 model_admin.formfield_overrides[field] = dict(override)
+
+
+# --- channel set-up (core.views_channels) ---------------------------------------------------
+
+
+def _http_url(value):
+    """An http(s) URL with a host, as the adapters call it (core.safe_urls reads it as a
+    browser would: `java\tscript:`, `file:` and `//host` are refused)."""
+    value = (value or "").strip()
+    if value and not (safe_url(value) and value.lower().startswith(("http://", "https://"))):
+        raise forms.ValidationError(_("Enter an http:// or https:// address."), code="not_http")
+    return value
+
+
+class ChannelSetupForm(forms.Form):
+    """The channel's provider and its settings, one field per setting the catalogue names for
+    the channel's kind and the provider the form is built for. A secret is never rendered
+    back: its field is empty, shows the stored value masked, and "" keeps it."""
+
+    provider = forms.ChoiceField(
+        label=_("Provider"), choices=ChannelProvider.choices, required=False
+    )
+
+    def __init__(self, channel, *args, provider=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.channel = channel
+        self.provider_shown = channel.provider if provider is None else provider
+        self.fields["provider"].initial = channel.provider
+        stored = channel.provider_settings or {}
+        self.settings = catalogue.channel_settings(channel.kind, self.provider_shown)
+        for setting in self.settings:
+            self.fields[setting.name] = self._field_for(setting, stored.get(setting.name))
+
+    def _field_for(self, setting, stored):
+        help_text = setting.help
+        options = {"label": setting.label, "required": False, "help_text": help_text}
+        if setting.secret:
+            field = forms.CharField(
+                widget=forms.PasswordInput(
+                    render_value=False, attrs={"autocomplete": "new-password", "dir": "ltr"}
+                ),
+                max_length=4096,
+                strip=True,
+                **options,
+            )
+            field.stored_mask = catalogue.masked(stored)
+            field.required_setting = setting.required and not stored
+            return field
+        if setting.kind == "number":
+            field = LocalisedDecimalField(
+                min_value=Decimal("0.1"),
+                max_value=Decimal("60"),
+                decimal_places=1,
+                widget=forms.TextInput(attrs={"inputmode": "decimal", "dir": "ltr"}),
+                **options,
+            )
+        elif setting.kind == "email":
+            field = forms.EmailField(widget=forms.EmailInput(attrs={"dir": "ltr"}), **options)
+        else:
+            field = forms.CharField(
+                max_length=2048, widget=forms.TextInput(attrs={"dir": "ltr"}), **options
+            )
+            if setting.kind == "url":
+                field.validators.append(_http_url)
+        field.initial = stored
+        field.stored_mask = ""
+        field.required_setting = setting.required
+        return field
+
+    def secret_fields(self):
+        return [self[s.name] for s in self.settings if s.secret]
+
+    def plain_fields(self):
+        return [self[s.name] for s in self.settings if not s.secret]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        # Required settings are asked for only when the form showed that provider's fields:
+        # a provider just chosen is saved first, then its settings are filled in.
+        if cleaned.get("provider", "") == self.provider_shown:
+            stored = self.channel.provider_settings or {}
+            for setting in self.settings:
+                if not setting.required:
+                    continue
+                given = cleaned.get(setting.name)
+                if given in ("", None) and not (setting.secret and stored.get(setting.name)):
+                    self.add_error(setting.name, _("This setting is required."))
+        return cleaned
+
+    def values(self) -> dict:
+        """The settings to save, as provider_settings holds them."""
+        values = {}
+        for setting in self.settings:
+            value = self.cleaned_data.get(setting.name)
+            if isinstance(value, Decimal):
+                value = float(value)
+            values[setting.name] = "" if value is None else value
+        return values
+
+
+class TestMessageForm(forms.Form):
+    recipient = LocalisedCharField(label=_("Recipient"), max_length=255)
+    text = forms.CharField(
+        label=_("Text"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2, "dir": "auto"}),
+    )
+
+    def __init__(self, channel, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.channel = channel
+        label, _pattern, example = catalogue.recipient_for(channel.kind)
+        self.fields["recipient"].label = label
+        self.fields["recipient"].widget.attrs.update({"dir": "ltr", "placeholder": example})
+        self.fields["text"].initial = _("A test message from %(channel)s.") % {
+            "channel": channel.display_name
+        }
+
+    def clean_recipient(self):
+        value = self.cleaned_data["recipient"].strip()
+        if self.channel.kind in ("sms", "whatsapp"):
+            value = "".join(ch for ch in value if ch not in " -().")
+        if self.channel.kind == "email":
+            forms.EmailField().clean(value)
+        elif not catalogue.is_valid_recipient(self.channel.kind, value):
+            label, _pattern, example = catalogue.recipient_for(self.channel.kind)
+            raise forms.ValidationError(
+                _("Enter a valid %(what)s, like %(example)s.")
+                % {"what": label, "example": example},
+                code="invalid_recipient",
+            )
+        return value
+
+
+class ProviderTemplateForm(forms.Form):
+    name = forms.RegexField(
+        label=_("Name at the provider"),
+        regex=r"^[a-z0-9_]{1,512}$",
+        max_length=512,
+        error_messages={"invalid": _("Lower-case letters, digits and _ only, as Meta names it.")},
+        widget=forms.TextInput(attrs={"dir": "ltr"}),
+    )
+    language = forms.RegexField(
+        label=_("Language"),
+        regex=r"^[a-z]{2,3}(_[A-Z]{2})?$",
+        max_length=15,
+        error_messages={"invalid": _("A language code such as fa or en_US.")},
+        widget=forms.TextInput(attrs={"dir": "ltr"}),
+    )
+    text = forms.CharField(
+        label=_("Approved text"),
+        required=False,
+        max_length=4096,
+        widget=forms.Textarea(attrs={"rows": 2, "dir": "auto"}),
+    )
+    parameters = forms.CharField(
+        label=_("Parameters"),
+        required=False,
+        max_length=500,
+        help_text=_("Names of the values filling {{1}}, {{2}}, ..., comma-separated."),
+        widget=forms.TextInput(attrs={"dir": "ltr"}),
+    )
+
+    def clean_parameters(self):
+        names = [n.strip() for n in self.cleaned_data["parameters"].split(",") if n.strip()]
+        for name in names:
+            if not name.replace("_", "").isalnum():
+                raise forms.ValidationError(
+                    _("%(name)s is not a value's name.") % {"name": name}, code="invalid_name"
+                )
+        return names

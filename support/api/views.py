@@ -2,6 +2,8 @@
 read, reply, note, assign, status, logged calls and visits). Thin: parse, call a service or a
 selector, shape the answer."""
 
+import hmac
+
 from django.contrib.auth import get_user_model
 from django.db.models import Prefetch
 from django.http import HttpResponse
@@ -30,7 +32,7 @@ from support.api.serializers import (
     ReplySerializer,
     StatusSerializer,
 )
-from support.errors import CannotMerge, InvalidPayload, UnknownChannel
+from support.errors import CannotMerge, InvalidPayload, InvalidSignature, UnknownChannel
 from support.models import Conversation, Message
 
 STAFF = {"read": "support.view_conversation", "write": "support.change_conversation"}
@@ -79,14 +81,14 @@ class InboundWebhookView(APIView):
     def get(self, request, kind):
         """Meta's subscription check: echo hub.challenge when hub.verify_token matches."""
         channel, _parse = inbound_channel(kind, request.query_params.get("channel"))
-        expected = (channel.provider_settings or {}).get("verify_token")
+        expected = str((channel.provider_settings or {}).get("verify_token") or "")
+        given = request.query_params.get("hub.verify_token", "")
+        # Compared in constant time: the token is a secret shared with Meta.
         if (
             request.query_params.get("hub.mode") != "subscribe"
             or not expected
-            or request.query_params.get("hub.verify_token") != expected
+            or not hmac.compare_digest(given.encode(), expected.encode())
         ):
-            from support.errors import InvalidSignature
-
             raise InvalidSignature("The verify token does not match.")
         return HttpResponse(
             request.query_params.get("hub.challenge", ""), content_type="text/plain"

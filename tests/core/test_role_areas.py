@@ -100,6 +100,7 @@ ORDER = lambda w: {"number": w.order.number}  # noqa: E731
 SEGMENT = lambda w: {"pk": w.campaign.segment_id}  # noqa: E731
 TEMPLATE = lambda w: {"pk": w.template.pk}  # noqa: E731
 CAMPAIGN = lambda w: {"pk": w.campaign.pk}  # noqa: E731
+CHANNEL = lambda w: {"code": w.web.code}  # noqa: E731
 
 
 def catalog_import(world):
@@ -117,6 +118,13 @@ AREAS = {
     # --- core and the shell
     "home": special(ANY_STAFF),
     "channels": page(get="core.view_channel"),
+    "channel-setup": page(get="core.change_channel", post="core.change_channel", kwargs=CHANNEL),
+    "channel-inbound-secret": page(post="core.change_channel", kwargs=CHANNEL),
+    "channel-test-message": page(post="core.change_channel", kwargs=CHANNEL),
+    "channel-template-add": page(post="core.change_channel", kwargs=CHANNEL),
+    "channel-template-deactivate": page(
+        post="core.change_channel", kwargs=lambda w: {"code": w.web.code, "pk": 1}
+    ),
     "display-preferences": special(ANY_STAFF),  # each member's own calendar and digits
     "two-factor": special(ANY_STAFF),  # each member's own second factor
     "healthz": special(PUBLIC),
