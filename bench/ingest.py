@@ -19,6 +19,11 @@ On PostgreSQL only (DATABASE_URL=postgres://...); it works in a throwaway test d
    target, the batch API reaches a quarter of its COPY.
 3. 300 identify calls that each merge an anonymous visitor (cookie, with an event) into a
    known customer (email, 10 events): median and 99th percentile. Target: median < 20 ms.
+4. The same number of events for as many new customers, as Segment messages through
+   POST /v1/batch (customers.segment: its mapping onto the same batch ingest), beside part
+   1's /api/v1/batch on the same shape of data (first sight of each customer, email and
+   cookie, same event names and batch size, same senders). Target: Segment's door within
+   10 % of ours (ratio at least 0.9).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/omni .venv/bin/python bench/ingest.py
 
@@ -74,16 +79,61 @@ def post(client, path, body):
     return client.post(path, body, content_type="application/json")
 
 
-def run_batches(auth, items, senders):
+def segment_messages(events, customers, start, first=0):
+    """Part 1's events as a Segment SDK sends them (new people: `seg` emails and cookies)."""
+    names = {
+        "product_viewed": "Product Viewed",
+        "page_viewed": None,
+        "product_added_to_cart": "Product Added",
+        "product_searched": "Products Searched",
+        "wishlist_added": "Product Added to Wishlist",
+    }
+    messages = []
+    for number in range(first, first + events):
+        person = number % customers
+        name, properties = EVENT_NAMES[number % len(EVENT_NAMES)]
+        message = {
+            "type": "track" if names[name] else "page",
+            "anonymousId": f"seg-cookie-{person}",
+            "properties": properties(number),
+            "context": {
+                "traits": {"email": f"seg{person}@example.com"},
+                "campaign": {"source": CHANNELS[number % len(CHANNELS)]},
+            },
+            "messageId": f"seg-{number}",
+            "timestamp": (start + timedelta(seconds=number)).isoformat(),
+        }
+        if names[name]:
+            message["event"] = names[name]
+        messages.append(message)
+    return messages
+
+
+def _api_body(chunk):
+    return {"items": chunk}
+
+
+def _segment_body(chunk):
+    return {"batch": chunk, "sentAt": datetime.now(UTC).isoformat()}
+
+
+def _api_stored(response, chunk):
+    return response.json()["stored"]
+
+
+def _segment_stored(response, chunk):
+    return len(chunk) - len(response.json().get("errors", []))
+
+
+def run_batches(auth, items, senders, path="/api/v1/batch", wrap=_api_body, stored_of=_api_stored):
     """Send the items in batches of BATCH from `senders` threads at once, each with its own
     test client and database connection, as that many web workers would serve them.
     Returns (events stored, wall seconds, this process's CPU seconds)."""
     from django.db import connection
     from django.test import Client
 
-    bodies = [
-        json.dumps({"items": items[at : at + BATCH]}).encode() for at in range(0, len(items), BATCH)
-    ]
+    chunks = [items[at : at + BATCH] for at in range(0, len(items), BATCH)]
+    bodies = [(json.dumps(wrap(chunk)).encode(), chunk) for chunk in chunks]
     # The benchmark's own 100,000 prepared items would otherwise be walked by every full
     # garbage collection during the run, charging the server for the client's memory.
     gc.collect()
@@ -94,13 +144,13 @@ def run_batches(auth, items, senders):
     def sender():
         client = Client(HTTP_AUTHORIZATION=auth)
         try:
-            for body in queue:
-                response = post(client, "/api/v1/batch", body)
+            for body, chunk in queue:
+                response = post(client, path, body)
                 if response.status_code != 200:
                     failures.append(response.content[:500])
                     return
                 with lock:
-                    stored[0] += response.json()["stored"]
+                    stored[0] += stored_of(response, chunk)
         finally:
             if senders > 1:
                 connection.close()  # this thread's own connection
@@ -248,7 +298,7 @@ def main():
     if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
         print("SKIP bench/ingest.py measures PostgreSQL: set DATABASE_URL=postgres://...")
         return 0
-    parts = {"1", *os.environ.get("BENCH_INGEST_PARTS", "1,2,3").replace(" ", "").split(",")}
+    parts = {"1", *os.environ.get("BENCH_INGEST_PARTS", "1,2,3,4").replace(" ", "").split(",")}
 
     with throwaway_database() as connection:
         from django.test import Client
@@ -319,6 +369,27 @@ def main():
             ok &= report("merging identify, median", median, "ms", 20)
             print(
                 f"     merging identify, 99th percentile           {percentile(samples, 0.99) * 1000:>10.2f} ms ({len(samples)} calls)"
+            )
+        if "4" in parts:
+            import base64
+
+            basic = "Basic " + base64.b64encode(f"{raw}:".encode()).decode()
+            messages = segment_messages(args.events, args.customers, start)
+            seg_stored, seg_seconds, _cpu = run_batches(
+                basic, messages, args.senders, "/v1/batch", _segment_body, _segment_stored
+            )
+            assert seg_stored == args.events, f"stored {seg_stored} of {args.events}"
+            segment_rate = seg_stored / seg_seconds
+            print(
+                f"     Segment /v1/batch: {seg_stored:,} events in {seg_seconds:.1f} s, "
+                f"{segment_rate:.0f} ev/s, against /api/v1/batch {api_rate:.0f} ev/s (part 1)"
+            )
+            ok &= report(
+                "Segment /v1/batch / our /api/v1/batch",
+                segment_rate / api_rate,
+                "ratio",
+                0.9,
+                lower_is_better=False,
             )
         return 0 if ok else 1
 
