@@ -277,10 +277,7 @@ def campaign_charts(filters):
             ],
         )
     ]
-    by_model = {
-        model: campaign_reports.channel_attribution(since=since, until=until, model=model)
-        for model in campaign_reports.ATTRIBUTION_MODELS
-    }
+    by_model = campaign_reports.attribution_by_model(since=since, until=until)
     model_names = {
         "first_touch": _("First touch"),
         "last_touch": _("Last touch"),

@@ -106,6 +106,16 @@ def channel_attribution(
             f"Unknown model {model!r}.",
             fields={"model": [f"One of: {', '.join(ATTRIBUTION_MODELS)}."]},
         )
+    return attribution_by_model(
+        since=since, until=until, lookback_days=lookback_days, models=(model,)
+    )[model]
+
+
+def attribution_by_model(
+    *, since, until, lookback_days=30, models=ATTRIBUTION_MODELS
+) -> dict[str, dict[str, dict[str, Decimal]]]:
+    """channel_attribution under several models from one read of the timeline (the
+    reports page shows them side by side): {model: {currency: {channel kind: revenue}}}."""
     orders = list(
         Event.objects.filter(name="order_completed", occurred_at__gte=since, occurred_at__lt=until)
         .select_related("channel")
@@ -126,30 +136,38 @@ def channel_attribution(
         .values_list("customer_id", "channel__kind", "occurred_at")
     ):
         touches[customer_id].append((when, kind))
-    credit_by_currency: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    credits = {
+        model: defaultdict(lambda: defaultdict(Decimal)) for model in models
+    }  # model -> currency -> kind -> revenue
     for order in orders:
         revenue = amount(order.properties.get("total")) or Decimal(0)
         currency = str(order.properties.get("currency") or settings.DEFAULT_CURRENCY).upper()
-        credit = credit_by_currency[currency]
         window_start = order.occurred_at - timedelta(days=lookback_days)
         before = [
             kind
             for when, kind in touches[order.customer_id]
             if window_start <= when <= order.occurred_at
         ]
-        if not before:
-            credit[order.channel.kind if order.channel_id else "unknown"] += revenue
-        elif model == "first_touch":
-            credit[before[0]] += revenue
-        elif model == "last_touch":
-            credit[before[-1]] += revenue
-        else:
-            share = revenue / len(before)
-            for kind in before:
-                credit[kind] += share
+        for model in models:
+            credit = credits[model][currency]
+            if not before:
+                credit[order.channel.kind if order.channel_id else "unknown"] += revenue
+            elif model == "first_touch":
+                credit[before[0]] += revenue
+            elif model == "last_touch":
+                credit[before[-1]] += revenue
+            else:
+                share = revenue / len(before)
+                for kind in before:
+                    credit[kind] += share
     return {
-        currency: {kind: value.quantize(Decimal("0.01")) for kind, value in sorted(credit.items())}
-        for currency, credit in sorted(credit_by_currency.items())
+        model: {
+            currency: {
+                kind: value.quantize(Decimal("0.01")) for kind, value in sorted(credit.items())
+            }
+            for currency, credit in sorted(by_currency.items())
+        }
+        for model, by_currency in credits.items()
     }
 
 
