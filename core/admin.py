@@ -15,6 +15,7 @@ from core.models import (
     Channel,
     IdempotencyRecord,
     OutboxEvent,
+    ProviderTemplate,
     WebhookEndpoint,
 )
 from core.services.api_keys import create_api_key, revoke_api_key
@@ -36,6 +37,16 @@ class ChannelAdmin(admin.ModelAdmin):
     list_filter = ["kind", "sells", "messages", "is_active", "provider", "irr_unit"]
     search_fields = ["name", "code"]
     prepopulated_fields = {"code": ["name"]}
+
+
+@admin.register(ProviderTemplate)
+class ProviderTemplateAdmin(admin.ModelAdmin):
+    """The templates the provider approved per channel (WhatsApp): what an agent may send
+    outside the 24-hour window, and what campaigns on WhatsApp send."""
+
+    list_display = ["name", "language", "channel", "is_active", "created_at"]
+    list_filter = ["channel", "language", "is_active"]
+    search_fields = ["name", "text"]
 
 
 @admin.register(ApiKey)

@@ -218,18 +218,23 @@ def parse_whatsapp(channel, request) -> Parsed:
                         occurred_at=_epoch(item.get("timestamp")),
                     )
                 )
+            # Receipts of what we sent: sent, delivered, read, or failed with
+            # errors [{code, title, message, error_data}] (131026: undeliverable, ...).
             for status in value.get("statuses") or []:
+                errors = status.get("errors") or []
+                first = errors[0] if errors and isinstance(errors[0], dict) else {}
                 parsed.statuses.append(
                     (
                         str(status.get("id", "")),
                         str(status.get("status", "")),
-                        status.get("errors") or {},
+                        {k: first[k] for k in ("code", "title", "message") if first.get(k)},
                     )
                 )
     return parsed
 
 
 # --- Telegram Bot API ----------------------------------------------------------------------
+# Telegram tells bots neither delivery nor read: a Telegram reply stays "sent".
 def parse_telegram(channel, request) -> Parsed:
     data = _json(request.body)
     item = data.get("message") or data.get("edited_message")
@@ -285,8 +290,7 @@ def _parse_meta_messaging(channel, request, expected_object, identity_kind) -> P
             message = event.get("message")
             sender = (event.get("sender") or {}).get("id")
             if event.get("read") or event.get("delivery"):
-                for mid in (event.get("delivery") or {}).get("mids") or []:
-                    parsed.statuses.append((mid, "delivered", {}))
+                parsed.statuses.extend(_meta_receipts(event, sender))
                 continue
             if not message or message.get("is_echo") or not sender:
                 continue
@@ -310,6 +314,23 @@ def _parse_meta_messaging(channel, request, expected_object, identity_kind) -> P
                 )
             )
     return parsed
+
+
+def _meta_receipts(event: dict, sender) -> list:
+    """A Send API receipt from the customer (`sender`): `delivery` names the delivered
+    messages by mid and/or a watermark (everything sent before it was delivered); `read` has
+    only a watermark (everything sent to her before it was read). Watermarks are epoch ms."""
+    from support.services.outbound import Watermark
+
+    receipts = []
+    delivery = event.get("delivery") or {}
+    for mid in delivery.get("mids") or []:
+        receipts.append((str(mid), "delivered", {}))
+    for kind, status in (("delivery", "delivered"), ("read", "read")):
+        moment = _epoch((event.get(kind) or {}).get("watermark"))
+        if moment is not None and sender:
+            receipts.append(("", status, Watermark(address=str(sender), at=moment)))
+    return receipts
 
 
 def parse_instagram(channel, request) -> Parsed:

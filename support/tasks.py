@@ -17,7 +17,9 @@ def send_outbound_message(self, message_id):
         if self.request.retries >= self.max_retries:
             outbound.mark_failed(message_id, str(error))
             return "failed"
-        raise self.retry(exc=error, countdown=min(600, 5 * 2**self.request.retries)) from error
+        # Backoff doubling from 5 s, or the provider's own delay when longer, capped at 10 min.
+        countdown = max(5 * 2**self.request.retries, error.retry_after or 0)
+        raise self.retry(exc=error, countdown=min(600, countdown)) from error
     return message.delivery_status if message else None
 
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("pane", views_live.inbox_pane, name="pane"),
     path("c/<int:pk>/", views.conversation_view, name="conversation"),
     path("c/<int:pk>/reply", views.reply_view, name="reply"),
+    path("c/<int:pk>/reply-template", views.template_reply_view, name="reply-template"),
     path("c/<int:pk>/assign-me", views.assign_me, name="assign-me"),
     path("c/<int:pk>/assign", views.assign_view, name="assign"),
     path("c/<int:pk>/status", views.status_view, name="status"),

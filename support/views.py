@@ -16,9 +16,10 @@ from django.views.decorators.http import require_POST
 from core import live
 from core.api.errors import DomainError
 from core.forms import LocalisedDateTimeField
-from core.models import AuditAction, Channel, ChannelKind
+from core.models import AuditAction, Channel, ChannelKind, ProviderTemplate
 from core.services import audit
 from support import reports, selectors, services, views_live
+from support.errors import InvalidPayload
 from support.forms import AfterSalesForm, ComposerForm, ContactLogForm, InboxFilterForm
 from support.models import (
     AgentNotification,
@@ -28,7 +29,12 @@ from support.models import (
     Tag,
     Team,
 )
-from support.services.outbound import default_channel, render_canned
+from support.services.outbound import (
+    WINDOW_CLOSED_CODES,
+    default_channel,
+    render_canned,
+    template_message,
+)
 
 PAGE_SIZE = 50
 VIEW = "support.view_conversation"
@@ -109,7 +115,34 @@ def _conversation_context(request, conversation):
         "seen_last_message_id": max((m.pk for m in conversation_messages), default=0),
         "composer_text": "",
         "stale_messages": None,
+        **_window_closed(request, conversation, conversation_messages, reachable),
     }
+
+
+def _window_closed(request, conversation, conversation_messages, reachable) -> dict:
+    """The last reply refused because the channel's customer-service window is closed
+    (WhatsApp 131047, Meta 2018278), unless the customer wrote on that channel since: the
+    page says so and offers the channel's approved templates, filled for this customer."""
+    refused = None
+    for message in conversation_messages:
+        if message.direction == "inbound" and refused and message.channel_id == refused.channel_id:
+            refused = None
+        if (
+            message.direction == "outbound"
+            and message.delivery_status == "failed"
+            and message.error_code in WINDOW_CLOSED_CODES
+        ):
+            refused = message
+    choices = []
+    if refused is not None and refused.channel in reachable:
+        for template in ProviderTemplate.objects.filter(channel=refused.channel, is_active=True):
+            try:
+                preview, _stored = template_message(template, conversation, request.user)
+                problem = ""
+            except DomainError as error:
+                preview, problem = "", error.message
+            choices.append({"template": template, "preview": preview, "problem": problem})
+    return {"window_closed": refused, "window_templates": choices}
 
 
 def _conversation_page(request, conversation, *, context=None, status=200):
@@ -203,6 +236,32 @@ def reply_view(request, conversation):
         )
         if data.get("then") in (ConversationStatus.PENDING, ConversationStatus.RESOLVED):
             services.set_status(conversation, data["then"], by=request.user)
+    return None
+
+
+@_action
+def template_reply_view(request, conversation):
+    """Send one of the channel's approved templates (outside the 24-hour window)."""
+    raw = request.POST.get("template", "")
+    template = (
+        ProviderTemplate.objects.select_related("channel")
+        .filter(pk=int(raw), is_active=True)
+        .first()
+        if raw.isdigit()
+        else None
+    )
+    if template is None or template.channel not in services.reachable_channels(conversation):
+        raise InvalidPayload(
+            _("Pick an active template of a channel that reaches this customer."),
+            fields={"template": [_("Unknown or inactive template.")]},
+        )
+    services.reply(
+        conversation,
+        request.user,
+        "",
+        template=template,
+        idempotency_key=request.POST.get("idempotency_key") or None,
+    )
     return None
 
 

@@ -798,7 +798,7 @@ class NoProviderTemplate(Exception):
 def provider_template_for(message, language, coupon, unsubscribe_link) -> dict | None:
     """WhatsApp sends campaigns only as templates its owner approved (core.ProviderTemplate):
     the one named by the message template's `provider_template_name`, in the customer's
-    language when the channel has it (else the template's own, else any), its {{1}}, {{2}}...
+    language when the channel has it (else the rendered one, the template's own, any), its {{1}}, {{2}}...
     filled from the plain values a template may read (template_context, never models).
     None on other providers. Raises NoProviderTemplate when none fits."""
     channel = message.channel
@@ -825,7 +825,14 @@ def provider_template_for(message, language, coupon, unsubscribe_link) -> dict |
                 return candidate
         return None
 
-    chosen = fits(language) or fits(message.template.language) or candidates[0]
+    # The customer reads the provider's approved text: her language first, even when our
+    # own template has no translation in it.
+    chosen = (
+        fits(message.customer.locale)
+        or fits(language)
+        or fits(message.template.language)
+        or candidates[0]
+    )
     return {
         "name": chosen.name,
         "language": chosen.language,

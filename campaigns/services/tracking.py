@@ -199,7 +199,12 @@ def handle_delivery_report(*, channel, provider_message_id, status, detail=None,
 def _failure_reason(status, detail) -> str:
     """What the provider said: "provider: failed (30003)" with its own code when it gave one."""
     detail = detail if isinstance(detail, dict) else {}
-    said = detail.get("error_code") or detail.get("reason") or detail.get("kavenegar_status")
+    said = (
+        detail.get("error_code")
+        or detail.get("code")
+        or detail.get("reason")
+        or detail.get("kavenegar_status")
+    )
     return f"provider: {status} ({said})"[:200] if said else f"provider: {status}"
 
 

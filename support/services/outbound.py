@@ -8,7 +8,8 @@ gets the row's idempotency key (SMTP Message-ID, HTTP Idempotency-Key), so even 
 died between the provider's accept and our commit is recognised downstream when it is resent.
 """
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Q
@@ -55,8 +56,30 @@ ADDRESS_KINDS = {
 FINAL = {DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.READ}
 
 
+# The provider's codes for "the customer-service window is closed": WhatsApp's 131047 (free
+# text more than 24 hours after the customer's last message) and Meta's 2018278 (Messenger,
+# Instagram). Such a reply fails; on WhatsApp the agent sends an approved template instead.
+WINDOW_CLOSED_CODES = {"131047", "2018278"}
+# A read receipt by watermark (Meta) marks read what we sent up to this long after it: our
+# sent_at is stamped after the provider accepted, so its clock and ours differ a little.
+WATERMARK_SLACK = timedelta(seconds=5)
+
+
 class RetryLater(Exception):
-    """The provider failed in a way worth retrying."""
+    """The provider failed in a way worth retrying (after `retry_after` seconds if known)."""
+
+    def __init__(self, message, retry_after=None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """A receipt for everything sent to `address` on the channel up to `at` (Meta's delivery
+    and read watermarks)."""
+
+    address: str
+    at: datetime
 
 
 def can_send(channel) -> bool:
@@ -67,9 +90,18 @@ def can_send(channel) -> bool:
     )
 
 
+def _unreachable(identities, channel_kind) -> set:
+    """The addresses of this channel kind a provider said can never be reached."""
+    kinds = ADDRESS_KINDS.get(channel_kind, [])
+    return {i.value for i in identities if i.unreachable_at and i.kind in kinds}
+
+
 def address_for(conversation: Conversation, channel) -> str | None:
     """Where this customer is reached on this channel: the address they last wrote from on it,
-    else an identity of the matching kind."""
+    else an identity of the matching kind; never an address marked unreachable (a Telegram
+    user who blocked the bot, a number not on WhatsApp)."""
+    identities = list(conversation.customer.identities.all())
+    unreachable = _unreachable(identities, channel.kind)
     last = (
         Message.objects.filter(
             conversation__customer_id=conversation.customer_id,
@@ -77,27 +109,32 @@ def address_for(conversation: Conversation, channel) -> str | None:
             channel__kind=channel.kind,
         )
         .exclude(address="")
+        .exclude(address__in=unreachable)
         .order_by("-created_at", "-id")
         .values_list("address", flat=True)
         .first()
     )
     if last:
         return last
-    kinds = ADDRESS_KINDS.get(channel.kind, [])
-    identities = {i.kind: i.value for i in conversation.customer.identities.all()}
-    for kind in kinds:
-        if identities.get(kind):
-            return identities[kind]
+    values = {i.kind: i.value for i in identities if not i.unreachable_at}
+    for kind in ADDRESS_KINDS.get(channel.kind, []):
+        if values.get(kind):
+            return values[kind]
     return None
 
 
 def reachable_channels(conversation: Conversation) -> list:
-    """The channels a reply may go out on, the default (last written on) first."""
+    """The channels a reply may go out on, the default (last written on) first; a channel
+    whose only addresses for this customer are unreachable is not one of them."""
     channels = [c for c in Channel.objects.messaging() if can_send(c)]
-    kinds = {i.kind for i in conversation.customer.identities.all()}
+    identities = list(conversation.customer.identities.all())
+    kinds = {i.kind for i in identities if not i.unreachable_at}
     used = set(conversation.channels_used or [])
     reachable = [
-        c for c in channels if c.kind in used or kinds & set(ADDRESS_KINDS.get(c.kind, []))
+        c
+        for c in channels
+        if kinds & set(ADDRESS_KINDS.get(c.kind, []))
+        or (c.kind in used and not _unreachable(identities, c.kind))
     ]
     default = default_channel(conversation, reachable)
     return sorted(reachable, key=lambda c: (c != default, c.name))
@@ -122,12 +159,10 @@ CANNED_PLACEHOLDERS = (
 )
 
 
-def fill_placeholders(body: str, conversation: Conversation, agent=None) -> str:
-    """{first_name}, {last_name}, {customer_name}, {agent_name}, {order_number},
-    {conversation} replaced by plain values; nothing else is evaluated
-    ({first_name.__class__} stays as written), unknown placeholders are left as written."""
+def placeholder_values(conversation: Conversation, agent=None) -> dict:
+    """The plain values a canned reply or a provider template may use, by name."""
     customer = conversation.customer
-    values = {
+    return {
         "first_name": customer.first_name or customer.display_name,
         "last_name": customer.last_name,
         "customer_name": customer.display_name,
@@ -135,7 +170,40 @@ def fill_placeholders(body: str, conversation: Conversation, agent=None) -> str:
         "order_number": conversation.related_order_number,
         "conversation": conversation.token,
     }
-    return placeholders.fill_placeholders(body, values)
+
+
+def fill_placeholders(body: str, conversation: Conversation, agent=None) -> str:
+    """{first_name}, {last_name}, {customer_name}, {agent_name}, {order_number},
+    {conversation} replaced by plain values; nothing else is evaluated
+    ({first_name.__class__} stays as written), unknown placeholders are left as written."""
+    return placeholders.fill_placeholders(body, placeholder_values(conversation, agent))
+
+
+def template_message(template, conversation: Conversation, agent=None) -> tuple[str, dict]:
+    """A provider template filled for this conversation: (the text the customer reads, the
+    template as stored on the message and sent: {type, name, language, parameters}). Each of
+    the template's parameters names a plain value (first_name, order_number, ...); one this
+    conversation lacks is refused, naming it, since the provider refuses an empty one."""
+    values = placeholder_values(conversation, agent)
+    parameters = []
+    for name in template.parameters or []:
+        value = str(values.get(str(name)) or "").strip()
+        if not value:
+            raise InvalidPayload(
+                f"The template needs {name}, which this conversation does not have.",
+                fields={"template": [f"No value for {name}."]},
+            )
+        parameters.append(value)
+    text = template.text or template.name
+    for number, value in enumerate(parameters, start=1):
+        text = text.replace("{{" + str(number) + "}}", value)
+    stored = {
+        "type": "template",
+        "name": template.name,
+        "language": template.language,
+        "parameters": parameters,
+    }
+    return text, stored
 
 
 def render_canned(canned: CannedReply, conversation: Conversation, agent=None) -> str:
@@ -151,11 +219,22 @@ def reply(
     html: str = "",
     idempotency_key: str | None = None,
     kind: str = MessageKind.MESSAGE,
+    template=None,
 ) -> Message:
     """Answer the customer on `channel` (default: the one they last wrote on). Stores the
     message (queued), stops the response clocks, and sends it after commit through a Celery
     task. The same `idempotency_key` twice returns the first message. Transactional: no
-    marketing consent needed. Raises ChannelNotReachable, InvalidPayload."""
+    marketing consent needed. `template` (a core.models.ProviderTemplate, active) sends that
+    approved template on its channel instead of free text (WhatsApp outside the 24-hour
+    window); `text` is then ignored. Raises ChannelNotReachable, InvalidPayload."""
+    stored_template = None
+    if template is not None:
+        if not template.is_active:
+            raise InvalidPayload(
+                "This template is not active.", fields={"template": ["Not active."]}
+            )
+        channel = template.channel
+        text, stored_template = template_message(template, conversation, agent)
     text = (text or "").strip()
     if not text:
         raise InvalidPayload("A reply needs text.", fields={"text": ["Required."]})
@@ -197,6 +276,7 @@ def reply(
             html=sanitise_html(html),
             delivery_status=DeliveryStatus.SENT if fetched else DeliveryStatus.QUEUED,
             sent_at=now if fetched else None,
+            attachments=[stored_template] if stored_template else [],
             created_at=now,
         )
         if idempotency_key:
@@ -304,6 +384,8 @@ def deliver(message_id: int) -> Message | None:
         message.send_attempts += 1
         message.save(update_fields=["delivery_status", "sending_started_at", "send_attempts"])
     # Committed: from here on, no other task sends this message.
+    stored = message.attachments or []
+    templates = [a for a in stored if isinstance(a, dict) and a.get("type") == "template"]
     outbound = OutboundMessage(
         to=message.address,
         text=message.text,
@@ -312,6 +394,9 @@ def deliver(message_id: int) -> Message | None:
         idempotency_key=message.idempotency_key,
         headers=thread_headers(message) if message.channel.kind == ChannelKind.EMAIL else {},
         metadata={"conversation_id": message.conversation_id, "message_id": message.pk},
+        template=templates[0] if templates else None,
+        attachments=[a for a in stored if isinstance(a, dict) and a.get("url")],
+        last_inbound_at=last_inbound_at(message),
     )
     try:
         result = send_message(message.channel, outbound)
@@ -319,11 +404,14 @@ def deliver(message_id: int) -> Message | None:
         retry = error.retryable and message.send_attempts < MAX_SEND_ATTEMPTS
         Message.objects.filter(pk=message.pk, delivery_status=DeliveryStatus.SENDING).update(
             delivery_status=DeliveryStatus.QUEUED if retry else DeliveryStatus.FAILED,
-            last_error=str(error)[:2000],
+            last_error=failure_text(error),
+            error_code=error.code[:40],
             sending_started_at=None,
         )
+        if error.recipient_unreachable:
+            mark_unreachable(message, str(error))
         if retry:
-            raise RetryLater(str(error)) from error
+            raise RetryLater(str(error), retry_after=error.retry_after) from error
         message.refresh_from_db()
         return message
     Message.objects.filter(pk=message.pk, delivery_status=DeliveryStatus.SENDING).update(
@@ -331,9 +419,54 @@ def deliver(message_id: int) -> Message | None:
         provider_message_id=result.provider_message_id[:255],
         sent_at=timezone.now(),
         last_error="",
+        error_code="",
     )
     message.refresh_from_db()
     return message
+
+
+def last_inbound_at(message: Message):
+    """When the customer last wrote to us on this message's channel (the providers' 24-hour
+    customer-service window starts there), or None."""
+    return (
+        Message.objects.filter(
+            conversation__customer_id=message.conversation.customer_id,
+            direction=Direction.INBOUND,
+            channel_id=message.channel_id,
+        )
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+
+
+def failure_text(error: ProviderError) -> str:
+    """What the agent reads on a failed reply: the provider's words, and what to do when the
+    customer-service window is closed."""
+    text = str(error)
+    if error.code in WINDOW_CLOSED_CODES:
+        text = (
+            _(
+                "Not sent: the customer last wrote more than 24 hours ago, and this channel "
+                "allows only an approved template after that."
+            )
+            + " "
+            + text
+        )
+    return text[:2000]
+
+
+def mark_unreachable(message: Message, reason: str) -> int:
+    """The provider said this address can never be reached (blocked the bot, not on
+    WhatsApp): its identity is marked, and no reply goes to it again."""
+    from customers.models import Identity
+
+    return Identity.objects.filter(
+        customer_id=message.conversation.customer_id,
+        kind__in=ADDRESS_KINDS.get(message.channel.kind, []),
+        value=message.address,
+        unreachable_at__isnull=True,
+    ).update(unreachable_at=timezone.now(), unreachable_reason=reason[:255])
 
 
 def mark_failed(message_id: int, error: str) -> None:
@@ -343,21 +476,43 @@ def mark_failed(message_id: int, error: str) -> None:
 
 
 def record_delivery(channel, provider_message_id: str, status: str, detail=None) -> int:
-    """A provider's delivery report: move the message forward (never back). Returns rows
-    changed."""
-    if status not in DeliveryStatus.values or not provider_message_id:
+    """A provider's delivery report: move the message forward (never back: a repeated or late
+    receipt changes nothing). `detail` is the failure's reason, `{"code", "title"}` or text;
+    or a Watermark, for every message sent to that address up to its moment (Meta), when
+    `provider_message_id` is empty. Returns rows changed."""
+    if status not in DeliveryStatus.values:
         return 0
-    messages = Message.objects.filter(
-        channel=channel, provider_message_id=provider_message_id, direction=Direction.OUTBOUND
-    )
+    if isinstance(detail, Watermark):
+        messages = Message.objects.filter(
+            channel=channel,
+            direction=Direction.OUTBOUND,
+            address=detail.address,
+            sent_at__lte=detail.at + WATERMARK_SLACK,
+            delivery_status__in=[DeliveryStatus.SENT, DeliveryStatus.DELIVERED],
+        )
+        detail = None
+    elif provider_message_id:
+        messages = Message.objects.filter(
+            channel=channel, provider_message_id=provider_message_id, direction=Direction.OUTBOUND
+        )
+    else:
+        return 0
     changed = 0
+    now = timezone.now()
     for message in messages:
         if DELIVERY_RANK.get(status, 0) <= DELIVERY_RANK.get(message.delivery_status, 0):
             continue
         update = {"delivery_status": status}
         if status in (DeliveryStatus.DELIVERED, DeliveryStatus.READ):
-            update["delivered_at"] = message.delivered_at or timezone.now()
+            update["delivered_at"] = message.delivered_at or now
+        if status == DeliveryStatus.READ:
+            update["read_at"] = message.read_at or now
         if status in (DeliveryStatus.FAILED, DeliveryStatus.BOUNCED) and detail:
+            if isinstance(detail, dict):
+                update["error_code"] = str(detail.get("code") or "")[:40]
+                detail = " ".join(
+                    str(detail.get(k) or "") for k in ("code", "title", "message") if detail.get(k)
+                )
             update["last_error"] = str(detail)[:2000]
         changed += Message.objects.filter(pk=message.pk).update(**update)
     return changed
