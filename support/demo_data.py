@@ -13,7 +13,8 @@ from core.factories import StaffUserFactory
 from core.models import Channel
 from customers.normalise import IdentityKey
 from customers.selectors import customer_for_identity, customers_list, timeline_for
-from support.adapters import ADAPTERS
+from customers.services import resolve_customer
+from support.adapters import ADAPTERS, webchat_message
 from support.factories import (
     BusinessHoursFactory,
     CannedReplyFactory,
@@ -36,7 +37,7 @@ from support.models import (
     Team,
     TeamMembership,
 )
-from support.services import InboundMessage, receive_inbound, reply
+from support.services import InboundMessage, log_contact, receive_inbound, reply
 from support.services.sla import Calendar, calendar_for, config_changed, policy_for, refresh_due
 
 SARA_EMAIL = "sara@example.com"
@@ -220,6 +221,8 @@ def seed_support(ctx):
     _inbound_secrets(ctx, channels.values())
     _many(ctx, channels, teams, agents)
     _sara(ctx, channels, agents)
+    _web_chat(ctx, channels, agents)
+    _merged_threads(ctx, channels, agents)
 
 
 def _inbound_secrets(ctx, channels):
@@ -472,3 +475,60 @@ def _sara_reports_the_defect(sara, instagram, email, agents, handle, clock):
         )
     )
     return conversation
+
+
+def _web_chat(ctx, channels, agents):
+    """A visitor's question through the shop's chat widget and the agent's answer, which the
+    widget shows her (try it at /support/widget/demo)."""
+    web = channels.get("web")
+    if web is None:
+        return
+    if not web.messages:
+        web.messages = True  # the widget reads its visitors' replies
+        web.save(update_fields=["messages"])
+    message = receive_inbound(
+        webchat_message(
+            web,
+            {
+                "id": "widget:demo-visitor-0001:1",
+                "visitor_id": "demo-visitor-0001",
+                "text": "Hi! Is the green wool scarf back in stock in size M?",
+                "email": "guest.shopper@example.com",
+            },
+        )
+    ).message
+    agent = next((a for a in agents if a.username == "support_agent"), None)
+    reply(message.conversation, agent, "Hello! Yes, it came back this morning.", channel=web)
+    ctx.created("web chat conversation", 1)
+
+
+def _merged_threads(ctx, channels, agents):
+    """A call from a known number, then an Instagram message from an unknown handle; the
+    shop later learns both are one person: her threads fold into one, the newer merged."""
+    phone, instagram = channels.get("phone"), channels.get("instagram")
+    if phone is None or instagram is None:
+        return
+    agent = next((a for a in agents if a.username == "support_agent"), None)
+    number, handle = "+989125550199", "demo.merged.shopper"
+    log_contact(
+        phone,
+        author=agent,
+        text="Asked when her order of two cushions ships.",
+        identities=[{"kind": "phone", "value": number}],
+        external_id="demo-merge-call",
+    )
+    receive_inbound(
+        InboundMessage(
+            channel=instagram,
+            identities=[{"kind": "instagram", "value": handle}],
+            text="Hi, any news about my cushions?",
+            external_id="demo-merge-dm",
+            address=handle,
+        )
+    )
+    resolve_customer(
+        [{"kind": "phone", "value": number}, {"kind": "instagram", "value": handle}],
+        channel=instagram,
+        source="demo",
+    )
+    ctx.created("merged conversation", 1)

@@ -20,10 +20,11 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from core.api.serializers import StrictSerializer
+from core.models import Channel, ChannelKind
 from core.services import shared_cache
 from support import adapters, widget
 from support.api.views import inbound_channel
-from support.errors import InvalidPayload, SupportError
+from support.errors import InvalidPayload
 from support.services import receive_inbound
 
 CORS_HEADERS = {
@@ -61,11 +62,14 @@ def stylesheet(request):
 @require_GET
 def demo_shop(request):
     """A shop page with the widget's script tag, for trying the chat (and the browser test);
-    ?channel= names the web chat channel when several take messages."""
-    try:
-        channel, _parse = inbound_channel("webchat", request.GET.get("channel") or None)
-    except SupportError as error:  # no web chat channel set up (or several, none named)
-        raise Http404(error.message) from error
+    ?channel= names the web chat channel, else the first by code."""
+    channels = Channel.objects.active().filter(kind=ChannelKind.WEB).order_by("code")
+    if request.GET.get("channel"):
+        channels = channels.filter(code=request.GET["channel"])
+    # The first web channel taking chat messages (a shop per country has one each).
+    channel = next((c for c in channels if (c.provider_settings or {}).get("inbound_secret")), None)
+    if channel is None:
+        raise Http404("No web chat channel is set up.")
     language = translation.get_language()
     src = request.build_absolute_uri(reverse("support:widget-script"))
     snippet = f'<script src="{src}" data-channel="{channel.code}" data-lang="{language}" defer>'

@@ -1,7 +1,10 @@
 """One conversation per customer, even after a merge: customer merges fold her open threads
 into the oldest; staff and the API merge two conversations of one customer."""
 
+from io import StringIO
+
 import pytest
+from django.core.management import call_command
 
 from customers.factories import CustomerFactory
 from support.factories import ConversationFactory, MessageFactory
@@ -118,3 +121,23 @@ def test_merge_keeps_the_earliest_sla_and_both_channels(channels):
     assert set(target.channels_used) == {"email", "sms"}
     assert target.is_active and not Conversation.objects.get(pk=newer.pk).is_active
     assert merge_conversations(older, newer).pk == older.pk  # a retry
+
+
+def test_demo_data_shows_a_merged_conversation_and_a_web_chat(client, staff_in_role):
+    call_command(
+        "seed_demo", "--seed", "5", "--only", "core.", "--only", "customers.",
+        "--only", "support.", stdout=StringIO(),
+    )  # fmt: skip
+    merged = Conversation.objects.get(merged_conversations__isnull=False)
+    assert {m.channel.kind for m in merged.messages.select_related("channel")} >= {
+        "phone",
+        "instagram",
+    }
+    chat = Message.objects.get(external_id="widget:demo-visitor-0001:1").conversation
+    assert chat.messages.filter(direction="outbound", channel__kind="web").exists()
+    client.force_login(staff_in_role("Support agent"))
+    closed = Conversation.objects.get(merged_into=merged)
+    assert client.get(f"/support/c/{closed.pk}/").status_code == 302
+    assert client.get(f"/support/c/{merged.pk}/").status_code == 200
+    assert client.get(f"/support/c/{chat.pk}/").status_code == 200
+    assert client.get("/support/widget/demo").status_code == 200
