@@ -15,6 +15,8 @@ from openpyxl import Workbook
 from catalog import import_jobs
 from catalog.factories import listed_product
 from catalog.models import CatalogImport, Product, ProductVariant, VariantListing
+from tests.core.test_fault_broker_and_cache import broker_at  # noqa: F401 (fixture)
+from tests.receivers import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -213,6 +215,23 @@ def test_a_lost_publish_is_started_by_the_sweep(channels):
     assert import_jobs.start_waiting_imports() == 1
     job.refresh_from_db()
     assert job.status == CatalogImport.Status.DONE and Product.objects.count() == 100
+
+
+def test_with_the_broker_down_the_import_is_accepted_and_waits_for_the_sweep(
+    api_client_for,
+    channels,
+    broker_at,
+    django_capture_on_commit_callbacks,  # noqa: F811
+):
+    api = api_client_for("catalog:write")
+    broker_at(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    response = post(api, {"file": upload(catalog_csv())}, django_capture_on_commit_callbacks)
+    assert response.status_code == 202 and response.json()["status"] == "queued"
+    broker_at(None)  # the broker is back (tasks run in-process again)
+    CatalogImport.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+    assert import_jobs.start_waiting_imports() == 1
+    assert api.get(response["Location"]).json()["status"] == "done"
+    assert Product.objects.count() == 100
 
 
 def test_staff_page_shows_every_import_in_its_history(
