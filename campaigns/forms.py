@@ -96,7 +96,15 @@ class TemplatePartsForm(forms.ModelForm):
 class TemplateForm(TemplatePartsForm):
     class Meta:
         model = MessageTemplate
-        fields = ["name", "channel_kind", "language", "subject", "text", "html"]
+        fields = [
+            "name",
+            "channel_kind",
+            "language",
+            "subject",
+            "text",
+            "html",
+            "provider_template_name",
+        ]
         widgets = {
             "text": forms.Textarea(attrs={"rows": 6}),
             "html": forms.Textarea(attrs={"rows": 10, "dir": "ltr"}),

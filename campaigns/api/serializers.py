@@ -111,6 +111,7 @@ class MessageTemplateSerializer(StrictModelSerializer):
             "subject",
             "html",
             "text",
+            "provider_template_name",
             "translations",
             "updated_at",
         ]

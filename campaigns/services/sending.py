@@ -277,6 +277,8 @@ def start_campaign(campaign: Campaign, *, now=None) -> int:
             raise InvalidCampaign(
                 "This channel cannot carry messages.", fields={"channel": ["Not a messaging kind."]}
             )
+        if campaign.channel_id and campaign.channel.provider == ChannelProvider.WHATSAPP:
+            _check_provider_templates(campaign.channel, variants)
         members = list(
             segment_queryset(campaign.segment.rules, now=now)
             .order_by("pk")
@@ -314,6 +316,28 @@ def start_campaign(campaign: Campaign, *, now=None) -> int:
         campaign.save(update_fields=["status", "started_at"])
         after_commit(enqueue_due, campaign_id=campaign.pk)
     return total
+
+
+def _check_provider_templates(channel, variants):
+    """A campaign on a WhatsApp channel sends approved templates only: each variant's
+    template must name one the channel has. Raises InvalidCampaign naming the variants."""
+    approved = set(
+        ProviderTemplate.objects.filter(channel=channel, is_active=True).values_list(
+            "name", flat=True
+        )
+    )
+    problems = [
+        f"{variant.name}: {variant.template.name!r} names no approved template of {channel.code}"
+        f" ({variant.template.provider_template_name or 'none given'})."
+        for variant in variants
+        if variant.template.provider_template_name not in approved
+    ]
+    if problems:
+        raise InvalidCampaign(
+            "WhatsApp sends campaigns only as templates it approved: give each variant's "
+            "template the name of one of the channel's provider templates.",
+            fields={"variants": problems},
+        )
 
 
 def _make_rows(campaign, customer_ids, assignment, variants, now) -> int:

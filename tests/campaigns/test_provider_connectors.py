@@ -4,6 +4,7 @@ fail it and mark the customer's address unreachable so later campaigns skip it);
 from the provider (Twilio's signed StatusCallback, Kavenegar's status call) reach the
 campaign's report of delivered and read per channel."""
 
+import json
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -14,10 +15,17 @@ from rest_framework.test import APIClient
 from campaigns.factories import CampaignFactory, MessageTemplateFactory
 from campaigns.models import CampaignMessage, MessageStatus
 from campaigns.services import sending
+from campaigns.tasks import send_chunk
 from core.factories import ChannelFactory
+from core.models import ProviderTemplate
+from core.services.outbox import sign
 from core.tasks import poll_sms_receipts
-from customers.models import Identity
+from customers.factories import CustomerFactory
+from customers.models import Consent, Customer, Identity
+from tests.providers.conftest import meta_server, whatsapp_server  # noqa: F401 (fixtures)
+from tests.providers.meta_server import PHONE_NUMBER_ID
 from tests.providers.sms_servers import KavenegarServer, TwilioServer
+from tests.support.conftest import SECRET, make_channel
 
 pytestmark = pytest.mark.django_db
 
@@ -183,3 +191,189 @@ def test_a_kavenegar_sms_campaign_is_delivered_by_the_status_poll(
     assert report["channels"][0]["delivered"] == 1
     assert report["channels"][0]["failed"] == 1
     assert report["total"]["delivered"] == 1
+
+
+def whatsapp_receipts(channel_code, statuses):
+    """Meta's webhook carrying message statuses, through the real door (signed)."""
+    payload = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "WABA-1",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {"phone_number_id": PHONE_NUMBER_ID},
+                            "statuses": [
+                                {
+                                    "id": wamid,
+                                    "status": status,
+                                    "timestamp": "1764850000",
+                                    "recipient_id": to.lstrip("+"),
+                                }
+                                for wamid, status, to in statuses
+                            ],
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+    body = json.dumps(payload).encode()
+    response = APIClient().post(
+        f"/api/v1/inbound/whatsapp?channel={channel_code}",
+        data=body,
+        content_type="application/json",
+        headers={"X-Hub-Signature-256": sign(SECRET, body)},
+    )
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+@pytest.mark.postgres  # a thousand sends and receipts: quick on PostgreSQL
+def test_a_whatsapp_campaign_to_1000_customers_sends_templates_survives_429s_and_counts_receipts(
+    whatsapp_server, api_client_for
+):
+    channel = make_channel(
+        "wa-shop",
+        "whatsapp",
+        provider="whatsapp",
+        access_token=whatsapp_server.token,
+        phone_number_id=whatsapp_server.phone_number_id,
+        api_version=whatsapp_server.version,
+        api_base_url=whatsapp_server.url,
+    )
+    for language in ("fa", "en_US"):
+        ProviderTemplate.objects.create(
+            channel=channel,
+            name="spring_sale",
+            language=language,
+            parameters=["first_name"],
+            text="{{1}}, the spring sale has started",
+        )
+    whatsapp_server.templates = {("spring_sale", "fa"): 1, ("spring_sale", "en_US"): 1}
+    customers = Customer.objects.bulk_create(
+        CustomerFactory.build(first_name=f"Sara{i}", locale="fa" if i % 4 else "en")
+        for i in range(1000)
+    )
+    Identity.objects.bulk_create(
+        Identity(customer=c, kind="whatsapp", value=f"+98912{i:07d}")
+        for i, c in enumerate(customers)
+    )
+    Consent.objects.bulk_create(
+        Consent(customer=c, channel_kind="whatsapp", purpose="marketing", status="granted")
+        for c in customers
+    )
+    template = MessageTemplateFactory(
+        channel_kind="whatsapp",
+        text="{{ first_name }}, the spring sale has started",
+        provider_template_name="spring_sale",
+    )
+    campaign = CampaignFactory(channel=channel, templates=[template])
+    assert sending.start_campaign(campaign) == 1000
+
+    # Rate limited at the start and again on the retry: every row waits and goes out once.
+    whatsapp_server.fail_next_with_429 = 40
+    whatsapp_server.retry_after = 60
+    ids = list(campaign.messages.values_list("id", flat=True))
+    now = timezone.now()
+    assert sending.send_messages(ids, now=now) == {"sent": 960, "retry": 40}
+    waiting = campaign.messages.filter(status=MessageStatus.QUEUED)
+    assert waiting.count() == 40
+    assert all(row.not_before >= now + timedelta(seconds=60) for row in waiting)  # Retry-After
+    assert sending.send_messages(ids, now=now + timedelta(seconds=30)) == {}  # not yet
+    whatsapp_server.fail_next_with_429 = 15
+    assert sending.send_messages(ids, now=now + timedelta(minutes=5)) == {
+        "sent": 25,
+        "retry": 15,
+    }
+    assert sending.send_messages(ids, now=now + timedelta(hours=1)) == {"sent": 15}
+    assert send_chunk(ids) == {}  # a duplicated or late task finds nothing to send
+    assert sending.finish_campaigns() == 1
+
+    accepted = whatsapp_server.accepted
+    assert len(accepted) == 1000
+    assert len({item["json"]["to"] for item in accepted}) == 1000  # no duplicate, no loss
+    first_names = dict(Identity.objects.values_list("value", "customer__first_name"))
+    locales = dict(Identity.objects.values_list("value", "customer__locale"))
+    for item in accepted:
+        body = item["json"]
+        assert body["type"] == "template" and body["template"]["name"] == "spring_sale"
+        expected_language = "fa" if locales[body["to"]] == "fa" else "en_US"
+        assert body["template"]["language"]["code"] == expected_language
+        parameters = body["template"]["components"][0]["parameters"]
+        assert parameters == [{"type": "text", "text": first_names[body["to"]]}]
+
+    # Receipts through Meta's signed webhook: delivered and (for half) read, out of order
+    # (a read before its delivered, a late "sent") and repeated (Meta retries its webhooks).
+    sent = [(item["id"], item["json"]["to"]) for item in accepted]
+    read = sent[::2]
+    batches = (
+        [(wamid, "read", to) for wamid, to in read],
+        [(wamid, "delivered", to) for wamid, to in sent],
+        [(wamid, "sent", to) for wamid, to in sent[:100]],
+        [(wamid, "delivered", to) for wamid, to in sent[:100]],
+    )
+    for statuses in batches:
+        for start in range(0, len(statuses), 250):
+            whatsapp_receipts("wa-shop", statuses[start : start + 250])
+    report = results(api_client_for, campaign)
+    assert report["channels"] == [
+        {
+            "channel": "wa-shop",
+            "kind": "whatsapp",
+            "audience": 1000,
+            "sent": 1000,
+            "failed": 0,
+            "delivered": 1000,
+            "read": 500,
+        }
+    ]
+    assert report["total"]["delivered"] == 1000 and report["total"]["read"] == 500
+    # The read ones stay read: the later "delivered" did not step them back.
+    assert (
+        CampaignMessage.objects.filter(campaign=campaign, status=MessageStatus.OPENED).count()
+        == 500
+    )
+
+
+def test_a_whatsapp_campaign_needs_an_approved_template_and_a_retired_one_fails_its_rows(
+    whatsapp_server, person, api_client_for
+):
+    channel = make_channel(
+        "wa-shop",
+        "whatsapp",
+        provider="whatsapp",
+        access_token=whatsapp_server.token,
+        phone_number_id=whatsapp_server.phone_number_id,
+        api_version=whatsapp_server.version,
+        api_base_url=whatsapp_server.url,
+    )
+    customer = person(consent=["whatsapp"])
+    Identity.objects.create(customer=customer, kind="whatsapp", value="+989121234567")
+    template = MessageTemplateFactory(channel_kind="whatsapp", text="Hi {{ first_name }}")
+    campaign = CampaignFactory(channel=channel, templates=[template])
+    writer = api_client_for("campaigns:write")
+    refused = writer.post(f"/api/v1/campaigns/campaigns/{campaign.pk}/send")
+    assert refused.status_code == 400
+    assert "names no approved template" in refused.json()["error"]["fields"]["variants"][0]
+
+    approved = ProviderTemplate.objects.create(
+        channel=channel, name="welcome", language="en_US", parameters=["first_name"]
+    )
+    changed = writer.patch(
+        f"/api/v1/campaigns/templates/{template.pk}",
+        {"provider_template_name": "welcome"},
+        format="json",
+    )
+    assert changed.status_code == 200, changed.content
+    sending.start_campaign(campaign)
+    # Retired at the provider between the start and the send: the row fails, saying why.
+    ProviderTemplate.objects.filter(pk=approved.pk).update(is_active=False)
+    assert send_chunk(list(campaign.messages.values_list("id", flat=True))) == {"failed": 1}
+    row = campaign.messages.get()
+    assert row.status == MessageStatus.FAILED
+    assert "no approved WhatsApp template 'welcome'" in row.status_reason
+    assert whatsapp_server.accepted == []
