@@ -11,6 +11,7 @@ from django.utils import timezone
 from core.demo import register_stage, story_clock
 from core.factories import StaffUserFactory
 from core.models import Channel
+from core.providers import ProviderError
 from customers.normalise import IdentityKey
 from customers.selectors import customer_for_identity, customers_list, timeline_for
 from customers.services import resolve_customer
@@ -223,6 +224,7 @@ def seed_support(ctx):
     _sara(ctx, channels, agents)
     _web_chat(ctx, channels, agents)
     _merged_threads(ctx, channels, agents)
+    _window_closed(ctx, channels, agents)
 
 
 def _inbound_secrets(ctx, channels):
@@ -532,3 +534,75 @@ def _merged_threads(ctx, channels, agents):
         source="demo",
     )
     ctx.created("merged conversation", 1)
+
+
+def _window_closed(ctx, channels, agents):
+    """WhatsApp's approved templates, and a customer who wrote two days ago: the agent's free
+    text reply was refused as the Cloud API refuses it outside the 24-hour window (131047), so
+    her conversation offers the templates instead. The row is written as that answer left it:
+    nothing is sent at seed time."""
+    from core.models import ProviderTemplate
+    from support.services.outbound import failure_text
+
+    whatsapp = channels.get("whatsapp")
+    if whatsapp is None:
+        return
+    templates = [
+        (
+            "order_follow_up",
+            "fa",
+            "سلام {{1}}، پاسخ پرسش شما آماده است. لطفاً به این پیام پاسخ دهید.",
+            ["first_name"],
+        ),
+        (
+            "order_follow_up",
+            "en_US",
+            "Hello {{1}}, we have an answer to your question. Reply to this message to read it.",
+            ["first_name"],
+        ),
+        (
+            "order_update",
+            "en_US",
+            "Hello {{1}}, news about your order {{2}}: reply to this message to read it.",
+            ["first_name", "order_number"],
+        ),
+    ]
+    for name, language, text, parameters in templates:
+        ProviderTemplate.objects.get_or_create(
+            channel=whatsapp,
+            name=name,
+            language=language,
+            defaults={"text": text, "parameters": parameters},
+        )
+    number = "+989125550277"
+    question = receive_inbound(
+        InboundMessage(
+            channel=whatsapp,
+            identities=[{"kind": "whatsapp", "value": number}],
+            traits={"first_name": "Leila", "last_name": "Moradi"},
+            text="سلام، کفش‌های سایز ۳۸ کی دوباره موجود می‌شوند؟",
+            external_id="wamid.demo-window-closed-1",
+            address=number,
+            occurred_at=timezone.now() - timedelta(days=2),
+        )
+    ).message
+    agent = next((a for a in agents if a.username == "support_agent"), None)
+    error = ProviderError(
+        "WhatsApp 400 (#131047): Re-engagement message",
+        scope=ProviderError.MESSAGE,
+        code="131047",
+    )
+    Message.objects.create(
+        conversation=question.conversation,
+        direction=Direction.OUTBOUND,
+        channel=whatsapp,
+        author=agent,
+        address=number,
+        text="Next Monday, in all sizes.",
+        delivery_status=DeliveryStatus.FAILED,
+        send_attempts=1,
+        error_code="131047",
+        last_error=failure_text(error),
+        created_at=timezone.now() - timedelta(hours=2),
+    )
+    ctx.created("WhatsApp templates", len(templates))

@@ -3,6 +3,7 @@ local server speaking the Cloud API; outside it the reply fails without a call, 
 offers the channel's approved templates, and the template goes out instead; receipts by
 webhook move the message forward and never back."""
 
+import io
 import time
 from datetime import timedelta
 
@@ -281,3 +282,16 @@ def test_unknown_template_and_files_by_link(whatsapp_channel, whatsapp_server):
         ("image", {"link": "https://shop.example/p.jpg"}),
         ("document", {"link": "https://shop.example/i.pdf", "filename": "i.pdf"}),
     ]
+
+
+def test_demo_conversation_offers_the_whatsapp_templates(client, agent):
+    from django.core.management import call_command
+
+    call_command(
+        "seed_demo", "--seed", "5", "--only", "core.", "--only", "customers.",
+        "--only", "support.", stdout=io.StringIO(),
+    )  # fmt: skip
+    question = Message.objects.get(external_id="wamid.demo-window-closed-1")
+    page = client.get(f"/support/c/{question.conversation_id}/").content.decode()
+    assert "data-template-form" in page and "data-window-closed" in page
+    assert "Hello Leila, we have an answer to your question." in page
