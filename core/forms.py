@@ -306,6 +306,12 @@ class ChannelSetupForm(forms.Form):
             field.stored_mask = catalogue.masked(stored)
             field.required_setting = setting.required and not stored
             return field
+        if setting.kind == "bool":
+            field = forms.BooleanField(**options)
+            field.initial = stored in (True, "true", "1", 1)
+            field.stored_mask = ""
+            field.required_setting = False
+            return field
         if setting.kind == "number":
             field = LocalisedDecimalField(
                 min_value=Decimal("0.1"),

@@ -30,7 +30,7 @@ class Setting:
     secret: bool = False
     required: bool = True
     help: str = ""
-    kind: str = "text"  # text, url (http/https only), number (seconds), email
+    kind: str = "text"  # text, url (http/https only), number (seconds), email, bool
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,22 @@ TIMEOUT = Setting(
     help=_("How long one call may take, 10 seconds when empty, at most 60."),
 )
 HTTP_OPTIONS = (API_BASE_URL, TIMEOUT)
+API_VERSION = Setting(
+    "api_version",
+    _("Graph API version"),
+    required=False,
+    help=_("Like v21.0; empty for the adapter's default."),
+)
+HUMAN_AGENT_TAG = Setting(
+    "human_agent_tag",
+    _("Human agent tag granted"),
+    required=False,
+    kind="bool",
+    help=_(
+        "Meta granted the page the human agent permission: agents may answer up to 7 days "
+        "after the customer's last message instead of 24 hours."
+    ),
+)
 
 PROVIDERS = {
     ChannelProvider.NONE: ProviderSpec("", howto=_("Nothing is sent through this channel.")),
@@ -134,12 +150,7 @@ PROVIDERS = {
                 _("Phone number ID"),
                 help=_("In Meta's app dashboard, WhatsApp > API Setup."),
             ),
-            Setting(
-                "api_version",
-                _("Graph API version"),
-                required=False,
-                help=_("Like v21.0; empty for the adapter's default."),
-            ),
+            API_VERSION,
             *HTTP_OPTIONS,
         ),
         howto=_(
@@ -150,7 +161,12 @@ PROVIDERS = {
     ),
     ChannelProvider.MESSENGER: ProviderSpec(
         "messenger",
-        settings=(Setting("page_access_token", _("Page access token"), secret=True), *HTTP_OPTIONS),
+        settings=(
+            Setting("page_access_token", _("Page access token"), secret=True),
+            API_VERSION,
+            HUMAN_AGENT_TAG,
+            *HTTP_OPTIONS,
+        ),
         howto=_(
             "Connect the Facebook page to your Meta app, paste the page's access token, and "
             "subscribe the webhook below with the verify token; the inbound secret is the "
@@ -160,7 +176,12 @@ PROVIDERS = {
     ),
     ChannelProvider.INSTAGRAM: ProviderSpec(
         "instagram",
-        settings=(Setting("page_access_token", _("Page access token"), secret=True), *HTTP_OPTIONS),
+        settings=(
+            Setting("page_access_token", _("Page access token"), secret=True),
+            API_VERSION,
+            HUMAN_AGENT_TAG,
+            *HTTP_OPTIONS,
+        ),
         howto=_(
             "Link the Instagram professional account to a Facebook page of your Meta app, "
             "paste the page's access token, and subscribe the webhook below with the verify "

@@ -2,6 +2,8 @@
 never shown back, http(s)-only API addresses, the webhook URLs to paste, a test message to a
 real local HTTP server (and to a dead port), and WhatsApp's template registry."""
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -314,3 +316,24 @@ def test_the_verify_token_saved_on_the_page_answers_metas_handshake(admin_client
         "&hub.mode=subscribe&hub.challenge=1",
     ):
         assert meta.get(hook + query).status_code == 401
+
+
+def test_messenger_settings_include_the_human_agent_tag(admin_client):
+    messenger = ChannelFactory(code="fb", name="Messenger", kind="messenger", provider="messenger")
+    response = admin_client.post(
+        setup_url(messenger),
+        {
+            "provider": "messenger",
+            "fields_for": "messenger",
+            "page_access_token": "EAAG-page-token-0123456789",
+            "api_version": "v21.0",
+            "human_agent_tag": "on",
+        },
+    )
+    assert response.status_code == 302
+    messenger.refresh_from_db()
+    assert messenger.provider_settings["human_agent_tag"] is True
+    assert messenger.provider_settings["api_version"] == "v21.0"
+    html = admin_client.get(setup_url(messenger)).content.decode()
+    assert "EAAG-page-token-0123456789" not in html and "••••6789" in html
+    assert re.search(r"<input[^>]*name=\"human_agent_tag\"[^>]*checked", html)
