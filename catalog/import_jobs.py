@@ -114,7 +114,11 @@ def _count_xlsx_rows(data: bytes) -> int:
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True)
         try:
-            rows = sum(1 for row in workbook.active.iter_rows(values_only=True) if any(row))
+            rows = 0
+            for row in workbook.active.iter_rows(values_only=True):
+                rows += 1 if any(row) else 0
+                if rows > settings.CATALOG_IMPORT_MAX_ROWS + 1:
+                    break  # enough to refuse it; a huge sheet is not read to the end here
         finally:
             workbook.close()
     except Exception:  # openpyxl raises many kinds (KeyError, BadZipFile, ...) for a bad file

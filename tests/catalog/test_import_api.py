@@ -252,3 +252,23 @@ def test_staff_page_shows_every_import_in_its_history(
     text = response.content.decode()
     assert "TEE-0" in text and not Product.objects.exists()
     assert CatalogImport.objects.filter(source="staff", dry_run=True, status="done").exists()
+
+
+def test_the_import_and_the_history_read_in_a_few_queries(
+    client, staff_in_role, api_client_for, channels, django_assert_max_num_queries
+):
+    for _ in range(5):
+        import_jobs.create_import(
+            source=CatalogImport.Source.API,
+            upload=upload(catalog_csv()),
+            api_key=api_client_for("catalog:write").api_key,
+            start=False,
+        )
+    reader = api_client_for("catalog:read")
+    job = CatalogImport.objects.first()
+    with django_assert_max_num_queries(6):
+        assert reader.get(f"{URL}/{job.pk}").status_code == 200
+    client.force_login(staff_in_role("Merchandiser"))
+    client.get("/catalog/import/")
+    with django_assert_max_num_queries(15):
+        assert client.get("/catalog/import/").status_code == 200
