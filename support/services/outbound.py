@@ -445,13 +445,11 @@ def failure_text(error: ProviderError) -> str:
     customer-service window is closed."""
     text = str(error)
     if error.code in WINDOW_CLOSED_CODES:
+        # Stored in English like the provider's own words (the worker has no reader's
+        # language); the conversation page explains it in the agent's.
         text = (
-            _(
-                "Not sent: the customer last wrote more than 24 hours ago, and this channel "
-                "allows only an approved template after that."
-            )
-            + " "
-            + text
+            "Not sent: the customer last wrote more than 24 hours ago, and this channel "
+            "allows only an approved template after that. " + text
         )
     return text[:2000]
 
