@@ -957,7 +957,9 @@ def _provider_failed(message, error: ProviderError) -> str:
         status=MessageStatus.FAILED, status_reason=reason[:200]
     )
     if error.scope == ProviderError.RECIPIENT and message.to:
-        kinds = ADDRESS_KINDS.get(message.channel.kind, ())
+        # Only the channel's own kind of address: "not on WhatsApp" says nothing of SMS to
+        # the same number.
+        kinds = ADDRESS_KINDS.get(message.channel.kind, ())[:1]
         mark_unreachable(
             message.customer_id, kinds, message.to, f"{message.channel.code}: {reason}"
         )

@@ -3,7 +3,12 @@ channel's secret) and Twilio's StatusCallback (signed by X-Twilio-Signature)."""
 
 import json
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.exceptions import AuthenticationFailed, NotFound, ParseError, PermissionDenied
 from rest_framework.parsers import FormParser
@@ -100,8 +105,22 @@ class TwilioStatusView(APIView):
 
     @extend_schema(
         request={"application/x-www-form-urlencoded": TwilioStatusSerializer},
+        parameters=[
+            OpenApiParameter(
+                "X-Twilio-Signature",
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="base64 HMAC-SHA1 of the callback URL and sorted form fields.",
+            )
+        ],
         responses={
-            200: inline_serializer("TwilioStatusAccepted", {"accepted": serializers.BooleanField()})
+            200: inline_serializer(
+                "TwilioStatusAccepted", {"accepted": serializers.BooleanField()}
+            ),
+            400: OpenApiResponse(description="A field is missing or not one Twilio sends."),
+            403: OpenApiResponse(description="Bad or missing X-Twilio-Signature."),
+            404: OpenApiResponse(description="No Twilio channel with this code."),
         },
     )
     def post(self, request, channel_code):
