@@ -3,6 +3,7 @@ the shop's own origin), a demo shop page, and the visitor's JSON endpoints under
 /api/v1/webchat/. The endpoints are public: the visitor token (support.widget) authenticates
 them, never a cookie, so they need no CSRF token and send no credentials across origins."""
 
+import hashlib
 from pathlib import Path
 
 from django.conf import settings
@@ -95,7 +96,9 @@ class VisitorRateThrottle(SimpleRateThrottle):
         visitor = request.headers.get("X-Visitor-Id") or ""
         if not visitor and isinstance(request.data, dict):
             visitor = str(request.data.get("visitor_id") or "")
-        ident = f"v:{visitor[:64]}" if visitor else f"ip:{self.get_ident(request)}"
+        # Hashed: the id is the visitor's input, and must not shape the cache key.
+        digest = hashlib.sha256(visitor.encode(errors="replace")).hexdigest()[:32]
+        ident = f"v:{digest}" if visitor else f"ip:{self.get_ident(request)}"
         return self.cache_format % {"scope": f"{self.scope}:{self.setting}", "ident": ident}
 
     def allow_request(self, request, view):
