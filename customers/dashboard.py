@@ -16,13 +16,25 @@ from core.charts import NUMBER, Chart, day_label
 from core.models import Channel
 from core.names import name_in_language
 from core.staff_ui import register_dashboard_charts
-from customers.reports import open_conversations_by_day
-from customers.services.rollups import STOCK_ALERTS, figures_of, refreshed_at, sales_counts
+from customers.services.rollups import (
+    STOCK_ALERTS,
+    conversations_by_day,
+    figures_of,
+    refreshed_at,
+    sales_counts,
+)
 from inventory.selectors import low_stock_count
 from orders.reports import today_against_last_week
 
 # Shown above the charts when a filter does not apply to an area.
 ALL_CHANNELS_NOTE = gettext_lazy("All channels: this chart has no channel filter.")
+
+
+def _refreshed_note(refreshed) -> str:
+    if refreshed is None:
+        return ""
+    when = date_format(timezone.localtime(refreshed), "DATETIME_FORMAT")
+    return _("Figures refreshed %(when)s.") % {"when": when}
 
 
 def sales_charts(request, filters) -> list[Chart]:
@@ -37,12 +49,7 @@ def sales_charts(request, filters) -> list[Chart]:
         ).values_list("code", "name", "names")
     }
     channels = sorted({(names.get(row["channel"], row["channel"]), row["channel"]) for row in rows})
-    note = (
-        _("Figures refreshed %(when)s.")
-        % {"when": date_format(timezone.localtime(refreshed), "DATETIME_FORMAT")}
-        if refreshed
-        else ""
-    )
+    note = _refreshed_note(refreshed)
     currencies = sorted({row["currency"] for row in rows})
     orders = defaultdict(int)
     revenue = defaultdict(float)
@@ -132,7 +139,7 @@ def sales_charts(request, filters) -> list[Chart]:
 
 def support_charts(request, filters) -> list[Chart]:
     days = filters["days"]
-    open_at, breached = open_conversations_by_day(days)
+    open_at, breached, refreshed = conversations_by_day(days)
     return [
         Chart(
             key="open-conversations",
@@ -143,7 +150,7 @@ def support_charts(request, filters) -> list[Chart]:
                 {"label": _("Open at the end of the day"), "data": open_at},
                 {"label": _("Started that day, SLA breached"), "data": breached},
             ],
-            note=ALL_CHANNELS_NOTE,
+            note=_refreshed_note(refreshed) or ALL_CHANNELS_NOTE,
             csv_headers=[_("day"), _("open"), _("breached")],
             csv_rows=[[day, o, b] for day, o, b in zip(days, open_at, breached, strict=True)],
         )

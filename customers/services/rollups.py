@@ -20,7 +20,12 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from customers.reports import FIRST_DAYS, acquisition_counts, acquisition_from_counts
+from customers.reports import (
+    FIRST_DAYS,
+    acquisition_counts,
+    acquisition_from_counts,
+    open_conversations_by_day,
+)
 from customers.rollups import DailyFigure, RollupRefresh
 from inventory.selectors import low_stock_count
 from orders.reports import (
@@ -41,6 +46,7 @@ FIRST_PRODUCTS = "first_products"
 ROPO_CATEGORY = "ropo_category"
 ROPO_STORE = "ropo_store"
 JOURNEYS = "journeys"
+CONVERSATIONS = "conversations"
 # The journeys rollup keeps the default window; other windows are computed from raw rows.
 JOURNEY_DAYS = 30
 # A first run rebuilds this many days; the beat then refreshes the last two.
@@ -110,12 +116,22 @@ def _journey_figures(since, until):
     ]
 
 
+def _conversation_figures(since, until):
+    days = [since + timedelta(days=n) for n in range((until - since).days + 1)]
+    open_at, breached = open_conversations_by_day(days)
+    return [
+        DailyFigure(day=day, count=o, extra=b)
+        for day, o, b in zip(days, open_at, breached, strict=True)
+    ]
+
+
 # metric group -> (compute(since, until) -> {metric: [figures]}, days the beat refreshes)
 GROUPS = {
     SALES: (lambda s, u: {SALES: _sales_figures(s, u)}, 2),
     NEW_CUSTOMERS: (_acquisition_figures, FIRST_DAYS + 2),
     ROPO_CATEGORY: (_ropo_figures, 2),
     JOURNEYS: (lambda s, u: {JOURNEYS: _journey_figures(s, u)}, 2),
+    CONVERSATIONS: (lambda s, u: {CONVERSATIONS: _conversation_figures(s, u)}, 2),
 }
 GROUP_OF = {
     SALES: SALES,
@@ -125,6 +141,7 @@ GROUP_OF = {
     ROPO_CATEGORY: ROPO_CATEGORY,
     ROPO_STORE: ROPO_CATEGORY,
     JOURNEYS: JOURNEYS,
+    CONVERSATIONS: CONVERSATIONS,
 }
 
 
@@ -205,6 +222,18 @@ def sales_counts(since, until, *, channel=None):
         for f in sorted(figures, key=lambda f: (f.day, f.key, f.currency))
         if not channel or f.key == channel
     ], when
+
+
+def conversations_by_day(days) -> tuple[list[int], list[int], object]:
+    """Open conversations at the end of each day and SLA breaches of those started that day
+    (customers.reports.open_conversations_by_day), from the rollup where it has the days."""
+    figures, when = figures_for(CONVERSATIONS, days[0], days[-1])
+    by_day = {f.day: f for f in figures}
+    return (
+        [by_day[day].count if day in by_day else 0 for day in days],
+        [by_day[day].extra if day in by_day else 0 for day in days],
+        when,
+    )
 
 
 def acquisition_rollup_counts(since, until):

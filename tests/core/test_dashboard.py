@@ -87,11 +87,17 @@ def test_merchandiser_sees_sales_and_stock_charts_not_support_or_campaigns(
 
 def test_support_agent_sees_conversations_marketer_sees_campaigns(client, staff_in_role, channels):
     ConversationFactory(first_response_breached=True)
+    today = timezone.localdate()
+    ConversationFactory(
+        created_at=at(today - timedelta(days=3)),
+        status="resolved",
+        resolved_at=at(today - timedelta(days=2)),
+    )
     client.force_login(staff_in_role(SUPPORT_AGENT))
     keys, specs = charts_on(client.get(reverse("home")))
     assert "open-conversations" in keys and "stock-alerts" not in keys
     opened, breached = (serie["data"] for serie in specs["open-conversations"]["datasets"])
-    assert opened[-1] == 1 and breached[-1] == 1
+    assert opened[-4:] == [1, 0, 0, 1] and breached[-4:] == [0, 0, 0, 1]
     client.force_login(staff_in_role(MARKETER))
     keys, _specs = charts_on(client.get(reverse("home")))
     assert "campaigns-sending" in keys and "open-conversations" not in keys
@@ -188,7 +194,8 @@ def test_the_beat_task_refreshes_every_rollup_and_the_dashboard_says_when(
         "customers.refresh_rollups"
     )
     refresh_rollups_task.delay()
-    assert {"sales", "new_customers", "ropo_category", "journeys", "stock_alerts"} <= set(
+    expected = {"sales", "new_customers", "ropo_category", "journeys", "conversations"}
+    assert expected | {"stock_alerts"} <= set(
         RollupRefresh.objects.values_list("metric", flat=True)
     )
     two_days_ago = week_of_sales - timedelta(days=2)
