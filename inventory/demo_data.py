@@ -218,7 +218,9 @@ def seed_stock(ctx):
         channels=serving(["marketplace"]),
     )
     rules = {
-        "web": dict(strategy=AllocationStrategy.PRIORITY, pickup_may_transfer=True),
+        "web": dict(
+            strategy=AllocationStrategy.PRIORITY, pickup_may_transfer=True, may_split_lines=True
+        ),
         "app": dict(strategy=AllocationStrategy.NEAREST, pickup_may_transfer=True),
         "marketplace": dict(strategy=AllocationStrategy.MOST_STOCK, buffer_percent=80),
         "web-az": dict(strategy=AllocationStrategy.NEAREST, pickup_may_transfer=True),

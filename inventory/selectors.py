@@ -596,3 +596,22 @@ def transfers_with_places():
     """Transfers with their two locations, newest first: for another app's prefetch (an
     order line's pickup transfer)."""
     return Transfer.objects.select_related("from_location", "to_location").order_by("-id")
+
+
+def split_plan(variant, channel, quantity, *, lat=None, lng=None) -> list[tuple]:
+    """[(Location, units)] that together hold `quantity` units for `channel` when no single
+    location does: the fewest locations (fewest shipments), then the channel rule's order
+    (priority or nearest first); the parts listed in that order. [] when the locations
+    serving the channel do not hold enough together. A read: the holds may still fail."""
+    rows = [(loc, units) for loc, units in allocation_order(variant, channel, lat=lat, lng=lng)]
+    rank = {loc.pk: index for index, (loc, _units) in enumerate(rows)}
+    by_size = sorted((row for row in rows if row[1] > 0), key=lambda r: (-r[1], rank[r[0].pk]))
+    chosen, remaining = [], quantity
+    for loc, units in by_size:
+        if remaining <= 0:
+            break
+        chosen.append((loc, min(units, remaining)))
+        remaining -= units
+    if remaining > 0:
+        return []
+    return sorted(chosen, key=lambda row: rank[row[0].pk])

@@ -77,6 +77,44 @@ def seed_orders(ctx):
     if sara is not None:
         _sara(ctx, sara, channels)
     _many(ctx, channels)
+    _split(ctx, channels)
+
+
+def _split(ctx, channels):
+    """A web order whose line no single location holds, split across two (the web shop's
+    rule allows it), one part already shipped: its parts show on the order page."""
+    from catalog.selectors import listed_variants
+    from inventory.selectors import allocation_order, rule_for
+    from orders import services
+
+    customers = [c for c in ctx.shared.get("customers", []) if not c.is_anonymous]
+    web = channels["web"]
+    if not customers or not rule_for(web).may_split_lines:
+        return
+    for variant in listed_variants(web).order_by("id")[:200]:
+        units = sorted((u for _loc, u in allocation_order(variant, web) if u > 0), reverse=True)
+        if len(units) < 2:
+            continue
+        quantity = units[0] + 1
+        try:
+            with transaction.atomic():
+                order = services.place_order(
+                    customer=customers[0],
+                    channel=web,
+                    external_id="demo-split-1",
+                    lines=[{"sku": variant.sku, "quantity": quantity}],
+                    shipping=ADDRESS,
+                    payment_status="paid",
+                    notes="Split across two locations: no single one held the pair.",
+                ).order
+                part = order.lines.get().parts.order_by("id").first()
+                if part is None:
+                    raise DomainError("not split")
+                services.fulfil(order, part_ids=[part.pk], carrier="Post", tracking_number="DEMO-1")
+        except DomainError:
+            continue
+        ctx.created("split orders", 1)
+        return
 
 
 def _sara(ctx, sara, channels):

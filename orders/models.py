@@ -364,6 +364,51 @@ class OrderLine(models.Model):
         return self.quantity - self.quantity_returned if self.status == LineStatus.FULFILLED else 0
 
 
+class PartStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    FULFILLED = "fulfilled", _("Fulfilled")
+    RELEASED = "released", _("Released")
+
+
+class OrderLinePart(models.Model):
+    """Part of a line held at one location, when the channel's stock rule lets a line no
+    single location can fill be split across several (2 units at the warehouse, 1 at a
+    store that ships). Each part has its own reservation and is fulfilled on its own; the
+    line is fulfilled when every part is. A split line's own `location` and `reservation`
+    stay empty."""
+
+    line = models.ForeignKey("OrderLine", related_name="parts", on_delete=models.CASCADE)
+    location = models.ForeignKey(
+        "inventory.Location",
+        verbose_name=_("stock from"),
+        related_name="+",
+        on_delete=models.PROTECT,
+    )
+    reservation = models.ForeignKey(
+        "inventory.Reservation",
+        verbose_name=_("reservation"),
+        null=True,
+        blank=True,
+        related_name="+",
+        on_delete=models.SET_NULL,
+    )
+    quantity = models.PositiveIntegerField(_("quantity"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=PartStatus.choices, default=PartStatus.OPEN
+    )
+
+    class Meta:
+        ordering = ["line_id", "id"]
+        verbose_name = _("line part")
+        verbose_name_plural = _("line parts")
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="orders_line_part_qty"),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity}× @{self.location_id}"
+
+
 class AlertKind(models.TextChoices):
     TRANSFER_LATE = "transfer_late", _("The transfer for a pickup is late")
     PICKUP_REPLANNED = "pickup_replanned", _("The pickup is served from the store's own stock")
@@ -466,13 +511,29 @@ class FulfilmentLine(models.Model):
     order_line = models.ForeignKey(
         OrderLine, related_name="fulfilment_lines", on_delete=models.CASCADE
     )
+    part = models.ForeignKey(
+        "OrderLinePart",
+        null=True,
+        blank=True,
+        related_name="fulfilment_lines",
+        on_delete=models.CASCADE,
+        help_text=_("For a split line: the part handed over."),
+    )
     quantity = models.PositiveIntegerField(_("quantity"))
 
     class Meta:
         verbose_name = _("fulfilment line")
         verbose_name_plural = _("fulfilment lines")
+        # A line is handed over once, or, split, each of its parts once.
         constraints = [
-            models.UniqueConstraint(fields=["order_line"], name="orders_line_fulfilled_once")
+            models.UniqueConstraint(
+                fields=["order_line"],
+                condition=Q(part__isnull=True),
+                name="orders_line_fulfilled_once",
+            ),
+            models.UniqueConstraint(
+                fields=["part"], condition=Q(part__isnull=False), name="orders_part_fulfilled_once"
+            ),
         ]
 
     def __str__(self):

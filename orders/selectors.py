@@ -17,6 +17,7 @@ from orders.models import (
     OrderAlert,
     OrderKind,
     OrderLine,
+    OrderLinePart,
     Return,
     ReturnLine,
     ReturnStatus,
@@ -70,6 +71,7 @@ def with_lines(orders):
             queryset=transfers_for_lines(),
         ),
         Prefetch("alerts", queryset=OrderAlert.objects.filter(resolved_at=None)),
+        Prefetch("lines__parts", queryset=OrderLinePart.objects.select_related("location")),
     )
 
 

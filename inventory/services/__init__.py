@@ -11,7 +11,7 @@ from inventory.services.movements import (
     record_movement,
     record_movements,
 )
-from inventory.services.reservations import confirm, expire_due, release, reserve
+from inventory.services.reservations import confirm, expire_due, release, reserve, reserve_split
 from inventory.services.transfers import (
     ReceiptLineInput,
     TransferLineInput,
@@ -44,5 +44,6 @@ __all__ = [
     "release",
     "request_transfer",
     "reserve",
+    "reserve_split",
     "ship",
 ]

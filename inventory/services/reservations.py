@@ -41,6 +41,7 @@ from inventory.services.transfers import TransferLineInput, create_transfer, uni
 DEFAULT_HOLD = dt.timedelta(minutes=30)
 MAX_HOLD = dt.timedelta(days=30)
 SOURCE = "reservations"
+SPLIT_ATTEMPTS = 5
 
 
 def hold_units(variant_id: int, location_id: int, quantity: int) -> bool:
@@ -349,3 +350,60 @@ def _hold_for(expires_in) -> dt.timedelta:
             fields={"expires_in": [_("Between 1 second and 30 days.")]},
         )
     return expires_in
+
+
+def reserve_split(
+    *,
+    variant,
+    quantity: int,
+    channel,
+    lat=None,
+    lng=None,
+    expires_in: dt.timedelta | int | None = None,
+    reference: str = "",
+) -> list[Reservation]:
+    """Hold `quantity` units for `channel` across several locations when its stock rule
+    allows splitting a line and no single location holds them all: one reservation a
+    location (see selectors.split_plan: fewest locations, then the rule's order). The parts
+    are held in one stable order (by location id, as every multi-row stock lock is) inside
+    the caller's transaction; if any part can no longer be held (another order took the
+    units in between), InsufficientStock is raised and nothing is held. Raises
+    InvalidMovement when the rule does not allow splitting."""
+    from inventory.selectors import rule_for, split_plan
+
+    channel = _channel(channel)
+    if not rule_for(channel).may_split_lines:
+        raise InvalidMovement(
+            _("The channel's stock rule does not allow splitting a line."),
+            fields={"quantity": [_("Not allowed on this channel.")]},
+        )
+    for attempt in range(SPLIT_ATTEMPTS):
+        plan = split_plan(variant, channel, quantity, lat=lat, lng=lng)
+        if not plan:
+            break
+        held = {}
+        try:
+            # A savepoint: a part that can no longer be held undoes the parts held before.
+            with transaction.atomic():
+                for location, units in sorted(plan, key=lambda row: row[0].pk):
+                    held[location.pk] = reserve(
+                        variant=variant,
+                        quantity=units,
+                        location=location,
+                        channel=channel,
+                        expires_in=expires_in,
+                        reference=reference,
+                    )
+        except InsufficientStock:
+            # Another order took units between the plan and the hold; the hold waited for
+            # it to commit, so planning again sees what is left.
+            if attempt == SPLIT_ATTEMPTS - 1:
+                raise
+            continue
+        return [held[location.pk] for location, _units in plan]
+    raise InsufficientStock(
+        _("Not enough stock of %(sku)s to reserve %(quantity)s.")
+        % {"sku": variant.sku, "quantity": quantity},
+        sku=variant.sku,
+        requested=quantity,
+    )

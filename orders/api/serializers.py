@@ -122,6 +122,11 @@ class OrderFulfilmentIn(StrictSerializer):
         required=False,
         help_text="Line ids to hand over; all open lines when left out.",
     )
+    parts = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**62),
+        required=False,
+        help_text="Part ids of split lines to hand over on their own (see lines[].parts).",
+    )
     channel = serializers.CharField(required=False, max_length=50)
     carrier = serializers.CharField(required=False, allow_blank=True, max_length=80)
     tracking_number = serializers.CharField(required=False, allow_blank=True, max_length=120)
@@ -256,6 +261,14 @@ class OrderAlertOut(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class OrderLinePartOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    location = serializers.CharField(source="location.code")
+    quantity = serializers.IntegerField()
+    status = serializers.CharField(help_text="open, fulfilled, released")
+    reservation = serializers.IntegerField(source="reservation_id", allow_null=True)
+
+
 class OrderLineOut(serializers.ModelSerializer):
     unit_price = MoneyAmountField()
     line_total = MoneyAmountField()
@@ -266,6 +279,11 @@ class OrderLineOut(serializers.ModelSerializer):
     channel = serializers.SlugRelatedField(slug_field="code", read_only=True)
     reservation_status = serializers.SerializerMethodField()
     transfer = serializers.SerializerMethodField()
+    parts = OrderLinePartOut(
+        many=True,
+        read_only=True,
+        help_text="A line split across locations: each part's location, units and status.",
+    )
     status = serializers.CharField(read_only=True, help_text="open, fulfilled, cancelled, removed")
     fulfilment_method = serializers.CharField(read_only=True)
 
@@ -285,6 +303,7 @@ class OrderLineOut(serializers.ModelSerializer):
             "reservation",
             "reservation_status",
             "transfer",
+            "parts",
             "status",
             "channel",
             "replaces_line",

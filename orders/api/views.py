@@ -185,6 +185,7 @@ class OrderFulfilmentView(OrdersDoor, APIView):
         fulfilments = services.fulfil(
             order,
             line_ids=data.get("lines"),
+            part_ids=data.get("parts"),
             channel=channel_of(data["channel"]) if data.get("channel") else None,
             by=staff_of(request),
             carrier=data.get("carrier", ""),

@@ -10,7 +10,7 @@ from orders.errors import OrderError, OrderNotEditable
 from orders.models import FulfilmentMethod, LineStatus, OrderLine
 from orders.services import common
 from orders.services.lifecycle import lock
-from orders.services.stock import STORE_METHODS, release_line, reserve_line
+from orders.services.stock import STORE_METHODS, release_line, reserve_line, save_parts
 
 
 def _editable(order):
@@ -83,6 +83,7 @@ def _new_line(order, variant, quantity, *, channel, method, store, replaces=None
     )
     reserve_line(line, order_channel=order.channel, field="line")
     line.save()
+    save_parts(line)
     return line
 
 

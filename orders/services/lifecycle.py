@@ -5,6 +5,7 @@ sales), cancellation (reservations and the coupon released) and payment status."
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -14,15 +15,18 @@ from orders.models import (
     ORDER_TRANSITIONS,
     Fulfilment,
     FulfilmentLine,
+    FulfilmentMethod,
     LineStatus,
     Order,
     OrderKind,
+    OrderLinePart,
     OrderStatus,
     OrderStatusChange,
+    PartStatus,
     PaymentStatus,
 )
 from orders.services import common
-from orders.services.stock import release_line, sell_line
+from orders.services.stock import release_line, sell_line, sell_part
 
 TIMESTAMPS = {
     OrderStatus.CONFIRMED: "confirmed_at",
@@ -134,7 +138,9 @@ def set_status(order, status, *, channel=None, by=None, note="") -> Order:
     return transition(order, status, channel=channel, by=by, note=note)
 
 
-def fulfil(order, *, line_ids=None, channel=None, by=None, carrier="", tracking_number=""):
+def fulfil(
+    order, *, line_ids=None, part_ids=None, channel=None, by=None, carrier="", tracking_number=""
+):
     """Hand over open lines (all of them, or `line_ids`): each line's reservation becomes a
     sale movement at its location, one Fulfilment per location. A placed order is confirmed
     first; afterwards the order is fulfilled or partially fulfilled. Records order_fulfilled
@@ -158,8 +164,34 @@ def fulfil(order, *, line_ids=None, channel=None, by=None, carrier="", tracking_
                 from_status=order.status,
                 to_status=OrderStatus.FULFILLED,
             )
-        lines = list(order.lines.select_related("variant", "location", "reservation"))
+        lines = list(
+            order.lines.select_related("variant", "location", "reservation").prefetch_related(
+                Prefetch(
+                    "parts",
+                    queryset=OrderLinePart.objects.select_related("location", "reservation"),
+                )
+            )
+        )
         open_lines = [line for line in lines if line.status == LineStatus.OPEN]
+        wanted_parts = None
+        if part_ids is not None:
+            wanted_parts = {int(i) for i in part_ids}
+            parts = {part.pk: (line, part) for line in lines for part in line.parts.all()}
+            unknown = wanted_parts - set(parts)
+            if unknown:
+                raise FulfilmentRefused(
+                    _("Order %(number)s has no line part %(ids)s.")
+                    % {"number": order.number, "ids": ", ".join(map(str, sorted(unknown)))},
+                    fields={"parts": [_("Unknown part.")]},
+                )
+            closed = [pk for pk in wanted_parts if parts[pk][1].status != PartStatus.OPEN]
+            if closed:
+                raise FulfilmentRefused(
+                    _("Line part %(id)s is not open.") % {"id": closed[0]},
+                    fields={"parts": [_("Only open parts can be fulfilled.")]},
+                )
+            part_lines = {parts[pk][0].pk for pk in wanted_parts}
+            line_ids = sorted(part_lines | set(line_ids or []))
         if line_ids is not None:
             wanted = {int(i) for i in line_ids}
             unknown = wanted - {line.pk for line in lines}
@@ -185,7 +217,41 @@ def fulfil(order, *, line_ids=None, channel=None, by=None, carrier="", tracking_
                 fields={"lines": [_("Nothing to fulfil.")]},
             )
         fulfilments = {}
+
+        def fulfilment_at(location):
+            if location.pk not in fulfilments:
+                fulfilments[location.pk] = Fulfilment.objects.create(
+                    order=order,
+                    location=location,
+                    method=FulfilmentMethod.SHIP,
+                    channel=channel,
+                    carrier=carrier,
+                    tracking_number=tracking_number,
+                )
+            return fulfilments[location.pk]
+
         for line in open_lines:
+            parts = list(line.parts.all())
+            if parts:
+                # A split line: each part from its own location, fulfilled on its own.
+                for part in parts:
+                    if part.status != PartStatus.OPEN:
+                        continue
+                    if wanted_parts is not None and part.pk not in wanted_parts:
+                        continue
+                    sell_part(part, order_channel=order.channel)
+                    FulfilmentLine.objects.create(
+                        fulfilment=fulfilment_at(part.location),
+                        order_line=line,
+                        part=part,
+                        quantity=part.quantity,
+                    )
+                    part.status = PartStatus.FULFILLED
+                    part.save(update_fields=["status"])
+                if all(part.status != PartStatus.OPEN for part in parts):
+                    line.status = LineStatus.FULFILLED
+                    line.save(update_fields=["status"])
+                continue
             sell_line(line, order_channel=order.channel)
             fulfilment = fulfilments.get(line.location_id)
             if fulfilment is None:
@@ -215,7 +281,7 @@ def fulfil(order, *, line_ids=None, channel=None, by=None, carrier="", tracking_
                 "order_id": order.number,
                 "fulfilment": sorted({line.fulfilment_method for line in open_lines}),
                 "location_id": ",".join(
-                    sorted({line.location.code for line in open_lines if line.location})
+                    sorted({f.location.code for f in fulfilments.values() if f.location})
                 ),
                 "products": common.products_of(open_lines),
                 "status": order.status,

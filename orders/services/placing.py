@@ -23,7 +23,7 @@ from orders.models import (
     PaymentStatus,
 )
 from orders.services import common
-from orders.services.stock import STORE_METHODS, reserve_line
+from orders.services.stock import STORE_METHODS, reserve_line, save_parts
 
 
 @dataclass
@@ -312,6 +312,7 @@ def _create(
         reserve_line(line, order_channel=channel, field=f"lines.{index}")
     for line in lines:
         line.save()
+        save_parts(line)
     if quote:
         coupons.redeem_coupon(
             quote.code,

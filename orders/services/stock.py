@@ -28,7 +28,9 @@ def reserve_line(line, *, order_channel, field="lines") -> None:
     pickup -> the pickup store (or, when the rule allows, a transfer to it); ship from store
     and in store -> that store. Sets line.location, pickup_location and reservation.
     Raises inventory's InsufficientStock (409) naming the SKU."""
-    from inventory.services import reserve
+    from inventory.errors import InsufficientStock
+    from inventory.selectors import rule_for
+    from inventory.services import reserve, reserve_split
 
     method = line.fulfilment_method
     store = line.pickup_location if method == FulfilmentMethod.PICKUP_IN_STORE else line.location
@@ -42,7 +44,17 @@ def reserve_line(line, *, order_channel, field="lines") -> None:
         # A store that ships to the customer's home (endless aisle, an exchange without stock
         # at the counter) sells from online stock, as the web shop would.
         allocating = reference_channel() if order_channel.kind == "store" else None
-        reservation = reserve(channel=allocating or stock_channel(order_channel), **options)
+        allocating = allocating or stock_channel(order_channel)
+        try:
+            reservation = reserve(channel=allocating, **options)
+        except InsufficientStock:
+            if not rule_for(allocating).may_split_lines:
+                raise
+            # No single location holds the line: its parts come from several.
+            line.split_reservations = reserve_split(channel=allocating, **options)
+            line.reservation = None
+            line.location = None
+            return
     elif method == FulfilmentMethod.PICKUP_IN_STORE:
         reservation = reserve(
             pickup_location=store, channel=stock_channel(order_channel), **options
@@ -65,11 +77,40 @@ def reserve_line(line, *, order_channel, field="lines") -> None:
         line.pickup_location = store
 
 
+def save_parts(line) -> list:
+    """After a split line is saved: one part a location, each with its reservation."""
+    from orders.models import OrderLinePart
+
+    reservations = getattr(line, "split_reservations", None)
+    if not reservations:
+        return []
+    parts = OrderLinePart.objects.bulk_create(
+        [
+            OrderLinePart(
+                line=line,
+                location_id=reservation.location_id,
+                reservation=reservation,
+                quantity=reservation.quantity,
+            )
+            for reservation in reservations
+        ]
+    )
+    line.split_reservations = None
+    return parts
+
+
 def release_line(line) -> None:
-    """Give the line's held units back (nothing to do once they are sold or released)."""
+    """Give the line's held units back (nothing to do once they are sold or released): its
+    own reservation, or each open part's, and only those."""
     from inventory.models import ReservationStatus
     from inventory.services import release
+    from orders.models import PartStatus
 
+    for part in line.parts.filter(status=PartStatus.OPEN).select_related("reservation"):
+        if part.reservation and part.reservation.status == ReservationStatus.ACTIVE:
+            release(part.reservation_id)
+        part.status = PartStatus.RELEASED
+        part.save(update_fields=["status"])
     if line.reservation_id is None:
         return
     reservation = line.reservation
@@ -100,6 +141,32 @@ def sell_line(line, *, order_channel) -> None:
         )
         line.reservation = reservation
         line.save(update_fields=["reservation"])
+    confirm(reservation.pk)
+
+
+def sell_part(part, *, order_channel) -> None:
+    """A part's reservation becomes a sale at its location (taken again there first if the
+    hold lapsed)."""
+    from inventory.models import ReservationStatus
+    from inventory.services import confirm, reserve
+
+    reservation = part.reservation
+    if reservation is not None:
+        reservation.refresh_from_db(fields=["status"])
+    if reservation is None or reservation.status in (
+        ReservationStatus.EXPIRED,
+        ReservationStatus.RELEASED,
+    ):
+        reservation = reserve(
+            variant=part.line.variant,
+            quantity=part.quantity,
+            location=part.location,
+            channel=order_channel,
+            reference=part.line.order.number,
+            expires_in=ORDER_HOLD,
+        )
+        part.reservation = reservation
+        part.save(update_fields=["reservation"])
     confirm(reservation.pk)
 
 

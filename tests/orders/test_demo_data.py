@@ -70,3 +70,24 @@ def test_saras_story_reads_in_its_true_order_over_days():
     assert original.placed_at < report.created_at < first["replacement_created"]
     replacement = Order.objects.get(customer=sara, kind="replacement")
     assert replacement.channel.code == "instagram"
+
+
+def test_the_demo_has_a_split_order_and_a_transfer_in_transit(client, staff_in_role):
+    """Issue #27 in the demo: a line split across two locations, one part shipped, and a
+    replenishment of several SKUs on its way; their pages show them."""
+    from inventory.models import Transfer
+    from orders.models import OrderLinePart
+
+    seed_orders_demo()
+    split = Order.objects.get(external_id="demo-split-1")
+    parts = OrderLinePart.objects.filter(line__order=split)
+    assert parts.count() == 2
+    assert sorted(parts.values_list("status", flat=True)) == ["fulfilled", "open"]
+    client.force_login(staff_in_role("Support lead"))
+    page = client.get(reverse("orders:order-detail", args=[split.number])).content.decode()
+    assert page.count("data-part=") == 2
+    moving = Transfer.objects.get(reference="replenish-in-transit")
+    assert moving.status == "in_transit" and moving.lines.count() >= 2
+    client.force_login(staff_in_role("Inventory manager"))
+    pick = client.get(reverse("inventory:transfer-pick-list", args=[moving.pk]))
+    assert pick.status_code == 200
