@@ -353,6 +353,8 @@ LIVE_EVENTS_POLL_SECONDS = env.float("LIVE_EVENTS_POLL_SECONDS", default=1.0)
 # campaign rows (after their lease), support.send_unsent_replies the replies,
 # catalog.regenerate_feeds the feeds.
 CELERY_BEAT_SCHEDULE = {
+    # The audit trail past AUDIT_RETENTION_DAYS (core.services.audit).
+    "core.purge_audit_trail": {"task": "core.purge_audit_trail", "schedule": 86400.0},
     # Hourly, so listings whose publication window opens or closes reach the feeds.
     "catalog.regenerate_feeds": {"task": "catalog.regenerate_feeds", "schedule": 3600.0},
     "core.beat_heartbeat": {"task": "core.beat_heartbeat", "schedule": BEAT_HEARTBEAT_SECONDS},
@@ -370,8 +372,6 @@ CELERY_BEAT_SCHEDULE = {
     "inventory.push_stock_changes": {"task": "inventory.push_stock_changes", "schedule": 60.0},
     "orders.detect_abandoned_carts": {"task": "orders.detect_abandoned_carts", "schedule": 300.0},
     "support.detect_sla_breaches": {"task": "support.detect_sla_breaches", "schedule": 60.0},
-    # The audit trail past AUDIT_RETENTION_DAYS (core.services.audit).
-    "core.purge_audit_trail": {"task": "core.purge_audit_trail", "schedule": 86400.0},
     # Replies whose send task was lost (broker down when enqueued, worker died).
     "support.send_unsent_replies": {"task": "support.send_unsent_replies", "schedule": 60.0},
     "support.poll_imap": {"task": "support.poll_imap", "schedule": 60.0},
@@ -380,6 +380,8 @@ CELERY_BEAT_SCHEDULE = {
     "customers.refresh_rollups": {"task": "customers.refresh_rollups", "schedule": 300.0},
     "campaigns.advance_journeys": {"task": "campaigns.advance_journeys", "schedule": 60.0},
     "campaigns.track_conversions": {"task": "campaigns.track_conversions", "schedule": 300.0},
+    # Delivery receipts of SMS gateways that only answer when asked (Kavenegar).
+    "core.poll_sms_receipts": {"task": "core.poll_sms_receipts", "schedule": 300.0},
     # Imports whose publish was lost (broker down) or whose worker died.
     "catalog.start_waiting_imports": {"task": "catalog.start_waiting_imports", "schedule": 60.0},
 }
@@ -392,8 +394,6 @@ for _entry in CELERY_BEAT_SCHEDULE.values():
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 
-    # Delivery receipts of SMS gateways that only answer when asked (Kavenegar).
-    "core.poll_sms_receipts": {"task": "core.poll_sms_receipts", "schedule": 300.0},
 # --- Metrics (core.metrics) ---------------------------------------------------------------
 # /metrics answers to `Authorization: Bearer <METRICS_TOKEN>`; without a token, only to this
 # machine. Several processes: PROMETHEUS_MULTIPROC_DIR (environment) shared by all of them.
@@ -480,13 +480,6 @@ LOGGING = {
         "axes": {"level": "WARNING"},  # one INFO line per sign-in otherwise
     },
 }
-# Error tracking (core.observability): personal data is scrubbed before an event is sent.
-SENTRY_DSN = env("SENTRY_DSN", default="")
-SENTRY_ENVIRONMENT = env("SENTRY_ENVIRONMENT", default="production")
-SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
-# How long the audit trail of who touched customers' data is kept (core.services.audit); 0
-# keeps it for ever.
-AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=730)
 # How long the audit trail of who touched customers' data is kept (core.services.audit); 0
 # keeps it for ever.
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=730)
@@ -495,3 +488,7 @@ AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=730)
 OTEL_ENABLED = env.bool("OTEL_ENABLED", default=False)
 OTEL_EXPORTER_OTLP_ENDPOINT = env("OTEL_EXPORTER_OTLP_ENDPOINT", default="http://127.0.0.1:4318")
 OTEL_SERVICE_NAME = env("OTEL_SERVICE_NAME", default="omni-backoffice")
+# Error tracking (core.observability): personal data is scrubbed before an event is sent.
+SENTRY_DSN = env("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env("SENTRY_ENVIRONMENT", default="production")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
