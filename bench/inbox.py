@@ -5,7 +5,11 @@ by COPY into a throwaway PostgreSQL database, then
   through the whole Django stack: middleware, signature, identity resolution, threading,
   dedupe, SLA, timeline event) — target under 30 ms at the median;
 - the inbox list (count + first page, as the page runs it) for the common filters — target
-  under 50 ms at the median.
+  under 50 ms at the median;
+- live updates: 200 inbox pages listening to the event stream (served by uvicorn, as the
+  README recommends for /support/events) while a burst of 1,000 inbound webhooks arrives; the
+  time from each webhook to the moment every page has heard of it, median and 99th
+  percentile — target p99 under 2 s.
 
 Run: DATABASE_URL=postgres://... python bench/inbox.py   (about 2-3 minutes on 2 cores)
 """
@@ -22,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._harness import median_ms, report, throwaway_database  # noqa: E402
+from bench._harness import median_ms, percentile, report, throwaway_database  # noqa: E402
 
 CONVERSATIONS = int(os.environ.get("BENCH_CONVERSATIONS", 100_000))
 MESSAGES_PER_CONVERSATION = 10
@@ -30,6 +34,8 @@ CUSTOMERS = CONVERSATIONS // 2
 AGENTS = 12
 WEBHOOK_REQUESTS = 400
 LIST_REPEAT = 25
+LIVE_CONNECTIONS = int(os.environ.get("BENCH_LIVE_CONNECTIONS", 200))
+LIVE_MESSAGES = int(os.environ.get("BENCH_LIVE_MESSAGES", 1000))
 SECRET = "bench-inbound-secret"
 
 
@@ -419,6 +425,106 @@ def bench_list(agents, teams, channels):
     return all(results)
 
 
+def bench_live(agents):
+    """200 listening pages, a burst of 1,000 webhooks: webhook to every page, p50 and p99."""
+    import asyncio
+    import socket
+    import threading
+
+    import uvicorn
+    from django.conf import settings
+    from django.test import Client
+
+    from core import live
+    from core.services.outbox import sign
+
+    settings.LIVE_EVENTS_STREAM_SECONDS = 3600  # no reconnects during the burst
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(
+            "config.asgi:application", host="127.0.0.1", port=port, log_level="warning",
+            lifespan="off", backlog=LIVE_CONNECTIONS * 2,
+        )
+    )  # fmt: skip
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+
+    agent_client = Client()
+    agent_client.force_login(agents[0])
+    cookie = f"sessionid={agent_client.cookies['sessionid'].value}"
+    after = live.latest_id()
+    posted, everyone, heard = {}, {}, {}
+    connected = threading.Semaphore(0)
+    loop = asyncio.new_event_loop()
+
+    async def listen():
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(
+            f"GET /support/events?after={after} HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+            f"Cookie: {cookie}\r\nAccept: text/event-stream\r\n\r\n".encode()
+        )
+        await writer.drain()
+        status = await reader.readline()
+        assert b" 200 " in status, status
+        await reader.readuntil(b"\r\n\r\n")
+        connected.release()
+        while line := await reader.readline():
+            if line.startswith(b"data: "):
+                message = json.loads(line[6:]).get("message")
+                heard[message] = heard.get(message, 0) + 1
+                if heard[message] == LIVE_CONNECTIONS:
+                    everyone[message] = time.perf_counter()
+
+    async def listen_all():
+        await asyncio.gather(*(listen() for _ in range(LIVE_CONNECTIONS)), return_exceptions=True)
+
+    threading.Thread(target=lambda: loop.run_until_complete(listen_all()), daemon=True).start()
+    for _ in range(LIVE_CONNECTIONS):
+        assert connected.acquire(timeout=60), "a page could not open its event stream"
+
+    webhook = Client()
+    start = time.perf_counter()
+    for n in range(LIVE_MESSAGES):
+        body = json.dumps(
+            {"id": f"bench-live-{n}", "from": f"+98935{n:07d}", "text": "Is size 38 in stock?"}
+        ).encode()
+        sent = time.perf_counter()
+        response = webhook.post(
+            "/api/v1/inbound/sms", data=body, content_type="application/json",
+            headers={"X-Omni-Signature": sign(SECRET, body)},
+        )  # fmt: skip
+        assert response.status_code == 200, response.content
+        posted[response.json()["messages"][0]] = sent
+    burst = time.perf_counter() - start
+    deadline = time.perf_counter() + 30
+    while len(everyone) < len(posted) and time.perf_counter() < deadline:
+        time.sleep(0.05)
+    server.should_exit = True
+    live.end_streams()
+    # The server's reading threads keep their connections; end them so the database can go.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    missing = len(posted) - len(everyone)
+    latencies = sorted(everyone[m] - posted[m] for m in posted if m in everyone)
+    print(
+        f"   {LIVE_CONNECTIONS} pages listening (uvicorn), {LIVE_MESSAGES} webhooks in {burst:.1f} s"
+        f" ({LIVE_MESSAGES / burst:.0f}/s); {missing} not heard by every page within 30 s"
+    )
+    if not latencies:
+        return False
+    report("live: webhook to every page, median", median_ms(latencies) / 1000, "s", 2.0)
+    ok = report("live: webhook to every page, p99", percentile(latencies, 0.99), "s", 2.0)
+    return ok and missing == 0
+
+
 def main():
     if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
         print("SKIPPED bench/inbox.py: needs DATABASE_URL=postgres://... (COPY and real plans)")
@@ -428,7 +534,8 @@ def main():
         channels, agents, teams = load(rng)
         webhooks_ok = bench_webhooks(rng, channels)
         list_ok = bench_list(agents, teams, channels)
-    return 0 if webhooks_ok and list_ok else 1
+        live_ok = bench_live(agents)
+    return 0 if webhooks_ok and list_ok and live_ok else 1
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from datetime import timedelta
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
 
 from core.models import LiveEvent
@@ -274,11 +274,75 @@ def wait_timeout() -> float:
 # --- reading: server-sent events ------------------------------------------------------------
 
 
-def events_after(after: int, *, topic: str, object_id=None, limit=200) -> list[dict]:
-    events = LiveEvent.objects.filter(topic=topic, id__gt=after)
-    if object_id is not None:
-        events = events.filter(object_id=object_id)
-    return list(events.order_by("id").values("id", "kind", "object_id", "payload")[:limit])
+FIELDS = ("id", "topic", "kind", "object_id", "payload")
+
+
+class RecentEvents:
+    """The events this process read last, shared by all its streams: a change costs one query
+    per process, not one per open page. Complete from `floor` (exclusive) to `top`; a stream
+    further behind (a page resuming after a long drop) reads the table itself."""
+
+    SIZE = 2000
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.clear()
+
+    def clear(self):
+        """Forget what was read (tests, whose rolled-back rows may reuse ids)."""
+        self.rows, self.floor, self.top, self.version, self.read_at = [], None, None, None, 0.0
+
+    def _refresh(self):
+        now = time.monotonic()
+        if self.floor is None:
+            self.floor = self.top = latest_id()
+        elif self.version == hub.version and now - self.read_at < poll_seconds() / 2:
+            return
+        version = hub.version
+        fresh = list(
+            LiveEvent.objects.filter(id__gt=self.top).order_by("id").values(*FIELDS)[: self.SIZE]
+        )
+        # A full batch may have more behind it: read again next time, woken or not.
+        self.version = version if len(fresh) < self.SIZE else None
+        self.read_at = now
+        if fresh:
+            self.rows.extend(fresh)
+            self.top = fresh[-1]["id"]
+        if len(self.rows) > self.SIZE:
+            self.floor = self.rows[-self.SIZE - 1]["id"]
+            self.rows = self.rows[-self.SIZE :]
+
+    def after(self, after, topic, object_id, limit):
+        with self.lock:
+            self._refresh()
+            floor, top = self.floor, self.top
+            if after >= floor:
+                found = [
+                    row
+                    for row in self.rows
+                    if row["id"] > after
+                    and row["topic"] == topic
+                    and (object_id is None or row["object_id"] == object_id)
+                ][:limit]
+                if len(found) == limit:
+                    return found[-1]["id"], found
+                return max(after, top), found
+        events = LiveEvent.objects.filter(topic=topic, id__gt=after)
+        if object_id is not None:
+            events = events.filter(object_id=object_id)
+        found = list(events.order_by("id").values(*FIELDS)[:limit])
+        if len(found) == limit:
+            return found[-1]["id"], found
+        # Everything up to the floor was committed before it was read (ids commit in order).
+        return max([after, floor, *(row["id"] for row in found)]), found
+
+
+recent = RecentEvents()
+
+
+def events_after(after: int, *, topic: str, object_id=None, limit=200) -> tuple[int, list[dict]]:
+    """(how far the reader has now looked, [events of `topic` after `after`, in id order])."""
+    return recent.after(after, topic, object_id, limit)
 
 
 def format_event(event_id: int, kind: str, data: str) -> str:
@@ -292,6 +356,13 @@ def parse_last_id(*values) -> int:
         if value.isdigit() and len(value) < 19:
             return int(value)
     return 0
+
+
+def release_connections() -> None:
+    """Close this thread's idle database connections."""
+    for conn in connections.all(initialized_only=True):
+        if not conn.in_atomic_block:
+            conn.close()
 
 
 class Stream:
@@ -334,6 +405,9 @@ class Stream:
     async def __aiter__(self):
         deadline = time.monotonic() + self.lifetime
         generation = hub.generation
+        # Under ASGI the view ran in a thread of its own whose database connection would be
+        # held until the stream ends: one per open page. Reads run in the shared pool instead.
+        await sync_to_async(release_connections)()
         yield self._opening()
         last_write = time.monotonic()
         take = sync_to_async(self._take, thread_sensitive=False)

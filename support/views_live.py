@@ -60,9 +60,9 @@ def events(request):
     user = request.user
 
     def read(after):
-        rows = core_live.events_after(after, topic=live.TOPIC, object_id=conversation_id)
+        cursor, rows = core_live.events_after(after, topic=live.TOPIC, object_id=conversation_id)
         if not rows:
-            return after, []
+            return cursor, []
         visible = may_see(user, {row["object_id"] for row in rows})
         items = [
             (
@@ -73,7 +73,7 @@ def events(request):
             for row in rows
             if row["object_id"] in visible
         ]
-        return rows[-1]["id"], items
+        return cursor, items
 
     stream = core_live.Stream(read, after)
     # Django buffers a sync iterator under ASGI and an async one under WSGI: give each its own.
