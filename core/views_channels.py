@@ -3,6 +3,9 @@ to paste into the provider's console, a test message, and its WhatsApp templates
 forms parse, core.services.channels writes, the catalogue (core.providers.catalogue) says
 what each provider needs. Only who may change channels (core.change_channel) comes in."""
 
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
@@ -33,6 +36,13 @@ def _has_templates(channel) -> bool:
     return channel.kind == ChannelKind.WHATSAPP or channel.provider == ChannelProvider.WHATSAPP
 
 
+def _site_url_differs(request) -> str:
+    """SITE_URL, when this page was opened at another host: the providers will call SITE_URL
+    (Twilio signs it too), so staff learn before pasting a URL nobody can reach."""
+    site = settings.SITE_URL.rstrip("/")
+    return site if urlsplit(site).netloc.lower() != request.get_host().lower() else ""
+
+
 def _page(request, channel, *, form=None, test_form=None, template_form=None, **extra):
     status = extra.pop("status", 200)
     spec = catalogue.spec_for(channel.provider)
@@ -42,6 +52,7 @@ def _page(request, channel, *, form=None, test_form=None, template_form=None, **
         "spec": spec,
         "missing": catalogue.missing_settings(channel),
         "webhooks": catalogue.webhooks_for(channel),
+        "site_url_differs": _site_url_differs(request),
         "may_generate_secret": catalogue.inbound_secret_is_ours(channel.kind)
         and not (channel.provider_settings or {}).get("inbound_secret"),
         "test_form": test_form or TestMessageForm(channel),

@@ -337,3 +337,16 @@ def test_messenger_settings_include_the_human_agent_tag(admin_client):
     html = admin_client.get(setup_url(messenger)).content.decode()
     assert "EAAG-page-token-0123456789" not in html and "••••6789" in html
     assert re.search(r"<input[^>]*name=\"human_agent_tag\"[^>]*checked", html)
+
+
+def test_webhook_urls_are_absolute_from_site_url_and_a_mismatch_is_said(
+    admin_client, telegram, settings
+):
+    settings.SITE_URL = "https://shop.example.com"
+    html = admin_client.get(setup_url(telegram)).content.decode()
+    assert "https://shop.example.com/api/v1/inbound/telegram?channel=tg" in html
+    assert "data-site-url-differs" in html  # the page was opened at testserver
+    settings.SITE_URL = "http://testserver"
+    html = admin_client.get(setup_url(telegram)).content.decode()
+    assert "http://testserver/api/v1/inbound/telegram?channel=tg" in html
+    assert "data-site-url-differs" not in html
