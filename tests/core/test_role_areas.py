@@ -257,6 +257,7 @@ AREAS = {
         f"support:{action}": page(post=SUPPORT_WRITE, kwargs=CONVERSATION)
         for action in (
             "reply",
+            "reply-template",
             "assign-me",
             "assign",
             "status",
