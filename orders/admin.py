@@ -11,7 +11,9 @@ from orders.models import (
     Fulfilment,
     FulfilmentLine,
     Order,
+    OrderAlert,
     OrderLine,
+    OrderLinePart,
     OrderStatusChange,
     Replacement,
     Return,
@@ -65,6 +67,25 @@ class StatusChangeInline(admin.TabularInline):
     readonly_fields = ["from_status", "to_status", "channel", "changed_by", "note", "changed_at"]
 
 
+class AlertInline(admin.TabularInline):
+    model = OrderAlert
+    extra = 0
+    can_delete = False
+    fields = ["kind", "line", "details", "created_at", "resolved_at"]
+    readonly_fields = ["kind", "line", "details", "created_at"]
+
+
+class PartInline(admin.TabularInline):
+    model = OrderLinePart
+    extra = 0
+    can_delete = False
+    fields = ["location", "quantity", "status", "reservation"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     list_display = [
@@ -96,7 +117,7 @@ class OrderAdmin(admin.ModelAdmin):
         "completed_at",
         "cancelled_at",
     ]
-    inlines = [OrderLineInline, StatusChangeInline]
+    inlines = [OrderLineInline, StatusChangeInline, AlertInline]
 
 
 @admin.register(OrderLine)
@@ -121,6 +142,7 @@ class OrderLineAdmin(admin.ModelAdmin):
         "reservation",
         "replaces_line",
     ]
+    inlines = [PartInline]
 
 
 @admin.register(OrderStatusChange)

@@ -118,6 +118,17 @@ def test_cancelling_or_removing_releases_exactly_the_parts_of_that_line(shop, sp
         "reservation_status"
     ] == ("active")
 
+    # Removing a split line (a phone edit) gives back its parts too, and only them.
+    body = order_body(variant.sku, 3)
+    body["lines"].append({"sku": shop.sku("white"), "quantity": 1})
+    edited = partner.post("/api/v1/orders/", body, format="json").json()
+    (split_line,) = [line for line in edited["lines"] if line["sku"] == variant.sku]
+    line_id = split_line["id"]
+    assert len(split_line["parts"]) == 2
+    removed = partner.delete(f"/api/v1/orders/{edited['number']}/lines/{line_id}?channel=phone")
+    assert removed.status_code == 200, removed.content
+    assert level(variant, shop.warehouse) == (3, 1) and level(variant, second) == (1, 0)
+
 
 @pytest.mark.django_db
 def test_fewest_shipments_first_and_no_split_without_the_rule(shop, split, partner):
