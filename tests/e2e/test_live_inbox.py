@@ -105,6 +105,11 @@ def the_story(browser, *, agent_base, colleague_base, webhook_base):
     expect(typing).to_have_text("", timeout=LIVE_MS)
     # Nothing was reloaded: the page she opened is the page she has.
     assert agent.evaluate("performance.getEntriesByType('navigation').length") == 1
+    # On a phone: one column, the list pane folded away, the page's content no wider than
+    # the screen (the shell's top bar is the shell's business).
+    agent.set_viewport_size({"width": 400, "height": 860})
+    expect(agent.locator("#inbox-pane")).to_be_hidden()
+    assert agent.evaluate("document.getElementById('main').scrollWidth") <= 400
     agent.context.close()
     colleague.context.close()
 
