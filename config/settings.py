@@ -183,6 +183,9 @@ STAFF_SECOND_FACTOR = env.bool("STAFF_SECOND_FACTOR", default=not DEBUG)
 OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Omni back-office")
 # A staff session unused this long ends (0: never); the API's keys are not sessions.
 STAFF_IDLE_TIMEOUT_SECONDS = env.int("STAFF_IDLE_TIMEOUT_SECONDS", default=30 * 60)
+# What an open page asks for by itself (the live inbox's event stream and "is replying"
+# heartbeats) is not the staff member's activity: it does not keep an idle session alive.
+STAFF_IDLE_IGNORED_PATHS = r"^/support/(events|c/\d+/typing)"
 
 # --- Languages and time -----------------------------------------------------------------
 LANGUAGE_CODE = env("LANGUAGE_CODE", default="en")

@@ -13,6 +13,7 @@ through `authenticate(request=...)`, so the attempts are counted per username.
 
 import base64
 import io
+import re
 import secrets
 import time
 
@@ -98,7 +99,8 @@ class StaffSessionMiddleware:
                     status=401,
                 )
             return redirect(f"{reverse('login')}?next={request.get_full_path()}")
-        if last is None or now - int(last) >= ACTIVITY_RESOLUTION_SECONDS:
+        background = re.match(settings.STAFF_IDLE_IGNORED_PATHS, request.path)
+        if (last is None or now - int(last) >= ACTIVITY_RESOLUTION_SECONDS) and not background:
             request.session["last_activity"] = now
         return None
 

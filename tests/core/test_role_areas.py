@@ -277,6 +277,7 @@ AREAS = {
     # --- the partner API (/api/v1/); staff sessions act through the same permissions
     "api-me": special(ANY_STAFF),
     "api-delivery-reports": special(PUBLIC),  # signed by the provider
+    "api-twilio-status": special(PUBLIC),  # signed by Twilio (X-Twilio-Signature)
     "api-support-inbound": special(PUBLIC),  # signed by the provider
     "api-webchat-session": special(PUBLIC),  # the chat widget's visitor token
     "api-webchat-messages": special(PUBLIC),
