@@ -39,6 +39,8 @@ class ApiSchema(AutoSchema):
         # Views outside /api/v1/ (Segment's tracking paths) dedupe by their own message ids.
         if self.method == "POST" and getattr(self.view, "honours_idempotency_key", True):
             self._declare_idempotency_key(operation)
+        if getattr(self.view, "documents_own_errors", False):
+            return operation  # another API's contract (Segment's), documented by the view
         error = {"application/json": {"schema": self._error_schema()}}
         responses = operation["responses"]
         for code, description in self._error_responses(operation):

@@ -6,6 +6,7 @@ Authenticated as Segment's SDKs do it: the write key (one of our API keys with t
 import base64
 import json
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
@@ -73,14 +74,22 @@ class SegmentView(APIView):
     parser_classes = [RawBody]
     kind = None  # a message type, or None for /v1/batch
     limit = MAX_CALL_BYTES
-    # Outside /api/v1/: a retried message is recognised by its messageId, as in Segment.
+    # Outside /api/v1/: a retried message is recognised by its messageId, as in Segment; the
+    # answers are Segment's ({"code", "message"}, which its SDKs read), and, as Segment's, the
+    # endpoints have no rate limit (a write key's volume is the shop's own traffic).
     honours_idempotency_key = False
+    documents_own_errors = True
+    throttle_classes = []
 
     def post(self, request):
         try:
-            raw = decoded_body(
-                request.body, request.headers.get("Content-Encoding", ""), self.limit
-            )
+            try:
+                body_bytes = request.body
+            except RequestDataTooBig:
+                raise SegmentError(
+                    "request_too_large", "The body is larger than 500 KB.", "body"
+                ) from None
+            raw = decoded_body(body_bytes, request.headers.get("Content-Encoding", ""), self.limit)
             if b"\x00" in raw or b"\\u0000" in raw:
                 raise SegmentError("invalid_body", "The body holds a NUL character.", "body")
             try:

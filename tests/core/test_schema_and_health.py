@@ -42,6 +42,8 @@ def test_every_operation_documents_its_errors_with_the_error_object(schema):
     error = {"$ref": "#/components/schemas/Error"}
     assert schema["components"]["schemas"]["Error"]["required"] == ["error"]
     for label, method, operation in operations(schema):
+        if " /v1/" in label:
+            continue  # Segment's tracking API answers in Segment's own error shape
         responses = operation["responses"]
         expected = {"400", "401", "403"}
         if "{" in label:

@@ -76,6 +76,7 @@ def test_the_segment_sdk_journey_makes_one_customer(live_server, write_key):
         gzip=True,
         on_error=lambda error, batch: errors.append(error),
         max_retries=2,
+        timeout=60,  # a loaded CI machine may answer the first batch slowly
     )
     journey(client)
     client.shutdown()
@@ -93,6 +94,7 @@ def test_the_rudderstack_sdk_journey_makes_one_customer(live_server, write_key):
         gzip=True,
         on_error=lambda error, batch: errors.append(error),
         max_retries=2,
+        timeout=60,  # a loaded CI machine may answer the first batch slowly
     )
     journey(client)
     client.shutdown()
