@@ -11,8 +11,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
+from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.util import random_hex
 
 from core.account_security import (
     needs_second_factor,
@@ -20,6 +22,8 @@ from core.account_security import (
     qr_code_data_uri,
     safe_next,
 )
+
+ENROL_KEY = "two_factor_enrol_key"
 
 
 class CodeForm(forms.Form):
@@ -59,13 +63,19 @@ def _verify(request, user):
 
 
 def _enrol(request, user):
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name=_("Authenticator app"), confirmed=False)
+    """The key is drawn once per session and kept there until the code proves the phone has
+    it: showing the page writes nothing; the device is stored when it is confirmed."""
+    key = request.session.get(ENROL_KEY) or random_hex(20)
+    request.session[ENROL_KEY] = key
+    device = TOTPDevice(user=user, key=key, name=_("Authenticator app"), confirmed=False)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if device.verify_token(form.cleaned_data["code"]):
+        if TOTP(device.bin_key, device.step, device.t0, device.digits).verify(
+            int(form.cleaned_data["code"]) if form.cleaned_data["code"].isdigit() else -1,
+            tolerance=device.tolerance,
+        ):
             codes = _confirm(user, device)
+            request.session.pop(ENROL_KEY, None)
             otp_login(request, device)
             return render(
                 request,
@@ -91,9 +101,9 @@ def _enrol(request, user):
 
 @transaction.atomic
 def _confirm(user, device) -> list[str]:
+    TOTPDevice.objects.filter(user=user).delete()
     device.confirmed = True
-    device.save(update_fields=["confirmed"])
-    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    device.save()
     StaticDevice.objects.filter(user=user).delete()
     recovery = StaticDevice.objects.create(user=user, name=_("Recovery codes"), confirmed=True)
     codes = new_recovery_codes()

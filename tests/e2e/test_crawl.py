@@ -54,7 +54,8 @@ SKIPPED_KINDS = {"campaigns:open-pixel", "campaigns:click", "campaigns:unsubscri
 DOWNLOAD_KINDS = {"catalog:export", "catalog:feed-file"}
 # Tables a GET may write to: the session a login keeps, and the agent's notifications about
 # a conversation, marked read when the agent opens it (as opening an email does).
-WRITES_ALLOWED_ON_GET = ("django_session", "support_agentnotification")
+# Reading a customer's page or conversation is itself recorded (core.AuditEntry).
+WRITES_ALLOWED_ON_GET = ("django_session", "support_agentnotification", "core_auditentry")
 # What a user types into a form's empty fields: a name to search, a place to find stores near.
 DEMO_VALUES = {"q": "Sara", "lat": "35.70", "lng": "51.41"}
 # A one-pixel PNG: what an external image (a product photo on a CDN) gets, offline.
@@ -328,10 +329,13 @@ def crawl_site(page, crawl, who, start_urls):
             continue  # a story page of another role's work
         per_kind[kind] += 1
         crawl.kinds.add(kind)
-        if kind in DOWNLOAD_KINDS:
-            if path in crawl.downloads:
+        # A chart's numbers as CSV (`?format=csv`) share their page's URL pattern.
+        is_csv = "format=csv" in urlsplit(url).query
+        if kind in DOWNLOAD_KINDS or is_csv:
+            fetched = url if is_csv else path
+            if fetched in crawl.downloads:
                 continue  # a whole catalogue takes seconds to build: each file fetched once
-            crawl.downloads.add(path)
+            crawl.downloads.add(fetched)
             started = time.monotonic()
             answer = page.request.get(url)
             seconds = time.monotonic() - started
