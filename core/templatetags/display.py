@@ -49,6 +49,20 @@ def price_unit(channel):
 
 
 @register.filter
+def language_label(code):
+    """A language code (fa, en_US) as the reader names that language ("Persian" in English,
+    «فارسی» in Persian); an unknown code as it is."""
+    from django.utils.translation import get_language_info, gettext
+
+    for candidate in (str(code or ""), str(code or "").replace("_", "-").split("-")[0]):
+        try:
+            return gettext(get_language_info(candidate)["name"])
+        except KeyError:
+            continue
+    return code
+
+
+@register.filter
 def digits(value):
     """Latin digits in text written in the language's digits (an order count in a sentence)."""
     if value is None:

@@ -59,6 +59,8 @@ ALLOWED_WORDS = {
     "english",
     # brands and products named in labels, a key's name, a currency sign
     "postgresql", "sqlite", "meta", "merchant", "digikala", "enter", "us$",
+    # messaging providers, named as their consoles name them
+    "twilio", "kavenegar",
 }  # fmt: skip
 # Elements whose text people wrote or that are codes: isolated, shown as typed.
 EXEMPT_TAGS = {"script", "style", "textarea", "code", "kbd", "samp", "pre", "bdi", "template"}
