@@ -50,6 +50,25 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+def _install_record_factory():
+    """Every log record is born with the current request id, whatever handler (ours, a test's
+    capture, Celery's) later reads it."""
+    make = logging.getLogRecordFactory()
+    if getattr(make, "adds_request_id", False):
+        return
+
+    def factory(*args, **kwargs):
+        record = make(*args, **kwargs)
+        record.request_id = request_id_var.get()
+        return record
+
+    factory.adds_request_id = True
+    logging.setLogRecordFactory(factory)
+
+
+_install_record_factory()
+
+
 class RequestIdMiddleware:
     """First in the chain (after the metrics timer): everything below logs with the id."""
 

@@ -5,6 +5,7 @@ write, selectors read."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
@@ -168,6 +169,44 @@ def count_entry(request):
     return render(request, "inventory/count_entry.html", {"form": form, "results": results})
 
 
+# A replenishment may move every SKU of a store: the list shows a transfer's first lines and
+# how many more there are (its page shows them all), with its units summed in the database.
+LINES_LISTED = 6
+
+
+def _listed(transfers):
+    """The transfers as a list, each with `units` (summed in the database), `first_lines` (its
+    first LINES_LISTED lines by SKU, one query for all) and `more_lines`."""
+    from django.db.models import Count, F, Sum, Window
+    from django.db.models.functions import RowNumber
+
+    from inventory.models import TransferLine
+
+    listed = list(
+        transfers.prefetch_related(None).annotate(
+            units=Sum("lines__quantity"), line_count=Count("lines")
+        )
+    )
+    first = defaultdict(list)
+    lines = (
+        TransferLine.objects.filter(transfer_id__in=[t.pk for t in listed])
+        .select_related("variant")
+        .annotate(
+            rank=Window(
+                RowNumber(), partition_by=F("transfer_id"), order_by=F("variant__sku").asc()
+            )
+        )
+        .filter(rank__lte=LINES_LISTED)
+        .order_by("transfer_id", "rank")
+    )
+    for line in lines:
+        first[line.transfer_id].append(line)
+    for transfer in listed:
+        transfer.first_lines = first[transfer.pk]
+        transfer.more_lines = max(transfer.line_count - LINES_LISTED, 0)
+    return listed
+
+
 @staff_member_required
 @_perm("view_transfer")
 def transfers(request):
@@ -203,14 +242,20 @@ def transfers(request):
                 else:
                     messages.success(request, _("Transfer %(id)s requested.") % {"id": transfer.pk})
                     return redirect("inventory:transfers")
-    open_transfers = selectors.open_transfers()
-    recent = selectors.transfers().filter(
-        status__in=[TransferStatus.RECEIVED, TransferStatus.CANCELLED]
-    )[:20]
+    open_transfers = _listed(selectors.open_transfers())
+    recent = _listed(
+        selectors.transfers().filter(
+            status__in=[TransferStatus.RECEIVED, TransferStatus.CANCELLED]
+        )[:20]
+    )
     return render(
         request,
         "inventory/transfers.html",
-        {"form": form, "open_transfers": open_transfers, "recent": recent},
+        {
+            "form": form,
+            "open_transfers": open_transfers,
+            "recent": recent,
+        },
     )
 
 

@@ -55,15 +55,17 @@ def assert_one_customer_with_the_journey():
         ("external_id", "shop-user-7"),
         ("email", "sara@example.com"),
     } <= kinds
-    events = list(Event.objects.filter(customer=customer).order_by("occurred_at", "id"))
-    assert [e.name for e in events] == ["product_viewed", "order_completed"]
-    viewed = events[0]
+    # Segment's clock-skew correction counts a batch's time in transit: on a loaded machine
+    # two batches sent a millisecond apart may land in either order, so compare by name.
+    events = {e.name: e for e in Event.objects.filter(customer=customer)}
+    assert sorted(events) == ["order_completed", "product_viewed"]
+    viewed = events["product_viewed"]
     assert viewed.channel.code == "instagram"  # the UTM source names one of our channels
     assert (
         viewed.properties["utm_medium"] == "social"
         and viewed.properties["sku"] == "ARIA-RUN-BLK-38"
     )
-    assert events[1].properties["order_id"] == "W-7"
+    assert events["order_completed"].properties["order_id"] == "W-7"
 
 
 def test_the_segment_sdk_journey_makes_one_customer(live_server, write_key):

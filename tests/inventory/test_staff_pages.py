@@ -266,3 +266,26 @@ def test_location_validation_names_bad_hours_and_time_zone(channels):
     with pytest.raises(ValidationError) as error:
         location.full_clean()
     assert {"time_zone", "opening_hours"} <= set(error.value.message_dict)
+
+
+@pytest.mark.django_db
+def test_a_long_transfer_lists_its_first_lines_and_how_many_more(client, staff_in_role):
+    """A replenishment of every SKU of a store does not print thousands of lines in the list:
+    its first lines, its units summed, and a link to the rest."""
+    from catalog.factories import ProductVariantFactory
+    from inventory.factories import LocationFactory, WarehouseFactory, receive_stock
+    from inventory.services import TransferLineInput, create_transfer
+
+    warehouse, store = WarehouseFactory(), LocationFactory()
+    variants = [ProductVariantFactory(sku=f"LONG-{n:02d}") for n in range(10)]
+    for variant in variants:
+        receive_stock(variant, warehouse, 5)
+    transfer = create_transfer(
+        from_location=warehouse,
+        to_location=store,
+        lines=[TransferLineInput(variant=v, quantity=2) for v in variants],
+    )
+    client.force_login(staff_in_role("Inventory manager"))
+    page = client.get("/inventory/transfers/").content.decode()
+    assert "LONG-05" in page and "LONG-06" not in page
+    assert "and 4 more lines" in page and f"/inventory/transfers/{transfer.pk}/" in page
