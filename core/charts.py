@@ -23,6 +23,7 @@ from core import l10n
 from core.forms import LocalisedDateField, LocalisedIntegerField
 from core.models import Channel
 from core.names import name_in_language
+from core.templatetags.durations import UNITS as DURATION_UNITS
 from core.templatetags.durations import duration
 
 # Chart.js's locale argument does not pick the digits; Intl's numbering systems do.
@@ -66,7 +67,7 @@ class Chart:
             "format": self.value_format,
             "numbering": NUMBERING_SYSTEMS.get(display.digits, "latn"),
             "language": display.language,
-        }
+        } | ({"units": duration_units()} if self.value_format == SECONDS else {})
 
     def table(self) -> dict:
         """The figures as the page's table: one row per label, one column per series."""
@@ -111,10 +112,16 @@ def display_value(value, value_format=NUMBER) -> str:
         sign = "٪" if l10n.current().digits == "persian" else "%"
         return l10n.format_number(round(float(value) * 100, 1), 1) + sign
     if value_format == SECONDS:
-        return str(duration(value))
+        return l10n.localise_digits(str(duration(value)))
     if isinstance(value, float) and not value.is_integer():
         return l10n.format_number(value, 2)
     return l10n.format_number(value)
+
+
+def duration_units() -> dict:
+    """How the page's language writes a count of days, hours, minutes and seconds ("%(count)s
+    h"), so ticks and tooltips read "3 h 20 min" as the table does (core.templatetags.durations)."""
+    return {str(size): say("%(count)s") for size, say in DURATION_UNITS}
 
 
 def day_label(day: date) -> str:
@@ -233,6 +240,20 @@ class WindowReportForm(DateRangeForm):
         if not self.has_error("days"):
             cleaned["days"] = cleaned.get("days") or 30
         return cleaned
+
+
+class CohortReportForm(DateRangeForm):
+    """A cohort report's period: the days of the first purchases. Default: the cohorts of
+    the last twelve calendar months, this one included."""
+
+    def clean(self):
+        until = self.cleaned_data.get("until") or timezone.localdate()
+        if not self.cleaned_data.get("since") and not self.has_error("since"):
+            first = until.replace(day=1)
+            for _month in range(11):
+                first = (first - timedelta(days=1)).replace(day=1)
+            self.cleaned_data["since"] = first
+        return super().clean()
 
 
 def filter_form(form_class, request):

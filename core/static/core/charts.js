@@ -17,13 +17,24 @@
       return function (value) { return value === null ? "—" : percent.format(value); };
     }
     if (spec.format === "seconds") {
-      var one = new Intl.NumberFormat(locale, { maximumFractionDigits: 1 });
+      // "3 h 20 min": the two largest units that are not zero, as the server's table says
+      // them (spec.units: seconds per unit -> the language's "%(count)s h").
+      var whole = new Intl.NumberFormat(locale, { maximumFractionDigits: 0 });
+      var units = spec.units || { 86400: "%(count)s d", 3600: "%(count)s h",
+                                  60: "%(count)s min", 1: "%(count)s s" };
+      var sizes = Object.keys(units).map(Number).sort(function (a, b) { return b - a; });
       return function (value) {
-        if (value === null) { return "—"; }
-        if (value >= 86400) { return one.format(value / 86400) + " d"; }
-        if (value >= 3600) { return one.format(value / 3600) + " h"; }
-        if (value >= 60) { return one.format(value / 60) + " min"; }
-        return one.format(value) + " s";
+        if (value === null || value === undefined || value < 0) { return "—"; }
+        var remaining = Math.round(value);
+        var parts = [];
+        for (var i = 0; i < sizes.length && parts.length < 2; i++) {
+          var count = Math.floor(remaining / sizes[i]);
+          remaining -= count * sizes[i];
+          if (count || (sizes[i] === 1 && !parts.length)) {
+            parts.push(units[sizes[i]].replace("%(count)s", whole.format(count)));
+          }
+        }
+        return parts.join(" ");
       };
     }
     return function (value) { return value === null ? "—" : plain.format(value); };
