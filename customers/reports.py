@@ -1,17 +1,18 @@
 """Acquisition (reads only): new customers per week by the channel of their first touch, and
 what they bought in their first 90 days, per currency (amounts never added across
-currencies); and open conversations and SLA breaches per day for the dashboard."""
+currencies); monthly cohort retention by number of channel kinds; and open conversations
+and SLA breaches per day for the dashboard."""
 
 from collections import Counter, defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, OuterRef, Subquery
-from django.db.models.functions import TruncDate
+from django.db.models import Count, Min, OuterRef, Subquery
+from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
 from customers.models import Customer, Event
-from orders.models import OrderLine
+from orders.models import Order, OrderKind, OrderLine, OrderStatus
 from orders.reports import purchases, start_of
 from support.models import Conversation
 from support.reports import BREACHED
@@ -166,3 +167,115 @@ def open_conversations_by_day(days) -> tuple[list[int], list[int]]:
         open_now += created.get(day, 0) - resolved.get(day, 0)
         open_at.append(open_now)
     return open_at, [breached.get(day, 0) for day in days]
+
+
+# --- retention by number of channels: monthly cohorts ------------------------------------
+
+# Channel groups of the cohort curves: 1, 2, and 3 or more kinds of channel.
+COHORT_GROUPS = (1, 2, 3)
+
+
+def month_of(day: date) -> date:
+    return day.replace(day=1)
+
+
+def months_between(first: date, later: date) -> int:
+    return (later.year - first.year) * 12 + later.month - first.month
+
+
+def add_months(month: date, months: int) -> date:
+    index = month.year * 12 + month.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def channel_group(channels_used) -> int:
+    """1, 2 or 3 (three or more) kinds of channel on the profile; a buyer whose profile
+    lists none has used at least the channel they bought through: one."""
+    return min(max(len(channels_used or []), 1), COHORT_GROUPS[-1])
+
+
+def cohort_counts(since: date, until: date) -> Counter:
+    """(local day of the first purchase, channel group, months since) -> customers, for the
+    live customers whose first purchase (a sale order, not cancelled) fell on since..until.
+    Months since is the calendar months from the first purchase's month to the month of a
+    later purchase (0: the first month itself, so the cohort's size), counting each
+    customer once a month, over every purchase up to now. The group is the number of
+    channel kinds on the profile now (`channels_used`: 1, 2, 3 or more)."""
+    zone = timezone.get_current_timezone()
+    sales = Order.objects.filter(kind=OrderKind.SALE, customer__isnull=False).exclude(
+        status=OrderStatus.CANCELLED
+    )
+    firsts = (
+        sales.values("customer_id")
+        .annotate(first=Min("placed_at"))
+        .filter(first__gte=start_of(since), first__lt=start_of(until + timedelta(days=1)))
+        .order_by()
+    )
+    first_day = {
+        row["customer_id"]: timezone.localtime(row["first"], zone).date() for row in firsts
+    }
+    groups = {
+        pk: channel_group(used)
+        for pk, used in Customer.objects.live()
+        .filter(pk__in=firsts.values("customer_id"))
+        .values_list("pk", "channels_used")
+    }
+    counts: Counter = Counter()
+    for customer_id, month in (
+        sales.filter(customer_id__in=firsts.values("customer_id"))
+        .annotate(month=TruncMonth("placed_at", tzinfo=zone))
+        .values_list("customer_id", "month")
+        .distinct()
+        .order_by()
+    ):
+        if customer_id not in groups:
+            continue  # merged into another profile since
+        day = first_day[customer_id]
+        month = month.date() if isinstance(month, datetime) else month
+        counts[(day, groups[customer_id], months_between(month_of(day), month))] += 1
+    return counts
+
+
+def retention_from_counts(counts: Counter, *, today: date | None = None) -> dict:
+    """Cohort curves from counted (day, group, months since) -> customers: per calendar
+    month of first purchase and group the cohort's size and how many bought again in each
+    later month, and per group the retention curve: in month N, the share of the customers
+    of the cohorts that have reached month N (the current month counts so far) who bought
+    in it. Month 0 is every cohort's first month, 100 %."""
+    current = month_of(today or timezone.localdate())
+    cells: Counter = Counter()
+    for (day, group, months), n in counts.items():
+        cells[(month_of(day), group, months)] += n
+    cohort_months = sorted({month for month, _g, _m in cells})
+    span = months_between(cohort_months[0], current) + 1 if cohort_months else 0
+    cohorts = []
+    for month in cohort_months:
+        for group in COHORT_GROUPS:
+            size = cells.get((month, group, 0), 0)
+            if not size:
+                continue
+            reached = months_between(month, current) + 1
+            cohorts.append(
+                {
+                    "month": month,
+                    "group": group,
+                    "customers": size,
+                    "active": [cells.get((month, group, n), 0) for n in range(reached)],
+                }
+            )
+    curves = []
+    for group in COHORT_GROUPS:
+        rows = [row for row in cohorts if row["group"] == group]
+        customers = [sum(r["customers"] for r in rows if len(r["active"]) > n) for n in range(span)]
+        active = [sum(r["active"][n] for r in rows if len(r["active"]) > n) for n in range(span)]
+        curves.append(
+            {
+                "group": group,
+                "customers": customers,
+                "active": active,
+                "share": [
+                    round(a / c, 4) if c else None for a, c in zip(active, customers, strict=True)
+                ],
+            }
+        )
+    return {"months": list(range(span)), "curves": curves, "cohorts": cohorts}

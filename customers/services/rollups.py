@@ -24,7 +24,10 @@ from customers.reports import (
     FIRST_DAYS,
     acquisition_counts,
     acquisition_from_counts,
+    cohort_counts,
+    month_of,
     open_conversations_by_day,
+    retention_from_counts,
 )
 from customers.rollups import DailyFigure, RollupRefresh
 from inventory.selectors import low_stock_count
@@ -47,10 +50,14 @@ ROPO_CATEGORY = "ropo_category"
 ROPO_STORE = "ropo_store"
 JOURNEYS = "journeys"
 CONVERSATIONS = "conversations"
+RETENTION = "retention"
 # The journeys rollup keeps the default window; other windows are computed from raw rows.
 JOURNEY_DAYS = 30
 # A first run rebuilds this many days; the beat then refreshes the last two.
 INITIAL_DAYS = 400
+# A purchase today changes every cohort it belongs to: the beat rebuilds the cohorts whose
+# first purchase fell in the last 400 days (any period a report may ask, 366 days, and more).
+RETENTION_DAYS = 400
 KEY_LENGTH = 200
 SEPARATOR = "\t"
 
@@ -125,6 +132,14 @@ def _conversation_figures(since, until):
     ]
 
 
+def _retention_figures(since, until):
+    # The cohort month in the key, so a report sums the days of a month in the database.
+    return [
+        DailyFigure(day=day, key=_key(month_of(day).isoformat(), group, months), count=n)
+        for (day, group, months), n in cohort_counts(since, until).items()
+    ]
+
+
 # metric group -> (compute(since, until) -> {metric: [figures]}, days the beat refreshes)
 GROUPS = {
     SALES: (lambda s, u: {SALES: _sales_figures(s, u)}, 2),
@@ -132,6 +147,7 @@ GROUPS = {
     ROPO_CATEGORY: (_ropo_figures, 2),
     JOURNEYS: (lambda s, u: {JOURNEYS: _journey_figures(s, u)}, 2),
     CONVERSATIONS: (lambda s, u: {CONVERSATIONS: _conversation_figures(s, u)}, 2),
+    RETENTION: (lambda s, u: {RETENTION: _retention_figures(s, u)}, RETENTION_DAYS),
 }
 GROUP_OF = {
     SALES: SALES,
@@ -142,6 +158,7 @@ GROUP_OF = {
     ROPO_STORE: ROPO_CATEGORY,
     JOURNEYS: JOURNEYS,
     CONVERSATIONS: CONVERSATIONS,
+    RETENTION: RETENTION,
 }
 
 
@@ -270,6 +287,17 @@ def ropo_rollup_counts(since, until):
     return counter(by_category), counter(by_store), when
 
 
+def retention_rollup_counts(since, until):
+    """(first day of the cohort's month, group, months since) -> customers: the days of a
+    month summed (in the database where the rollup has them)."""
+    figures, when = figures_for(RETENTION, since, until, by_day=False)
+    counts = Counter()
+    for f in figures:
+        month, group, months = f.key.split(SEPARATOR)
+        counts[(date.fromisoformat(month), int(group), int(months))] += f.count
+    return counts, when
+
+
 def journey_rollup_counts(since, until):
     figures, when = figures_for(JOURNEYS, since, until, by_day=False)
     counts = Counter()
@@ -337,6 +365,12 @@ def acquisition_report(since, until) -> tuple[dict, object]:
 def ropo_report(since, until, *, days=30) -> tuple[dict, object]:
     by_category, by_store, when = ropo_rollup_counts(since, until)
     return ropo_from_counts(by_category, by_store, days=days), when
+
+
+def retention_report(since, until) -> tuple[dict, object]:
+    """Monthly cohorts of first purchases on since..until, by number of channel kinds."""
+    counts, when = retention_rollup_counts(since, until)
+    return retention_from_counts(counts), when
 
 
 def journeys_report(since, until, *, days=30) -> tuple[dict, object]:
