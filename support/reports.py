@@ -7,11 +7,11 @@ is PostgreSQL, and in Python from the same rows on SQLite.
 
 import statistics
 from collections import defaultdict
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.db import connection
 from django.db.models import Aggregate, Avg, Count, FloatField, Q
-from django.db.models.functions import TruncDate
+from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 
 from support.models import ACTIVE_STATUSES, Conversation, CsatResponse, Direction, Message
@@ -100,8 +100,10 @@ def _counts(conversations, key):
     return {"all": conversations.aggregate(**aggregates)}
 
 
-def _csat(since, key):
+def _csat(since, key, until=None):
     responses = CsatResponse.objects.filter(created_at__gte=since)
+    if until is not None:
+        responses = responses.filter(created_at__lt=until)
     csat_key = {"assignee__username": "agent__username", "team__name": "team__name"}.get(key)
     aggregates = {
         "csat_count": Count("id"),
@@ -114,11 +116,13 @@ def _csat(since, key):
     return {"all": responses.aggregate(**aggregates)}
 
 
-def _rows(since, key):
+def _rows(since, key, until=None):
     conversations = Conversation.objects.filter(created_at__gte=since, merged_into__isnull=True)
+    if until is not None:
+        conversations = conversations.filter(created_at__lt=until)
     counts = _counts(conversations, key)
     timings = _timings(conversations, key)
-    csat = _csat(since, key)
+    csat = _csat(since, key, until)
     rows = []
     for group in sorted(set(counts) | set(csat), key=lambda g: (g is None, str(g))):
         row = {"group": group, **counts.get(group, {}), **timings.get(group, {})}
@@ -131,10 +135,12 @@ def _rows(since, key):
     return rows
 
 
-def volume_by_channel_and_day(since):
+def volume_by_channel_and_day(since, until=None):
+    messages = Message.objects.filter(direction=Direction.INBOUND, created_at__gte=since)
+    if until is not None:
+        messages = messages.filter(created_at__lt=until)
     rows = (
-        Message.objects.filter(direction=Direction.INBOUND, created_at__gte=since)
-        .annotate(day=TruncDate("created_at"))
+        messages.annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
         .values("day", "channel__kind")
         .annotate(n=Count("id"))
         .order_by("day", "channel__kind")
@@ -179,6 +185,132 @@ def support_report(*, days=30) -> dict:
         "teams": _rows(since, GROUPS["team"]),
         "volume": volume_by_channel_and_day(since),
         "backlog": backlog(),
+    }
+
+
+def _monday(value) -> date:
+    """A TruncWeek value (an aware datetime, or a date) as the local Monday."""
+    return timezone.localtime(value).date() if isinstance(value, datetime) else value
+
+
+def _local_midnight(day):
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _weekly(conversations):
+    """{Monday: {conversations, with_sla, breached, resolved, frt_p50, frt_p90,
+    resolution_p50, resolution_p90}} of the conversations started in each local week."""
+    week = TruncWeek("created_at", tzinfo=timezone.get_current_timezone())
+    weeks: dict = defaultdict(dict)
+    monday = _monday
+    for row in (
+        conversations.annotate(week=week)
+        .values("week")
+        .annotate(
+            conversations=Count("id"),
+            with_sla=Count("id", filter=Q(first_response_due_at__isnull=False)),
+            breached=Count("id", filter=BREACHED),
+            resolved=Count("id", filter=Q(resolved_at__isnull=False)),
+        )
+        .order_by()
+    ):
+        weeks[monday(row.pop("week"))].update(row)
+    if is_postgres():
+        rows = (
+            conversations.annotate(week=week)
+            .values("week")
+            .annotate(
+                frt_p50=PercentileCont("first_response_seconds", 0.5),
+                frt_p90=PercentileCont("first_response_seconds", 0.9),
+                resolution_p50=PercentileCont("resolution_seconds", 0.5),
+                resolution_p90=PercentileCont("resolution_seconds", 0.9),
+            )
+            .order_by()
+        )
+        for row in rows:
+            weeks[monday(row.pop("week"))].update(row)
+    else:
+        samples: dict = defaultdict(lambda: ([], []))
+        for created, first, resolution in conversations.values_list(
+            "created_at", "first_response_seconds", "resolution_seconds"
+        ):
+            local = timezone.localtime(created).date()
+            first_list, resolution_list = samples[local - timedelta(days=local.weekday())]
+            first_list.append(first)
+            resolution_list.append(resolution)
+        for key, (first_list, resolution_list) in samples.items():
+            weeks[key].update(
+                frt_p50=python_percentile(first_list, 0.5),
+                frt_p90=python_percentile(first_list, 0.9),
+                resolution_p50=python_percentile(resolution_list, 0.5),
+                resolution_p90=python_percentile(resolution_list, 0.9),
+            )
+    return weeks
+
+
+def _weekly_csat(since, until):
+    rows = (
+        CsatResponse.objects.filter(created_at__gte=since, created_at__lt=until)
+        .annotate(week=TruncWeek("created_at", tzinfo=timezone.get_current_timezone()))
+        .values("week")
+        .annotate(
+            csat_count=Count("id"),
+            csat_average=Avg("rating"),
+            csat_satisfied=Count("id", filter=Q(rating__gte=4)),
+        )
+        .order_by()
+    )
+    return {_monday(row["week"]): row for row in rows}
+
+
+def support_over_time(since: date, until: date) -> dict:
+    """Support over the local days since..until (both included), for the reports page and
+    API: per week (Monday) of the conversations started in it, first response and
+    resolution time percentiles (p50, p90, in seconds), the SLA breach rate and CSAT (the
+    share of answers 4 or 5, and the average, of the answers given that week); the same per
+    team and per agent over the period; inbound messages per day and channel kind.
+
+    A breach rate is breached / conversations with an SLA (None without one); a percentile
+    is None when no conversation of the group has the time yet."""
+    start = _local_midnight(since)
+    end = _local_midnight(until + timedelta(days=1))
+    conversations = Conversation.objects.filter(
+        created_at__gte=start, created_at__lt=end, merged_into__isnull=True
+    )
+    weekly = _weekly(conversations)
+    csat = _weekly_csat(start, end)
+    weeks = []
+    monday = since - timedelta(days=since.weekday())
+    while monday <= until:
+        row = {
+            "week": monday,
+            "conversations": 0,
+            "with_sla": 0,
+            "breached": 0,
+            "resolved": 0,
+            "frt_p50": None,
+            "frt_p90": None,
+            "resolution_p50": None,
+            "resolution_p90": None,
+            "csat_count": 0,
+            "csat_satisfied": 0,
+            "csat_average": None,
+        }
+        row.update(weekly.get(monday, {}))
+        row.update({k: v for k, v in csat.get(monday, {}).items() if k != "week"})
+        row["breach_rate"] = row["breached"] / row["with_sla"] if row["with_sla"] else None
+        row["csat_share"] = row["csat_satisfied"] / row["csat_count"] if row["csat_count"] else None
+        weeks.append(row)
+        monday += timedelta(days=7)
+    overall = _rows(start, None, end)
+    return {
+        "since": since,
+        "until": until,
+        "overall": overall[0] if overall else {},
+        "weeks": weeks,
+        "teams": _rows(start, GROUPS["team"], end),
+        "agents": _rows(start, GROUPS["agent"], end),
+        "volume": volume_by_channel_and_day(start, end),
     }
 
 
