@@ -6,11 +6,13 @@ import csv
 import hashlib
 import io
 from collections import defaultdict
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models.functions import TruncWeek
+from django.utils import timezone
 
 from campaigns.errors import InvalidRules
 from campaigns.models import SENT_STATUSES, CampaignMessage
@@ -116,6 +118,52 @@ def attribution_by_model(
 ) -> dict[str, dict[str, dict[str, Decimal]]]:
     """channel_attribution under several models from one read of the timeline (the
     reports page shows them side by side): {model: {currency: {channel kind: revenue}}}."""
+    return attribution_over_time(
+        since=since, until=until, lookback_days=lookback_days, models=models
+    )["total"]
+
+
+def attribution_over_time(*, since, until, lookback_days=30, models=ATTRIBUTION_MODELS) -> dict:
+    """Attribution per local week (Monday) of the order, and its totals over the period,
+    from one read of the timeline:
+    {"weeks": {model: {currency: {week: {kind: revenue}}}}, "total": {model: {currency:
+    {kind: revenue}}}} (each sum rounded to the cent once, at the end)."""
+    weekly = _weekly_credits(since, until, lookback_days, models)
+    cent = Decimal("0.01")
+    total = {}
+    for model, by_currency in weekly.items():
+        total[model] = {}
+        for currency, weeks in sorted(by_currency.items()):
+            credit: dict = defaultdict(Decimal)
+            for kinds in weeks.values():
+                for kind, value in kinds.items():
+                    credit[kind] += value
+            total[model][currency] = {k: v.quantize(cent) for k, v in sorted(credit.items())}
+    return {
+        "weeks": {
+            model: {
+                currency: {
+                    week: {kind: v.quantize(cent) for kind, v in sorted(credit.items())}
+                    for week, credit in sorted(weeks.items())
+                }
+                for currency, weeks in sorted(by_currency.items())
+            }
+            for model, by_currency in weekly.items()
+        },
+        "total": total,
+    }
+
+
+def week_of(moment) -> date:
+    """The local Monday of a moment's week."""
+    day = timezone.localtime(moment).date()
+    return day - timedelta(days=day.weekday())
+
+
+def _weekly_credits(since, until, lookback_days, models):
+    """Revenue of the orders completed in [since, until) credited to channel kinds under
+    each model (as channel_attribution), per local week (Monday) the order was completed
+    in: {model: {currency: {week: {channel kind: revenue}}}}, unrounded."""
     orders = list(
         Event.objects.filter(name="order_completed", occurred_at__gte=since, occurred_at__lt=until)
         .select_related("channel")
@@ -136,12 +184,14 @@ def attribution_by_model(
         .values_list("customer_id", "channel__kind", "occurred_at")
     ):
         touches[customer_id].append((when, kind))
+    # model -> currency -> week -> kind -> revenue
     credits = {
-        model: defaultdict(lambda: defaultdict(Decimal)) for model in models
-    }  # model -> currency -> kind -> revenue
+        model: defaultdict(lambda: defaultdict(lambda: defaultdict(Decimal))) for model in models
+    }
     for order in orders:
         revenue = amount(order.properties.get("total")) or Decimal(0)
         currency = str(order.properties.get("currency") or settings.DEFAULT_CURRENCY).upper()
+        week = week_of(order.occurred_at)
         window_start = order.occurred_at - timedelta(days=lookback_days)
         before = [
             kind
@@ -149,7 +199,7 @@ def attribution_by_model(
             if window_start <= when <= order.occurred_at
         ]
         for model in models:
-            credit = credits[model][currency]
+            credit = credits[model][currency][week]
             if not before:
                 credit[order.channel.kind if order.channel_id else "unknown"] += revenue
             elif model == "first_touch":
@@ -160,15 +210,87 @@ def attribution_by_model(
                 share = revenue / len(before)
                 for kind in before:
                     credit[kind] += share
-    return {
-        model: {
-            currency: {
-                kind: value.quantize(Decimal("0.01")) for kind, value in sorted(credit.items())
-            }
-            for currency, credit in sorted(by_currency.items())
-        }
-        for model, by_currency in credits.items()
+    return credits
+
+
+def campaign_weeks(*, since, until) -> list[dict]:
+    """What campaign messages did per local week of [since, until), each counted in the
+    week it happened (a message sent in one week and clicked in the next counts in both):
+    [{week, campaign, variant, sent, opened, clicked, converted, revenue: {currency:
+    amount}}], ordered by week, campaign and variant. A conversion's revenue is in the
+    currency of the order it converted into (its `order_completed` event), the default
+    currency when that order is not on the timeline."""
+    messages = CampaignMessage.objects.filter(campaign__isnull=False)
+    zone = timezone.get_current_timezone()
+    rows: dict = {}
+
+    def entry(week, campaign, variant):
+        week = timezone.localtime(week).date() if isinstance(week, datetime) else week
+        key = (week, campaign, variant or "(held)")
+        return rows.setdefault(
+            key,
+            {
+                "week": key[0],
+                "campaign": campaign,
+                "variant": key[2],
+                "sent": 0,
+                "opened": 0,
+                "clicked": 0,
+                "converted": 0,
+                "revenue": defaultdict(Decimal),
+            },
+        )
+
+    for figure, field in (
+        ("sent", "sent_at"),
+        ("opened", "opened_at"),
+        ("clicked", "clicked_at"),
+    ):
+        for row in (
+            messages.filter(**{f"{field}__gte": since, f"{field}__lt": until})
+            .annotate(week=TruncWeek(field, tzinfo=zone))
+            .values("week", "campaign__name", "variant__name")
+            .annotate(n=Count("id"))
+            .order_by()
+        ):
+            entry(row["week"], row["campaign__name"], row["variant__name"])[figure] += row["n"]
+    conversions = list(
+        messages.filter(converted_at__gte=since, converted_at__lt=until).values_list(
+            "campaign__name",
+            "variant__name",
+            "customer_id",
+            "converted_at",
+            "revenue",
+            "conversion_order",
+        )
+    )
+    currencies = {
+        (customer_id, str(properties.get("order_id", ""))[:64]): str(
+            properties.get("currency") or settings.DEFAULT_CURRENCY
+        ).upper()
+        for customer_id, properties in Event.objects.filter(
+            name="order_completed",
+            customer_id__in={c[2] for c in conversions},
+            occurred_at__gte=since - timedelta(days=1),
+            occurred_at__lt=until,
+        ).values_list("customer_id", "properties")
+        if isinstance(properties, dict)
     }
+    for campaign, variant, customer_id, when, revenue, order in conversions:
+        row = entry(week_of(when), campaign, variant)
+        row["converted"] += 1
+        currency = currencies.get((customer_id, order), settings.DEFAULT_CURRENCY)
+        row["revenue"][currency] += revenue or Decimal(0)
+    return [
+        {
+            **row,
+            "revenue": {
+                currency: value.quantize(Decimal("0.01"))
+                for currency, value in sorted(row["revenue"].items())
+            },
+        }
+        for _key, row in sorted(rows.items(), key=lambda item: (item[0][0], item[0][1], item[0][2]))
+    ]
 
 
 def store_purchases_after_online_touch(*, since, until, lookback_days=30) -> dict:
