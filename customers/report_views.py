@@ -7,6 +7,7 @@ them into charts."""
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
@@ -19,10 +20,12 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from campaigns.models import Campaign
 from campaigns.services import reports as campaign_reports
+from core import l10n
 from core.charts import (
     PERCENT,
     SECONDS,
     Chart,
+    CohortReportForm,
     DateRangeForm,
     WindowReportForm,
     chart_csv,
@@ -32,12 +35,18 @@ from core.charts import (
     wants_csv,
 )
 from core.models import ChannelKind
+from customers.reports import COHORT_GROUPS
 from customers.selectors import stay_by_channels_used
-from customers.services.rollups import acquisition_report, journeys_report, ropo_report
+from customers.services.rollups import (
+    acquisition_report,
+    journeys_report,
+    retention_report,
+    ropo_report,
+)
 from orders.models import ReturnReason
 from orders.reports import start_of
 from orders.selectors import most_returned_products
-from support.reports import support_report
+from support.reports import support_over_time
 
 KIND_NAMES = dict(ChannelKind.choices)
 
@@ -207,16 +216,86 @@ def returns_charts(filters):
     ], {}
 
 
+def channel_group_name(group, *, top=4):
+    """ "2 kinds of channel", "3+ kinds of channel" (`top` and over)."""
+    if group >= top:
+        return _("%(count)s+ kinds of channel") % {"count": l10n.format_number(group)}
+    return ngettext("%(count)s kind of channel", "%(count)s kinds of channel", group) % {
+        "count": l10n.format_number(group)
+    }
+
+
 def retention_charts(filters):
+    cohorts, refreshed = retention_report(filters["since"], filters["until"])
+    top = COHORT_GROUPS[-1]
+    curves = [curve for curve in cohorts["curves"] if curve["customers"] and curve["customers"][0]]
     rows = stay_by_channels_used(active_days=90)
-    labels = [
-        _("%(count)s+ kinds of channel") % {"count": row["group"]}
-        if row["group"] >= 4
-        else ngettext("%(count)s kind of channel", "%(count)s kinds of channel", row["group"])
-        % {"count": row["group"]}
-        for row in rows
-    ]
+    labels = [channel_group_name(row["group"]) for row in rows]
+    cohort_months = sorted({row["month"] for row in cohorts["cohorts"]})
+    sizes = {(row["month"], row["group"]): row["customers"] for row in cohorts["cohorts"]}
     return [
+        Chart(
+            key="retention-curves",
+            title=_("Monthly cohort retention by number of channels used"),
+            kind="line",
+            labels=[
+                _("Month %(number)s") % {"number": l10n.format_number(n)} for n in cohorts["months"]
+            ],
+            series=[
+                {"label": channel_group_name(curve["group"], top=top), "data": curve["share"]}
+                for curve in curves
+            ],
+            value_format=PERCENT,
+            note=_(
+                "Customers grouped by the calendar month of their first purchase; month N is "
+                "the share of the cohorts that have reached it who bought again in it (the "
+                "current month so far). Channels: the kinds on the customer's profile now."
+            ),
+            csv_headers=[
+                _("channels"),
+                _("cohort month"),
+                _("customers"),
+                _("months since first purchase"),
+                _("bought"),
+                _("share"),
+            ],
+            csv_rows=[
+                [
+                    f"{row['group']}+" if row["group"] >= top else row["group"],
+                    row["month"],
+                    row["customers"],
+                    months,
+                    active,
+                    round(active / row["customers"], 4),
+                ]
+                for row in cohorts["cohorts"]
+                for months, active in enumerate(row["active"])
+            ],
+        ),
+        Chart(
+            key="retention-cohorts",
+            title=_("Customers per cohort by number of channels used"),
+            kind="bar",
+            stacked=True,
+            labels=[day_label(month) for month in cohort_months],
+            series=[
+                {
+                    "label": channel_group_name(group, top=top),
+                    "data": [sizes.get((month, group), 0) for month in cohort_months],
+                }
+                for group in COHORT_GROUPS
+            ],
+            note=_("Cohorts are calendar months, labelled by their first day."),
+            csv_headers=[_("cohort month"), _("channels"), _("customers")],
+            csv_rows=[
+                [
+                    row["month"],
+                    f"{row['group']}+" if row["group"] >= top else row["group"],
+                    row["customers"],
+                ]
+                for row in cohorts["cohorts"]
+            ],
+        ),
         Chart(
             key="retention-active",
             title=_("Seen in the last 90 days, by number of channels used"),
@@ -243,7 +322,7 @@ def retention_charts(filters):
             labels=labels,
             series=[{"label": _("Days"), "data": [row["stay_days"] for row in rows]}],
         ),
-    ], {}
+    ], {"refreshed_at": refreshed}
 
 
 def campaign_charts(filters):
@@ -277,7 +356,88 @@ def campaign_charts(filters):
             ],
         )
     ]
-    by_model = campaign_reports.attribution_by_model(since=since, until=until)
+    weeks = campaign_reports.campaign_weeks(since=since, until=until)
+    mondays = _mondays(filters["since"], filters["until"])
+    per_week = {monday: defaultdict(int) for monday in mondays}
+    for row in weeks:
+        for key in ("sent", "opened", "clicked", "converted"):
+            per_week[row["week"]][key] += row[key]
+    funnel = (
+        ("sent", _("Sent")),
+        ("opened", _("Opened")),
+        ("clicked", _("Clicked")),
+        ("converted", _("Converted")),
+    )
+    charts.append(
+        Chart(
+            key="campaign-weeks",
+            title=_("Sends, opens, clicks and conversions per week"),
+            kind="line",
+            labels=[day_label(monday) for monday in mondays],
+            series=[
+                {"label": label, "data": [per_week[m][key] for m in mondays]}
+                for key, label in funnel
+            ],
+            note=_(
+                "Weeks start on Monday; labelled by their first day. Each is counted in the "
+                "week it happened."
+            ),
+            csv_headers=[
+                _("week"),
+                _("campaign"),
+                _("variant"),
+                _("sent"),
+                _("opened"),
+                _("clicked"),
+                _("converted"),
+                _("revenue"),
+            ],
+            csv_rows=[
+                [
+                    row["week"],
+                    row["campaign"],
+                    row["variant"],
+                    row["sent"],
+                    row["opened"],
+                    row["clicked"],
+                    row["converted"],
+                    "; ".join(
+                        f"{amount} {currency}" for currency, amount in row["revenue"].items()
+                    ),
+                ]
+                for row in weeks
+            ],
+        )
+    )
+    revenue = defaultdict(lambda: defaultdict(lambda: defaultdict(Decimal)))
+    for row in weeks:
+        for currency, amount in row["revenue"].items():
+            revenue[currency][f"{row['campaign']} · {row['variant']}"][row["week"]] += amount
+    for currency in sorted(revenue):
+        names = sorted(revenue[currency], key=lambda n: -sum(revenue[currency][n].values()))
+        charts.append(
+            Chart(
+                key=f"campaign-revenue-{currency.lower()}",
+                title=_("Revenue from campaign conversions per week, %(currency)s")
+                % {"currency": currency},
+                kind="bar",
+                stacked=True,
+                labels=[day_label(monday) for monday in mondays],
+                series=[
+                    {"label": name, "data": [revenue[currency][name].get(m, 0) for m in mondays]}
+                    for name in names
+                ],
+                csv_headers=[_("week"), _("campaign and variant"), _("revenue")],
+                csv_rows=[
+                    [monday, name, revenue[currency][name][monday]]
+                    for monday in mondays
+                    for name in names
+                    if revenue[currency][name].get(monday)
+                ],
+            )
+        )
+    attribution = campaign_reports.attribution_over_time(since=since, until=until)
+    by_model = attribution["total"]
     model_names = {
         "first_touch": _("First touch"),
         "last_touch": _("Last touch"),
@@ -306,15 +466,76 @@ def campaign_charts(filters):
                 ],
             )
         )
+        weekly = {m: attribution["weeks"][m].get(currency, {}) for m in by_model}
+        charts.append(
+            Chart(
+                key=f"attribution-weeks-{currency.lower()}",
+                title=_("Revenue per week by channel under each attribution model, %(currency)s")
+                % {"currency": currency},
+                kind="bar",
+                stacked=True,
+                labels=[day_label(monday) for monday in mondays],
+                series=[
+                    {
+                        "label": f"{kind_name(kind)} · {model_names[model]}",
+                        "stack": model,
+                        "data": [weekly[model].get(m, {}).get(kind, 0) for m in mondays],
+                    }
+                    for model in by_model
+                    for kind in kinds
+                ],
+                note=_(
+                    "One bar per model each week (first touch, last touch, linear), split by "
+                    "the channels credited."
+                ),
+                csv_headers=[_("week"), _("channel"), *[model_names[m] for m in by_model]],
+                csv_rows=[
+                    [monday, kind, *[weekly[m].get(monday, {}).get(kind, 0) for m in by_model]]
+                    for monday in mondays
+                    for kind in kinds
+                    if any(weekly[m].get(monday, {}).get(kind) for m in by_model)
+                ],
+            )
+        )
     return charts, {}
 
 
+def _mondays(since, until):
+    monday = since - timedelta(days=since.weekday())
+    mondays = []
+    while monday <= until:
+        mondays.append(monday)
+        monday += timedelta(days=7)
+    return mondays
+
+
 def support_charts(filters):
-    days = max((filters["until"] - filters["since"]).days + 1, 1)
-    report = support_report(days=days)
+    report = support_over_time(filters["since"], filters["until"])
     volume = report["volume"]
+    weeks = report["weeks"]
+    mondays = [day_label(row["week"]) for row in weeks]
     teams = [row for row in report["teams"] if row.get("conversations")]
     agents = [row for row in report["agents"] if row.get("conversations")]
+    week_note = _("Weeks start on Monday; labelled by their first day.")
+    times_csv = [
+        _("week"),
+        _("conversations"),
+        _("first response p50 (s)"),
+        _("first response p90 (s)"),
+        _("resolution p50 (s)"),
+        _("resolution p90 (s)"),
+    ]
+    times_rows = [
+        [
+            row["week"],
+            row["conversations"],
+            _seconds(row["frt_p50"]),
+            _seconds(row["frt_p90"]),
+            _seconds(row["resolution_p50"]),
+            _seconds(row["resolution_p90"]),
+        ]
+        for row in weeks
+    ]
     return [
         Chart(
             key="support-volume",
@@ -330,6 +551,68 @@ def support_charts(filters):
                 [row["day"], kind, row["counts"][i]]
                 for row in volume["days"]
                 for i, kind in enumerate(volume["kinds"])
+            ],
+        ),
+        Chart(
+            key="support-first-response-weeks",
+            title=_("First response time per week"),
+            kind="line",
+            labels=mondays,
+            series=[
+                {"label": _("Median"), "data": [row["frt_p50"] for row in weeks]},
+                {"label": _("90th percentile"), "data": [row["frt_p90"] for row in weeks]},
+            ],
+            value_format=SECONDS,
+            note=week_note,
+            csv_headers=times_csv,
+            csv_rows=times_rows,
+        ),
+        Chart(
+            key="support-resolution-weeks",
+            title=_("Resolution time per week"),
+            kind="line",
+            labels=mondays,
+            series=[
+                {"label": _("Median"), "data": [row["resolution_p50"] for row in weeks]},
+                {"label": _("90th percentile"), "data": [row["resolution_p90"] for row in weeks]},
+            ],
+            value_format=SECONDS,
+            note=week_note,
+            csv_headers=times_csv,
+            csv_rows=times_rows,
+        ),
+        Chart(
+            key="support-breach-weeks",
+            title=_("SLA breach rate and satisfied customers per week"),
+            kind="line",
+            labels=mondays,
+            series=[
+                {"label": _("Breached"), "data": [row["breach_rate"] for row in weeks]},
+                {
+                    "label": _("Satisfied (CSAT 4 or 5)"),
+                    "data": [row["csat_share"] for row in weeks],
+                },
+            ],
+            value_format=PERCENT,
+            note=week_note,
+            csv_headers=[
+                _("week"),
+                _("conversations with an SLA"),
+                _("breached"),
+                _("CSAT answers"),
+                _("satisfied"),
+                _("average rating"),
+            ],
+            csv_rows=[
+                [
+                    row["week"],
+                    row["with_sla"],
+                    row["breached"],
+                    row["csat_count"],
+                    row["csat_satisfied"],
+                    round(row["csat_average"], 2) if row["csat_average"] is not None else None,
+                ]
+                for row in weeks
             ],
         ),
         Chart(
@@ -349,6 +632,25 @@ def support_charts(filters):
             value_format=SECONDS,
         ),
         Chart(
+            key="support-team-breaches",
+            title=_("SLA breach rate per team"),
+            kind="bar",
+            horizontal=True,
+            labels=[row["group"] or _("No team") for row in teams],
+            series=[{"label": _("Breached"), "data": [row.get("breach_rate") for row in teams]}],
+            value_format=PERCENT,
+            csv_headers=[_("team"), _("conversations with an SLA"), _("breached"), _("rate")],
+            csv_rows=[
+                [
+                    row["group"] or "",
+                    row.get("with_sla"),
+                    row.get("breached"),
+                    row.get("breach_rate"),
+                ]
+                for row in teams
+            ],
+        ),
+        Chart(
             key="support-breaches",
             title=_("SLA breach rate per agent"),
             kind="bar",
@@ -356,6 +658,16 @@ def support_charts(filters):
             labels=[row["group"] or _("Unassigned") for row in agents],
             series=[{"label": _("Breached"), "data": [row.get("breach_rate") for row in agents]}],
             value_format=PERCENT,
+            csv_headers=[_("agent"), _("conversations with an SLA"), _("breached"), _("rate")],
+            csv_rows=[
+                [
+                    row["group"] or "",
+                    row.get("with_sla"),
+                    row.get("breached"),
+                    row.get("breach_rate"),
+                ]
+                for row in agents
+            ],
         ),
         Chart(
             key="support-csat",
@@ -366,6 +678,10 @@ def support_charts(filters):
             value_format=PERCENT,
         ),
     ], {}
+
+
+def _seconds(value):
+    return None if value is None else round(value)
 
 
 @dataclass(frozen=True)
@@ -420,21 +736,31 @@ REPORTS = {
         Report(
             "retention",
             gettext_lazy("Retention by number of channels"),
-            gettext_lazy("Do customers who use more channels stay longer?"),
+            gettext_lazy(
+                "Do customers who use more channels stay longer? Monthly cohorts of first "
+                "purchases by number of channels used."
+            ),
             "customers.view_customer",
             retention_charts,
+            CohortReportForm,
         ),
         Report(
             "campaigns",
             gettext_lazy("Campaigns"),
-            gettext_lazy("Campaign results per variant, and revenue by attribution model."),
+            gettext_lazy(
+                "Campaign results per variant and per week, and revenue by attribution model "
+                "side by side."
+            ),
             "campaigns.view_campaign",
             campaign_charts,
         ),
         Report(
             "support",
             gettext_lazy("Support"),
-            gettext_lazy("Volume by channel, response and resolution times, breaches, CSAT."),
+            gettext_lazy(
+                "Volume by channel, response and resolution times per week, breaches per team "
+                "and agent, CSAT."
+            ),
             "support.view_conversation",
             support_charts,
         ),

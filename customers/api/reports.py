@@ -1,7 +1,12 @@
 """Partner API of the omnichannel reports (/api/v1/reports/...): acquisition, research online
-buy offline and channel journeys, with the same figures as the staff pages. Reads need the
-`customers:read` scope (staff: the customers view permission): they describe customers'
-behaviour across channels. Periods are ISO dates; amounts per currency, as strings."""
+buy offline, channel journeys and retention cohorts, with the same figures as the staff
+pages, need the `customers:read` scope (staff: the customers view permission): they
+describe customers' behaviour across channels. The support report needs `support:read`
+(staff: the conversations view permission), the campaigns report `campaigns:read` (staff:
+the campaigns view permission). Periods are ISO dates; amounts per currency, as strings."""
+
+from datetime import timedelta
+from decimal import Decimal
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -9,8 +14,17 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.charts import DateRangeForm, WindowReportForm
-from customers.services.rollups import acquisition_report, journeys_report, ropo_report
+from campaigns.services.reports import ATTRIBUTION_MODELS, attribution_over_time, campaign_weeks
+from core.charts import CohortReportForm, DateRangeForm, WindowReportForm
+from customers.reports import COHORT_GROUPS
+from customers.services.rollups import (
+    acquisition_report,
+    journeys_report,
+    retention_report,
+    ropo_report,
+)
+from orders.reports import start_of
+from support.reports import support_over_time
 
 READ = "customers.view_customer"
 
@@ -170,3 +184,262 @@ class JourneysReportView(_ReportView):
             filters["since"], filters["until"], days=filters["days"]
         )
         return Response({"since": filters["since"], "until": filters["until"], **report})
+
+
+class RetentionCurveOut(serializers.Serializer):
+    channels = serializers.CharField(help_text="'1', '2' or '3+' kinds of channel used.")
+    customers = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="Per month since the first purchase (0 first): the customers of the "
+        "cohorts that have reached it.",
+    )
+    bought = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Of them, bought in that month."
+    )
+    share = serializers.ListField(
+        child=serializers.FloatField(allow_null=True), help_text="bought / customers, 0 to 1."
+    )
+
+
+class RetentionCohortOut(serializers.Serializer):
+    month = serializers.DateField(help_text="The first day of the month of the first purchase.")
+    channels = serializers.CharField(help_text="'1', '2' or '3+'.")
+    customers = serializers.IntegerField()
+    bought = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="Customers who bought in each month since the first (0: the cohort's "
+        "size), up to the current month.",
+    )
+
+
+class RetentionOut(PeriodOut):
+    months = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Months since the first purchase."
+    )
+    curves = RetentionCurveOut(many=True)
+    cohorts = RetentionCohortOut(many=True)
+
+
+def _channels(group):
+    return f"{group}+" if group >= COHORT_GROUPS[-1] else str(group)
+
+
+class RetentionReportView(_ReportView):
+    """Monthly cohort retention by number of channel kinds used: the customers whose first
+    purchase fell on since..until (default: the last twelve calendar months), grouped by the
+    calendar month of that purchase and by the kinds of channel on their profile (1, 2, 3+),
+    and how many bought again in each later month up to now (the current month so far). A
+    curve's month N covers the cohorts that have reached it."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "since",
+                OpenApiTypes.DATE,
+                description="First day of first purchases (ISO). Default: the first day of "
+                "the month eleven months before `until`'s.",
+            ),
+            PERIOD[1],
+        ],
+        responses={200: RetentionOut},
+    )
+    def get(self, request):
+        filters = _filters(request, CohortReportForm)
+        report, _refreshed = retention_report(filters["since"], filters["until"])
+        return Response(
+            {
+                "since": filters["since"],
+                "until": filters["until"],
+                "months": report["months"],
+                "curves": [
+                    {
+                        "channels": _channels(curve["group"]),
+                        "customers": curve["customers"],
+                        "bought": curve["active"],
+                        "share": curve["share"],
+                    }
+                    for curve in report["curves"]
+                ],
+                "cohorts": [
+                    {
+                        "month": row["month"],
+                        "channels": _channels(row["group"]),
+                        "customers": row["customers"],
+                        "bought": row["active"],
+                    }
+                    for row in report["cohorts"]
+                ],
+            }
+        )
+
+
+SECONDS_HELP = "Seconds; null when no conversation of the group has it yet."
+
+
+class SupportFiguresOut(serializers.Serializer):
+    conversations = serializers.IntegerField(help_text="Started in the period (or week).")
+    with_sla = serializers.IntegerField(help_text="Of them, with an SLA target.")
+    breached = serializers.IntegerField(help_text="Of them, any SLA target breached.")
+    breach_rate = serializers.FloatField(
+        allow_null=True, help_text="breached / with_sla, 0 to 1; null without an SLA."
+    )
+    first_response_p50 = serializers.FloatField(allow_null=True, help_text=SECONDS_HELP)
+    first_response_p90 = serializers.FloatField(allow_null=True, help_text=SECONDS_HELP)
+    resolution_p50 = serializers.FloatField(allow_null=True, help_text=SECONDS_HELP)
+    resolution_p90 = serializers.FloatField(allow_null=True, help_text=SECONDS_HELP)
+    csat_answers = serializers.IntegerField(help_text="Survey answers given in the period.")
+    csat_satisfied = serializers.IntegerField(help_text="Of them, rated 4 or 5.")
+    csat_average = serializers.FloatField(allow_null=True, help_text="Average rating, 1 to 5.")
+
+
+class SupportWeekOut(SupportFiguresOut):
+    week = serializers.DateField(help_text="The Monday the week starts on.")
+
+
+class SupportGroupOut(SupportFiguresOut):
+    name = serializers.CharField(allow_null=True, help_text="Team or agent; null: none.")
+
+
+class SupportOut(PeriodOut):
+    overall = SupportFiguresOut()
+    weeks = SupportWeekOut(many=True)
+    teams = SupportGroupOut(many=True)
+    agents = SupportGroupOut(many=True, help_text="By username.")
+
+
+def _support_figures(row):
+    return {
+        "conversations": row.get("conversations") or 0,
+        "with_sla": row.get("with_sla") or 0,
+        "breached": row.get("breached") or 0,
+        "breach_rate": row.get("breach_rate"),
+        "first_response_p50": row.get("frt_p50"),
+        "first_response_p90": row.get("frt_p90"),
+        "resolution_p50": row.get("resolution_p50"),
+        "resolution_p90": row.get("resolution_p90"),
+        "csat_answers": row.get("csat_count") or 0,
+        "csat_satisfied": row.get("csat_satisfied") or 0,
+        "csat_average": (
+            float(row["csat_average"]) if row.get("csat_average") is not None else None
+        ),
+    }
+
+
+class SupportReportView(APIView):
+    """Support over the local days since..until: per week (Monday) of the conversations
+    started in it, first response and resolution time percentiles (p50, p90, in seconds),
+    the SLA breach rate and CSAT (answers given that week); the same per team and per agent
+    over the period. Percentiles by PostgreSQL's percentile_cont (linear interpolation; the
+    same in Python on SQLite)."""
+
+    scope_area = "support"
+    staff_permissions = {"read": "support.view_conversation"}
+
+    @extend_schema(parameters=PERIOD, responses={200: SupportOut})
+    def get(self, request):
+        filters = _filters(request, DateRangeForm)
+        report = support_over_time(filters["since"], filters["until"])
+        return Response(
+            {
+                "since": filters["since"],
+                "until": filters["until"],
+                "overall": _support_figures(report["overall"]),
+                "weeks": [
+                    {"week": row["week"], **_support_figures(row)} for row in report["weeks"]
+                ],
+                "teams": [
+                    {"name": row["group"], **_support_figures(row)} for row in report["teams"]
+                ],
+                "agents": [
+                    {"name": row["group"], **_support_figures(row)} for row in report["agents"]
+                ],
+            }
+        )
+
+
+MONEY_PER_CURRENCY = serializers.DictField(
+    child=serializers.DecimalField(max_digits=20, decimal_places=2),
+    help_text="Per currency; never added across currencies.",
+)
+
+
+class CampaignWeekOut(serializers.Serializer):
+    week = serializers.DateField(help_text="The Monday the week starts on.")
+    campaign = serializers.CharField()
+    variant = serializers.CharField(help_text="'(held)' for messages without a variant.")
+    sent = serializers.IntegerField(help_text="Messages sent that week.")
+    opened = serializers.IntegerField(help_text="Messages first opened that week.")
+    clicked = serializers.IntegerField(help_text="Messages first clicked that week.")
+    converted = serializers.IntegerField(help_text="Messages that converted that week.")
+    revenue = serializers.DictField(
+        child=serializers.DecimalField(max_digits=20, decimal_places=2),
+        help_text="Revenue of those conversions per currency of the order.",
+    )
+
+
+class AttributionWeekOut(serializers.Serializer):
+    week = serializers.DateField(help_text="The Monday the week starts on.")
+    currency = serializers.CharField()
+    channel = serializers.CharField(help_text="A channel kind credited, or 'unknown'.")
+    first_touch = serializers.DecimalField(max_digits=20, decimal_places=2)
+    last_touch = serializers.DecimalField(max_digits=20, decimal_places=2)
+    linear = serializers.DecimalField(max_digits=20, decimal_places=2)
+
+
+class CampaignsOut(PeriodOut):
+    lookback_days = serializers.IntegerField(help_text="Touches this many days before an order.")
+    weeks = CampaignWeekOut(many=True)
+    attribution = AttributionWeekOut(
+        many=True,
+        help_text="Revenue of the orders completed each week credited to channel kinds under "
+        "the three models side by side, per currency.",
+    )
+
+
+class CampaignsReportView(APIView):
+    """Campaigns over the local days since..until, per week (Monday): sends, opens, clicks,
+    conversions and their revenue per campaign and variant, each counted in the week it
+    happened; and the revenue of the orders completed each week credited to channel kinds
+    under first-touch, last-touch and linear attribution side by side (touches of the 30
+    days before an order; an order without one credits its own channel), per currency."""
+
+    scope_area = "campaigns"
+    staff_permissions = {"read": "campaigns.view_campaign"}
+
+    @extend_schema(parameters=PERIOD, responses={200: CampaignsOut})
+    def get(self, request):
+        filters = _filters(request, DateRangeForm)
+        since = start_of(filters["since"])
+        until = start_of(filters["until"] + timedelta(days=1))
+        weeks = campaign_weeks(since=since, until=until)
+        attribution = attribution_over_time(since=since, until=until)["weeks"]
+        cells: dict = {}
+        for model, by_currency in attribution.items():
+            for currency, by_week in by_currency.items():
+                for week, kinds in by_week.items():
+                    for kind, value in kinds.items():
+                        cell = cells.setdefault(
+                            (week, currency, kind),
+                            dict.fromkeys(ATTRIBUTION_MODELS, Decimal("0.00")),
+                        )
+                        cell[model] = value
+        return Response(
+            {
+                "since": filters["since"],
+                "until": filters["until"],
+                "lookback_days": 30,
+                "weeks": [
+                    {**row, "revenue": {c: str(v) for c, v in row["revenue"].items()}}
+                    for row in weeks
+                ],
+                "attribution": [
+                    {
+                        "week": week,
+                        "currency": currency,
+                        "channel": kind,
+                        **{model: str(value) for model, value in models.items()},
+                    }
+                    for (week, currency, kind), models in sorted(cells.items())
+                ],
+            }
+        )

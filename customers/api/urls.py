@@ -22,6 +22,9 @@ urlpatterns = [
     ),
     path("reports/ropo", reports.RopoReportView.as_view(), name="api-report-ropo"),
     path("reports/journeys", reports.JourneysReportView.as_view(), name="api-report-journeys"),
+    path("reports/retention", reports.RetentionReportView.as_view(), name="api-report-retention"),
+    path("reports/support", reports.SupportReportView.as_view(), name="api-report-support"),
+    path("reports/campaigns", reports.CampaignsReportView.as_view(), name="api-report-campaigns"),
     path("customers/<uuid:public_id>", views.CustomerDetailView.as_view(), name="api-customer"),
     path(
         "customers/<uuid:public_id>/timeline",
