@@ -49,6 +49,7 @@ class ChannelProvider(models.TextChoices):
     INSTAGRAM = "instagram", _("Instagram (Meta Send API)")
     TWILIO = "twilio", _("SMS through a Twilio-compatible API")
     KAVENEGAR = "kavenegar", _("SMS through Kavenegar")
+    WOOCOMMERCE = "woocommerce", _("WooCommerce shop (orders in, stock out)")
 
 
 class IrrUnit(models.TextChoices):

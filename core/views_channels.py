@@ -53,8 +53,7 @@ def _page(request, channel, *, form=None, test_form=None, template_form=None, **
         "missing": catalogue.missing_settings(channel),
         "webhooks": catalogue.webhooks_for(channel),
         "site_url_differs": _site_url_differs(request),
-        "may_generate_secret": catalogue.inbound_secret_is_ours(channel.kind)
-        and not (channel.provider_settings or {}).get("inbound_secret"),
+        "secret_to_generate": catalogue.secret_to_generate(channel),
         "test_form": test_form or TestMessageForm(channel),
         "has_templates": _has_templates(channel),
         "templates": list(ProviderTemplate.objects.filter(channel=channel))
@@ -62,6 +61,7 @@ def _page(request, channel, *, form=None, test_form=None, template_form=None, **
         else [],
         "template_form": template_form or ProviderTemplateForm(),
         "revealed_secret": "",
+        "revealed_secret_name": "",
         "test_outcome": None,
         "scope_labels": SCOPE_LABELS,
         **extra,
@@ -92,17 +92,17 @@ def channel_setup(request, code):
 @_manages
 @require_POST
 def channel_inbound_secret(request, code):
-    """Generate the inbound secret, when the channel has none and it is ours to choose. The
-    answer shows it once, to paste into the provider's console; then only masked."""
+    """Generate the inbound secret (or the provider's own webhook secret, WooCommerce's),
+    when the channel has none and it is ours to choose. The answer shows it once, to paste
+    into the provider's console; then only masked."""
     channel = get_object_or_404(Channel, code=code)
-    if not catalogue.inbound_secret_is_ours(channel.kind) or (channel.provider_settings or {}).get(
-        "inbound_secret"
-    ):
+    name = catalogue.secret_to_generate(channel)
+    if not name:
         messages.error(request, _("This channel's inbound secret is typed in, not generated."))
         return redirect("channel-setup", code=channel.code)
-    secret = channel_services.generate_inbound_secret(channel, actor=request.user)
+    secret = channel_services.generate_inbound_secret(channel, actor=request.user, name=name)
     channel.refresh_from_db()
-    response = _page(request, channel, revealed_secret=secret)
+    response = _page(request, channel, revealed_secret=secret, revealed_secret_name=name)
     response["Cache-Control"] = "no-store"
     return response
 

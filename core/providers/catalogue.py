@@ -51,6 +51,9 @@ class ProviderSpec:
     howto: str = ""
     receipts: tuple = ()  # Webhooks for delivery and read receipts
     receipts_note: str = ""
+    # A secret setting we generate and show once, for the provider's console to sign with
+    # (WooCommerce's webhook secret); "" when there is none besides the inbound secret.
+    generated_secret: str = ""
 
 
 API_BASE_URL = Setting(
@@ -226,6 +229,53 @@ PROVIDERS = {
         howto=_("Copy the API key and a sender line from Kavenegar's panel."),
         receipts_note=_("Kavenegar has no callback: delivery is asked every five minutes."),
     ),
+    ChannelProvider.WOOCOMMERCE: ProviderSpec(
+        "woocommerce",
+        settings=(
+            Setting(
+                "site_url",
+                _("Shop address"),
+                kind="url",
+                help=_("Like https://shop.example.com: https, or http only on this machine."),
+            ),
+            Setting(
+                "consumer_key",
+                _("Consumer key"),
+                secret=True,
+                help=_("WooCommerce > Settings > Advanced > REST API, a key with Read/Write."),
+            ),
+            Setting("consumer_secret", _("Consumer secret"), secret=True),
+            Setting(
+                "webhook_secret",
+                _("Webhook secret"),
+                secret=True,
+                required=False,
+                help=_(
+                    "Generate it below, or type the secret of the shop's webhooks. Empty: "
+                    "the shop's webhooks are refused."
+                ),
+            ),
+            TIMEOUT,
+        ),
+        howto=_(
+            "Paste the shop address and a Read/Write REST API key, generate the webhook "
+            "secret, then add the webhook below in WooCommerce > Settings > Advanced > "
+            "Webhooks four times, one per topic (Order created, Order updated, Customer "
+            "created, Product updated), with that secret. Stock goes out when the channel's "
+            "stock rule pushes stock changes."
+        ),
+        receipts=(
+            Webhook(
+                _("Orders, customers and products (WooCommerce webhooks)"),
+                "api-woocommerce-webhook",
+                {"channel_code": "{code}"},
+                _(
+                    "X-WC-Webhook-Signature: base64 HMAC-SHA256 of the body under the webhook secret"
+                ),
+            ),
+        ),
+        generated_secret="webhook_secret",  # noqa: S106 (a setting's name)
+    ),
 }
 
 # Channel kind -> (the `kind` of support's inbound webhook, how its requests are signed,
@@ -299,6 +349,19 @@ def channel_settings(kind: str, provider: str) -> list[Setting]:
 
 def inbound_secret_is_ours(kind: str) -> bool:
     return kind in INBOUND and INBOUND[kind][2]
+
+
+def secret_to_generate(channel) -> str:
+    """The name of the secret the set-up page may generate for this channel now, or "": the
+    provider's own generated secret (WooCommerce's webhook secret) first, else the inbound
+    secret when it is ours to choose; never one already stored."""
+    stored = channel.provider_settings or {}
+    generated = spec_for(channel.provider).generated_secret
+    if generated and not stored.get(generated):
+        return generated
+    if inbound_secret_is_ours(channel.kind) and not stored.get("inbound_secret"):
+        return "inbound_secret"
+    return ""
 
 
 def missing_settings(channel) -> list[Setting]:

@@ -69,14 +69,15 @@ def save_channel_setup(channel: Channel, *, provider: str, values: dict, actor=N
     return locked
 
 
-def generate_inbound_secret(channel: Channel, *, actor=None) -> str:
-    """Give the channel a new random inbound secret and return it (shown once)."""
+def generate_inbound_secret(channel: Channel, *, actor=None, name="inbound_secret") -> str:
+    """Give the channel a new random inbound secret (or the secret setting `name`, such as
+    WooCommerce's `webhook_secret`) and return it (shown once)."""
     secret = secrets.token_urlsafe(32)
     with transaction.atomic():
         locked = Channel.objects.select_for_update().get(pk=channel.pk)
-        locked.provider_settings = {**(locked.provider_settings or {}), "inbound_secret": secret}
+        locked.provider_settings = {**(locked.provider_settings or {}), name: secret}
         locked.save(update_fields=["provider_settings", "updated_at"])
-        logger.info("channel %s: new inbound secret by %s", locked.code, _actor(actor))
+        logger.info("channel %s: new %s by %s", locked.code, name, _actor(actor))
     return secret
 
 
