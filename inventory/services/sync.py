@@ -5,7 +5,8 @@ set); after commit one push per channel is scheduled with a countdown, and a cac
 keeps a burst from scheduling more (debounce). The pending set is the truth: a push whose
 publish or debounce failed (broker or cache down) is sent by beat's sweep. The push claims
 the pending rows, gives each a new, higher version, computes the figures *then* and sends
-them all in one signed request. Pushes for a channel never overlap (a lock), a failed push
+them all in one signed request (or, for a channel whose provider registered a push target
+such as WooCommerce, through that shop's own stock API). Pushes for a channel never overlap (a lock), a failed push
 puts its rows back in the pending set and is retried with backoff, and the retry computes
 fresh figures with newer versions: an older figure is never sent after a newer one.
 """
@@ -36,6 +37,18 @@ MAX_ITEMS_PER_PUSH = 2000
 
 class SyncFailed(Exception):
     pass
+
+
+# Channel provider -> how that provider's own API receives figures, for channels whose shop
+# has a stock API of its own (WooCommerce) instead of our signed POST to `sync_url`.
+# `push(channel, items)` gets [{"variant_id", "sku", "units", "version"}] and raises
+# SyncFailed when the figures did not arrive (they stay pending and are retried).
+PUSH_TARGETS = {}
+
+
+def register_push_target(provider: str, push) -> None:
+    """Let an app push the figures of channels with this provider (in its AppConfig.ready)."""
+    PUSH_TARGETS[provider] = push
 
 
 def schedule_key(channel_id) -> str:
@@ -120,7 +133,9 @@ def push_pending(channel_id) -> dict:
     # Changes from now on schedule a new push.
     shared_cache.release(schedule_key(channel_id), use="inventory.push_stock debounce")
     rule = ChannelStockRule.objects.select_related("channel").filter(channel_id=channel_id).first()
-    if rule is None or not rule.sync_enabled or not rule.sync_url:
+    if rule is None or not rule.sync_enabled:
+        return {"status": "disabled"}
+    if not rule.sync_url and rule.channel.provider not in PUSH_TARGETS:
         return {"status": "disabled"}
     with shared_cache.hold(lock_key(channel_id), LOCK_SECONDS, use="stock push lock") as taken:
         if not taken:
@@ -155,12 +170,20 @@ def _push(rule) -> dict:
         for row in rows
         if row.variant_id in skus
     ]
-    body = json.dumps(
-        {"channel": channel.code, "sent_at": timezone.now().isoformat(), "items": items}
-    ).encode()
+    sent_ids = [row.variant_id for row in rows if row.variant_id in skus]
+    target = PUSH_TARGETS.get(channel.provider)
     try:
-        _post(rule, body)
-    except (urllib.error.URLError, OSError, ValueError) as error:
+        if target is not None:
+            target(
+                channel,
+                [{"variant_id": v, **item} for v, item in zip(sent_ids, items, strict=True)],
+            )
+        else:
+            body = json.dumps(
+                {"channel": channel.code, "sent_at": timezone.now().isoformat(), "items": items}
+            ).encode()
+            _post(rule, body)
+    except (urllib.error.URLError, OSError, ValueError, SyncFailed) as error:
         message = str(error)[:500]
         for row in rows:
             row.attempts += 1
