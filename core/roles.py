@@ -29,6 +29,7 @@ ROLES = {
         "orders": ALL,
         "campaigns": ALL,
         "support": ALL,
+        "woocommerce": ALL,
         # Removing a colleague's lost second factor (core.admin.SecondFactorAdmin).
         "otp_totp": ("view", "delete"),
         "otp_static": ("view", "delete"),

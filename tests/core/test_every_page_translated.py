@@ -61,6 +61,8 @@ ALLOWED_WORDS = {
     "postgresql", "sqlite", "meta", "merchant", "digikala", "enter", "us$",
     # messaging providers, named as their consoles name them
     "twilio", "kavenegar",
+    # shop software a channel connects to
+    "woocommerce",
 }  # fmt: skip
 # Elements whose text people wrote or that are codes: isolated, shown as typed.
 EXEMPT_TAGS = {"script", "style", "textarea", "code", "kbd", "samp", "pre", "bdi", "template"}

@@ -278,6 +278,7 @@ AREAS = {
     "api-me": special(ANY_STAFF),
     "api-delivery-reports": special(PUBLIC),  # signed by the provider
     "api-twilio-status": special(PUBLIC),  # signed by Twilio (X-Twilio-Signature)
+    "api-woocommerce-webhook": special(PUBLIC),  # signed by the shop (X-WC-Webhook-Signature)
     "api-support-inbound": special(PUBLIC),  # signed by the provider
     "api-webchat-session": special(PUBLIC),  # the chat widget's visitor token
     "api-webchat-messages": special(PUBLIC),

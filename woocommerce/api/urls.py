@@ -1,0 +1,11 @@
+from django.urls import path
+
+from woocommerce.api.views import WebhookView
+
+urlpatterns = [
+    path(
+        "providers/<slug:channel_code>/woocommerce",
+        WebhookView.as_view(),
+        name="api-woocommerce-webhook",
+    ),
+]
