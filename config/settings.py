@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "orders",
     "campaigns",
     "support",
+    "woocommerce",
 ]
 
 MIDDLEWARE = [
@@ -236,6 +237,17 @@ STORAGES = {
         ),
         "OPTIONS": env.json("IMPORTS_STORAGE_OPTIONS", default={}),
     },
+    # Files visitors send through the chat widget (support.widget): private, read by staff
+    # through a view that checks their permission, never served as media.
+    "attachments": {
+        "BACKEND": env(
+            "ATTACHMENTS_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"
+        ),
+        "OPTIONS": env.json(
+            "ATTACHMENTS_STORAGE_OPTIONS",
+            default={"location": str(env.path("PRIVATE_MEDIA_ROOT", default=BASE_DIR / "private"))},
+        ),
+    },
     "staticfiles": {
         "BACKEND": env(
             "STATICFILES_BACKEND",
@@ -350,6 +362,11 @@ LIVE_EVENTS_REDIS_URL = env(
 LIVE_EVENTS_STREAM_SECONDS = env.float("LIVE_EVENTS_STREAM_SECONDS", default=55.0)
 LIVE_EVENTS_HEARTBEAT_SECONDS = env.float("LIVE_EVENTS_HEARTBEAT_SECONDS", default=15.0)
 LIVE_EVENTS_POLL_SECONDS = env.float("LIVE_EVENTS_POLL_SECONDS", default=1.0)
+# The shop's chat widget (support.widget): per-visitor rate limits, and the largest photo or
+# PDF a visitor may send.
+WEBCHAT_SEND_RATE = env("WEBCHAT_SEND_RATE", default="20/min")
+WEBCHAT_POLL_RATE = env("WEBCHAT_POLL_RATE", default="120/min")
+WEBCHAT_ATTACHMENT_MAX_BYTES = env.int("WEBCHAT_ATTACHMENT_MAX_BYTES", default=5 * 1024 * 1024)
 # Periodic work. Each app adds its entries here, keyed "<app>.<what>". The sweeps also send
 # the side work whose publish failed while the broker was down: core.deliver_outbox the
 # webhook events, inventory.push_stock_changes the pending stock marks, campaigns.dispatch the

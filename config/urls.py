@@ -10,6 +10,8 @@ APPS = ["customers", "catalog", "inventory", "orders", "campaigns", "support"]
 api_v1 = [path("", include("core.api.urls"))] + [
     path("", include(f"{app}.api.urls")) for app in APPS
 ]
+# Connectors have webhooks under /api/v1/ and no staff pages of their own.
+api_v1 += [path("", include("woocommerce.api.urls"))]
 
 urlpatterns = [
     path("", include("core.urls")),

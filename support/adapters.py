@@ -387,10 +387,11 @@ def parse_webchat(channel, request) -> Parsed:
     return Parsed([webchat_message(channel, _json(request.body))])
 
 
-def webchat_message(channel, data: dict) -> InboundMessage:
+def webchat_message(channel, data: dict, *, attachments=None) -> InboundMessage:
     """One web chat message from its fields (see parse_webchat): the webhook and the
-    back-office's own widget (support.widget) read visitors alike."""
-    _require(data, "id", "visitor_id", "text")
+    back-office's own widget (support.widget) read visitors alike. `attachments` are files the
+    widget checked and stored (never taken from `data`); with one, the text may be empty."""
+    _require(data, "id", "visitor_id", *(() if attachments else ("text",)))
     identities = [{"kind": "cookie", "value": str(data["visitor_id"])}]
     vouched = None
     if data.get("identifier") or data.get("identifier_hash"):
@@ -422,10 +423,11 @@ def webchat_message(channel, data: dict) -> InboundMessage:
         channel=channel,
         identities=identities,
         traits=traits,
-        text=str(data["text"]),
+        text=str(data.get("text") or ""),
         external_id=str(data["id"]),
         address=vouched.value if is_email else str(data["visitor_id"]),
         claims=claims,
+        attachments=list(attachments or []),
     )
 
 

@@ -2,6 +2,9 @@
 export, and its removal on erasure (message bodies and addresses go; counts and times stay
 for reports)."""
 
+from django.db import transaction
+
+from support import widget
 from support.models import AgentNotification, Conversation, CsatResponse, Message
 
 
@@ -55,6 +58,10 @@ def erase_of(customer) -> None:
     # Agents' notifications quote the subject or a note; survey comments are her words.
     AgentNotification.objects.filter(conversation__in=conversations).update(text="")
     CsatResponse.objects.filter(conversation__in=conversations).update(comment="")
+    # Her files from the chat widget go once the erasure has committed.
+    files = widget.stored_names(Message.objects.filter(conversation__in=conversations))
+    if files:
+        transaction.on_commit(lambda: widget.delete_stored(files), robust=True)
     Message.objects.filter(conversation__in=conversations).update(
         text="[erased]",
         html="",

@@ -28,4 +28,9 @@ urlpatterns = [
     path("widget/chat.js", views_widget.script, name="widget-script"),
     path("widget/chat.css", views_widget.stylesheet, name="widget-stylesheet"),
     path("widget/demo", views_widget.demo_shop, name="widget-demo"),
+    path(
+        "messages/<int:pk>/files/<int:index>",
+        views_widget.attachment,
+        name="message-attachment",
+    ),
 ]

@@ -7,25 +7,32 @@ import hashlib
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
 from django.contrib.staticfiles import finders
-from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.core.handlers.asgi import ASGIRequest
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import translation
 from django.views.decorators.http import require_GET
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import renderers, serializers, status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from core.api.parsers import NUL_MESSAGE, JSONParser
 from core.api.serializers import StrictSerializer
 from core.models import Channel, ChannelKind
 from core.services import shared_cache
 from support import adapters, widget
 from support.api.views import inbound_channel
 from support.errors import InvalidPayload
+from support.models import Message
 from support.services import receive_inbound
 
 CORS_HEADERS = {
@@ -130,12 +137,34 @@ class SendSerializer(StrictSerializer):
     visitor_id = serializers.CharField(max_length=64)
     visitor_token = serializers.CharField(max_length=128)
     id = serializers.CharField(max_length=64, help_text="The widget's id for this message.")
-    text = serializers.CharField(max_length=widget.MAX_TEXT)
+    text = serializers.CharField(
+        max_length=widget.MAX_TEXT,
+        required=False,
+        allow_blank=True,
+        help_text="Required unless a file is sent.",
+    )
     email = serializers.CharField(required=False, max_length=254, allow_blank=True)
     name = serializers.CharField(required=False, max_length=200, allow_blank=True)
     identifier = serializers.CharField(required=False, max_length=255)
     identifier_hash = serializers.CharField(required=False, max_length=128)
-    attachments = serializers.ListField(required=False, child=serializers.JSONField())
+    file = serializers.FileField(
+        required=False,
+        help_text="A photo (JPEG, PNG, GIF, WebP) or a PDF, as multipart/form-data; its type "
+        "is read from its bytes and its size is limited (WEBCHAT_ATTACHMENT_MAX_BYTES).",
+    )
+
+    def validate(self, attrs):
+        for name, value in attrs.items():
+            if isinstance(value, str) and "\x00" in value:
+                raise serializers.ValidationError({name: [NUL_MESSAGE]})
+        if not (attrs.get("text") or "").strip() and not attrs.get("file"):
+            raise serializers.ValidationError({"text": ["Write a message or send a file."]})
+        return attrs
+
+
+class WidgetAttachmentSerializer(serializers.Serializer):
+    filename = serializers.CharField()
+    content_type = serializers.CharField()
 
 
 class WidgetMessageSerializer(serializers.Serializer):
@@ -143,6 +172,7 @@ class WidgetMessageSerializer(serializers.Serializer):
     sender = serializers.ChoiceField(choices=["visitor", "agent"])
     text = serializers.CharField()
     agent = serializers.CharField()
+    attachments = WidgetAttachmentSerializer(many=True)
     created_at = serializers.DateTimeField()
 
 
@@ -153,6 +183,7 @@ class SessionOutSerializer(serializers.Serializer):
     dir = serializers.ChoiceField(choices=["ltr", "rtl"])
     strings = serializers.DictField(child=serializers.CharField())
     poll_seconds = serializers.IntegerField()
+    max_attachment_bytes = serializers.IntegerField()
     messages = WidgetMessageSerializer(many=True)
 
 
@@ -224,9 +255,12 @@ class WebchatSessionView(_WidgetView):
 
 
 class WebchatMessagesView(_WidgetView):
-    """The visitor's messages and the agents' replies after `after` (GET, polled every
-    poll_seconds), and a new message from her (POST, threaded like any web chat message;
-    the same id twice stores one). Attachments are not taken by the widget yet (400)."""
+    """The visitor's messages and the agents' replies after `after` (GET: the widget asks when
+    its event stream says so, or every poll_seconds without one), and a new message from her
+    (POST, threaded like any web chat message; the same id twice stores one): JSON, or
+    multipart/form-data with a photo or PDF in `file`."""
+
+    parser_classes = [JSONParser, MultiPartParser]
 
     def get_throttles(self):
         if self.request.method == "GET":
@@ -259,7 +293,7 @@ class WebchatMessagesView(_WidgetView):
         return Response({"online": widget.is_open(channel), "messages": messages})
 
     @extend_schema(
-        request=SendSerializer,
+        request={"application/json": SendSerializer, "multipart/form-data": SendSerializer},
         responses={
             201: WidgetMessageSerializer,
             200: WidgetMessageSerializer,
@@ -273,21 +307,18 @@ class WebchatMessagesView(_WidgetView):
         data = self.body(SendSerializer)
         channel = self.channel(data.get("channel"))
         visitor = widget.check_visitor(channel, data["visitor_id"], data["visitor_token"])
-        if data.get("attachments"):
-            raise InvalidPayload(
-                "The chat widget does not take attachments yet; describe it in words or "
-                "send it by email.",
-                fields={"attachments": ["Not accepted."]},
-            )
         fields = {
             "id": f"widget:{visitor}:{data['id']}",
             "visitor_id": visitor,
-            "text": data["text"],
+            "text": data.get("text") or "",
         }
         for name in ("email", "name", "identifier", "identifier_hash"):
             if data.get(name):
                 fields[name] = data[name]
-        result = receive_inbound(adapters.webchat_message(channel, fields))
+        attachments = []
+        if data.get("file"):
+            attachments.append(widget.store_attachment(channel, visitor, data["id"], data["file"]))
+        result = receive_inbound(adapters.webchat_message(channel, fields, attachments=attachments))
         message = result.message
         return Response(
             {
@@ -295,7 +326,98 @@ class WebchatMessagesView(_WidgetView):
                 "sender": "visitor",
                 "text": message.text,
                 "agent": "",
+                "attachments": [
+                    {"filename": a.get("filename", ""), "content_type": a.get("content_type", "")}
+                    for a in message.attachments or []
+                ],
                 "created_at": message.created_at,
             },
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         )
+
+
+class EventStreamRenderer(renderers.BaseRenderer):
+    """text/event-stream: the stream itself is a StreamingHttpResponse; an error answer (a
+    bad token, a rate limit) goes out as one `error` event holding the usual error object."""
+
+    media_type = "text/event-stream"
+    format = "sse"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        body = renderers.JSONRenderer().render(data).decode()
+        return f"event: error\ndata: {body}\n\n".encode()
+
+
+class WebchatEventsView(_WidgetView):
+    """Server-sent events for the visitor's widget: an event `message` whenever she may have
+    something new (an agent's reply, a merge of her thread), which the widget then fetches with
+    GET messages?after=. The stream ends after LIVE_EVENTS_STREAM_SECONDS and the widget opens
+    another; `after_message` (the last message id it has) makes the first event come at once
+    when something arrived while it was away, so nothing is missed."""
+
+    renderer_classes = [renderers.JSONRenderer, EventStreamRenderer]
+
+    def get_throttles(self):
+        return [PollRateThrottle()]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("X-Visitor-Id", str, OpenApiParameter.HEADER, required=True),
+            OpenApiParameter("X-Visitor-Token", str, OpenApiParameter.HEADER, required=True),
+            OpenApiParameter("after_message", int, description="The last message id it has."),
+            OpenApiParameter("channel", str, description="Web channel code, if several."),
+        ],
+        responses={
+            (200, "text/event-stream"): OpenApiResponse(
+                response=OpenApiTypes.STR,
+                description="`event: message` lines (data `{}`), a heartbeat comment now and "
+                "then, until the stream ends.",
+            ),
+            400: OpenApiResponse(description="Invalid input (field named)."),
+            403: OpenApiResponse(description="visitor_token does not match."),
+            429: OpenApiResponse(description="Too many requests (Retry-After)."),
+        },
+    )
+    def get(self, request):
+        channel = self.channel(request.query_params.get("channel"))
+        visitor = widget.check_visitor(
+            channel, request.headers.get("X-Visitor-Id"), request.headers.get("X-Visitor-Token")
+        )
+        after = request.query_params.get("after_message") or "0"
+        if not after.isdigit() or len(after) > 18:
+            raise InvalidPayload(
+                "after_message is a message id.", fields={"after_message": ["Not a number."]}
+            )
+        stream = widget.visitor_stream(channel, visitor, after_message=int(after))
+        body = stream.__aiter__() if isinstance(request._request, ASGIRequest) else iter(stream)
+        response = StreamingHttpResponse(body, content_type="text/event-stream")
+        response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
+        return response
+
+
+# --- a visitor's file, for staff ------------------------------------------------------------
+@staff_member_required
+@permission_required("support.view_conversation", raise_exception=True)
+@require_GET
+def attachment(request, pk, index):
+    """A file a visitor sent through the widget: only to staff who may read conversations,
+    as the type its bytes were checked to be, and never run by the browser (sandboxed)."""
+    message = get_object_or_404(Message, pk=pk)
+    entries = message.attachments or []
+    entry = entries[index] if index < len(entries) else None
+    if not isinstance(entry, dict) or not entry.get("stored"):
+        raise Http404
+    storage = widget.attachment_storage()
+    if not storage.exists(entry["stored"]):
+        raise Http404
+    inline = entry.get("content_type", "").startswith("image/")
+    response = FileResponse(
+        storage.open(entry["stored"], "rb"),
+        content_type=entry.get("content_type") or "application/octet-stream",
+        as_attachment=not inline,
+        filename=entry.get("filename") or "file",
+    )
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -52,5 +52,10 @@ urlpatterns = [
         views_widget.WebchatMessagesView.as_view(),
         name="api-webchat-messages",
     ),
+    path(
+        "webchat/events",
+        views_widget.WebchatEventsView.as_view(),
+        name="api-webchat-events",
+    ),
     path("support/contacts", views.ContactLogView.as_view(), name="api-support-contacts"),
 ]

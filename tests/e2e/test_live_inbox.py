@@ -1,10 +1,12 @@
 """The live inbox in a real browser: an agent has the inbox open; a customer's message arrives
 through the signed inbound webhook and appears in her list, then in the open conversation,
-without a reload; a colleague typing shows as "is replying" and his reply appears.
+without a reload; a colleague typing shows as "is replying" and his reply appears. And the
+shop's side: a visitor writes in the chat widget on a shop page (a second browser context),
+the agent sees it arrive and answers, and the answer appears in the widget, each within 2 s.
 
-Twice: in the embedded mode (one process, woken in memory) and with Redis and two web
-processes (the agent on the test's live server, the colleague and the webhook on a gunicorn
-process of their own: only Redis pub/sub can carry the news across)."""
+Each twice: in the embedded mode (one process, woken in memory) and with Redis and two web
+processes (the agent on the test's live server, the colleague, the webhook and the shop on a
+gunicorn process of their own: only Redis pub/sub can carry the news across)."""
 
 import json
 import os
@@ -114,6 +116,46 @@ def the_story(browser, *, agent_base, colleague_base, webhook_base):
     colleague.context.close()
 
 
+def the_widget_story(browser, *, agent_base, shop_base, colleague_base):
+    make_channel("webchat", "web", "", identity_secret="shop-identity")
+    agent = signed_in_page(browser, agent_base, "maryam")
+    agent.goto(f"{agent_base}/support/")
+    listening(agent)
+
+    shop = browser.new_context(locale="fa-IR").new_page()
+    shop.goto(f"{shop_base}/support/widget/demo")
+    shop.locator(".omni-chat-launcher").click()
+    shop.fill(".omni-chat-text", "Is the green scarf back in stock?")
+    shop.click(".omni-chat-send")
+    expect(shop.locator(".omni-chat-visitor")).to_contain_text("green scarf", timeout=CONNECT_MS)
+    conversation = Message.objects.get(channel__code="webchat").conversation
+    row = agent.locator(f"#inbox-list tr[data-conversation='{conversation.pk}']")
+    expect(row).to_be_visible(timeout=LIVE_MS)
+
+    row.locator("a").first.click()
+    agent.wait_for_url(f"{agent_base}/support/c/{conversation.pk}/")
+    listening(agent)
+    colleague = signed_in_page(browser, colleague_base, "reza")
+    colleague.goto(f"{colleague_base}/support/c/{conversation.pk}/")
+    listening(colleague)
+    colleague.locator("#composer-text").fill("I can take this one")
+    expect(agent.locator("[data-typing]")).to_contain_text("Reza Tehrani", timeout=LIVE_MS)
+
+    agent.fill("#composer-text", "Yes, it came back this morning.")
+    agent.click("[data-action=send]")
+    expect(shop.locator(".omni-chat-agent")).to_contain_text("came back", timeout=LIVE_MS)
+    shop.fill(".omni-chat-text", "Then I will come to the Tabriz store")
+    shop.click(".omni-chat-send")
+    expect(agent.locator(".support-message", has_text="Tabriz store")).to_be_visible(
+        timeout=LIVE_MS
+    )
+    # Nothing was reloaded on either side.
+    assert agent.evaluate("performance.getEntriesByType('navigation').length") == 1
+    assert shop.evaluate("performance.getEntriesByType('navigation').length") == 1
+    for page in (agent, colleague, shop):
+        page.context.close()
+
+
 @pytest.fixture(autouse=True)
 def _streams_end_with_the_test():
     from core import live
@@ -130,6 +172,16 @@ def test_the_inbox_updates_live_in_the_embedded_mode(browser, live_server, agent
     settings.LIVE_EVENTS_HEARTBEAT_SECONDS = 2
     base = live_server.url
     the_story(browser, agent_base=base, colleague_base=base, webhook_base=base)
+
+
+def test_the_chat_widget_and_the_inbox_talk_live_in_the_embedded_mode(
+    browser, live_server, agents, settings
+):
+    settings.LIVE_EVENTS_REDIS_URL = ""
+    settings.LIVE_EVENTS_STREAM_SECONDS = 5
+    settings.LIVE_EVENTS_HEARTBEAT_SECONDS = 2
+    base = live_server.url
+    the_widget_story(browser, agent_base=base, shop_base=base, colleague_base=base)
 
 
 def free_port():
@@ -215,6 +267,37 @@ def test_the_inbox_updates_live_with_redis_across_two_web_processes(
             agent_base=live_server.url,
             colleague_base=second_web_process,
             webhook_base=second_web_process,
+        )
+    finally:
+        live.stop_subscriber()
+
+
+@pytest.mark.postgres
+@pytest.mark.worker
+def test_the_chat_widget_and_the_inbox_talk_live_with_redis_across_two_web_processes(
+    browser, live_server, agents, settings, redis_url, second_web_process
+):
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    from core import live
+
+    _maryam, reza = agents
+    reza.password = PBKDF2PasswordHasher().encode("demo-pass-123", "live-inbox-salt")
+    reza.save(update_fields=["password"])
+    settings.LIVE_EVENTS_REDIS_URL = redis_url
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
+    }
+    settings.LIVE_EVENTS_STREAM_SECONDS = 20
+    settings.LIVE_EVENTS_HEARTBEAT_SECONDS = 30
+    try:
+        # The visitor's widget listens on the other process: only Redis tells it of the
+        # agent's reply written here; her messages, written there, reach the agent here.
+        the_widget_story(
+            browser,
+            agent_base=live_server.url,
+            shop_base=second_web_process,
+            colleague_base=second_web_process,
         )
     finally:
         live.stop_subscriber()

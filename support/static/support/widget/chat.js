@@ -3,7 +3,10 @@
  *           data-lang="fa" data-identifier="sara@example.com"
  *           data-identifier-hash="<HMAC-SHA256 of the identifier>" defer></script>
  * The back-office gives the words (translated) and the direction; the visitor's id and token
- * stay in localStorage; replies are polled every few seconds while the window is open. */
+ * stay in localStorage. While the window is open the widget listens to its event stream
+ * (server-sent events read through fetch, so the token travels in headers, never in a URL)
+ * and fetches what is new when told; where the stream cannot be read it asks every few
+ * seconds instead. A visitor may send a photo or a PDF (checked again by the server). */
 (function () {
   "use strict";
   var tag = document.currentScript;
@@ -14,7 +17,8 @@
   var channel = data.channel || "";
   var lang = data.lang || document.documentElement.lang || "";
   var storeKey = "omniChat:" + base + ":" + channel;
-  var state = { visitor: null, last: 0, open: false, timer: null, seen: {}, busy: false };
+  var state = { visitor: null, last: 0, open: false, timer: null, seen: {}, busy: false,
+    stream: null, streamFailures: 0 };
 
   function saved() {
     try { return JSON.parse(localStorage.getItem(storeKey) || "null"); } catch (e) { return null; }
@@ -25,15 +29,19 @@
         visitor_id: session.visitor_id, visitor_token: session.visitor_token }));
     } catch (e) { /* private mode: the chat still works for this page */ }
   }
-  function api(method, path, body) {
-    var headers = { "Content-Type": "application/json" };
+  function visitorHeaders(headers) {
     if (state.visitor) {
       headers["X-Visitor-Id"] = state.visitor.visitor_id;
       headers["X-Visitor-Token"] = state.visitor.visitor_token;
     }
+    return headers;
+  }
+  function api(method, path, body) {
+    var isForm = typeof FormData !== "undefined" && body instanceof FormData;
+    var headers = visitorHeaders(isForm ? {} : { "Content-Type": "application/json" });
     return fetch(base + "/api/v1/webchat/" + path, {
       method: method, headers: headers, credentials: "omit",
-      body: body ? JSON.stringify(body) : undefined
+      body: body ? (isForm ? body : JSON.stringify(body)) : undefined
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (json) {
         return { status: response.status, json: json };
@@ -61,12 +69,17 @@
   var form = el("form", { "class": "omni-chat-form" });
   var email = el("input", { type: "email", "class": "omni-chat-email", autocomplete: "email", dir: "ltr" });
   email.hidden = true;
-  var text = el("textarea", { "class": "omni-chat-text", rows: "2", dir: "auto", required: "" });
+  var text = el("textarea", { "class": "omni-chat-text", rows: "2", dir: "auto" });
+  var file = el("input", { type: "file", "class": "omni-chat-file",
+    accept: "image/jpeg,image/png,image/gif,image/webp,application/pdf" });
+  var attach = el("button", { type: "button", "class": "omni-chat-attach" }, "\u{1F4CE}");
+  var chosen = el("bdi", { "class": "omni-chat-chosen", dir: "auto" });
   var send = el("button", { type: "submit", "class": "omni-chat-send" });
   var notice = el("p", { "class": "omni-chat-notice", role: "alert" });
   panel.setAttribute("aria-labelledby", "omni-chat-title");
   header.appendChild(title); header.appendChild(close);
-  form.appendChild(email); form.appendChild(text); form.appendChild(send);
+  form.appendChild(email); form.appendChild(text); form.appendChild(attach);
+  form.appendChild(send); form.appendChild(file); form.appendChild(chosen);
   panel.appendChild(header); panel.appendChild(status); panel.appendChild(log);
   panel.appendChild(notice); panel.appendChild(form);
   root.appendChild(panel); root.appendChild(launcher);
@@ -82,7 +95,11 @@
         "data-message-id": String(message.id) });
       var who = message.sender === "visitor" ? words.you : (message.agent || words.agent);
       item.appendChild(el("span", { "class": "omni-chat-who" }, who));
-      item.appendChild(el("bdi", { "class": "omni-chat-body", dir: "auto" }, message.text));
+      if (message.text) item.appendChild(el("bdi", { "class": "omni-chat-body", dir: "auto" }, message.text));
+      (message.attachments || []).forEach(function (attachment) {
+        item.appendChild(el("bdi", { "class": "omni-chat-attachment", dir: "auto" },
+          "\u{1F4CE} " + attachment.filename));
+      });
       log.appendChild(item);
     });
     log.scrollTop = log.scrollHeight;
@@ -92,23 +109,68 @@
     root.setAttribute("data-online", isOnline ? "yes" : "no");
     email.hidden = isOnline || !!data.identifier;
   }
-  function poll() {
-    if (!state.open || !state.visitor) return;
-    var query = "messages?after=" + state.last + (channel ? "&channel=" + encodeURIComponent(channel) : "");
-    api("GET", query).then(function (answer) {
+  var channelQuery = channel ? "&channel=" + encodeURIComponent(channel) : "";
+  function fetchNew() {
+    if (!state.visitor) return Promise.resolve();
+    return api("GET", "messages?after=" + state.last + channelQuery).then(function (answer) {
       if (answer.status === 200) { show(answer.json.messages); online(answer.json.online); }
-    }).catch(function () { /* offline for a moment: the next poll tries again */ })
-      .then(function () { schedule(); });
+    }).catch(function () { /* offline for a moment: the stream or the next poll tries again */ });
   }
-  function schedule() {
+  // Without a readable stream (an old browser, a proxy that buffers it), ask every few seconds.
+  function poll() {
+    if (!state.open) return;
+    fetchNew().then(function () { if (!state.stream) schedule(poll, state.poll || 2); });
+  }
+  function schedule(what, seconds) {
     clearTimeout(state.timer);
-    if (state.open) state.timer = setTimeout(poll, (state.poll || 2) * 1000);
+    if (state.open) state.timer = setTimeout(what, seconds * 1000);
+  }
+  function listen() {
+    if (!state.open || !state.visitor || state.stream) return;
+    if (!window.ReadableStream || !window.TextDecoder || !window.AbortController) { poll(); return; }
+    var controller = new AbortController();
+    state.stream = controller;
+    var opened = Date.now();
+    fetch(base + "/api/v1/webchat/events?after_message=" + state.last + channelQuery, {
+      headers: visitorHeaders({ Accept: "text/event-stream" }), credentials: "omit",
+      signal: controller.signal
+    }).then(function (response) {
+      if (response.status !== 200 || !response.body) throw new Error("no stream");
+      var reader = response.body.getReader(), decoder = new TextDecoder(), buffer = "";
+      function read() {
+        return reader.read().then(function (chunk) {
+          if (chunk.done) return;
+          buffer += decoder.decode(chunk.value, { stream: true });
+          var events = buffer.split("\n\n");
+          buffer = events.pop();
+          if (events.some(function (block) { return /^event: message$/m.test(block); })) fetchNew();
+          return read();
+        });
+      }
+      state.streamFailures = 0;
+      return read();
+    }).catch(function () {
+      state.streamFailures += 1;
+    }).then(function () {
+      if (state.stream !== controller) return;
+      state.stream = null;
+      if (!state.open) return;
+      // The stream ended (its lifetime) or broke: fetch what came meanwhile, then listen
+      // again; after repeated failures in a row, poll instead.
+      if (state.streamFailures >= 3) { poll(); return; }
+      var wait = Date.now() - opened < 1000 ? (state.poll || 2) : 0.2;
+      fetchNew().then(function () { schedule(listen, wait); });
+    });
+  }
+  function stopListening() {
+    clearTimeout(state.timer);
+    if (state.stream) { var stream = state.stream; state.stream = null; stream.abort(); }
   }
   function toggle(open) {
     state.open = open;
     panel.hidden = !open;
     launcher.setAttribute("aria-expanded", open ? "true" : "false");
-    if (open) { text.focus(); poll(); } else { clearTimeout(state.timer); }
+    if (open) { text.focus(); fetchNew().then(listen); } else { stopListening(); }
   }
   function start() {
     var previous = saved() || {};
@@ -132,6 +194,8 @@
       title.textContent = words.title; close.setAttribute("aria-label", words.close);
       text.setAttribute("placeholder", words.placeholder); text.setAttribute("aria-label", words.placeholder);
       email.setAttribute("placeholder", words.email); email.setAttribute("aria-label", words.email);
+      attach.setAttribute("aria-label", words.attach); attach.setAttribute("title", words.attach);
+      file.setAttribute("aria-label", words.attach);
       send.textContent = words.send;
       online(session.online);
       show(session.messages);
@@ -140,13 +204,23 @@
   }
   launcher.addEventListener("click", function () { toggle(!state.open); });
   close.addEventListener("click", function () { toggle(false); launcher.focus(); });
+  attach.addEventListener("click", function () { file.click(); });
+  file.addEventListener("change", function () {
+    var picked = file.files && file.files[0];
+    notice.textContent = "";
+    if (picked && state.visitor && picked.size > state.visitor.max_attachment_bytes) {
+      notice.textContent = words.too_big; file.value = "";
+    }
+    chosen.textContent = file.files && file.files[0] ? file.files[0].name : "";
+  });
   text.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); form.requestSubmit(); }
   });
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var words_ = text.value.trim();
-    if (!words_ || state.busy) return;
+    var picked = file.files && file.files[0];
+    if ((!words_ && !picked) || state.busy) return;
     state.busy = true; send.disabled = true; notice.textContent = "";
     var body = {
       visitor_id: state.visitor.visitor_id, visitor_token: state.visitor.visitor_token,
@@ -156,14 +230,22 @@
     if (!email.hidden && email.value) body.email = email.value;
     if (data.name) body.name = data.name;
     if (data.identifier) { body.identifier = data.identifier; body.identifier_hash = data.identifierHash || ""; }
+    if (picked) {
+      var formData = new FormData();
+      Object.keys(body).forEach(function (key) { formData.append(key, body[key]); });
+      formData.append("file", picked);
+      body = formData;
+    }
     api("POST", "messages", body).then(function (answer) {
       if (answer.status === 201 || answer.status === 200) {
-        text.value = ""; show([answer.json]);
+        text.value = ""; file.value = ""; chosen.textContent = ""; show([answer.json]);
+      } else if (answer.status === 400 && answer.json.error && answer.json.error.fields && answer.json.error.fields.file) {
+        notice.textContent = words.too_big;
       } else {
         notice.textContent = answer.status === 429 ? words.slow_down : words.failed;
       }
     }).catch(function () { notice.textContent = words.failed; })
-      .then(function () { state.busy = false; send.disabled = false; schedule(); });
+      .then(function () { state.busy = false; send.disabled = false; });
   });
   function mount() { document.body.appendChild(root); start(); }
   if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
