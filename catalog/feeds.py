@@ -58,7 +58,7 @@ from catalog.models import (
 from catalog.selectors import listed_variant_listings
 from core.exports import spreadsheet_row
 from core.safe_urls import safe_url
-from core.services.enqueue import enqueue_debounced
+from core.services.enqueue import enqueue_after_commit, enqueue_debounced
 
 logger = logging.getLogger(__name__)
 
@@ -749,14 +749,16 @@ def request_build(feed: ChannelFeed) -> FeedRun | None:
 def send_build(run: FeedRun, *, after):
     """Hand a queued build to a worker once the transaction commits. In the embedded mode
     (no broker: tasks run eagerly, in-process) it runs once `after`, the response of the
-    request that asked, has been sent, so that request answers at once in either mode."""
+    request that asked, has been sent, so that request answers at once in either mode. A
+    publish the broker refuses is logged, never raised: the run waits queued and counts as
+    lost after BUILD_PENDING_SECONDS, when the next fetch queues another."""
     from catalog.tasks import build_feed  # catalog.tasks imports this module
 
     if build_feed.app.conf.task_always_eager:
         # What the server calls once the response is out (Django's FileResponse uses it too).
         after._resource_closers.append(lambda: build_feed.delay(run.pk))
     else:
-        transaction.on_commit(lambda: build_feed.delay(run.pk), robust=True)
+        enqueue_after_commit(build_feed, run.pk)
 
 
 def build_queued(run_id: int) -> FeedRun | None:
