@@ -2,8 +2,10 @@
 the shared cache) and is stopped mid-test. Partners still get normal answers, nothing is
 stored twice, and the side work left in the database goes out once the broker is back.
 
-No timed assertion here: that a dead broker costs a request a fraction of a second follows
-from the publish retry policy, checked below; bench/faults.py measures it.
+Every request made while a service is down must answer within ANSWER_BOUND_SECONDS, issue
+24's bound ("with the broker down an order answers 201 in under 1 s"): a correctness bound,
+generous for a request that costs milliseconds when the publish gives up as configured (the
+retry policy is checked below), not a benchmark (bench/faults.py measures).
 """
 
 import datetime as dt
@@ -27,9 +29,11 @@ from django.utils import timezone
 from config.celery import app as celery_app
 from core.models import OutboxEvent, WebhookEndpoint
 from core.services import shared_cache
+from customers.models import Customer
 from inventory.factories import ChannelStockRuleFactory
-from inventory.models import StockSyncState
+from inventory.models import StockMovement, StockSyncState
 from orders.models import Order
+from support.models import Message
 from tests.orders.conftest import shop  # noqa: F401 (the orders fixture: channels, stock)
 from tests.receivers import HttpReceiver, free_port
 from tests.support.conftest import Webhooks, make_channel
@@ -37,6 +41,18 @@ from tests.support.conftest import Webhooks, make_channel
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 ADDRESS = {"name": "Ali", "address": "1 Street", "city": "Tehran", "country": "IR"}
+# Issue 24: with a service down, a request answers "in under 1 s" (the 19 s it took was the bug).
+ANSWER_BOUND_SECONDS = 1.0
+
+
+def answered_in_time(send, *args, **kwargs):
+    """`send(*args, **kwargs)` (a test client's post or get), failing the test when the answer
+    took ANSWER_BOUND_SECONDS or longer."""
+    started = time.perf_counter()
+    response = send(*args, **kwargs)
+    seconds = time.perf_counter() - started
+    assert seconds < ANSWER_BOUND_SECONDS, f"{args[0]} answered in {seconds:.2f} s"
+    return response
 
 
 class RedisServer:
@@ -256,8 +272,12 @@ def test_with_the_broker_down_partners_get_answers_and_the_side_work_follows_onc
         redis_server.stop()
         caplog.set_level(logging.WARNING, logger="core.services.enqueue")
 
-        placed = orders.post(
-            "/api/v1/orders/", order_body(shop), format="json", HTTP_IDEMPOTENCY_KEY="fault-1"
+        placed = answered_in_time(
+            orders.post,
+            "/api/v1/orders/",
+            order_body(shop),
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="fault-1",
         )
         assert placed.status_code == 201, placed.content
         # One publish attempt for the order's whole transaction, however many events it wrote.
@@ -265,24 +285,39 @@ def test_with_the_broker_down_partners_get_answers_and_the_side_work_follows_onc
         assert [r.getMessage().split(":")[1].split()[0] for r in refused].count(
             "core.deliver_outbox"
         ) == 1
-        replay = orders.post(
-            "/api/v1/orders/", order_body(shop), format="json", HTTP_IDEMPOTENCY_KEY="fault-1"
+        replay = answered_in_time(
+            orders.post,
+            "/api/v1/orders/",
+            order_body(shop),
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="fault-1",
         )
         assert replay.status_code == 201 and replay.json()["number"] == placed.json()["number"]
         assert Order.objects.count() == 1
 
-        moved = stock.post("/api/v1/stock/movements", movement(shop, "pos-1"), format="json")
-        assert moved.status_code == 200 and moved.json()["applied"] == 1, moved.content
-        who = identify.post(
-            "/api/v1/identify",
-            {"identities": [{"kind": "email", "value": "ali@example.com"}]},
-            format="json",
-        )
-        assert who.status_code == 200, who.content
-        inbound = Webhooks().post(
-            "sms", {"id": "SM1", "from": "+989121234567", "to": "+98100", "text": "Hello?"}
-        )
-        assert inbound.status_code == 200, inbound.content
+        # Each sent twice, as a partner or provider retries an answer it did not trust.
+        for attempt in (1, 2):
+            moved = answered_in_time(
+                stock.post, "/api/v1/stock/movements", movement(shop, "pos-1"), format="json"
+            )
+            assert moved.status_code == 200, moved.content
+            assert moved.json()["applied"] == (1 if attempt == 1 else 0), moved.content
+            who = answered_in_time(
+                identify.post,
+                "/api/v1/identify",
+                {"identities": [{"kind": "email", "value": "ali@example.com"}]},
+                format="json",
+            )
+            assert who.status_code == 200, who.content
+            inbound = answered_in_time(
+                Webhooks().post,
+                "sms",
+                {"id": "SM1", "from": "+989121234567", "to": "+98100", "text": "Hello?"},
+            )
+            assert inbound.status_code == 200, inbound.content
+        assert_stored_once(shop)
+        # Identify named the order's customer, not a new one.
+        assert who.json()["customer"]["id"] == str(Order.objects.get().customer.public_id)
 
         # The side work waits in the database.
         assert OutboxEvent.objects.filter(published_at__isnull=True).exists()
@@ -331,10 +366,22 @@ def test_with_the_broker_down_partners_get_answers_and_the_side_work_follows_onc
     pushed = {item["sku"] for body in stock_receiver.json_bodies() for item in body["items"]}
     assert shop.sku("white") in pushed
     assert Order.objects.count() == 2
+    assert_stored_once(shop)  # the sweeps and the worker stored nothing again
+
+
+def assert_stored_once(shop):  # noqa: F811
+    """What the broker-down test sent while the broker was down, each stored exactly once."""
+    assert Message.objects.filter(external_id="SM1").count() == 1
+    assert StockMovement.objects.filter(idempotency_key="pos-1").count() == 1
+    assert StockMovement.objects.filter(variant=shop.variant("white"), reason="sale").count() == 1
+    identified = Customer.objects.filter(
+        identities__kind="email", identities__value="ali@example.com"
+    )
+    assert identified.count() == 1
 
 
 @pytest.mark.django_db
-def test_with_the_cache_down_the_api_and_pages_answer_and_a_warning_is_logged(
+def test_with_the_cache_down_the_api_and_pages_answer_and_recover_when_it_returns(
     shop,  # noqa: F811
     api_client_for,
     staff_in_role,
@@ -357,27 +404,56 @@ def test_with_the_cache_down_the_api_and_pages_answer_and_a_warning_is_logged(
     # While the cache is up, the rate limit counts there.
     assert orders.get("/api/v1/orders/").status_code == 200
     assert redis.Redis(port=redis_server.port).keys("*throttle_api_client_*")
+    # A running server has compiled its templates; the first render here takes seconds, which
+    # the bound below is not about.
+    assert browser.get("/support/").status_code == 200
 
     redis_server.stop()
     monkeypatch.setattr(shared_cache, "_last_warned", {})
     caplog.set_level(logging.WARNING, logger="core.services.shared_cache")
 
-    assert orders.get("/api/v1/orders/").status_code == 200
-    placed = orders.post("/api/v1/orders/", order_body(shop), format="json")
+    assert answered_in_time(orders.get, "/api/v1/orders/").status_code == 200
+    placed = answered_in_time(orders.post, "/api/v1/orders/", order_body(shop), format="json")
     assert placed.status_code == 201, placed.content
-    moved = stock.post("/api/v1/stock/movements", movement(shop, "pos-9"), format="json")
+    moved = answered_in_time(
+        stock.post, "/api/v1/stock/movements", movement(shop, "pos-9"), format="json"
+    )
     assert moved.status_code == 200, moved.content
-    inbound = Webhooks().post(
-        "sms", {"id": "SM9", "from": "+989121234567", "to": "+98100", "text": "Hi"}
+    inbound = answered_in_time(
+        Webhooks().post,
+        "sms",
+        {"id": "SM9", "from": "+989121234567", "to": "+98100", "text": "Hi"},
     )
     assert inbound.status_code == 200, inbound.content
-    assert browser.get("/support/").status_code == 200  # the session lives in the database
+    # The session lives in the database.
+    assert answered_in_time(browser.get, "/support/").status_code == 200
+    not_ready = answered_in_time(browser.get, "/healthz?ready")
+    assert not_ready.status_code == 503 and not_ready["Retry-After"] == "5"
+    cache_health = not_ready.json()["checks"]["cache"]
+    assert (cache_health["status"], cache_health["required"]) == ("error", True)
 
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("shared cache unavailable, rate limit falls back" in w for w in warnings), warnings
     assert shared_cache.fallbacks["rate limit"] >= 1
     # The stock change's push is left to beat's sweep, which reads the pending mark.
     assert StockSyncState.objects.filter(channel=shop.channels["web"], pending=True).exists()
+
+    # Redis comes back (empty, as a restarted cache without persistence): all is as before.
+    redis_server.start()
+    fell_back = shared_cache.fallbacks["rate limit"]
+    ready = browser.get("/healthz?ready")
+    assert ready.status_code == 200, ready.content
+    assert "Retry-After" not in ready
+    cache_health = ready.json()["checks"]["cache"]
+    assert (cache_health["status"], cache_health["shared"]) == ("ok", True)
+    assert orders.get("/api/v1/orders/").status_code == 200
+    again = orders.post("/api/v1/orders/", order_body(shop, "red"), format="json")
+    assert again.status_code == 201, again.content
+    assert browser.get("/support/").status_code == 200
+    # The rate limit counts in the cache again, and nothing fell back since.
+    assert redis.Redis(port=redis_server.port).keys("*throttle_api_client_*")
+    assert shared_cache.fallbacks["rate limit"] == fell_back
+    assert Order.objects.count() == 2
 
 
 @pytest.mark.django_db
@@ -417,7 +493,7 @@ def test_a_reply_whose_publish_the_broker_refused_is_sent_once_by_the_sweep(
 
 
 @pytest.mark.django_db
-def test_with_the_cache_down_the_stock_sweep_still_pushes_pending_marks(
+def test_with_the_cache_down_the_stock_sweep_still_pushes_pending_marks_and_recovers(
     shop,  # noqa: F811
     api_client_for,
     http_receiver,
@@ -437,7 +513,9 @@ def test_with_the_cache_down_the_stock_sweep_still_pushes_pending_marks(
     caplog.set_level(logging.WARNING, logger="core.services.shared_cache")
     stock = api_client_for("inventory:write")
 
-    moved = stock.post("/api/v1/stock/movements", movement(shop, "pos-7"), format="json")
+    moved = answered_in_time(
+        stock.post, "/api/v1/stock/movements", movement(shop, "pos-7"), format="json"
+    )
     assert moved.status_code == 200, moved.content
     pending = StockSyncState.objects.filter(channel=shop.channels["web"], pending=True)
     assert pending.exists()
@@ -450,3 +528,18 @@ def test_with_the_cache_down_the_stock_sweep_still_pushes_pending_marks(
     pushed = {item["sku"] for body in http_receiver.json_bodies() for item in body["items"]}
     assert shop.sku("white") in pushed
     assert shared_cache.fallbacks["stock push lock"] >= 1
+
+    # Redis comes back: the API, /healthz?ready and the sweep use it again.
+    redis_server.start()
+    fell_back = shared_cache.fallbacks["stock push lock"]
+    ready = Client().get("/healthz?ready")
+    assert ready.status_code == 200, ready.content
+    assert ready.json()["checks"]["cache"]["status"] == "ok"
+    moved = stock.post("/api/v1/stock/movements", movement(shop, "pos-8"), format="json")
+    assert moved.status_code == 200 and moved.json()["applied"] == 1, moved.content
+    StockSyncState.objects.filter(pending=True).update(
+        changed_at=timezone.now() - dt.timedelta(minutes=1)
+    )
+    assert push_stock_changes() == {"channels": 1}
+    assert not StockSyncState.objects.filter(pending=True).exists()
+    assert shared_cache.fallbacks["stock push lock"] == fell_back
