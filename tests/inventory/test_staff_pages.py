@@ -43,7 +43,7 @@ def test_product_stock_page_shows_locations_and_why_zero(
     assert f'data-nearby="{variant.sku}"' in nearby and "Tajrish" in nearby
 
 
-def test_catalog_product_page_carries_the_stock_panel(manager, variant, store):
+def test_catalog_product_page_carries_the_stock_panel(manager, variant, channels, store):
     receive_stock(variant, store, 2)
     page = manager.get(f"/catalog/products/{variant.product_id}/")
     assert page.status_code == 200
@@ -55,6 +55,11 @@ def test_catalog_product_page_carries_the_stock_panel(manager, variant, store):
     assert f'<tr data-sku="{variant.sku}">' in html
     assert 'title="on hand">2</span>' in html
     assert "No stock of this product at any location yet" not in html
+    atp = html.split('data-table="available-to-promise"', 1)
+    assert len(atp) == 2, "the available-to-promise table is missing"
+    atp_table = atp[1].split("</table>", 1)[0]
+    assert 'data-channel="store"' in atp_table
+    assert f'<td data-sku="{variant.sku}">' in atp_table
 
 
 def test_ledger_filters_and_pages(manager, variant, store, warehouse):
