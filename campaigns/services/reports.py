@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
@@ -54,22 +54,30 @@ FIGURES = {
 def campaign_results(campaign) -> dict:
     """Sent, delivered, read, opened, clicked, converted, revenue and unsubscribes: in total,
     per variant and per channel (sent, delivered and read as the providers' receipts said;
-    one grouped query each)."""
-    rows = (
-        CampaignMessage.objects.filter(campaign=campaign)
-        .values("variant__name")
-        .annotate(**FIGURES, revenue=Sum("revenue"))
-        .order_by("variant__name")
+    one grouped query each). Revenue is {currency: amount}, each conversion in the currency
+    of the order it converted into: amounts are never added across currencies."""
+    messages = CampaignMessage.objects.filter(campaign=campaign)
+    rows = messages.values("variant__name").annotate(**FIGURES).order_by("variant__name")
+    conversions = list(
+        messages.filter(converted_at__isnull=False).values_list(
+            "variant__name", "customer_id", "conversion_order", "revenue"
+        )
     )
+    currencies = conversion_currencies((c[1], c[2]) for c in conversions)
+    revenue = defaultdict(lambda: defaultdict(Decimal))
+    for variant, customer_id, order, amount in conversions:
+        currency = currencies.get((customer_id, order), settings.DEFAULT_CURRENCY)
+        revenue[variant][currency] += amount or Decimal(0)
     keys = tuple(FIGURES)
-    total = dict.fromkeys(keys, 0) | {"revenue": Decimal(0)}
+    total = dict.fromkeys(keys, 0) | {"revenue": defaultdict(Decimal)}
     variants = []
     for row in rows:
         figures = {key: row[key] for key in keys}
-        figures["revenue"] = row["revenue"] or Decimal(0)
+        figures["revenue"] = revenue.get(row["variant__name"], {})
         for key in keys:
             total[key] += figures[key]
-        total["revenue"] += figures["revenue"]
+        for currency, amount in figures["revenue"].items():
+            total["revenue"][currency] += amount
         variants.append({"variant": row["variant__name"] or "(held)", **_rates(figures)})
     channels = [
         {
@@ -77,8 +85,7 @@ def campaign_results(campaign) -> dict:
             "kind": row["channel__kind"] or "",
             **{key: row[key] for key in ("audience", "sent", "failed", "delivered", "read")},
         }
-        for row in CampaignMessage.objects.filter(campaign=campaign)
-        .values("channel__code", "channel__kind")
+        for row in messages.values("channel__code", "channel__kind")
         .annotate(
             **{key: FIGURES[key] for key in ("audience", "sent", "failed", "delivered", "read")}
         )
@@ -91,8 +98,33 @@ def _rates(figures):
     sent = figures["sent"] or 0
     figures["click_rate"] = round(figures["clicked"] / sent, 4) if sent else 0.0
     figures["conversion_rate"] = round(figures["converted"] / sent, 4) if sent else 0.0
-    figures["revenue"] = str(Decimal(figures["revenue"]).quantize(Decimal("0.01")))
+    figures["revenue"] = {
+        currency: str(Decimal(amount).quantize(Decimal("0.01")))
+        for currency, amount in sorted(figures["revenue"].items())
+    }
     return figures
+
+
+def conversion_currencies(conversions, *, since=None, until=None) -> dict:
+    """{(customer id, converting order): currency} for conversions given as (customer id,
+    order) pairs: the currency of the order's `order_completed` event (the default currency
+    when the event names none), completed in [since, until) when given. A conversion whose
+    order is not on the timeline is missing: its caller takes the default currency."""
+    conversions = list(conversions)
+    events = Event.objects.filter(
+        name="order_completed", customer_id__in={customer_id for customer_id, _o in conversions}
+    )
+    if since is not None:
+        events = events.filter(occurred_at__gte=since)
+    if until is not None:
+        events = events.filter(occurred_at__lt=until)
+    return {
+        (customer_id, str(properties.get("order_id", ""))[:64]): str(
+            properties.get("currency") or settings.DEFAULT_CURRENCY
+        ).upper()
+        for customer_id, properties in events.values_list("customer_id", "properties")
+        if isinstance(properties, dict)
+    }
 
 
 def channel_attribution(
@@ -264,18 +296,9 @@ def campaign_weeks(*, since, until) -> list[dict]:
             "conversion_order",
         )
     )
-    currencies = {
-        (customer_id, str(properties.get("order_id", ""))[:64]): str(
-            properties.get("currency") or settings.DEFAULT_CURRENCY
-        ).upper()
-        for customer_id, properties in Event.objects.filter(
-            name="order_completed",
-            customer_id__in={c[2] for c in conversions},
-            occurred_at__gte=since - timedelta(days=1),
-            occurred_at__lt=until,
-        ).values_list("customer_id", "properties")
-        if isinstance(properties, dict)
-    }
+    currencies = conversion_currencies(
+        ((c[2], c[5]) for c in conversions), since=since - timedelta(days=1), until=until
+    )
     for campaign, variant, customer_id, when, revenue, order in conversions:
         row = entry(week_of(when), campaign, variant)
         row["converted"] += 1

@@ -115,10 +115,39 @@ def test_a_store_order_converts_the_last_message_within_the_window(channels):
     assert recent.status == "converted" and recent.revenue == Decimal("80.50")
     assert recent.conversion_order == "ST-1" and old.converted_at is None
     results = reports.campaign_results(other)
-    assert results["total"]["converted"] == 1 and results["total"]["revenue"] == "80.50"
+    # The order names no currency: the default one.
+    assert results["total"]["converted"] == 1 and results["total"]["revenue"] == {"USD": "80.50"}
     from customers.models import Event
 
     assert Event.objects.filter(customer=sara, name="message_converted").count() == 1
+
+
+def test_campaign_page_shows_revenue_per_currency_of_the_converting_orders(
+    client, staff_in_role, channels, settings
+):
+    settings.DEFAULT_CURRENCY = "USD"
+    campaign = CampaignFactory(channel=channels["email"])
+    for order, total, currency in (("W-1", "2500000", "IRR"), ("W-2", "40.00", "USD")):
+        customer = CustomerFactory()
+        CampaignMessageFactory(
+            campaign=campaign, customer=customer, channel=channels["email"], sent_at=ago(days=2)
+        )
+        EventFactory(
+            customer=customer,
+            name="order_completed",
+            channel=channels["web"],
+            occurred_at=ago(days=1),
+            properties={"order_id": order, "total": total, "currency": currency},
+        )
+    assert poll_conversions() == 2
+    results = reports.campaign_results(campaign)
+    assert results["total"]["revenue"] == {"IRR": "2500000.00", "USD": "40.00"}
+    client.force_login(staff_in_role("Marketer"))
+    page = client.get(f"/campaigns/campaigns/{campaign.pk}/").content.decode()
+    total_row = page.split('<tr class="total">', 1)[1].split("</tr>", 1)[0]
+    # Each currency on its own, as amounts are shown everywhere: never one sum of both.
+    assert "<bdi>2,500,000 Rial</bdi>" in total_row and "<bdi>40.00 USD</bdi>" in total_row
+    assert "2500040" not in page
 
 
 def test_results_per_variant(channels):
