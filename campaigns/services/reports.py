@@ -65,9 +65,9 @@ def campaign_results(campaign) -> dict:
     )
     currencies = conversion_currencies((c[1], c[2]) for c in conversions)
     revenue = defaultdict(lambda: defaultdict(Decimal))
-    for variant, customer_id, order, amount in conversions:
+    for variant, customer_id, order, value in conversions:
         currency = currencies.get((customer_id, order), settings.DEFAULT_CURRENCY)
-        revenue[variant][currency] += amount or Decimal(0)
+        revenue[variant][currency] += value or Decimal(0)
     keys = tuple(FIGURES)
     total = dict.fromkeys(keys, 0) | {"revenue": defaultdict(Decimal)}
     variants = []
@@ -76,8 +76,8 @@ def campaign_results(campaign) -> dict:
         figures["revenue"] = revenue.get(row["variant__name"], {})
         for key in keys:
             total[key] += figures[key]
-        for currency, amount in figures["revenue"].items():
-            total["revenue"][currency] += amount
+        for currency, value in figures["revenue"].items():
+            total["revenue"][currency] += value
         variants.append({"variant": row["variant__name"] or "(held)", **_rates(figures)})
     channels = [
         {
@@ -99,8 +99,8 @@ def _rates(figures):
     figures["click_rate"] = round(figures["clicked"] / sent, 4) if sent else 0.0
     figures["conversion_rate"] = round(figures["converted"] / sent, 4) if sent else 0.0
     figures["revenue"] = {
-        currency: str(Decimal(amount).quantize(Decimal("0.01")))
-        for currency, amount in sorted(figures["revenue"].items())
+        currency: str(Decimal(value).quantize(Decimal("0.01")))
+        for currency, value in sorted(figures["revenue"].items())
     }
     return figures
 
