@@ -33,6 +33,7 @@ from catalog.models import (
     ProductVariant,
     VariantListing,
 )
+from core.l10n import normalise_digits
 from core.models import ChannelKind
 
 
@@ -207,13 +208,17 @@ def is_postgres() -> bool:
 
 def search_products(query: str, queryset: QuerySet[Product] | None = None) -> QuerySet[Product]:
     """Products matching `query` in name, description (either in any translation), SKU or
-    brand. On PostgreSQL this is
+    brand; a SKU typed in Persian or Arabic-Indic digits (W-۱۰۰۰۰۱) is the same SKU. On
+    PostgreSQL this is
     full-text search (ranked, word stems ignored across languages with the 'simple'
     configuration, prefix matching on the last word); on SQLite a plain icontains filter."""
     queryset = queryset if queryset is not None else Product.objects.all()
     query = (query or "").strip()
     if not query:
         return queryset
+    # Names and descriptions are searched as typed (a name may be written in Persian digits);
+    # SKUs are codes in Latin digits.
+    sku = normalise_digits(query)
     if is_postgres():
         from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 
@@ -235,7 +240,7 @@ def search_products(query: str, queryset: QuerySet[Product] | None = None) -> Qu
         # Filter with @@ (the `document=search` lookup), not rank > 0: ts_rank gives
         # non-matching rows a tiny positive rank.
         by_text = queryset.annotate(document=vector, rank=SearchRank(vector, search)).filter(
-            Q(document=search) | Q(variants__sku__iexact=query)
+            Q(document=search) | Q(variants__sku__iexact=sku)
         )
         return by_text.distinct().order_by("-rank", "name", "id")
     matches = Q()
@@ -248,7 +253,7 @@ def search_products(query: str, queryset: QuerySet[Product] | None = None) -> Qu
             | Q(translations__description__icontains=word)
         )
     return (
-        queryset.filter(matches | Q(variants__sku__iexact=query)).distinct().order_by("name", "id")
+        queryset.filter(matches | Q(variants__sku__iexact=sku)).distinct().order_by("name", "id")
     )
 
 

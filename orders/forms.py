@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import LocalisedCharField
 from orders.models import FulfilmentMethod, OrderKind, OrderStatus, ReturnReason
 
 
@@ -26,7 +27,7 @@ def store_choices(blank=ALL):
 
 
 class OrderFilterForm(forms.Form):
-    q = forms.CharField(label=_("Order number"), required=False)
+    q = LocalisedCharField(label=_("Order number"), required=False)
     channel = forms.ChoiceField(label=_("Channel"), required=False)
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", _("All"))] + OrderStatus.choices

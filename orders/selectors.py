@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, Sum
 from django.utils import timezone
 
+from core.l10n import normalise_digits
 from core.names import name_in_language
 from inventory.selectors import transfers_with_places as transfers_for_lines
 from orders.models import (
@@ -28,7 +29,8 @@ def orders_list(
     *, channel=None, status=None, method=None, store=None, customer=None, kind=None, query=None
 ):
     """Orders, newest first, filtered by channel code, status, fulfilment method (of the order
-    or of any line), store (location code, of the order or of any line) and customer."""
+    or of any line), store (location code, of the order or of any line), customer and `query`,
+    an order number or the channel's own id, in any digits."""
     orders = Order.objects.select_related("channel", "customer", "store")
     if channel:
         orders = orders.filter(channel__code=channel)
@@ -53,7 +55,9 @@ def orders_list(
             )
         )
     if query:
-        orders = orders.filter(Q(number__iexact=query.strip()) | Q(external_id=query.strip()))
+        # A number typed in Persian or Arabic-Indic digits (W-۱۰۰۰۰۱) is the same number.
+        query = normalise_digits(query).strip()
+        orders = orders.filter(Q(number__iexact=query) | Q(external_id=query))
     return orders.order_by("-placed_at", "-id")
 
 
