@@ -209,9 +209,14 @@ def template_editor(request, pk=None):
             template = save_template(template, fields=form.cleaned_data)
             messages.success(request, _("Template saved."))
             return redirect("campaigns:template-edit", pk=template.pk)
+        draft = _draft_template(request.POST)
     else:
         form = forms.TemplateForm(instance=template)
+        draft = template
     customers = Customer.objects.live().filter(is_anonymous=False).order_by("-id")[:30]
+    # The preview is there on opening (a saved template, or the refused form's text); htmx
+    # replaces it as the marketer types.
+    result, error = _preview(draft, None) if draft is not None else (None, "")
     return render(
         request,
         "campaigns/template_editor.html",
@@ -220,8 +225,30 @@ def template_editor(request, pk=None):
             "template": template,
             "customers": customers,
             "variables": template_context.variable_rows(),
+            "preview": draft is not None,
+            "result": result,
+            "error": error,
         },
     )
+
+
+def _draft_template(data):
+    """An unsaved template from the editor's fields, to preview without saving."""
+    return MessageTemplate(
+        channel_kind=data.get("channel_kind", "email"),
+        subject=data.get("subject", ""),
+        html=data.get("html", ""),
+        text=data.get("text", ""),
+        language=data.get("language", "en"),
+    )
+
+
+def _preview(template, customer):
+    """(rendered result, "") or (None, why the sandbox refused it)."""
+    try:
+        return rendering.preview(template, customer), ""
+    except InvalidTemplate as exc:
+        return None, str(exc)
 
 
 @staff_member_required
@@ -229,19 +256,8 @@ def template_editor(request, pk=None):
 def template_preview(request):
     """htmx: render the template being edited for a chosen customer (or a made-up one),
     without saving; a template the sandbox refuses shows why."""
-    data = request.POST
-    draft = MessageTemplate(
-        channel_kind=data.get("channel_kind", "email"),
-        subject=data.get("subject", ""),
-        html=data.get("html", ""),
-        text=data.get("text", ""),
-        language=data.get("language", "en"),
-    )
-    customer = Customer.objects.filter(pk=data.get("customer") or 0).first()
-    try:
-        result, error = rendering.preview(draft, customer), ""
-    except InvalidTemplate as exc:
-        result, error = None, str(exc)
+    customer = Customer.objects.filter(pk=request.POST.get("customer") or 0).first()
+    result, error = _preview(_draft_template(request.POST), customer)
     return render(
         request, "campaigns/partials/template_preview.html", {"result": result, "error": error}
     )

@@ -112,6 +112,25 @@ def test_template_editor_previews_live_with_sms_segments(marketer, person):
     assert saved.status_code == 302
 
 
+def test_template_editor_shows_the_preview_on_opening_without_typing(marketer):
+    template = MessageTemplateFactory(
+        channel_kind="sms", subject="", html="", text="Hi {{ first_name }}, spring shoes!"
+    )
+    page = marketer.get(reverse("campaigns:template-edit", args=[template.pk]))
+    assert page.status_code == 200
+    preview = page.content.decode().split('<div id="preview"', 1)[1].split("</div>", 1)[0]
+    assert 'class="campaigns-text"' in preview and "spring shoes!" in preview
+    assert "{{" not in preview and "data-segments=" in preview
+    # A refused save keeps what was typed, and previews it too.
+    refused = marketer.post(
+        reverse("campaigns:template-edit", args=[template.pk]),
+        {"name": "", "channel_kind": "sms", "language": "en", "text": "Bye {{ first_name }}"},
+    )
+    assert refused.status_code == 200
+    preview = refused.content.decode().split('<div id="preview"', 1)[1].split("</div>", 1)[0]
+    assert "Bye " in preview and "{{" not in preview
+
+
 def test_campaign_page_sends_and_shows_results(marketer, person, channels):
     person("r@example.com", consent=["email"])
     campaign = CampaignFactory(
