@@ -337,16 +337,15 @@ class WebchatMessagesView(_WidgetView):
 
 
 class EventStreamRenderer(renderers.BaseRenderer):
-    """text/event-stream: the stream itself is a StreamingHttpResponse; an error answer (a
-    bad token, a rate limit) goes out as one `error` event holding the usual error object."""
+    """Lets a request that accepts only text/event-stream through content negotiation; the
+    stream itself is a StreamingHttpResponse, and errors are answered as JSON (below)."""
 
     media_type = "text/event-stream"
     format = "sse"
     charset = "utf-8"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        body = renderers.JSONRenderer().render(data).decode()
-        return f"event: error\ndata: {body}\n\n".encode()
+        return renderers.JSONRenderer().render(data)
 
 
 class WebchatEventsView(_WidgetView):
@@ -360,6 +359,14 @@ class WebchatEventsView(_WidgetView):
 
     def get_throttles(self):
         return [PollRateThrottle()]
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if isinstance(response, Response):
+            # An error (bad token, rate limit, unknown channel) is the API's JSON error
+            # object, whatever the request accepted.
+            request.accepted_renderer = renderers.JSONRenderer()
+            request.accepted_media_type = "application/json"
+        return super().finalize_response(request, response, *args, **kwargs)
 
     @extend_schema(
         parameters=[

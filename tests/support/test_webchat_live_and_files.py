@@ -122,14 +122,18 @@ def test_the_widget_hears_of_a_reply_on_her_thread_and_of_nothing_else(chat, sta
     assert events_in(stream(visitor, session, after_message=answer.pk)) == []
 
 
-def test_a_stream_with_a_wrong_token_is_refused_as_an_error_event(chat):
+def test_a_stream_with_a_wrong_token_is_refused_in_the_error_format(chat):
     visitor, session = new_session()
     session["visitor_token"] = "0" * 64
     refused = stream(visitor, session)
     assert refused.status_code == 403
-    assert refused.content.startswith(b"event: error\ndata: ")
-    error = json.loads(refused.content.split(b"data: ", 1)[1])
-    assert "visitor_token" in error["error"]["fields"]
+    assert refused["Content-Type"] == "application/json"
+    assert "visitor_token" in json.loads(refused.content)["error"]["fields"]
+    as_sse = visitor.get(
+        "/api/v1/webchat/events?format=sse",
+        headers={"X-Visitor-Id": session["visitor_id"], "X-Visitor-Token": "0" * 64},
+    )
+    assert as_sse.status_code == 403 and as_sse["Content-Type"] == "application/json"
     malformed = APIClient().get(
         "/api/v1/webchat/events?after_message=x",
         headers={"X-Visitor-Id": "v" + "a" * 30, "X-Visitor-Token": "x"},
