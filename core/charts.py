@@ -20,6 +20,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from core import l10n
+from core.exports import spreadsheet_cell
 from core.forms import LocalisedDateField, LocalisedIntegerField
 from core.models import Channel
 from core.names import name_in_language
@@ -157,10 +158,9 @@ def _csv_cell(value):
     if isinstance(value, date):
         return value.isoformat()
     text = "" if value is None else str(value)
-    # A cell a spreadsheet would run as a formula is written as text.
-    if text[:1] in ("=", "+", "-", "@") and not _is_number(text):
-        return "'" + text
-    return text
+    # A cell a spreadsheet would run as a formula (=, +, -, @, tab, carriage return in front)
+    # is written as text, by the rule every export follows; a negative number stays a number.
+    return text if _is_number(text) else spreadsheet_cell(text)
 
 
 def _is_number(text):
