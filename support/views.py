@@ -190,6 +190,17 @@ def _after_action(request, conversation, *, error=None):
     return redirect("support:conversation", conversation.pk)
 
 
+def _form_problems(form) -> str:
+    """A form's errors as one line staff read: each field by its (translated) label, not its
+    key; errors of the whole form alone."""
+    problems = []
+    for name, messages in form.errors.items():
+        text = " ".join(str(message) for message in messages)
+        field = form.fields.get(name)
+        problems.append(f"{field.label}: {text}" if field is not None and field.label else text)
+    return "; ".join(problems)
+
+
 def _action(view):
     """A POST on a conversation; domain errors become a message on the page, not a 500."""
 
@@ -200,7 +211,9 @@ def _action(view):
         try:
             result = view(request, conversation)
         except DomainError as error:
-            fields = "; ".join(f"{k}: {' '.join(v)}" for k, v in error.fields.items())
+            # The message says what to do in the staff's language; the fields' own words
+            # (keyed by API names such as "assignee") follow it without their keys.
+            fields = " ".join(" ".join(map(str, v)) for v in error.fields.values())
             return _after_action(
                 request, conversation, error=error.message + (f" ({fields})" if fields else "")
             )
@@ -216,8 +229,7 @@ def _action(view):
 def reply_view(request, conversation):
     form = ComposerForm(request.POST, channels=services.reachable_channels(conversation))
     if not form.is_valid():
-        errors = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
-        return _after_action(request, conversation, error=errors)
+        return _after_action(request, conversation, error=_form_problems(form))
     data = form.cleaned_data
     if data["mode"] != "note":
         refused = _refuse_stale_reply(request, conversation, data["text"])
@@ -361,8 +373,7 @@ def after_sales_view(request, conversation):
         raise PermissionDenied
     form = AfterSalesForm(request.POST, orders=orders_of_customer(conversation.customer))
     if not form.is_valid():
-        errors = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in form.errors.items())
-        return _after_action(request, conversation, error=errors)
+        return _after_action(request, conversation, error=_form_problems(form))
     data = form.cleaned_data
     order = order_by_number(data["order"])
     line = line_of(order, data["sku"].strip())
@@ -408,8 +419,7 @@ def after_sales_view(request, conversation):
 def log_contact_view(request, conversation):
     form = ContactLogForm(request.POST)
     if not form.is_valid():
-        errors = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
-        return _after_action(request, conversation, error=errors)
+        return _after_action(request, conversation, error=_form_problems(form))
     services.log_contact(
         form.cleaned_data["channel"],
         author=request.user,

@@ -5,6 +5,7 @@
 from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from support import live
 from support.errors import NotATeamMember
@@ -41,8 +42,9 @@ def assign(conversation: Conversation, agent, *, by=None) -> Conversation:
             and not agent.is_superuser
         ):
             raise NotATeamMember(
-                f"{agent.get_username()} is not in the team {conversation.team}.",
-                fields={"assignee": ["Not a member of this conversation's team."]},
+                _("%(agent)s is not in the team %(team)s.")
+                % {"agent": agent.get_username(), "team": conversation.team},
+                fields={"assignee": [_("Not a member of this conversation's team.")]},
             )
         _set_assignee(conversation, agent, by=by)
         return conversation

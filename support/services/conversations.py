@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.html import strip_tags
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from core.services.outbox import publish
 from customers.errors import CustomerErased
@@ -132,7 +133,7 @@ def add_note(conversation: Conversation, author, text: str) -> Message:
     """An internal note, never sent. `@username` mentions notify those agents."""
     text = (text or "").strip()
     if not text:
-        raise IllegalTransition("A note needs text.", fields={"text": ["Required."]})
+        raise IllegalTransition(_("A note needs text."), fields={"text": [_("Required.")]})
     with transaction.atomic():
         now = timezone.now()
         note = Message.objects.create(
@@ -169,7 +170,10 @@ def set_status(conversation: Conversation, status: str, *, by=None, snoozed_unti
     """Move a conversation: pending pauses the SLA clocks, open resumes them, resolved stops
     them and sends the CSAT survey, closed is final. Raises IllegalTransition."""
     if status not in ConversationStatus.values:
-        raise IllegalTransition(f"Unknown status {status!r}.", fields={"status": ["Unknown."]})
+        raise IllegalTransition(
+            _("Unknown status %(status)s.") % {"status": repr(status)},
+            fields={"status": [_("Unknown.")]},
+        )
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
         now = timezone.now()
@@ -178,11 +182,13 @@ def set_status(conversation: Conversation, status: str, *, by=None, snoozed_unti
             return conversation
         if current == ConversationStatus.CLOSED or conversation.merged_into_id:
             raise IllegalTransition(
-                "A closed or merged conversation does not change.", fields={"status": ["Final."]}
+                _("A closed or merged conversation does not change."),
+                fields={"status": [_("Final.")]},
             )
         if status == ConversationStatus.SNOOZED and not snoozed_until:
             raise IllegalTransition(
-                "Snoozing needs a time to wake up.", fields={"snoozed_until": ["Required."]}
+                _("Snoozing needs a time to wake up."),
+                fields={"snoozed_until": [_("Required.")]},
             )
         if current == ConversationStatus.PENDING:
             sla.resume(conversation, now)
@@ -265,7 +271,8 @@ def merge_conversations(
     `source_field` (the caller's name for the source) or `id` (the target)."""
     if target.pk == source.pk:
         raise CannotMerge(
-            "A conversation cannot merge into itself.", fields={source_field: ["Same one."]}
+            _("A conversation cannot merge into itself."),
+            fields={source_field: [_("Same one.")]},
         )
     with transaction.atomic():
         first, second = sorted([target.pk, source.pk])
@@ -278,16 +285,18 @@ def merge_conversations(
         target, source = locked[target.pk], locked[source.pk]
         if target.customer_id != source.customer_id:
             raise CannotMerge(
-                "These conversations belong to two customers; merge the customer profiles "
-                "first (customer page), then the conversations.",
-                fields={source_field: ["Another customer's conversation."]},
+                _(
+                    "These conversations belong to two customers; merge the customer profiles "
+                    "first (customer page), then the conversations."
+                ),
+                fields={source_field: [_("Another customer's conversation.")]},
             )
         if source.merged_into_id == target.pk:
             return target  # a retry of a merge already made
         if target.merged_into_id or source.merged_into_id:
             merged = "id" if target.merged_into_id else source_field
             raise CannotMerge(
-                "One of them was already merged.", fields={merged: ["Already merged."]}
+                _("One of them was already merged."), fields={merged: [_("Already merged.")]}
             )
         now = timezone.now()
         Message.objects.filter(conversation=source).update(conversation=target)
@@ -358,11 +367,12 @@ def split_conversation(
         total = Message.objects.filter(conversation=conversation).count()
         if not chosen or len(chosen) != len(ids):
             raise CannotSplit(
-                "Pick messages of this conversation.", fields={"messages": ["Not in it."]}
+                _("Pick messages of this conversation."), fields={"messages": [_("Not in it.")]}
             )
         if len(chosen) == total:
             raise CannotSplit(
-                "Leave at least one message behind.", fields={"messages": ["All chosen."]}
+                _("Leave at least one message behind."),
+                fields={"messages": [_("All chosen.")]},
             )
         inbound = [m for m in chosen if m.channel_id]
         first = min(chosen, key=lambda m: (m.created_at, m.pk))

@@ -190,8 +190,9 @@ def template_message(template, conversation: Conversation, agent=None) -> tuple[
         value = str(values.get(str(name)) or "").strip()
         if not value:
             raise InvalidPayload(
-                f"The template needs {name}, which this conversation does not have.",
-                fields={"template": [f"No value for {name}."]},
+                _("The template needs %(name)s, which this conversation does not have.")
+                % {"name": name},
+                fields={"template": [_("No value for %(name)s.") % {"name": name}]},
             )
         parameters.append(value)
     text = template.text or template.name
@@ -231,13 +232,13 @@ def reply(
     if template is not None:
         if not template.is_active:
             raise InvalidPayload(
-                "This template is not active.", fields={"template": ["Not active."]}
+                _("This template is not active."), fields={"template": [_("Not active.")]}
             )
         channel = template.channel
         text, stored_template = template_message(template, conversation, agent)
     text = (text or "").strip()
     if not text:
-        raise InvalidPayload("A reply needs text.", fields={"text": ["Required."]})
+        raise InvalidPayload(_("A reply needs text."), fields={"text": [_("Required.")]})
     if idempotency_key:
         existing = Message.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
@@ -249,18 +250,18 @@ def reply(
             .get(pk=conversation.pk)
         )
         if conversation.merged_into_id:
-            raise ChannelNotReachable("This conversation was merged; answer in the other one.")
+            raise ChannelNotReachable(_("This conversation was merged; answer in the other one."))
         channel = channel or default_channel(conversation)
         if not can_send(channel):
             raise ChannelNotReachable(
-                "Pick a channel that can send to this customer.",
-                fields={"channel": ["This channel cannot send messages."]},
+                _("Pick a channel that can send to this customer."),
+                fields={"channel": [_("This channel cannot send messages.")]},
             )
         address = address_for(conversation, channel)
         if not address:
             raise ChannelNotReachable(
-                f"The customer has no {channel.get_kind_display()} address.",
-                fields={"channel": ["The customer is not reachable here."]},
+                _("The customer has no %(kind)s address.") % {"kind": channel.get_kind_display()},
+                fields={"channel": [_("The customer is not reachable here.")]},
             )
         now = timezone.now()
         fetched = channel.kind == ChannelKind.WEB  # the visitor's widget reads it from us
@@ -546,13 +547,13 @@ def log_contact(channel, *, author, text, conversation=None, identities=None, ex
 
     if channel.kind not in (ChannelKind.PHONE, ChannelKind.STORE):
         raise InvalidPayload(
-            "Only calls and store visits are logged by staff.",
-            fields={"channel": ["Must be a phone or store channel."]},
+            _("Only calls and store visits are logged by staff."),
+            fields={"channel": [_("Must be a phone or store channel.")]},
         )
     if conversation is None and not identities:
         raise InvalidPayload(
-            "Say who called: a conversation or the customer's identities.",
-            fields={"identities": ["Required without a conversation."]},
+            _("Say who called: a conversation or the customer's identities."),
+            fields={"identities": [_("Required without a conversation.")]},
         )
     kind = MessageKind.CALL if channel.kind == ChannelKind.PHONE else MessageKind.VISIT
     return receive_inbound(
