@@ -178,3 +178,12 @@ def test_segment_rules_count_as_they_are_typed_and_bad_json_is_explained(markete
     saved = marketer.post(reverse("campaigns:segment-new"), {"name": "Typo", "rules": typo})
     assert "a name must be written in double quotes" in saved.content.decode()
     assert not Segment.objects.filter(name="Typo").exists()
+
+
+@pytest.mark.parametrize("days", ["x", "%00", "-5", "99999999999999999999", "1e3"])
+def test_attribution_page_reads_a_bad_days_as_the_default_never_a_500(marketer, days):
+    # The API refuses it naming `days`; the page, a filter in the URL, shows its default.
+    response = marketer.get(f"{reverse('campaigns:attribution')}?days={days}")
+    assert response.status_code in (200, 400)
+    if response.status_code == 200:
+        assert response.context["days"] in (1, 30, 3650)
