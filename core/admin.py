@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from core.admin_dates import JalaliDateHierarchyMixin
 from core.forms import ApiKeyCreationForm
 from core.models import (
     ApiKey,
@@ -190,7 +191,7 @@ class LockedSignInAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(JalaliDateHierarchyMixin, admin.ModelAdmin):
     """Who touched which customer's data: search by the customer's id or the staff member's
     login. Entries are only ever added, by the doors that show or change her data."""
 

@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from core.admin_dates import JalaliDateHierarchyMixin
 from core.api.errors import DomainError
 from core.models import AuditAction
 from core.services import audit
@@ -192,7 +193,7 @@ class IdentityAdmin(admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(JalaliDateHierarchyMixin, admin.ModelAdmin):
     list_display = ["event", "customer", "channel", "occurred_at", "source", "message_id"]
     list_filter = ["channel", "name"]
     search_fields = ["message_id", "=customer__public_id"]

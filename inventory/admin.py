@@ -3,6 +3,7 @@ movement is corrected by a new one, never edited."""
 
 from django.contrib import admin
 
+from core.admin_dates import JalaliDateHierarchyMixin
 from inventory.models import (
     ChannelStockRule,
     Location,
@@ -48,7 +49,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(ReadOnlyAdmin):
+class StockMovementAdmin(JalaliDateHierarchyMixin, ReadOnlyAdmin):
     list_display = [
         "occurred_at",
         "variant",

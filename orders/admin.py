@@ -3,6 +3,7 @@ services; the admin shows everything and edits only harmless fields."""
 
 from django.contrib import admin
 
+from core.admin_dates import JalaliDateHierarchyMixin
 from orders.models import (
     Cart,
     CartLine,
@@ -87,7 +88,7 @@ class PartInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(JalaliDateHierarchyMixin, admin.ModelAdmin):
     list_display = [
         "number",
         "channel",

@@ -4,6 +4,7 @@ setting up teams, hours, SLA policies and canned replies, and for looking things
 from django.contrib import admin
 from django.utils.translation import gettext, gettext_lazy
 
+from core.admin_dates import JalaliDateHierarchyMixin
 from core.templatetags.labels import channel_kind
 from support.forms import CannedReplyForm
 from support.models import (
@@ -87,7 +88,7 @@ class MessageInline(admin.TabularInline):
 
 
 @admin.register(Conversation)
-class ConversationAdmin(admin.ModelAdmin):
+class ConversationAdmin(JalaliDateHierarchyMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "subject",
