@@ -46,3 +46,33 @@ class RollupRefresh(models.Model):
 
     def __str__(self):
         return f"{self.metric} @ {self.refreshed_at:%Y-%m-%d %H:%M}"
+
+
+class JourneyFigure(models.Model):
+    """Purchases of a day by the channel runs before them, for the journeys report in any
+    window of days: the kinds of the last four runs of touches (a run: touches of one kind
+    in a row), oldest first, and for each run the whole days between its last touch and the
+    purchase. A window of N days keeps the runs whose days are at most N (always the
+    nearest ones), so every window is a filter over these rows, not a scan of the timeline
+    (orders.reports.journey_runs computes them, journey_steps reads one)."""
+
+    day = models.DateField(_("day"))
+    purchase_kind = models.CharField(_("purchase channel kind"), max_length=20)
+    # Tab-separated, oldest first; empty when no touch came in the year before.
+    kinds = models.CharField(_("channel kinds before"), max_length=200, blank=True, default="")
+    # Days before the purchase of each run's last touch, the nearest run first (the last of
+    # `kinds`); null where the purchase had fewer runs.
+    nearest_days = models.PositiveSmallIntegerField(_("days, nearest run"), null=True)
+    second_days = models.PositiveSmallIntegerField(_("days, second run"), null=True)
+    third_days = models.PositiveSmallIntegerField(_("days, third run"), null=True)
+    fourth_days = models.PositiveSmallIntegerField(_("days, fourth run"), null=True)
+    count = models.BigIntegerField(_("purchases"), default=0)
+
+    class Meta:
+        app_label = "customers"
+        verbose_name = _("journey figure")
+        verbose_name_plural = _("journey figures")
+        indexes = [models.Index(fields=["day"], name="journey_figure_day")]
+
+    def __str__(self):
+        return f"{self.day} {self.kinds} → {self.purchase_kind}: {self.count}"

@@ -264,10 +264,20 @@ def _with_share(entry):
     return {**entry, "share": round(entry["researched"] / purchases_, 4) if purchases_ else 0.0}
 
 
-def journey_counts(since: date, until: date, *, days: int = 30) -> Counter:
-    """(local day of the purchase, channel kinds in order) -> purchases, for the purchases
-    placed since..until: the kinds of the customer's touches in the `days` days before,
-    repeats in a row once, ending with the purchase's own channel, the last four kept."""
+def _days_before(gap: timedelta) -> int:
+    """Whole days, rounded up: a touch is within a window of N days iff this is <= N."""
+    return gap.days + (1 if gap.seconds or gap.microseconds else 0)
+
+
+def journey_runs(since: date, until: date, *, lookback: int = ROPO_MAX_DAYS) -> Counter:
+    """(local day of the purchase, the purchase's channel kind, the kinds of the last four
+    runs of touches before it, oldest first, and for each run the whole days between its
+    last touch and the purchase) -> purchases, for the purchases placed since..until, over
+    the customer's touches in the `lookback` days before each.
+
+    A run is touches of one kind in a row. The touches of a shorter window are a suffix in
+    time of these, so its runs are the runs whose last touch is inside it (the first one
+    perhaps cut, still one step): any window up to `lookback` is `journey_steps` of this."""
     orders = list(
         purchases(since, until)
         .values_list("customer_id", "placed_at", "channel__kind")
@@ -278,7 +288,7 @@ def journey_counts(since: date, until: date, *, days: int = 30) -> Counter:
         Event.objects.filter(
             customer_id__in={o[0] for o in orders},
             channel__isnull=False,
-            occurred_at__gte=start_of(since) - timedelta(days=days),
+            occurred_at__gte=start_of(since) - timedelta(days=lookback),
             occurred_at__lt=start_of(until + timedelta(days=1)),
         )
         .exclude(name__in=NOT_TOUCHES)
@@ -288,14 +298,48 @@ def journey_counts(since: date, until: date, *, days: int = 30) -> Counter:
         touches[customer_id].append((when, kind))
     counter: Counter = Counter()
     for customer_id, placed_at, kind in orders:
-        steps = []
+        runs: list = []  # [kind, its last touch]
         for when, touch_kind in touches[customer_id]:
-            if placed_at - timedelta(days=days) <= when < placed_at:
-                if not steps or steps[-1] != touch_kind:
-                    steps.append(touch_kind)
-        if not steps or steps[-1] != kind:
-            steps.append(kind)
-        counter[(timezone.localtime(placed_at).date(), tuple(steps[-JOURNEY_STEPS:]))] += 1
+            if placed_at - timedelta(days=lookback) <= when < placed_at:
+                if runs and runs[-1][0] == touch_kind:
+                    runs[-1][1] = when
+                else:
+                    runs.append([touch_kind, when])
+        runs = runs[-JOURNEY_STEPS:]
+        counter[
+            (
+                timezone.localtime(placed_at).date(),
+                kind,
+                tuple(run_kind for run_kind, _last in runs),
+                tuple(_days_before(placed_at - last) for _kind, last in runs),
+            )
+        ] += 1
+    return counter
+
+
+def journey_steps(purchase_kind: str, kinds, days_before, *, days: int) -> tuple:
+    """The journey of one purchase in a window of `days` days, from its runs (journey_runs):
+    the kinds of the runs with a touch inside the window, ending with the purchase's own
+    kind (once, if the last run was of it too), the last four kept."""
+    return steps_of(
+        purchase_kind, [k for k, d in zip(kinds, days_before, strict=True) if d <= days]
+    )
+
+
+def steps_of(purchase_kind: str, kinds_in_window) -> tuple:
+    steps = list(kinds_in_window)
+    if not steps or steps[-1] != purchase_kind:
+        steps.append(purchase_kind)
+    return tuple(steps[-JOURNEY_STEPS:])
+
+
+def journey_counts(since: date, until: date, *, days: int = 30) -> Counter:
+    """(local day of the purchase, channel kinds in order) -> purchases, for the purchases
+    placed since..until: the kinds of the customer's touches in the `days` days before,
+    repeats in a row once, ending with the purchase's own channel, the last four kept."""
+    counter: Counter = Counter()
+    for (day, kind, kinds, days_before), n in journey_runs(since, until, lookback=days).items():
+        counter[(day, journey_steps(kind, kinds, days_before, days=days))] += n
     return counter
 
 

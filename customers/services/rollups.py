@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Case, IntegerField, Sum, Value, When
 from django.utils import timezone
 
 from customers.reports import (
@@ -29,16 +29,18 @@ from customers.reports import (
     open_conversations_by_day,
     retention_from_counts,
 )
-from customers.rollups import DailyFigure, RollupRefresh
+from customers.rollups import DailyFigure, JourneyFigure, RollupRefresh
 from inventory.selectors import low_stock_count
 from orders.reports import (
     ROPO_MAX_DAYS,
     journey_counts,
+    journey_runs,
     journeys_from_counts,
     ropo_counts,
     ropo_facts,
     ropo_from_counts,
     sales_by_day,
+    steps_of,
 )
 
 STOCK_ALERTS = "stock_alerts"
@@ -51,8 +53,9 @@ ROPO_STORE = "ropo_store"
 JOURNEYS = "journeys"
 CONVERSATIONS = "conversations"
 RETENTION = "retention"
-# The journeys rollup keeps the default window; other windows are computed from raw rows.
-JOURNEY_DAYS = 30
+# The journeys rollup (customers.JourneyFigure) keeps each purchase's runs of touches up to
+# a year before it, so any window ?days=1..365 is read from it.
+JOURNEY_LOOKBACK_DAYS = ROPO_MAX_DAYS
 # A first run rebuilds this many days; the beat then refreshes the last two.
 INITIAL_DAYS = 400
 # A purchase today changes every cohort it belongs to: the beat rebuilds the cohorts whose
@@ -117,10 +120,24 @@ def _ropo_figures(since, until):
 
 
 def _journey_figures(since, until):
-    return [
-        DailyFigure(day=day, key=_key(*steps), count=n)
-        for (day, steps), n in journey_counts(since, until, days=JOURNEY_DAYS).items()
-    ]
+    figures = []
+    for (day, kind, kinds, days_before), n in journey_runs(
+        since, until, lookback=JOURNEY_LOOKBACK_DAYS
+    ).items():
+        nearest_first = [*reversed(days_before), None, None, None, None]
+        figures.append(
+            JourneyFigure(
+                day=day,
+                purchase_kind=kind,
+                kinds=_key(*kinds),
+                nearest_days=nearest_first[0],
+                second_days=nearest_first[1],
+                third_days=nearest_first[2],
+                fourth_days=nearest_first[3],
+                count=n,
+            )
+        )
+    return figures
 
 
 def _conversation_figures(since, until):
@@ -298,24 +315,65 @@ def retention_rollup_counts(since, until):
     return counts, when
 
 
-def journey_rollup_counts(since, until):
-    figures, when = figures_for(JOURNEYS, since, until, by_day=False)
+def _journeys_in_window(since, until, days) -> Counter:
+    """(None, steps) -> purchases of since..until in a window of `days` days, from the
+    journeys rollup: PostgreSQL counts the purchases per runs and number of runs inside the
+    window (the runs' days only grow from the nearest, so that number says which), a few
+    hundred rows whatever the period."""
+    in_window = Case(
+        When(fourth_days__lte=days, then=Value(4)),
+        When(third_days__lte=days, then=Value(3)),
+        When(second_days__lte=days, then=Value(2)),
+        When(nearest_days__lte=days, then=Value(1)),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    rows = (
+        JourneyFigure.objects.filter(day__gte=since, day__lte=until)
+        .annotate(in_window=in_window)
+        .values_list("purchase_kind", "kinds", "in_window")
+        .annotate(n=Sum("count"))
+        .order_by()
+    )
     counts = Counter()
-    for f in figures:
-        counts[(f.day, tuple(f.key.split(SEPARATOR)))] += f.count
-    return counts, when
+    for purchase_kind, kinds, in_window, n in rows:
+        runs = kinds.split(SEPARATOR)
+        counts[
+            (None, steps_of(purchase_kind, runs[len(runs) - in_window :] if in_window else []))
+        ] += n
+    return counts
+
+
+def journey_rollup_counts(since, until, *, days=30):
+    """(day, steps) -> purchases in a window of `days` days: from the rollup where it covers
+    the days (their day None), from the raw rows elsewhere; and when it was refreshed."""
+    covered = _covered(JOURNEYS)
+    if covered is None or covered[0] > until or covered[1] < since:
+        return journey_counts(since, until, days=days), None
+    first, last = max(since, covered[0]), min(until, covered[1])
+    counts = _journeys_in_window(first, last, days)
+    if since < first:
+        counts.update(journey_counts(since, first - timedelta(days=1), days=days))
+    if last < until:
+        counts.update(journey_counts(last + timedelta(days=1), until, days=days))
+    return counts, refreshed_at(JOURNEYS)
 
 
 # --- refreshing ------------------------------------------------------------------------
 
 
-def replace_figures(metric: str, since: date, until: date, figures: list[DailyFigure]):
-    """The figures of `metric` for the days since..until become exactly `figures`."""
+def replace_figures(metric: str, since: date, until: date, figures: list):
+    """The figures of `metric` for the days since..until become exactly `figures` (the
+    journeys' in their own table)."""
     with transaction.atomic():
-        DailyFigure.objects.filter(metric=metric, day__gte=since, day__lte=until).delete()
-        for figure in figures:
-            figure.metric = metric
-        DailyFigure.objects.bulk_create(figures, batch_size=2000)
+        if metric == JOURNEYS:
+            JourneyFigure.objects.filter(day__gte=since, day__lte=until).delete()
+            JourneyFigure.objects.bulk_create(figures, batch_size=2000)
+        else:
+            DailyFigure.objects.filter(metric=metric, day__gte=since, day__lte=until).delete()
+            for figure in figures:
+                figure.metric = metric
+            DailyFigure.objects.bulk_create(figures, batch_size=2000)
         refresh, created = RollupRefresh.objects.get_or_create(
             metric=metric,
             defaults={"first_day": since, "last_day": until, "refreshed_at": timezone.now()},
@@ -374,8 +432,7 @@ def retention_report(since, until) -> tuple[dict, object]:
 
 
 def journeys_report(since, until, *, days=30) -> tuple[dict, object]:
-    """The default window from the rollup; another one from the raw rows."""
-    if days != JOURNEY_DAYS:
-        return journeys_from_counts(journey_counts(since, until, days=days), days=days), None
-    counts, when = journey_rollup_counts(since, until)
+    """The journeys before the purchases of since..until in a window of `days` days (1 to
+    365), from the rollup where it covers the days."""
+    counts, when = journey_rollup_counts(since, until, days=days)
     return journeys_from_counts(counts, days=days), when

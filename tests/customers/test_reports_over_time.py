@@ -21,6 +21,7 @@ from customers.factories import CustomerFactory
 from customers.reports import add_months, month_of, retention_from_counts
 from customers.services.rollups import journeys_report, refresh_rollups, retention_report
 from orders.models import OrderStatus
+from orders.reports import channel_journeys
 from support.factories import ConversationFactory, TeamFactory
 from support.models import ConversationStatus, CsatResponse
 from support.reports import support_over_time
@@ -331,23 +332,95 @@ def test_campaigns_api_and_page(client, staff_in_role, api_client_for, campaign_
     assert [w1.isoformat(), "instagram", "0", "90.00", "45.00"] in rows
 
 
-# --- journeys for a window the rollup does not keep ------------------------------------
+# --- journeys in any window, from the rollup of each purchase's runs -------------------
 
 
-def test_journeys_for_another_window_are_computed_not_the_rollups(client, staff_in_role,
-                                                                  api_client_for, shop):  # noqa: F811  # fmt: skip
+@pytest.fixture
+def runs(channels):
+    """Purchases two days ago (in store unless said), with touches before them:
+
+    H: web 40 days before, Instagram 20, web 6 and 1 (one run of web).
+    J: app 7 days and a minute before, email exactly 7 days before.
+    K: SMS 25, web 20, app 15, Instagram 10, web 5, a store visit 3 days before (six runs).
+    L: buys by phone, no touch.
+    M: buys on the web after an app view 40 days before and a web view 2 days before.
+    """
+    bought = timezone.now() - timedelta(days=2)
+    c = channels
+    before = {
+        "H": [("web", 40), ("instagram", 20), ("web", 6), ("web", 1)],
+        "J": [("app", timedelta(days=7, minutes=1)), ("email", 7)],
+        "K": [("sms", 25), ("web", 20), ("app", 15), ("instagram", 10), ("web", 5), ("store", 3)],
+        "L": [],
+        "M": [("app", 40), ("web", 2)],
+    }
+    bought_in = {"L": "phone", "M": "web"}
+    for name, touches in before.items():
+        customer = CustomerFactory()
+        for code, days in touches:
+            gap = days if isinstance(days, timedelta) else timedelta(days=days)
+            touch(customer, c[code], bought - gap)
+        sale(customer, c[bought_in.get(name, "store")], bought, [])
+    today = timezone.localdate()
+    return today - timedelta(days=10), today
+
+
+# Counted by hand from the fixture's docstring.
+RUNS_30_DAYS = {
+    ("instagram", "web", "store"): 1,  # H: the web view 40 days before is outside
+    ("mobile_app", "email", "store"): 1,  # J
+    ("mobile_app", "instagram", "web", "store"): 1,  # K: the last four (its store visit last)
+    ("phone",): 1,  # L
+    ("web",): 1,  # M: the web view, then the web purchase: one step
+}
+RUNS_7_DAYS = {
+    ("web", "store"): 2,  # H (web 6 and 1 days before), K (web 5, store visit 3)
+    ("email", "store"): 1,  # J: email exactly 7 days before counts, the app a minute more not
+    ("phone",): 1,
+    ("web",): 1,
+}
+
+
+def journeys_of(report):
+    return {tuple(row["steps"]): row["purchases"] for row in report["journeys"]}
+
+
+def test_journeys_in_a_7_and_a_30_day_window_from_the_raw_rows_and_from_the_rollup(runs):
+    since, until = runs
+    for days, expected in ((30, RUNS_30_DAYS), (7, RUNS_7_DAYS)):
+        raw = channel_journeys(since, until, days=days)
+        assert journeys_of(raw) == expected, days
+        assert (raw["purchases"], raw["multichannel"]) == (5, 3)
+    refresh_rollups(since=since - timedelta(days=1), until=until)
+    for days, expected in ((30, RUNS_30_DAYS), (7, RUNS_7_DAYS)):
+        report, refreshed = journeys_report(since, until, days=days)
+        assert refreshed is not None  # read from the rollup, not the raw rows
+        assert journeys_of(report) == expected, days
+        assert (report["purchases"], report["multichannel"], report["days"]) == (5, 3, days)
+    # Every window is the raw rows' answer, at each edge of the fixture's touches.
+    for days in (1, 2, 3, 4, 5, 6, 8, 9, 10, 15, 19, 20, 21, 25, 39, 40, 41, 365):
+        assert journeys_report(since, until, days=days)[0] == channel_journeys(
+            since, until, days=days
+        ), days
+
+
+def test_journeys_for_another_window_are_read_from_the_rollup(client, staff_in_role,
+                                                              api_client_for, shop):  # noqa: F811  # fmt: skip
     since, until = shop
     refresh_rollups(since=since - timedelta(days=1), until=until)
     week = {("web", "store"): 1, ("store",): 2, ("phone",): 1, ("mobile_app", "store"): 1,
             ("web",): 1}  # fmt: skip  (A's Instagram touch and B's app view are 8 and 10 days before)
-    report, _when = journeys_report(since, until, days=7)
-    assert {tuple(r["steps"]): r["purchases"] for r in report["journeys"]} == week
+    report, when = journeys_report(since, until, days=7)
+    assert when is not None
+    assert journeys_of(report) == week
     assert (report["purchases"], report["multichannel"], report["days"]) == (6, 2, 7)
     response = api_client_for("customers:read").get(
         "/api/v1/reports/journeys", {"since": since.isoformat(), "days": 7}
     )
     assert response.json()["multichannel"] == 2 and response.json()["days"] == 7
     client.force_login(staff_in_role(MARKETER))
+    page = client.get(reverse("reports:journeys"), {"since": since.isoformat(), "days": 7})
+    assert "Figures refreshed" in page.content.decode()
     rows = csv_rows(client.get(reverse("reports:journeys"), {"since": since.isoformat(),
                     "days": 7, "format": "csv", "chart": "journeys"}))  # fmt: skip
     assert ["store", "2"] in rows and ["web > store", "1"] in rows
