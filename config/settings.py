@@ -69,7 +69,7 @@ INSTALLED_APPS = [
     "orders",
     "campaigns",
     "support",
-    "woocommerce",
+    "orders.woocommerce",
 ]
 
 MIDDLEWARE = [

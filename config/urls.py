@@ -11,7 +11,7 @@ api_v1 = [path("", include("core.api.urls"))] + [
     path("", include(f"{app}.api.urls")) for app in APPS
 ]
 # Connectors have webhooks under /api/v1/ and no staff pages of their own.
-api_v1 += [path("", include("woocommerce.api.urls"))]
+api_v1 += [path("", include("orders.woocommerce.api.urls"))]
 
 urlpatterns = [
     path("", include("core.urls")),

@@ -17,6 +17,8 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
 from django.test import RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.urls.exceptions import Resolver404
@@ -274,6 +276,10 @@ AREAS = {
     "support:widget-script": special(PUBLIC),
     "support:widget-stylesheet": special(PUBLIC),
     "support:widget-demo": special(PUBLIC),
+    # A file a visitor sent through the widget, for whoever may read conversations.
+    "support:message-attachment": page(
+        get=SUPPORT_READ, kwargs=lambda w: {"pk": w.attachment.pk, "index": 0}
+    ),
     # --- the partner API (/api/v1/); staff sessions act through the same permissions
     "api-me": special(ANY_STAFF),
     "api-delivery-reports": special(PUBLIC),  # signed by the provider
@@ -282,6 +288,7 @@ AREAS = {
     "api-support-inbound": special(PUBLIC),  # signed by the provider
     "api-webchat-session": special(PUBLIC),  # the chat widget's visitor token
     "api-webchat-messages": special(PUBLIC),
+    "api-webchat-events": special(PUBLIC),  # the visitor token; a server-sent event stream
     "api-channels": api("channels", get="core.view_channel", post="core.add_channel"),
     "api-channel": api(
         "channels",
@@ -299,6 +306,9 @@ AREAS = {
     "api-report-acquisition": api("customers", get="customers.view_customer"),
     "api-report-ropo": api("customers", get="customers.view_customer"),
     "api-report-journeys": api("customers", get="customers.view_customer"),
+    "api-report-retention": api("customers", get="customers.view_customer"),
+    "api-report-support": api("support", get=SUPPORT_READ),
+    "api-report-campaigns": api("campaigns", get=CAMPAIGNS_READ),
     "api-customer": api("customers", get="customers.view_customer", kwargs=CUSTOMER),
     "api-customer-timeline": api("customers", get="customers.view_customer", kwargs=CUSTOMER),
     "api-customer-consents": api(
@@ -588,11 +598,20 @@ class World:
     coupon_pool: object
     conversation: object
     colleague: object
+    attachment: object
 
 
 @pytest.fixture
 def world(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "private")},
+        },
+    }
+    storages._storages.pop("attachments", None)
     web = ChannelFactory(code="web", name="Web shop", kind="web")
     store = ChannelFactory(code="store", name="Stores", kind="store")
     warehouse = WarehouseFactory(code="wh-main", channels=[web])
@@ -609,6 +628,11 @@ def world(settings, tmp_path):
     order = placed_order(customer, web, [(spare.sku, 1)])
     conversation = ConversationFactory(customer=customer)
     MessageFactory(conversation=conversation)
+    photo = storages["attachments"].save("webchat/roles/photo.png", ContentFile(b"\x89PNG\r\n"))
+    attachment = MessageFactory(
+        conversation=conversation,
+        attachments=[{"filename": "photo.png", "content_type": "image/png", "stored": photo}],
+    )
     campaign = CampaignFactory()
     return World(
         web=web,
@@ -633,6 +657,7 @@ def world(settings, tmp_path):
         coupon_pool=CouponPoolFactory(),
         conversation=conversation,
         colleague=StaffUserFactory(username="colleague"),
+        attachment=attachment,
     )
 
 

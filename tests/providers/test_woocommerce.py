@@ -25,13 +25,14 @@ from inventory.models import StockSyncState
 from inventory.selectors import available_to_promise
 from inventory.services import sync
 from orders.models import Order, OrderStatus, PaymentStatus
+from orders.woocommerce.models import OrderLink, ProductLink, WebhookDelivery
+from orders.woocommerce.services.catalog import link_variant
 from tests.providers.woocommerce_server import (
     WooCommerceServer,
     delivery_headers,
     wc_json,
 )
-from woocommerce.models import OrderLink, ProductLink, WebhookDelivery
-from woocommerce.services.catalog import link_variant
+from tests.task_ledger import TaskLedger
 
 SECRET = "whsec-the-shop-signs-with-this"
 T0 = dt.datetime(2026, 3, 22, 16, 28, 8)
@@ -156,9 +157,15 @@ def wait_for(condition, timeout=15.0):
     return condition()
 
 
+@pytest.fixture
+def ledger():
+    with TaskLedger() as ledger:
+        yield ledger
+
+
 @pytest.mark.django_db(transaction=True)
 def test_round_trip_order_in_stock_out_replay_ignored_forgery_refused(
-    worker, shop, variant, shop_server
+    ledger, worker, shop, variant, shop_server
 ):
     client = Client()
     # The receipt of 10 units went out first (debounced, one batch call).
@@ -207,7 +214,8 @@ def test_round_trip_order_in_stock_out_replay_ignored_forgery_refused(
     assert forged.status_code == 401
     assert forged.json()["error"]["code"] == "invalid_signature"
     assert not Order.objects.filter(external_id="778").exists()
-    time.sleep(1.5)  # a debounce's length: nothing more went out
+    # Every task published (pushes, debounced ones included) has run: nothing more went out.
+    assert ledger.wait_idle(), ledger
     assert len(shop_server.batches()) == 1
 
 

@@ -11,7 +11,7 @@ import logging
 from core.providers import ProviderError
 from core.providers.woocommerce import WooCommerceClient, item_error
 from inventory.services.sync import SyncFailed
-from woocommerce.models import ProductLink
+from orders.woocommerce.models import ProductLink
 
 logger = logging.getLogger(__name__)
 

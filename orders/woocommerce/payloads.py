@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
 
-from woocommerce.errors import InvalidPayload
+from orders.woocommerce.errors import InvalidPayload
 
 
 def refuse(field: str, problem: str, message: str | None = None):

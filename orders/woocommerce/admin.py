@@ -3,7 +3,7 @@ why), orders seen."""
 
 from django.contrib import admin
 
-from woocommerce.models import OrderLink, ProductLink, WebhookDelivery
+from orders.woocommerce.models import OrderLink, ProductLink, WebhookDelivery
 
 
 @admin.register(ProductLink)

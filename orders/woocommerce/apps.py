@@ -3,7 +3,9 @@ from django.utils.translation import gettext_lazy as _
 
 
 class WooCommerceConfig(AppConfig):
-    name = "woocommerce"
+    # A connector of the orders app; its label (tables, migrations) stays "woocommerce".
+    name = "orders.woocommerce"
+    label = "woocommerce"
     verbose_name = _("WooCommerce")
 
     def ready(self):

@@ -4,9 +4,9 @@ up; product.updated webhooks keep the links afterwards)."""
 from django.core.management.base import BaseCommand, CommandError
 
 from core.providers import ProviderError
-from woocommerce.errors import UnknownShop
-from woocommerce.services.catalog import link_products
-from woocommerce.services.deliveries import shop
+from orders.woocommerce.errors import UnknownShop
+from orders.woocommerce.services.catalog import link_products
+from orders.woocommerce.services.deliveries import shop
 
 
 class Command(BaseCommand):

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.schema import ErrorSerializer
-from woocommerce.services.deliveries import TOPICS, receive_delivery
+from orders.woocommerce.services.deliveries import TOPICS, receive_delivery
 
 HEADERS = [
     ("X-WC-Webhook-Signature", "base64 HMAC-SHA256 of the raw body under the webhook secret."),

@@ -26,9 +26,9 @@ from core.api.errors import DomainError
 from core.api.parsers import nul_path
 from core.models import Channel, ChannelProvider
 from core.providers.woocommerce import is_valid_signature
-from woocommerce.errors import InvalidPayload, InvalidSignature, UnknownShop
-from woocommerce.models import DeliveryOutcome, WebhookDelivery
-from woocommerce.services import catalog, orders
+from orders.woocommerce.errors import InvalidPayload, InvalidSignature, UnknownShop
+from orders.woocommerce.models import DeliveryOutcome, WebhookDelivery
+from orders.woocommerce.services import catalog, orders
 
 PING = re.compile(rb"^webhook_id=[0-9]{1,20}$")
 HANDLERS = {

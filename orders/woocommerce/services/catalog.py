@@ -14,9 +14,9 @@ from catalog.selectors import variant_by_sku
 from catalog.services import set_listing, set_variant_price
 from core.providers import ProviderError
 from core.providers.woocommerce import WooCommerceClient
-from woocommerce import payloads
-from woocommerce.errors import WooCommerceError
-from woocommerce.models import ProductLink
+from orders.woocommerce import payloads
+from orders.woocommerce.errors import WooCommerceError
+from orders.woocommerce.models import ProductLink
 
 logger = logging.getLogger(__name__)
 

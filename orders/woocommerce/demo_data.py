@@ -16,8 +16,8 @@ from core.factories import ChannelFactory
 from core.models import ChannelKind, ChannelProvider
 from core.providers.woocommerce import signature_of
 from inventory.factories import ChannelStockRuleFactory
-from woocommerce.services.catalog import link_variant
-from woocommerce.services.deliveries import receive_delivery
+from orders.woocommerce.services.catalog import link_variant
+from orders.woocommerce.services.deliveries import receive_delivery
 
 logger = logging.getLogger(__name__)
 

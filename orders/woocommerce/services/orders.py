@@ -20,9 +20,9 @@ from customers.normalise import normalise_email, normalise_phone
 from customers.services import resolve_customer
 from orders.models import OrderStatus, PaymentStatus
 from orders.services import LineInput, ShippingInput, place_order, record_payment, set_status
-from woocommerce import payloads
-from woocommerce.models import OrderLink
-from woocommerce.services.catalog import variant_for
+from orders.woocommerce import payloads
+from orders.woocommerce.models import OrderLink
+from orders.woocommerce.services.catalog import variant_for
 
 SOURCE = "woocommerce"
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from woocommerce.api.views import WebhookView
+from orders.woocommerce.api.views import WebhookView
 
 urlpatterns = [
     path(
