@@ -72,7 +72,22 @@
   var text = el("textarea", { "class": "omni-chat-text", rows: "2", dir: "auto" });
   var file = el("input", { type: "file", "class": "omni-chat-file",
     accept: "image/jpeg,image/png,image/gif,image/webp,application/pdf" });
-  var attach = el("button", { type: "button", "class": "omni-chat-attach" }, "\u{1F4CE}");
+  // A paper clip drawn, not typed: no emoji font is needed on the visitor's machine.
+  function clip() {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24"); svg.setAttribute("width", "18");
+    svg.setAttribute("height", "18"); svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("class", "omni-chat-clip");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("d", "M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5");
+    path.setAttribute("fill", "none"); path.setAttribute("stroke", "currentColor");
+    path.setAttribute("stroke-width", "1.8"); path.setAttribute("stroke-linecap", "round");
+    svg.appendChild(path);
+    return svg;
+  }
+  var attach = el("button", { type: "button", "class": "omni-chat-attach" });
+  attach.appendChild(clip());
   var chosen = el("bdi", { "class": "omni-chat-chosen", dir: "auto" });
   var send = el("button", { type: "submit", "class": "omni-chat-send" });
   var notice = el("p", { "class": "omni-chat-notice", role: "alert" });
@@ -97,8 +112,10 @@
       item.appendChild(el("span", { "class": "omni-chat-who" }, who));
       if (message.text) item.appendChild(el("bdi", { "class": "omni-chat-body", dir: "auto" }, message.text));
       (message.attachments || []).forEach(function (attachment) {
-        item.appendChild(el("bdi", { "class": "omni-chat-attachment", dir: "auto" },
-          "\u{1F4CE} " + attachment.filename));
+        var file_ = el("span", { "class": "omni-chat-attachment" });
+        file_.appendChild(clip());
+        file_.appendChild(el("bdi", { dir: "auto" }, attachment.filename));
+        item.appendChild(file_);
       });
       log.appendChild(item);
     });
