@@ -412,7 +412,7 @@ def _explain(variant, rule, serving, linked_ids, is_listed, units, levels, trans
             Reason(
                 "buffer",
                 _("The channel offers only %(percent)s%% of the available units.")
-                % {"percent": rule.buffer_percent},
+                % {"percent": format_number(rule.buffer_percent)},
             )
         )
     if elsewhere and units == 0:
@@ -420,7 +420,7 @@ def _explain(variant, rule, serving, linked_ids, is_listed, units, levels, trans
             Reason(
                 "stock_elsewhere",
                 _("%(units)s units are at locations that do not count for this channel.")
-                % {"units": elsewhere},
+                % {"units": format_number(elsewhere)},
             )
         )
     if units == 0:

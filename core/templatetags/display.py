@@ -62,12 +62,39 @@ def language_label(code):
     return code
 
 
+class ShownCount(int):
+    """A count that `{% blocktranslate count %}` can choose the plural form by (it must be a
+    number) and that is shown in the language's digits: the msgid keeps its `{{ counter }}`."""
+
+    def __str__(self):
+        return l10n.format_number(int(self))
+
+    def __html__(self):
+        return str(self)
+
+
+@register.filter
+def count(value):
+    """{% blocktranslate count counter=n|count %}{{ counter }} order{% plural %}...: a count in
+    the language's digits inside a translated sentence that picks its plural form by it."""
+    if value is None or value == "":
+        return ShownCount(0)
+    return ShownCount(int(value))
+
+
 @register.filter
 def digits(value):
     """Latin digits in text written in the language's digits (an order count in a sentence)."""
     if value is None:
         return ""
     return l10n.localise_digits(value)
+
+
+@register.simple_tag
+def digits_in_force():
+    """The digits numbers are written in now (latin, persian, arabic_indic): the page's
+    `data-digits`, by which the shared CSS numbers ordered lists in the same digits."""
+    return l10n.current().digits
 
 
 @register.simple_tag

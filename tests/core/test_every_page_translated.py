@@ -14,7 +14,11 @@ scripts and styles. It fails on
   page, unless it is a brand name or a code of the allowlist below;
 - a whole text that is an English msgid the language translates differently (Azerbaijani is
   written in Latin letters, so only this catches an untranslated label there);
-- a machine value: a lower-case `word_word` (`order_completed`, `first_touch`).
+- a machine value: a lower-case `word_word` (`order_completed`, `first_touch`);
+- in Persian, a Latin digit in what people read (a count, "Page 2 of 5", a date, a list's
+  marker): numbers are written in Persian digits. What stays Latin is a code or an address,
+  isolated (`<bdi dir="ltr">`, `<code>`) or recognisable as one: a word with Latin letters in it
+  (W-100001, C-208, 2FA), an e-mail, a URL or path, a phone number in E.164 (+989121234567).
 """
 
 import re
@@ -29,6 +33,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.utils import translation
 
+from core.l10n import DIGITS
 from tests.e2e.test_crawl import (
     DOWNLOAD_KINDS,
     SKIPPED_KINDS,
@@ -81,6 +86,25 @@ CODE_BEFORE = "/<?|@{=_'"
 CODE_INSIDE = re.compile(r"\w[.:/@]\w")
 ENGLISH_RE = re.compile(r"[A-Za-z][A-Za-z0-9_'’./@:+-]*")
 MACHINE_RE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
+# Languages whose pages write numbers in their own digits (core.l10n.LANGUAGE_DIGITS).
+DIGITS_CHECKED = {"fa"}
+# A run of text holding a Latin digit, up to the next space.
+LATIN_DIGITS_RE = re.compile(r"\S*[0-9]\S*")
+E164_RE = re.compile(r"^\+[1-9][0-9]{6,14}$")
+
+
+def is_latin_code(token):
+    """A token whose Latin digits stay Latin: a code with Latin letters (W-100001, C-208), an
+    e-mail, a URL or a path, a phone number in E.164, or the Latin digits shown as themselves
+    (the display preferences' "Latin (0123456789)")."""
+    token = token.strip("()[]«»,;.:!?،؛")
+    return bool(
+        token == DIGITS["latin"]
+        or re.search("[A-Za-z]", token)
+        or "@" in token
+        or token.startswith(("/", "http://", "https://", "www."))
+        or E164_RE.match(token)
+    )
 
 
 class ReadableText(HTMLParser):
@@ -193,6 +217,12 @@ def template_variable_names():
 def problems_of(texts, language, vocabulary, phrases, codes=frozenset()):
     found = []
     for text in texts:
+        if language in DIGITS_CHECKED:
+            found.extend(
+                f"Latin digits {token!r} in {text[:80]!r}"
+                for token in LATIN_DIGITS_RE.findall(text)
+                if not is_latin_code(token)
+            )
         if text in phrases and not all(
             word.lower() in ALLOWED_WORDS for word in ENGLISH_RE.findall(text)
         ):
@@ -319,3 +349,15 @@ def test_the_check_reads_labels_but_not_what_people_wrote_or_codes():
         "English word 'has' in 'has a email'",
         "English word 'email' in 'has a email'",
     ]
+
+
+def test_the_check_reads_latin_digits_in_persian_but_not_in_codes():
+    html = (
+        "<p>صفحه 2 از ۵</p><p>۳ سفارش</p><p>W-100001 و C-208</p>"
+        '<p><bdi>#12</bdi> <bdi dir="ltr">6260000001146</bdi></p>'
+        "<p>sara@example.com +989121234567 /api/v1/orders</p><p>لاتین (0123456789)</p>"
+    )
+    problems = problems_of(readable_texts(html), "fa", set(), set())
+    assert problems == ["Latin digits '2' in 'صفحه 2 از ۵'"]
+    # Arabic writes Western digits unless the reader chose otherwise.
+    assert problems_of(readable_texts("<p>صفحة 2 من 5</p>"), "ar", set(), set()) == []
