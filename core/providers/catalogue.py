@@ -54,6 +54,9 @@ class ProviderSpec:
     # A secret setting we generate and show once, for the provider's console to sign with
     # (WooCommerce's webhook secret); "" when there is none besides the inbound secret.
     generated_secret: str = ""
+    # False for a shop connector (WooCommerce): it takes orders and stock, not messages, so
+    # its page offers no test message.
+    sends_messages: bool = True
 
 
 API_BASE_URL = Setting(
@@ -274,6 +277,7 @@ PROVIDERS = {
                 ),
             ),
         ),
+        sends_messages=False,
         generated_secret="webhook_secret",  # noqa: S106 (a setting's name)
     ),
 }

@@ -452,6 +452,9 @@ def test_setup_page_saves_the_shop_and_shows_the_webhook_to_paste(staff_in_role)
         assert f'name="{name}"' in page
     assert "/api/v1/providers/woo-new/woocommerce" in page
     assert "X-WC-Webhook-Signature" in page
+    # A shop takes orders and stock, not messages: no test message, and what is missing is
+    # missing to connect it.
+    assert "data-test-message" not in page and "Missing to connect" in page
     key, secret = "ck_" + "a" * 37 + "KEY1", "cs_" + "b" * 37 + "SEC2"
     saved = client.post(
         url,
