@@ -210,6 +210,7 @@ def main():
         from customers.reports import acquisition, cohort_counts, retention_from_counts
         from customers.services.rollups import refresh_rollups
         from orders.reports import channel_journeys, ropo, sales_by_day
+        from support.reports import support_over_time
 
         today = timezone.localdate()
         started = time.perf_counter()
@@ -235,9 +236,11 @@ def main():
             "/reports/retention/": lambda: retention_from_counts(
                 cohort_counts(today.replace(day=1) - timedelta(days=335), today)
             ),
+            "/reports/support/?since=" + year: lambda: support_over_time(
+                today - timedelta(days=DAYS - 1), today
+            ),
         }
-        pages = [*raw, "/reports/returns/", "/reports/campaigns/",
-                 "/reports/support/", "/reports/support/?since=" + year,
+        pages = [*raw, "/reports/returns/", "/reports/campaigns/", "/reports/support/",
                  "/api/v1/reports/ropo", "/api/v1/reports/journeys",
                  "/api/v1/reports/acquisition", "/api/v1/reports/retention",
                  "/api/v1/reports/support", "/api/v1/reports/campaigns"]  # fmt: skip

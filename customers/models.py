@@ -375,4 +375,9 @@ class PrivacyRequest(models.Model):
 
 
 # Daily rollups of the dashboards and reports live in their own module.
-from customers.rollups import DailyFigure, JourneyFigure, RollupRefresh  # noqa: E402, F401
+from customers.rollups import (  # noqa: E402, F401
+    DailyFigure,
+    JourneyFigure,
+    RollupRefresh,
+    SupportDailyFigure,
+)

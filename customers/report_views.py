@@ -42,11 +42,11 @@ from customers.services.rollups import (
     journeys_report,
     retention_report,
     ropo_report,
+    support_report,
 )
 from orders.models import ReturnReason
 from orders.reports import start_of
 from orders.selectors import most_returned_products
-from support.reports import support_over_time
 
 KIND_NAMES = dict(ChannelKind.choices)
 
@@ -510,7 +510,7 @@ def _mondays(since, until):
 
 
 def support_charts(filters):
-    report = support_over_time(filters["since"], filters["until"])
+    report, refreshed = support_report(filters["since"], filters["until"])
     volume = report["volume"]
     weeks = report["weeks"]
     mondays = [day_label(row["week"]) for row in weeks]
@@ -677,7 +677,7 @@ def support_charts(filters):
             series=[{"label": _("Satisfied"), "data": [row.get("csat_share") for row in teams]}],
             value_format=PERCENT,
         ),
-    ], {}
+    ], {"refreshed_at": refreshed}
 
 
 def _seconds(value):

@@ -76,3 +76,36 @@ class JourneyFigure(models.Model):
 
     def __str__(self):
         return f"{self.day} {self.kinds} → {self.purchase_kind}: {self.count}"
+
+
+class SupportDailyFigure(models.Model):
+    """The support report's figures of one local day, team and agent (their names, empty
+    for none): of the conversations started that day, counts and each one's first response
+    and resolution times in seconds, sorted, so percentiles over any period are computed
+    exactly from them; of the CSAT answers given that day, counts and the ratings' sum.
+    A year is a few thousand rows instead of every conversation (support.reports computes
+    them, support_from_days adds them up)."""
+
+    day = models.DateField(_("day"))
+    # Null: no team or no agent, a group of its own in the report (as the raw rows say it).
+    team = models.CharField(_("team"), max_length=100, null=True, blank=True)  # noqa: DJ001
+    agent = models.CharField(_("agent"), max_length=150, null=True, blank=True)  # noqa: DJ001
+    conversations = models.PositiveIntegerField(_("conversations"), default=0)
+    with_sla = models.PositiveIntegerField(_("with an SLA"), default=0)
+    breached = models.PositiveIntegerField(_("breached"), default=0)
+    resolved = models.PositiveIntegerField(_("resolved"), default=0)
+    # Comma-separated seconds, ascending.
+    first_response_seconds = models.TextField(_("first response times"), blank=True, default="")
+    resolution_seconds = models.TextField(_("resolution times"), blank=True, default="")
+    csat_count = models.PositiveIntegerField(_("CSAT answers"), default=0)
+    csat_satisfied = models.PositiveIntegerField(_("satisfied answers"), default=0)
+    csat_rating_sum = models.PositiveIntegerField(_("sum of ratings"), default=0)
+
+    class Meta:
+        app_label = "customers"
+        verbose_name = _("support daily figure")
+        verbose_name_plural = _("support daily figures")
+        indexes = [models.Index(fields=["day"], name="support_figure_day")]
+
+    def __str__(self):
+        return f"{self.day} {self.team} {self.agent}: {self.conversations}"

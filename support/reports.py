@@ -317,3 +317,148 @@ def support_over_time(since: date, until: date) -> dict:
 def median(values):
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
+
+
+# --- support over a period, from daily figures (the rollup customers.SupportDailyFigure) ---
+
+
+def _day_entry(days, day, team, agent):
+    return days.setdefault(
+        (day, team, agent),
+        {
+            "day": day,
+            "team": team,
+            "agent": agent,
+            "conversations": 0,
+            "with_sla": 0,
+            "breached": 0,
+            "resolved": 0,
+            "first_response_seconds": [],
+            "resolution_seconds": [],
+            "csat_count": 0,
+            "csat_satisfied": 0,
+            "csat_rating_sum": 0,
+        },
+    )
+
+
+def conversations_touched_days(since_moment) -> set[date]:
+    """The local days conversations were started on whose figures may have changed since
+    `since_moment` (every support service stamps `updated_at` when it changes one: a reply,
+    a resolution, a breach, a merge), and the days of CSAT answers given since."""
+    zone = timezone.get_current_timezone()
+    started = Conversation.objects.filter(updated_at__gte=since_moment).values_list(
+        "created_at", flat=True
+    )
+    answered = CsatResponse.objects.filter(created_at__gte=since_moment).values_list(
+        "created_at", flat=True
+    )
+    return {timezone.localtime(moment, zone).date() for moment in [*started, *answered]}
+
+
+def support_days(since: date, until: date) -> list[dict]:
+    """The support figures of each local day since..until, per team and agent (names; None
+    for none): of the conversations started that day (not merged away), how many, with an
+    SLA, breached, resolved, and each one's first response and resolution times in seconds
+    (sorted: percentiles over any period are computed from them, exactly); of the CSAT
+    answers given that day (the answer's team and agent), how many, satisfied (4 or 5) and
+    the sum of ratings. Two queries; the form the daily rollup keeps."""
+    start, end = _local_midnight(since), _local_midnight(until + timedelta(days=1))
+    zone = timezone.get_current_timezone()
+    days: dict = {}
+    for created, team, agent, with_sla, breached, resolved, first, resolution in (
+        Conversation.objects.filter(
+            created_at__gte=start, created_at__lt=end, merged_into__isnull=True
+        )
+        .annotate(
+            has_sla=Q(first_response_due_at__isnull=False),
+            is_breached=BREACHED,
+            is_resolved=Q(resolved_at__isnull=False),
+        )
+        .values_list(
+            "created_at",
+            "team__name",
+            "assignee__username",
+            "has_sla",
+            "is_breached",
+            "is_resolved",
+            "first_response_seconds",
+            "resolution_seconds",
+        )
+    ):
+        entry = _day_entry(days, timezone.localtime(created, zone).date(), team, agent)
+        entry["conversations"] += 1
+        entry["with_sla"] += bool(with_sla)
+        entry["breached"] += bool(breached)
+        entry["resolved"] += bool(resolved)
+        if first is not None:
+            entry["first_response_seconds"].append(first)
+        if resolution is not None:
+            entry["resolution_seconds"].append(resolution)
+    for created, team, agent, rating in CsatResponse.objects.filter(
+        created_at__gte=start, created_at__lt=end
+    ).values_list("created_at", "team__name", "agent__username", "rating"):
+        entry = _day_entry(days, timezone.localtime(created, zone).date(), team, agent)
+        entry["csat_count"] += 1
+        entry["csat_satisfied"] += rating >= 4
+        entry["csat_rating_sum"] += rating
+    for entry in days.values():
+        entry["first_response_seconds"].sort()
+        entry["resolution_seconds"].sort()
+    return sorted(days.values(), key=lambda e: (e["day"], str(e["team"]), str(e["agent"])))
+
+
+def _figures_of(entries) -> dict:
+    """Counts, percentiles, breach rate and CSAT of daily entries added up."""
+    row = {"conversations": 0, "with_sla": 0, "breached": 0, "resolved": 0,
+           "csat_count": 0, "csat_satisfied": 0}  # fmt: skip
+    first, resolution, rating_sum = [], [], 0
+    for entry in entries:
+        for key in row:
+            row[key] += entry[key]
+        first += entry["first_response_seconds"]
+        resolution += entry["resolution_seconds"]
+        rating_sum += entry["csat_rating_sum"]
+    row.update(
+        frt_p50=python_percentile(first, 0.5),
+        frt_p90=python_percentile(first, 0.9),
+        resolution_p50=python_percentile(resolution, 0.5),
+        resolution_p90=python_percentile(resolution, 0.9),
+        csat_average=rating_sum / row["csat_count"] if row["csat_count"] else None,
+    )
+    row["breach_rate"] = row["breached"] / row["with_sla"] if row["with_sla"] else None
+    row["csat_share"] = row["csat_satisfied"] / row["csat_count"] if row["csat_count"] else None
+    return row
+
+
+def support_from_days(days: list[dict], since: date, until: date) -> dict:
+    """support_over_time's weeks, overall, teams and agents from daily figures (support_days,
+    or the rollup's rows of the same form): the same figures, percentiles interpolated as
+    percentile_cont does over the same durations."""
+    by_week, by_team, by_agent = defaultdict(list), defaultdict(list), defaultdict(list)
+    for entry in days:
+        by_week[entry["day"] - timedelta(days=entry["day"].weekday())].append(entry)
+        by_team[entry["team"]].append(entry)
+        by_agent[entry["agent"]].append(entry)
+    weeks = []
+    monday = since - timedelta(days=since.weekday())
+    while monday <= until:
+        weeks.append({"week": monday, **_figures_of(by_week.get(monday, []))})
+        monday += timedelta(days=7)
+
+    def groups(entries_by):
+        return [
+            {"group": group, **_figures_of(entries)}
+            for group, entries in sorted(
+                entries_by.items(), key=lambda g: (g[0] is None, str(g[0]))
+            )
+        ]
+
+    return {
+        "since": since,
+        "until": until,
+        "overall": _figures_of(days),
+        "weeks": weeks,
+        "teams": groups(by_team),
+        "agents": groups(by_agent),
+    }

@@ -22,9 +22,9 @@ from customers.services.rollups import (
     journeys_report,
     retention_report,
     ropo_report,
+    support_report,
 )
 from orders.reports import start_of
-from support.reports import support_over_time
 
 READ = "customers.view_customer"
 
@@ -338,7 +338,7 @@ class SupportReportView(APIView):
     @extend_schema(parameters=PERIOD, responses={200: SupportOut})
     def get(self, request):
         filters = _filters(request, DateRangeForm)
-        report = support_over_time(filters["since"], filters["until"])
+        report, _refreshed = support_report(filters["since"], filters["until"])
         return Response(
             {
                 "since": filters["since"],

@@ -13,7 +13,7 @@ the rollup is there. `RollupRefresh` says when each metric was last brought up t
 """
 
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -29,7 +29,7 @@ from customers.reports import (
     open_conversations_by_day,
     retention_from_counts,
 )
-from customers.rollups import DailyFigure, JourneyFigure, RollupRefresh
+from customers.rollups import DailyFigure, JourneyFigure, RollupRefresh, SupportDailyFigure
 from inventory.selectors import low_stock_count
 from orders.reports import (
     ROPO_MAX_DAYS,
@@ -42,6 +42,12 @@ from orders.reports import (
     sales_by_day,
     steps_of,
 )
+from support.reports import (
+    conversations_touched_days,
+    support_days,
+    support_from_days,
+    volume_by_channel_and_day,
+)
 
 STOCK_ALERTS = "stock_alerts"
 SALES = "sales"
@@ -53,6 +59,11 @@ ROPO_STORE = "ropo_store"
 JOURNEYS = "journeys"
 CONVERSATIONS = "conversations"
 RETENTION = "retention"
+SUPPORT = "support"
+# A conversation started days ago changes when it is answered, resolved or breached: besides
+# the last two days, the beat refreshes the days of the conversations changed since its
+# last run (a minute more, for a change committed while it ran).
+SUPPORT_OVERLAP = timedelta(minutes=1)
 # The journeys rollup (customers.JourneyFigure) keeps each purchase's runs of touches up to
 # a year before it, so any window ?days=1..365 is read from it.
 JOURNEY_LOOKBACK_DAYS = ROPO_MAX_DAYS
@@ -157,6 +168,19 @@ def _retention_figures(since, until):
     ]
 
 
+def _support_figures(since, until):
+    return [
+        SupportDailyFigure(
+            **{
+                **entry,
+                "first_response_seconds": ",".join(map(str, entry["first_response_seconds"])),
+                "resolution_seconds": ",".join(map(str, entry["resolution_seconds"])),
+            }
+        )
+        for entry in support_days(since, until)
+    ]
+
+
 # metric group -> (compute(since, until) -> {metric: [figures]}, days the beat refreshes)
 GROUPS = {
     SALES: (lambda s, u: {SALES: _sales_figures(s, u)}, 2),
@@ -165,7 +189,10 @@ GROUPS = {
     JOURNEYS: (lambda s, u: {JOURNEYS: _journey_figures(s, u)}, 2),
     CONVERSATIONS: (lambda s, u: {CONVERSATIONS: _conversation_figures(s, u)}, 2),
     RETENTION: (lambda s, u: {RETENTION: _retention_figures(s, u)}, RETENTION_DAYS),
+    SUPPORT: (lambda s, u: {SUPPORT: _support_figures(s, u)}, 2),
 }
+# Figures kept in their own table (a day's rows replaced whole), not in DailyFigure.
+TABLES = {JOURNEYS: JourneyFigure, SUPPORT: SupportDailyFigure}
 GROUP_OF = {
     SALES: SALES,
     NEW_CUSTOMERS: NEW_CUSTOMERS,
@@ -176,6 +203,7 @@ GROUP_OF = {
     JOURNEYS: JOURNEYS,
     CONVERSATIONS: CONVERSATIONS,
     RETENTION: RETENTION,
+    SUPPORT: SUPPORT,
 }
 
 
@@ -362,24 +390,26 @@ def journey_rollup_counts(since, until, *, days=30):
 # --- refreshing ------------------------------------------------------------------------
 
 
-def replace_figures(metric: str, since: date, until: date, figures: list):
-    """The figures of `metric` for the days since..until become exactly `figures` (the
-    journeys' in their own table)."""
+def replace_figures(metric: str, since: date, until: date, figures: list, *, as_of=None):
+    """The figures of `metric` for the days since..until become exactly `figures` (in the
+    metric's own table where it has one). `as_of`: the moment the figures were read (the
+    refresh records it, and the next one looks for changes after it)."""
     with transaction.atomic():
-        if metric == JOURNEYS:
-            JourneyFigure.objects.filter(day__gte=since, day__lte=until).delete()
-            JourneyFigure.objects.bulk_create(figures, batch_size=2000)
+        if metric in TABLES:
+            TABLES[metric].objects.filter(day__gte=since, day__lte=until).delete()
+            TABLES[metric].objects.bulk_create(figures, batch_size=2000)
         else:
             DailyFigure.objects.filter(metric=metric, day__gte=since, day__lte=until).delete()
             for figure in figures:
                 figure.metric = metric
             DailyFigure.objects.bulk_create(figures, batch_size=2000)
+        as_of = as_of or timezone.now()
         refresh, created = RollupRefresh.objects.get_or_create(
             metric=metric,
-            defaults={"first_day": since, "last_day": until, "refreshed_at": timezone.now()},
+            defaults={"first_day": since, "last_day": until, "refreshed_at": as_of},
         )
         if not created:
-            refresh.refreshed_at = timezone.now()
+            refresh.refreshed_at = as_of
             refresh.first_day = min(refresh.first_day or since, since)
             refresh.last_day = max(refresh.last_day or until, until)
             refresh.save(update_fields=["refreshed_at", "first_day", "last_day"])
@@ -400,16 +430,35 @@ def refresh_rollups(*, since: date | None = None, until: date | None = None) -> 
     until = until or timezone.localdate()
     done = {STOCK_ALERTS: snapshot_stock_alerts(until)}
     for group, (compute, recent_days) in GROUPS.items():
+        as_of = timezone.now()
         start = since
         if start is None:
             start = until - timedelta(days=recent_days - 1)
             if _covered(group) is None:
                 start = until - timedelta(days=INITIAL_DAYS)
-        for metric, figures in compute(start, until).items():
-            # Figures are keyed by the day they belong to, which is inside since..until.
-            replace_figures(metric, start, until, figures)
-            done[metric] = len(figures)
+        periods = [(start, until)]
+        if since is None and group == SUPPORT and _covered(group) is not None:
+            changed = conversations_touched_days(refreshed_at(SUPPORT) - SUPPORT_OVERLAP)
+            periods = _periods({d for d in changed if d < start} | {start, until}, until)
+        for first, last in periods:
+            for metric, figures in compute(first, last).items():
+                # Figures are keyed by the day they belong to, which is inside first..last.
+                replace_figures(metric, first, last, figures, as_of=as_of)
+                done[metric] = done.get(metric, 0) + len(figures)
     return done
+
+
+def _periods(days: set, until: date) -> list[tuple[date, date]]:
+    """The days to refresh as contiguous periods; the latest runs through `until`."""
+    ordered = sorted(days)
+    periods = []
+    for day in ordered:
+        if periods and day <= periods[-1][1] + timedelta(days=1):
+            periods[-1][1] = max(periods[-1][1], day)
+        else:
+            periods.append([day, day])
+    periods[-1][1] = until
+    return [tuple(p) for p in periods]
 
 
 # --- the reports, read from the rollups -------------------------------------------------
@@ -429,6 +478,38 @@ def retention_report(since, until) -> tuple[dict, object]:
     """Monthly cohorts of first purchases on since..until, by number of channel kinds."""
     counts, when = retention_rollup_counts(since, until)
     return retention_from_counts(counts), when
+
+
+def _support_entries(since, until) -> list[dict]:
+    entries = []
+    for figure in SupportDailyFigure.objects.filter(day__gte=since, day__lte=until).values():
+        for field in ("first_response_seconds", "resolution_seconds"):
+            text = figure[field]
+            figure[field] = list(map(int, text.split(","))) if text else []
+        entries.append(figure)
+    return entries
+
+
+def support_report(since, until) -> tuple[dict, object]:
+    """Support over the local days since..until (support.reports.support_over_time's
+    figures) from the daily rollup where it covers the days, the raw rows elsewhere; the
+    inbound messages per day and channel from the raw rows (one grouped query)."""
+    covered = _covered(SUPPORT)
+    if covered is None or covered[0] > until or covered[1] < since:
+        entries, when = support_days(since, until), None
+    else:
+        first, last = max(since, covered[0]), min(until, covered[1])
+        entries = _support_entries(first, last)
+        if since < first:
+            entries += support_days(since, first - timedelta(days=1))
+        if last < until:
+            entries += support_days(last + timedelta(days=1), until)
+        when = refreshed_at(SUPPORT)
+    report = support_from_days(entries, since, until)
+    start = timezone.make_aware(datetime.combine(since, time.min))
+    end = timezone.make_aware(datetime.combine(until + timedelta(days=1), time.min))
+    report["volume"] = volume_by_channel_and_day(start, end)
+    return report, when
 
 
 def journeys_report(since, until, *, days=30) -> tuple[dict, object]:
