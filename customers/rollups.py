@@ -53,18 +53,22 @@ class JourneyFigure(models.Model):
     window of days: the kinds of the last four runs of touches (a run: touches of one kind
     in a row), oldest first, and for each run the whole days between its last touch and the
     purchase. A window of N days keeps the runs whose days are at most N (always the
-    nearest ones), so every window is a filter over these rows, not a scan of the timeline
-    (orders.reports.journey_runs computes them, journey_steps reads one)."""
+    nearest ones), so every window is a filter over these rows, not a scan of the timeline,
+    and PostgreSQL groups the purchases by the kinds inside it (orders.reports.journey_runs
+    computes the runs, steps_of turns the kinds inside a window into a journey)."""
 
     day = models.DateField(_("day"))
     purchase_kind = models.CharField(_("purchase channel kind"), max_length=20)
-    # Tab-separated, oldest first; empty when no touch came in the year before.
-    kinds = models.CharField(_("channel kinds before"), max_length=200, blank=True, default="")
-    # Days before the purchase of each run's last touch, the nearest run first (the last of
-    # `kinds`); null where the purchase had fewer runs.
+    # The last four runs, the nearest to the purchase first: each one's channel kind and the
+    # whole days before the purchase of its last touch (empty and null where the purchase
+    # had fewer runs in the year before it).
+    nearest_kind = models.CharField(_("kind, nearest run"), max_length=20, blank=True, default="")
     nearest_days = models.PositiveSmallIntegerField(_("days, nearest run"), null=True)
+    second_kind = models.CharField(_("kind, second run"), max_length=20, blank=True, default="")
     second_days = models.PositiveSmallIntegerField(_("days, second run"), null=True)
+    third_kind = models.CharField(_("kind, third run"), max_length=20, blank=True, default="")
     third_days = models.PositiveSmallIntegerField(_("days, third run"), null=True)
+    fourth_kind = models.CharField(_("kind, fourth run"), max_length=20, blank=True, default="")
     fourth_days = models.PositiveSmallIntegerField(_("days, fourth run"), null=True)
     count = models.BigIntegerField(_("purchases"), default=0)
 
@@ -75,7 +79,7 @@ class JourneyFigure(models.Model):
         indexes = [models.Index(fields=["day"], name="journey_figure_day")]
 
     def __str__(self):
-        return f"{self.day} {self.kinds} → {self.purchase_kind}: {self.count}"
+        return f"{self.day} {self.nearest_kind} → {self.purchase_kind}: {self.count}"
 
 
 class SupportDailyFigure(models.Model):

@@ -408,6 +408,16 @@ def support_days(since: date, until: date) -> list[dict]:
     return sorted(days.values(), key=lambda e: (e["day"], str(e["team"]), str(e["agent"])))
 
 
+def _sorted_percentile(values, fraction):
+    """python_percentile of values already sorted, none of them None."""
+    if not values:
+        return None
+    position = (len(values) - 1) * fraction
+    low = int(position)
+    high = min(low + 1, len(values) - 1)
+    return float(values[low] + (values[high] - values[low]) * (position - low))
+
+
 def _figures_of(entries) -> dict:
     """Counts, percentiles, breach rate and CSAT of daily entries added up."""
     row = {"conversations": 0, "with_sla": 0, "breached": 0, "resolved": 0,
@@ -419,11 +429,14 @@ def _figures_of(entries) -> dict:
         first += entry["first_response_seconds"]
         resolution += entry["resolution_seconds"]
         rating_sum += entry["csat_rating_sum"]
+    # Sorting runs already sorted per day is close to merging them.
+    first.sort()
+    resolution.sort()
     row.update(
-        frt_p50=python_percentile(first, 0.5),
-        frt_p90=python_percentile(first, 0.9),
-        resolution_p50=python_percentile(resolution, 0.5),
-        resolution_p90=python_percentile(resolution, 0.9),
+        frt_p50=_sorted_percentile(first, 0.5),
+        frt_p90=_sorted_percentile(first, 0.9),
+        resolution_p50=_sorted_percentile(resolution, 0.5),
+        resolution_p90=_sorted_percentile(resolution, 0.9),
         csat_average=rating_sum / row["csat_count"] if row["csat_count"] else None,
     )
     row["breach_rate"] = row["breached"] / row["with_sla"] if row["with_sla"] else None

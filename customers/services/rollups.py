@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Case, IntegerField, Sum, Value, When
+from django.db.models import Case, F, Sum, When
 from django.utils import timezone
 
 from customers.reports import (
@@ -67,6 +67,8 @@ SUPPORT_OVERLAP = timedelta(minutes=1)
 # The journeys rollup (customers.JourneyFigure) keeps each purchase's runs of touches up to
 # a year before it, so any window ?days=1..365 is read from it.
 JOURNEY_LOOKBACK_DAYS = ROPO_MAX_DAYS
+# customers.JourneyFigure's runs, the nearest to the purchase first.
+RUN_PLACES = ("nearest", "second", "third", "fourth")
 # A first run rebuilds this many days; the beat then refreshes the last two.
 INITIAL_DAYS = 400
 # A purchase today changes every cohort it belongs to: the beat rebuilds the cohorts whose
@@ -135,19 +137,12 @@ def _journey_figures(since, until):
     for (day, kind, kinds, days_before), n in journey_runs(
         since, until, lookback=JOURNEY_LOOKBACK_DAYS
     ).items():
-        nearest_first = [*reversed(days_before), None, None, None, None]
-        figures.append(
-            JourneyFigure(
-                day=day,
-                purchase_kind=kind,
-                kinds=_key(*kinds),
-                nearest_days=nearest_first[0],
-                second_days=nearest_first[1],
-                third_days=nearest_first[2],
-                fourth_days=nearest_first[3],
-                count=n,
-            )
-        )
+        runs = {}
+        for place, run_kind, days in zip(
+            RUN_PLACES, reversed(kinds), reversed(days_before), strict=False
+        ):
+            runs[f"{place}_kind"], runs[f"{place}_days"] = run_kind, days
+        figures.append(JourneyFigure(day=day, purchase_kind=kind, count=n, **runs))
     return figures
 
 
@@ -345,30 +340,24 @@ def retention_rollup_counts(since, until):
 
 def _journeys_in_window(since, until, days) -> Counter:
     """(None, steps) -> purchases of since..until in a window of `days` days, from the
-    journeys rollup: PostgreSQL counts the purchases per runs and number of runs inside the
-    window (the runs' days only grow from the nearest, so that number says which), a few
-    hundred rows whatever the period."""
-    in_window = Case(
-        When(fourth_days__lte=days, then=Value(4)),
-        When(third_days__lte=days, then=Value(3)),
-        When(second_days__lte=days, then=Value(2)),
-        When(nearest_days__lte=days, then=Value(1)),
-        default=Value(0),
-        output_field=IntegerField(),
-    )
+    journeys rollup: PostgreSQL groups the purchases by their kind and the kinds of their
+    runs inside the window (a run's kind where its days are at most `days`), a few hundred
+    rows whatever the period or the window."""
+    inside = {
+        place: Case(When(**{f"{place}_days__lte": days}, then=F(f"{place}_kind")), default=None)
+        for place in RUN_PLACES
+    }
     rows = (
         JourneyFigure.objects.filter(day__gte=since, day__lte=until)
-        .annotate(in_window=in_window)
-        .values_list("purchase_kind", "kinds", "in_window")
+        .annotate(**{f"in_{place}": kind for place, kind in inside.items()})
+        .values_list("purchase_kind", *[f"in_{place}" for place in RUN_PLACES])
         .annotate(n=Sum("count"))
         .order_by()
     )
     counts = Counter()
-    for purchase_kind, kinds, in_window, n in rows:
-        runs = kinds.split(SEPARATOR)
-        counts[
-            (None, steps_of(purchase_kind, runs[len(runs) - in_window :] if in_window else []))
-        ] += n
+    for purchase_kind, *nearest_first, n in rows:
+        kinds = [kind for kind in reversed(nearest_first) if kind]
+        counts[(None, steps_of(purchase_kind, kinds))] += n
     return counts
 
 
