@@ -88,7 +88,7 @@ def acquisition_charts(filters):
         Chart(
             key="first-90-days",
             title=_("What they bought in their first %(days)s days")
-            % {"days": report["first_days"]},
+            % {"days": l10n.format_number(report["first_days"])},
             kind="bar",
             labels=[kind_name(row["kind"]) for row in rows],
             series=[
@@ -197,7 +197,7 @@ def returns_charts(filters):
                 {"label": _("Sold"), "data": [row["sold"] for row in rows]},
                 {"label": _("Returned"), "data": [row["returned"] for row in rows]},
             ],
-            note=_("The last %(days)s days up to today.") % {"days": days},
+            note=_("The last %(days)s days up to today.") % {"days": l10n.format_number(days)},
             csv_headers=[_("SKU"), _("product"), _("sold"), _("returned"), _("rate")],
             csv_rows=[
                 [row["sku"], row["name"], row["sold"], row["returned"], round(row["rate"], 4)]
