@@ -1,8 +1,10 @@
 """Daily rollups the dashboards and reports read instead of scanning raw rows per request:
-one row per metric, day, key (a channel, a store, a category, a journey) and currency, kept
+one row per metric, day, key (a channel, a store, a category, a cohort) and currency, kept
 by `customers.services.rollups.refresh_rollups` (beat, every few minutes, the last days
 again; the whole year on demand). `RollupRefresh` says when each metric was last brought
-up to date, which every page shows beside its figures."""
+up to date, which every page shows beside its figures. The journeys (each purchase's runs
+of channels) and the support figures (each conversation's durations) need more than a count
+per key and have tables of their own."""
 
 from django.db import models
 from django.utils import timezone

@@ -3,8 +3,11 @@
 A metric's days are rewritten whole (delete then insert, in one transaction), so a refresh
 is idempotent and a late event or a cancelled order is counted right the next time its day
 is refreshed. The beat refreshes the last two days every few minutes (the acquisition
-metrics the last 92 days: a customer's first 90 days keep changing); the first run, or
+metrics the last 92 days: a customer's first 90 days keep changing; support also the days
+of the conversations changed since its last run); the first run, or
 `refresh_rollups(since=...)`, rebuilds a whole period (a year, after a bulk import).
+The journeys and the support figures have tables of their own (JourneyFigure,
+SupportDailyFigure): a window of any days, and exact percentiles over any period.
 
 Readers ask `counts_of(metric, since, until)`: the days the rollup covers are read from it,
 any other day (before the first refresh, or a day it has not reached) is computed from the
