@@ -131,6 +131,23 @@ def test_template_editor_shows_the_preview_on_opening_without_typing(marketer):
     assert "Bye " in preview and "{{" not in preview
 
 
+def test_template_preview_keeps_the_emails_html_inside_its_frame(marketer):
+    # Rendered HTML is marked safe: unescaped in srcdoc, its first quote ended the attribute
+    # and the rest of the email became part of the staff page.
+    template = MessageTemplateFactory(
+        channel_kind="email",
+        text="Hi",
+        html='<p><a href="https://shop.example.com/cart">Back to your cart</a></p>',
+    )
+    for page in (
+        marketer.get(reverse("campaigns:template-edit", args=[template.pk])),
+        marketer.post(reverse("campaigns:template-preview"), {"text": "Hi", "html": template.html}),
+    ):
+        html = page.content.decode()
+        assert '<a href="https://shop.example.com/cart">' not in html
+        assert 'srcdoc="&lt;p&gt;&lt;a href=&quot;https://shop.example.com/cart&quot;&gt;' in html
+
+
 def test_campaign_page_sends_and_shows_results(marketer, person, channels):
     person("r@example.com", consent=["email"])
     campaign = CampaignFactory(
