@@ -289,7 +289,7 @@ def walk(client, who, start_urls, report):
 
 def test_every_staff_page_is_translated_in_each_shipped_language(client):
     call_command("seed_demo", "--size", "small", "--seed", "11", verbosity=0)
-    start_urls = story_urls()
+    start_urls = list(dict.fromkeys(url for url in story_urls().values() if url))
     english = english_words(catalogue("fa"))
     codes = template_variable_names()
     failures = defaultdict(set)
