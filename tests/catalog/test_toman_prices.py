@@ -24,7 +24,7 @@ def test_toman_price_list_shows_a_tenth_of_the_rial_amount(client, staff_in_role
     persian = client.get(url, HTTP_ACCEPT_LANGUAGE="fa").content.decode()
     assert "۱٬۲۵۰٬۰۰۰ تومان" in persian  # web shop: toman
     assert "۱۳٬۰۰۰٬۰۰۰ ریال" in persian  # marketplace: rial, as it requires
-    assert "Web IR (تومان)" in persian
+    assert '<bdi dir="auto">Web IR</bdi> (تومان)' in persian  # the name isolated, then its unit
     english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "1,250,000 Toman" in english and "13,000,000 Rial" in english
     assert "13,000,000.00" not in english  # no cents for IRR
