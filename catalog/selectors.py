@@ -252,9 +252,7 @@ def search_products(query: str, queryset: QuerySet[Product] | None = None) -> Qu
             | Q(translations__name__icontains=word)
             | Q(translations__description__icontains=word)
         )
-    return (
-        queryset.filter(matches | Q(variants__sku__iexact=sku)).distinct().order_by("name", "id")
-    )
+    return queryset.filter(matches | Q(variants__sku__iexact=sku)).distinct().order_by("name", "id")
 
 
 def _translated(field: str):

@@ -21,7 +21,9 @@ BOTH_VERIFIED = re.compile(r"^both hold verified (?P<kinds>[a-z_]+(?: and [a-z_]
 
 def identity_kind_words(kinds):
     """`["email", "phone"]` -> their labels in the reader's language."""
-    return [str(IdentityKind(kind).label) if kind in IdentityKind.values else kind for kind in kinds]
+    return [
+        str(IdentityKind(kind).label) if kind in IdentityKind.values else kind for kind in kinds
+    ]
 
 
 def merge_reason_label(reason):
@@ -32,5 +34,7 @@ def merge_reason_label(reason):
     match = BOTH_VERIFIED.match(reason)
     if match:
         kinds = identity_kind_words(match["kinds"].split(" and "))
-        return _("both hold a different verified %(kinds)s") % {"kinds": _(", ").join(kinds).lower()}
+        return _("both hold a different verified %(kinds)s") % {
+            "kinds": _(", ").join(kinds).lower()
+        }
     return format_html('<bdi dir="auto">{}</bdi>', reason)

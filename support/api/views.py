@@ -16,9 +16,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.models import Channel
+from core.providers import delivery_reported
 from core.selectors import channel_for
 from support import adapters, selectors, services
-from core.providers import delivery_reported
 from support.api.serializers import (
     AssignSerializer,
     ContactLogSerializer,

@@ -37,7 +37,10 @@ def test_segment_rules_in_live_count_out(writer, person, channels):
     )
     assert answer.status_code == 201, answer.json()
     body = answer.json()
-    assert body["count"] == 1 and body["compiled_description"] == "consents to marketing messages by Email"
+    assert (
+        body["count"] == 1
+        and body["compiled_description"] == "consents to marketing messages by Email"
+    )
     detail = writer.get(f"/api/v1/campaigns/segments/{body['id']}").json()
     assert detail["count"] == 1
     counted = writer.post("/api/v1/campaigns/segments/count", {"rules": {}}, format="json")

@@ -92,9 +92,7 @@ def test_product_list_page_searches_and_is_query_guarded(client, staff_in_role, 
     assert "Aria Runner" in content and "Ceramic mug" not in content
 
 
-def test_product_page_shows_where_it_is_listed_and_at_what_price(
-    client, staff_in_role, channels
-):
+def test_product_page_shows_where_it_is_listed_and_at_what_price(client, staff_in_role, channels):
     prices = {channels["web"]: 89, channels["store"]: 95, channels["web-az"]: 150}
     product = listed_product(prices, name="Aria Runner", variants=0)
     client.force_login(staff_in_role("Support agent"))

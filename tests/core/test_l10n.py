@@ -56,7 +56,9 @@ def test_django_date_filter_localize_and_time_go_through_the_layer():
 def test_timesince_in_persian_digits():
     later = NOWRUZ_MOMENT + dt.timedelta(hours=3)
     with translation.override("fa"):
-        text = Template("{{ d|timesince:later }}").render(Context({"d": NOWRUZ_MOMENT, "later": later}))
+        text = Template("{{ d|timesince:later }}").render(
+            Context({"d": NOWRUZ_MOMENT, "later": later})
+        )
     assert "۳" in text and "3" not in text
 
 

@@ -66,7 +66,9 @@ def test_pages_show_each_name_in_persian(client, staff_in_role):
         name="Online care", channel_kinds=["instagram"], names={"fa": "پشتیبانی آنلاین"}
     )
     CannedReplyFactory(title="Where is my order", names={"fa": "سفارش من کجاست"})
-    LocationFactory(code="wh-tehran", name="Tehran central warehouse", names={"fa": "انبار مرکزی تهران"})
+    LocationFactory(
+        code="wh-tehran", name="Tehran central warehouse", names={"fa": "انبار مرکزی تهران"}
+    )
     customer_with(("instagram", "sara.rahimi"), first_name="Sara", last_name="Rahimi")
     conversation = receive_inbound(
         InboundMessage(

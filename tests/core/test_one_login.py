@@ -29,6 +29,8 @@ def test_logging_in_there_opens_the_admin(client, staff_in_role):
 
 def test_an_account_that_is_not_staff_cannot_log_in(client):
     get_user_model().objects.create_user("shopper", password="shopper-pass-123")
-    response = client.post("/accounts/login/", {"username": "shopper", "password": "shopper-pass-123"})
+    response = client.post(
+        "/accounts/login/", {"username": "shopper", "password": "shopper-pass-123"}
+    )
     assert response.status_code == 200
     assert "_auth_user_id" not in client.session

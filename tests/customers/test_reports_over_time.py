@@ -465,8 +465,13 @@ def test_journeys_for_another_window_are_read_from_the_rollup(client, staff_in_r
                                                               api_client_for, shop):  # noqa: F811  # fmt: skip
     since, until = shop
     refresh_rollups(since=since - timedelta(days=1), until=until)
-    week = {("web", "store"): 1, ("store",): 2, ("phone",): 1, ("mobile_app", "store"): 1,
-            ("web",): 1}  # fmt: skip  (A's Instagram touch and B's app view are 8 and 10 days before)
+    week = {
+        ("web", "store"): 1,
+        ("store",): 2,
+        ("phone",): 1,
+        ("mobile_app", "store"): 1,
+        ("web",): 1,
+    }  # fmt: skip  (A's Instagram touch and B's app view are 8 and 10 days before)
     report, when = journeys_report(since, until, days=7)
     assert when is not None
     assert journeys_of(report) == week

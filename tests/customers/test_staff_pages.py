@@ -232,9 +232,11 @@ def test_timeline_details_read_as_words_not_python(client, staff_in_role, channe
         },
     )
     EventFactory(customer=sara, name="wishlist_shared", properties={"with": "family", "n": 2})
-    html = staff_client(client, staff_in_role).get(
-        reverse("customers:detail", args=[sara.public_id])
-    ).content.decode()
+    html = (
+        staff_client(client, staff_in_role)
+        .get(reverse("customers:detail", args=[sara.public_id]))
+        .content.decode()
+    )
     # Each value is isolated from its label: an English subject keeps its "?" in Persian.
     assert 'Order <bdi dir="auto">W-100001</bdi>' in html and "Total 56.00 USD" in html
     assert "1 product: ARIA-BLK-38 × 1" in html

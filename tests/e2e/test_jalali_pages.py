@@ -18,7 +18,12 @@ NOWRUZ = dt.datetime(2026, 3, 21, 10, 5, tzinfo=dt.UTC)
 
 
 def test_order_and_customer_pages_and_the_date_picker_in_persian(
-    page, live_server, log_in, staff_in_role, shop, customer  # noqa: F811
+    page,
+    live_server,
+    log_in,
+    staff_in_role,
+    shop,
+    customer,  # noqa: F811
 ):
     order = placed_order(customer, shop.channels["web"], [(shop.sku("black"), 2)])
     Order.objects.filter(pk=order.pk).update(placed_at=NOWRUZ)

@@ -224,7 +224,9 @@ def test_nearby_stores_nearest_first(api_client_for, variant):
     def add_stores(n):  # around Tehran, every one of them in the answer
         for _ in range(n):
             number = next(made)
-            near = LocationFactory(code=f"teh-{number}", latitude=35.6 + number / 100, longitude=51.4)
+            near = LocationFactory(
+                code=f"teh-{number}", latitude=35.6 + number / 100, longitude=51.4
+            )
             receive_stock(variant, near, 1)
 
     def nearby():

@@ -32,7 +32,10 @@ def test_order_placed_on_1_farvardin_shows_that_date(lead, nowruz_order):
     url = f"/orders/{nowruz_order.number}/"
     persian = lead.get(url, HTTP_ACCEPT_LANGUAGE="fa").content.decode()
     assert "۱۴۰۵/۱/۱" in persian
-    assert 'datetime="2026-03-21T10:05:00+00:00"' in lead.get("/orders/", HTTP_ACCEPT_LANGUAGE="fa").content.decode()
+    assert (
+        'datetime="2026-03-21T10:05:00+00:00"'
+        in lead.get("/orders/", HTTP_ACCEPT_LANGUAGE="fa").content.decode()
+    )
     english = lead.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "03/21/2026" in english and "1405" not in english
     StaffPreferences.objects.create(user=lead.user, calendar="gregorian")

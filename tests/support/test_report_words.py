@@ -19,7 +19,7 @@ def test_reports_show_durations_and_channel_names(client, staff_in_role, channel
     assert "5 h 8 min" in html
     assert "18517" not in html
     assert "percentile_cont" not in html and "p50" not in html
-    assert "<span class=\"channel-icon channel-instagram\"></span>Instagram</th>" in html
+    assert '<span class="channel-icon channel-instagram"></span>Instagram</th>' in html
 
 
 @pytest.mark.parametrize(

@@ -49,9 +49,7 @@ def assert_no_script_url(page: str):
 
 
 @pytest.mark.parametrize("url", UNSAFE_URLS)
-def test_webhook_attachment_with_a_script_url_is_no_link_in_the_agents_page(
-    webhooks, agent, url
-):
+def test_webhook_attachment_with_a_script_url_is_no_link_in_the_agents_page(webhooks, agent, url):
     response = webhooks.post("instagram", instagram_with_attachment(url))
     assert response.status_code == 200, response.content
 
