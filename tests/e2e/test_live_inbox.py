@@ -241,11 +241,9 @@ def second_web_process(redis_url):
         print(stop(process))  # shown when the test fails
 
 
-@pytest.mark.postgres
-@pytest.mark.worker
-def test_the_inbox_updates_live_with_redis_across_two_web_processes(
-    browser, live_server, agents, settings, redis_url, second_web_process
-):
+@pytest.fixture
+def redis_mode(agents, settings, redis_url, second_web_process):
+    """This process on Redis as the other one is: live events and "is replying" shared."""
     from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
     from core import live
@@ -258,46 +256,32 @@ def test_the_inbox_updates_live_with_redis_across_two_web_processes(
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
     }
-    # Long waits here: within the story only a Redis announcement can wake the agent's page.
+    # Long waits here: within the story only a Redis announcement can wake the other pages.
     settings.LIVE_EVENTS_STREAM_SECONDS = 20
     settings.LIVE_EVENTS_HEARTBEAT_SECONDS = 30
     try:
-        the_story(
-            browser,
-            agent_base=live_server.url,
-            colleague_base=second_web_process,
-            webhook_base=second_web_process,
-        )
+        yield second_web_process
     finally:
         live.stop_subscriber()
 
 
 @pytest.mark.postgres
 @pytest.mark.worker
-def test_the_chat_widget_and_the_inbox_talk_live_with_redis_across_two_web_processes(
-    browser, live_server, agents, settings, redis_url, second_web_process
+def test_the_inbox_updates_live_with_redis_across_two_web_processes(
+    browser, live_server, redis_mode
 ):
-    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+    the_story(
+        browser, agent_base=live_server.url, colleague_base=redis_mode, webhook_base=redis_mode
+    )
 
-    from core import live
 
-    _maryam, reza = agents
-    reza.password = PBKDF2PasswordHasher().encode("demo-pass-123", "live-inbox-salt")
-    reza.save(update_fields=["password"])
-    settings.LIVE_EVENTS_REDIS_URL = redis_url
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
-    }
-    settings.LIVE_EVENTS_STREAM_SECONDS = 20
-    settings.LIVE_EVENTS_HEARTBEAT_SECONDS = 30
-    try:
-        # The visitor's widget listens on the other process: only Redis tells it of the
-        # agent's reply written here; her messages, written there, reach the agent here.
-        the_widget_story(
-            browser,
-            agent_base=live_server.url,
-            shop_base=second_web_process,
-            colleague_base=second_web_process,
-        )
-    finally:
-        live.stop_subscriber()
+@pytest.mark.postgres
+@pytest.mark.worker
+def test_the_chat_widget_and_the_inbox_talk_live_with_redis_across_two_web_processes(
+    browser, live_server, redis_mode
+):
+    # The visitor's widget listens on the other process: only Redis tells it of the agent's
+    # reply written here; her messages, written there, reach the agent here.
+    the_widget_story(
+        browser, agent_base=live_server.url, shop_base=redis_mode, colleague_base=redis_mode
+    )
