@@ -217,6 +217,22 @@ class _WidgetView(APIView):
         channel, _parse = inbound_channel("webchat", code or None)
         return channel
 
+    def visitor_from_headers(self):
+        """(channel, visitor id) of a GET: the token travels in headers, never in the URL."""
+        channel = self.channel(self.request.query_params.get("channel"))
+        headers = self.request.headers
+        visitor = widget.check_visitor(
+            channel, headers.get("X-Visitor-Id"), headers.get("X-Visitor-Token")
+        )
+        return channel, visitor
+
+    def message_id(self, name) -> int:
+        """The query parameter `name`, a message id (0 when absent); 400 naming it else."""
+        value = self.request.query_params.get(name) or "0"
+        if not value.isdigit() or len(value) > 18:
+            raise InvalidPayload(f"{name} is a message id.", fields={name: ["Not a number."]})
+        return int(value)
+
 
 class WebchatSessionView(_WidgetView):
     """Start or resume the visitor's chat: a new visitor gets an id and its token (the widget
@@ -282,14 +298,8 @@ class WebchatMessagesView(_WidgetView):
         },
     )
     def get(self, request):
-        channel = self.channel(request.query_params.get("channel"))
-        visitor = widget.check_visitor(
-            channel, request.headers.get("X-Visitor-Id"), request.headers.get("X-Visitor-Token")
-        )
-        after = request.query_params.get("after") or "0"
-        if not after.isdigit() or len(after) > 18:
-            raise InvalidPayload("after is a message id.", fields={"after": ["Not a number."]})
-        messages = widget.messages_for(channel, visitor, after=int(after))
+        channel, visitor = self.visitor_from_headers()
+        messages = widget.messages_for(channel, visitor, after=self.message_id("after"))
         return Response({"online": widget.is_open(channel), "messages": messages})
 
     @extend_schema(
@@ -387,16 +397,9 @@ class WebchatEventsView(_WidgetView):
         },
     )
     def get(self, request):
-        channel = self.channel(request.query_params.get("channel"))
-        visitor = widget.check_visitor(
-            channel, request.headers.get("X-Visitor-Id"), request.headers.get("X-Visitor-Token")
-        )
-        after = request.query_params.get("after_message") or "0"
-        if not after.isdigit() or len(after) > 18:
-            raise InvalidPayload(
-                "after_message is a message id.", fields={"after_message": ["Not a number."]}
-            )
-        stream = widget.visitor_stream(channel, visitor, after_message=int(after))
+        channel, visitor = self.visitor_from_headers()
+        after = self.message_id("after_message")
+        stream = widget.visitor_stream(channel, visitor, after_message=after)
         body = stream.__aiter__() if isinstance(request._request, ASGIRequest) else iter(stream)
         response = StreamingHttpResponse(body, content_type="text/event-stream")
         response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
