@@ -163,6 +163,10 @@ def ledger():
         yield ledger
 
 
+# PostgreSQL only: the worker thread writes the sync state while the test reads it, and the
+# test database of the SQLite run (in memory, shared cache) locks whole tables for that
+# ("database table is locked", now and then). The other tests here run on both.
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_round_trip_order_in_stock_out_replay_ignored_forgery_refused(
     ledger, worker, shop, variant, shop_server
