@@ -12,6 +12,8 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Count, F, Sum, Window
+from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -22,7 +24,7 @@ from core.api.errors import DomainError
 from core.l10n import normalise_digits
 from inventory import selectors, services
 from inventory.forms import CountForm, LedgerFilterForm, NearbyForm, TransferForm
-from inventory.models import Location, TransferStatus
+from inventory.models import Location, TransferLine, TransferStatus
 
 PAGE_SIZE = 50
 
@@ -177,11 +179,6 @@ LINES_LISTED = 6
 def _listed(transfers):
     """The transfers as a list, each with `units` (summed in the database), `first_lines` (its
     first LINES_LISTED lines by SKU, one query for all) and `more_lines`."""
-    from django.db.models import Count, F, Sum, Window
-    from django.db.models.functions import RowNumber
-
-    from inventory.models import TransferLine
-
     listed = list(
         transfers.prefetch_related(None).annotate(
             units=Sum("lines__quantity"), line_count=Count("lines")

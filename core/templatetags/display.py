@@ -3,6 +3,7 @@
 Dates need no filter: `|date` and `{{ a_date }}` already go through core.l10n."""
 
 from django import template
+from django.utils.translation import get_language_info, gettext
 
 from core import l10n
 from core.forms import LocalisedDateTimeInput
@@ -52,8 +53,6 @@ def price_unit(channel):
 def language_label(code):
     """A language code (fa, en_US) as the reader names that language ("Persian" in English,
     «فارسی» in Persian); an unknown code as it is."""
-    from django.utils.translation import get_language_info, gettext
-
     for candidate in (str(code or ""), str(code or "").replace("_", "-").split("-")[0]):
         try:
             return gettext(get_language_info(candidate)["name"])

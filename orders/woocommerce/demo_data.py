@@ -13,7 +13,7 @@ from catalog.services import set_variant_price
 from core.api.errors import DomainError
 from core.demo import register_stage
 from core.factories import ChannelFactory
-from core.models import ChannelKind, ChannelProvider
+from core.models import Channel, ChannelKind, ChannelProvider
 from core.providers.woocommerce import signature_of
 from inventory.factories import ChannelStockRuleFactory
 from orders.woocommerce.services.catalog import link_variant
@@ -34,7 +34,6 @@ LINKED = 6  # products of the shop linked to ours
 
 @register_stage("woocommerce.shop", order=40, label="WooCommerce shop")
 def seed_woocommerce(ctx):
-    from core.models import Channel
 
     if Channel.objects.filter(code=CODE).exists():
         return
