@@ -536,6 +536,24 @@ def support_charts(filters):
         ]
         for row in weeks
     ]
+
+    def percentiles_chart(key, title, figure):
+        """Median and 90th percentile of `figure` (frt, resolution) per week."""
+        return Chart(
+            key=key,
+            title=title,
+            kind="line",
+            labels=mondays,
+            series=[
+                {"label": _("Median"), "data": [row[f"{figure}_p50"] for row in weeks]},
+                {"label": _("90th percentile"), "data": [row[f"{figure}_p90"] for row in weeks]},
+            ],
+            value_format=SECONDS,
+            note=week_note,
+            csv_headers=times_csv,
+            csv_rows=times_rows,
+        )
+
     return [
         Chart(
             key="support-volume",
@@ -553,34 +571,8 @@ def support_charts(filters):
                 for i, kind in enumerate(volume["kinds"])
             ],
         ),
-        Chart(
-            key="support-first-response-weeks",
-            title=_("First response time per week"),
-            kind="line",
-            labels=mondays,
-            series=[
-                {"label": _("Median"), "data": [row["frt_p50"] for row in weeks]},
-                {"label": _("90th percentile"), "data": [row["frt_p90"] for row in weeks]},
-            ],
-            value_format=SECONDS,
-            note=week_note,
-            csv_headers=times_csv,
-            csv_rows=times_rows,
-        ),
-        Chart(
-            key="support-resolution-weeks",
-            title=_("Resolution time per week"),
-            kind="line",
-            labels=mondays,
-            series=[
-                {"label": _("Median"), "data": [row["resolution_p50"] for row in weeks]},
-                {"label": _("90th percentile"), "data": [row["resolution_p90"] for row in weeks]},
-            ],
-            value_format=SECONDS,
-            note=week_note,
-            csv_headers=times_csv,
-            csv_rows=times_rows,
-        ),
+        percentiles_chart("support-first-response-weeks", _("First response time per week"), "frt"),
+        percentiles_chart("support-resolution-weeks", _("Resolution time per week"), "resolution"),
         Chart(
             key="support-breach-weeks",
             title=_("SLA breach rate and satisfied customers per week"),
