@@ -171,12 +171,7 @@ def counter_return(request):
         if order is None:
             form.add_error("order", _("No order has this number."))
         else:
-            from orders.services.returns import line_of
-
-            line = (
-                line_of(order, data["sku"].strip())
-                or order.lines.filter(sku=data["sku"].strip()).first()
-            )
+            line = services.line_of(order, data["sku"])
             if line is None:
                 form.add_error("sku", _("This SKU is not in the order."))
             else:

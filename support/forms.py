@@ -7,8 +7,10 @@ from django.utils.translation import gettext_lazy as _
 
 from core.models import Channel, ChannelKind
 from core.placeholders import unknown_placeholders
+from orders.choices import ReturnReason
 from support.models import CannedReply, ConversationStatus, Priority, Team
 from support.selectors import InboxFilters
+from support.services import after_sales
 from support.services.outbound import CANNED_PLACEHOLDERS
 
 STATUS_CHOICES = [
@@ -104,7 +106,11 @@ class AfterSalesForm(forms.Form):
     """From a conversation: a return, an exchange or a replacement for one of the customer's
     orders, recorded in the channel the customer wrote on."""
 
-    RETURN, EXCHANGE, REPLACEMENT = "return", "exchange", "replacement"
+    RETURN, EXCHANGE, REPLACEMENT = (
+        after_sales.RETURN,
+        after_sales.EXCHANGE,
+        after_sales.REPLACEMENT,
+    )
     action = forms.ChoiceField(
         label=_("What"),
         choices=[
@@ -125,8 +131,6 @@ class AfterSalesForm(forms.Form):
     )
 
     def __init__(self, *args, orders=(), **kwargs):
-        from orders.models import ReturnReason
-
         super().__init__(*args, **kwargs)
         self.fields["order"].choices = [(o.number, o.number) for o in orders]
         self.fields["reason"].choices = ReturnReason.choices

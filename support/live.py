@@ -8,5 +8,5 @@ TOPIC = "support.conversation"
 
 def conversation_changed(conversation, kind: str, **ids) -> None:
     """`kind` is what happened (message_received, message_sent, note_added, assigned,
-    status_changed, priority_changed, sla_breached, typing); `ids` plain ids (message=12)."""
+    status_changed, priority_changed, order_linked, sla_breached, typing); `ids` plain ids (message=12)."""
     live.publish(TOPIC, kind, object_id=conversation.pk, payload=dict(ids))

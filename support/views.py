@@ -18,6 +18,7 @@ from core.api.errors import DomainError
 from core.forms import LocalisedDateTimeField
 from core.models import AuditAction, Channel, ChannelKind, ProviderTemplate
 from core.services import audit
+from orders.selectors import order_by_number, orders_of_customer
 from support import reports, selectors, services, views_live
 from support.errors import InvalidPayload
 from support.forms import AfterSalesForm, ComposerForm, ContactLogForm, InboxFilterForm
@@ -29,9 +30,9 @@ from support.models import (
     Tag,
     Team,
 )
+from support.services import after_sales
 from support.services.outbound import (
     WINDOW_CLOSED_CODES,
-    default_channel,
     render_canned,
     template_message,
 )
@@ -355,63 +356,29 @@ def tags_view(request, conversation):
 
 @_action
 def order_view(request, conversation):
-    Conversation.objects.filter(pk=conversation.pk).update(
-        related_order_number=request.POST.get("related_order_number", "").strip()[:50]
-    )
+    services.link_order(conversation, request.POST.get("related_order_number", ""))
 
 
 @_action
 def after_sales_view(request, conversation):
-    """Start a return, exchange or replacement for one of the customer's orders, recorded in
-    the channel the customer last wrote on; the conversation is linked to the order and gets
-    an internal note saying what was done."""
-    from orders import services as orders
-    from orders.selectors import order_by_number, orders_of_customer
-    from orders.services.returns import line_of
-
+    """Start a return, exchange or replacement for one of the customer's orders (see
+    support.services.after_sales)."""
     if not request.user.has_perm(AFTER_SALES):
         raise PermissionDenied
     form = AfterSalesForm(request.POST, orders=orders_of_customer(conversation.customer))
     if not form.is_valid():
         return _after_action(request, conversation, error=_form_problems(form))
     data = form.cleaned_data
-    order = order_by_number(data["order"])
-    line = line_of(order, data["sku"].strip())
-    if line is None:
-        return _after_action(
-            request, conversation, error=_("No handed-over line of this SKU is left to return.")
-        )
-    channel = default_channel(conversation) or conversation.started_channel
-    items = [{"line_id": line.pk, "quantity": data["quantity"], "reason": data["reason"]}]
-    note = _("From conversation %(token)s") % {"token": conversation.token}
-    if data["action"] == AfterSalesForm.EXCHANGE:
-        record = orders.exchange(
-            order,
-            return_lines=items,
-            new_lines=[{"sku": data["new_sku"].strip(), "quantity": data["quantity"]}],
-            channel=channel.code,
-            hand_over=False,
-            note=note,
-            by=request.user,
-        )
-        done = _("Exchange started: return %(ret)s, new goods on order %(new)s.") % {
-            "ret": record.return_request.number,
-            "new": record.new_order.number,
-        }
-    elif data["action"] == AfterSalesForm.REPLACEMENT:
-        record = orders.create_replacement(
-            order, lines=items, channel=channel.code, note=note, by=request.user
-        )
-        done = _("Replacement order %(new)s created; a courier collects the defective goods.") % {
-            "new": record.new_order.number
-        }
-    else:
-        record = orders.create_return(
-            order, lines=items, channel=channel.code, note=note, by=request.user
-        )
-        done = _("Return %(ret)s opened; refund on receipt.") % {"ret": record.number}
-    Conversation.objects.filter(pk=conversation.pk).update(related_order_number=order.number)
-    services.add_note(conversation, request.user, done)
+    done = after_sales.start_after_sales(
+        conversation,
+        order_by_number(data["order"]),
+        action=data["action"],
+        sku=data["sku"],
+        quantity=data["quantity"],
+        reason=data["reason"],
+        new_sku=data["new_sku"],
+        by=request.user,
+    )
     flash.success(request, done)
 
 

@@ -242,13 +242,11 @@ class OrderLineView(OrdersDoor, APIView):
 
 def _return_lines(order, lines, *, with_reason=True):
     """line_id as given, or the order's fulfilled line of the SKU with units left."""
-    from orders.services.returns import line_of
-
     items = []
     for index, line in enumerate(lines):
         line_id = line.get("line_id")
         if not line_id:
-            found = line_of(order, line["sku"]) or order.lines.filter(sku=line["sku"]).first()
+            found = services.line_of(order, line["sku"])
             if found is None:
                 raise OrderError(
                     f"Order {order.number} has no line of {line['sku']}.",

@@ -27,6 +27,7 @@ from orders.services.returns import (
     create_replacement,
     create_return,
     exchange,
+    line_of,
     receive_return,
 )
 
@@ -49,6 +50,7 @@ __all__ = [
     "detect_abandoned_carts",
     "exchange",
     "fulfil",
+    "line_of",
     "place_order",
     "receive_return",
     "record_payment",

@@ -65,7 +65,10 @@ def _inputs(items) -> list[ReturnLineInput]:
 
 
 def _open_return(order, items, *, kind, channel, location, note, by) -> Return:
-    """Check and record the return lines (in the caller's transaction, order locked)."""
+    """Lock `order`, check and record the return of `items` (ReturnLineInputs), in the
+    caller's transaction. Every kind (return, exchange, replacement) opens here; the locked
+    order is the return's `order`."""
+    order = lock(order)
     if order.status not in RETURNABLE:
         raise ReturnRefused(
             _("Order %(number)s is %(status)s; only fulfilled goods can come back.")
@@ -236,7 +239,6 @@ def create_return(
     location = common.location_of(location, field="location")
     items = _inputs(lines)
     with transaction.atomic():
-        order = lock(order)
         ret = _open_return(
             order,
             items,
@@ -293,7 +295,6 @@ def exchange(
     if not new_lines:
         raise OrderError(_("Name the new goods."), fields={"new_lines": [_("Required.")]})
     with transaction.atomic():
-        order = lock(order)
         ret = _open_return(
             order,
             items,
@@ -303,6 +304,7 @@ def exchange(
             note=note,
             by=by,
         )
+        order = ret.order  # locked and fresh
         credit = sum((rl.refund_amount for rl in ret.lines.all()), common.zero(order.currency))
         # At a counter the new goods are handed over there, unless the store has none left
         # (hand_over=False): then they are shipped.
@@ -420,7 +422,6 @@ def create_replacement(
     for item in items:
         item.reason = ReturnReason.DEFECT
     with transaction.atomic():
-        order = lock(order)
         ret = _open_return(
             order,
             items,
@@ -430,6 +431,7 @@ def create_replacement(
             note=note,
             by=by,
         )
+        order = ret.order  # locked and fresh
         ret.refund_amount = common.zero(order.currency)
         ret.save(update_fields=["refund_amount"])
         returned = list(ret.lines.select_related("order_line"))
@@ -524,8 +526,13 @@ def collect_pickup(pickup, *, channel=None, location=None, by=None) -> CourierPi
 
 
 def line_of(order, sku) -> OrderLine | None:
-    """The order's fulfilled line of `sku` with units left to return (for doors given a SKU)."""
-    for line in order.lines.filter(sku=sku, status=LineStatus.FULFILLED).order_by("id"):
-        if line.returnable_quantity > 0:
+    """The order line a door given a SKU (not a line id) means: the first fulfilled line of
+    `sku` with units left to return; else any line of `sku`, so that the return services
+    refuse it with their reason (not handed over yet, all returned); None when the order has
+    no line of `sku`. Every door (API, store counter, support inbox) asks this one rule."""
+    sku = sku.strip()
+    lines = list(order.lines.filter(sku=sku).order_by("id"))
+    for line in lines:
+        if line.status == LineStatus.FULFILLED and line.returnable_quantity > 0:
             return line
-    return None
+    return lines[0] if lines else None

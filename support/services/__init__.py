@@ -6,6 +6,7 @@ from support.services import receive_inbound, reply, add_note, assign, set_statu
 from support.services.assignment import assign, auto_assign, set_availability, team_for_channel
 from support.services.conversations import (
     add_note,
+    link_order,
     merge_conversations,
     open_conversation,
     sanitise_html,
@@ -31,6 +32,7 @@ __all__ = [
     "InboundMessage",
     "InboundResult",
     "add_note",
+    "link_order",
     "assign",
     "auto_assign",
     "deliver",

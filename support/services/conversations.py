@@ -166,6 +166,23 @@ def add_note(conversation: Conversation, author, text: str) -> Message:
         return note
 
 
+def link_order(conversation: Conversation, number: str) -> Conversation:
+    """Say which order the conversation is about (blank unlinks it); canned replies' order
+    placeholder and the customer panel read it."""
+    number = (number or "").strip().lstrip("#")
+    if len(number) > 50:
+        raise IllegalTransition(
+            _("An order number has at most 50 characters."),
+            fields={"related_order_number": [_("Too long.")]},
+        )
+    conversation.related_order_number = number
+    Conversation.objects.filter(pk=conversation.pk).update(
+        related_order_number=number, updated_at=timezone.now()
+    )
+    live.conversation_changed(conversation, "order_linked")
+    return conversation
+
+
 def set_status(conversation: Conversation, status: str, *, by=None, snoozed_until=None):
     """Move a conversation: pending pauses the SLA clocks, open resumes them, resolved stops
     them and sends the CSAT survey, closed is final. Raises IllegalTransition."""

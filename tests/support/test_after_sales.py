@@ -132,3 +132,37 @@ def test_staff_without_the_right_cannot_start_one(client, staff_in_role, shop, i
     )
     assert response.status_code == 403
     assert not Return.objects.exists()
+
+
+def test_every_door_names_the_same_reason_for_a_sku_already_returned(
+    client, staff_in_role, shop, instagram_report
+):
+    """The inbox finds the order line of a SKU by the rule the API and the store counter use:
+    once the unit is back, all three refuse with the orders service's reason, and the inbox
+    writes nothing (no second return, no note, no link)."""
+    order, conversation = instagram_report
+    client.force_login(staff_in_role("Support agent"))
+    data = {"order": order.number, "sku": shop.sku("black"), "quantity": 1, "reason": "size"}
+    start(client, conversation, action="return", **data)
+    assert Return.objects.count() == 1
+    notes = conversation.messages.filter(direction="note").count()
+    page = start(client, conversation, action="return", **data).content.decode()
+    assert Return.objects.count() == 1
+    assert conversation.messages.filter(direction="note").count() == notes
+    assert f"Only 0 of {shop.sku('black')} can come back from order {order.number}." in page
+
+
+def test_linking_an_order_goes_through_the_service(client, staff_in_role, instagram_report):
+    order, conversation = instagram_report
+    client.force_login(staff_in_role("Support agent"))
+    client.post(
+        f"/support/c/{conversation.pk}/order", {"related_order_number": f" #{order.number} "}
+    )
+    conversation.refresh_from_db()
+    assert conversation.related_order_number == order.number
+    page = client.post(
+        f"/support/c/{conversation.pk}/order", {"related_order_number": "9" * 51}, follow=True
+    ).content.decode()
+    conversation.refresh_from_db()
+    assert conversation.related_order_number == order.number
+    assert "An order number has at most 50 characters." in page

@@ -8,7 +8,7 @@
   var root = document.querySelector("[data-live-events]");
   if (!root || !window.EventSource || !window.fetch) { return; }
   var KINDS = ["message_received", "message_sent", "note_added", "assigned", "status_changed",
-    "priority_changed", "sla_breached", "typing"];
+    "priority_changed", "order_linked", "sla_breached", "typing"];
   var HEARTBEAT_MS = 3000;
   var TYPING_SECONDS = 8;
   var me = root.getAttribute("data-live-me");
