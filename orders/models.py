@@ -13,13 +13,22 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from djmoney.models.fields import MoneyField
 
+from orders.choices import (  # noqa: F401 (other modules of orders import them from here)
+    AlertKind,
+    CartStatus,
+    FulfilmentMethod,
+    LineStatus,
+    OrderKind,
+    OrderStatus,
+    PartStatus,
+    PaymentStatus,
+    PickupStatus,
+    ReturnKind,
+    ReturnReason,
+    ReturnStatus,
+)
+
 MONEY = {"max_digits": 14, "decimal_places": 2, "default_currency": settings.DEFAULT_CURRENCY}
-
-
-class CartStatus(models.TextChoices):
-    ACTIVE = "active", _("Active")
-    ABANDONED = "abandoned", _("Abandoned")
-    CONVERTED = "converted", _("Converted")
 
 
 class Cart(models.Model):
@@ -113,15 +122,6 @@ class CartLine(models.Model):
         return self.unit_price * self.quantity
 
 
-class OrderStatus(models.TextChoices):
-    PLACED = "placed", _("Placed")
-    CONFIRMED = "confirmed", _("Confirmed")
-    PARTIALLY_FULFILLED = "partially_fulfilled", _("Partially fulfilled")
-    FULFILLED = "fulfilled", _("Fulfilled")
-    COMPLETED = "completed", _("Completed")
-    CANCELLED = "cancelled", _("Cancelled")
-
-
 # The state machine: from -> the statuses it may move to.
 ORDER_TRANSITIONS = {
     OrderStatus.PLACED: {OrderStatus.CONFIRMED, OrderStatus.CANCELLED},
@@ -136,28 +136,6 @@ ORDER_TRANSITIONS = {
     OrderStatus.CANCELLED: set(),
 }
 OPEN_STATUSES = (OrderStatus.PLACED, OrderStatus.CONFIRMED)
-
-
-class PaymentStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    AUTHORISED = "authorised", _("Authorised")
-    PAID = "paid", _("Paid")
-    PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
-    REFUNDED = "refunded", _("Refunded")
-    NOT_REQUIRED = "not_required", _("Not required")
-
-
-class FulfilmentMethod(models.TextChoices):
-    SHIP = "ship", _("Ship to address")
-    PICKUP_IN_STORE = "pickup_in_store", _("Pickup in store")
-    SHIP_FROM_STORE = "ship_from_store", _("Ship from store")
-    IN_STORE = "in_store", _("Taken in store")
-
-
-class OrderKind(models.TextChoices):
-    SALE = "sale", _("Sale")
-    EXCHANGE = "exchange", _("Exchange")
-    REPLACEMENT = "replacement", _("Replacement")
 
 
 class Order(models.Model):
@@ -274,13 +252,6 @@ class Order(models.Model):
         return self.status in OPEN_STATUSES
 
 
-class LineStatus(models.TextChoices):
-    OPEN = "open", _("Open")
-    FULFILLED = "fulfilled", _("Fulfilled")
-    CANCELLED = "cancelled", _("Cancelled")
-    REMOVED = "removed", _("Removed by an edit")
-
-
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, related_name="lines", on_delete=models.CASCADE)
     variant = models.ForeignKey(
@@ -359,15 +330,29 @@ class OrderLine(models.Model):
     def is_active(self):
         return self.status in (LineStatus.OPEN, LineStatus.FULFILLED)
 
+    @classmethod
+    def build(cls, order, variant, quantity, price, *, method, store, channel, replaces=None):
+        """An unsaved line of `quantity` x `variant` at `price`: where it is picked up (a
+        pickup line) or from where it leaves (any other method) is the one `store`."""
+        pickup = method == FulfilmentMethod.PICKUP_IN_STORE
+        return cls(
+            order=order,
+            variant=variant,
+            sku=variant.sku,
+            product_name=str(variant.product)[:255],
+            quantity=quantity,
+            unit_price=price,
+            line_total=price * quantity,
+            fulfilment_method=method,
+            location=None if pickup else store,
+            pickup_location=store if pickup else None,
+            channel=channel,
+            replaces_line=replaces,
+        )
+
     @property
     def returnable_quantity(self):
         return self.quantity - self.quantity_returned if self.status == LineStatus.FULFILLED else 0
-
-
-class PartStatus(models.TextChoices):
-    OPEN = "open", _("Open")
-    FULFILLED = "fulfilled", _("Fulfilled")
-    RELEASED = "released", _("Released")
 
 
 class OrderLinePart(models.Model):
@@ -407,15 +392,6 @@ class OrderLinePart(models.Model):
 
     def __str__(self):
         return f"{self.quantity}× @{self.location_id}"
-
-
-class AlertKind(models.TextChoices):
-    TRANSFER_LATE = "transfer_late", _("The transfer for a pickup is late")
-    PICKUP_REPLANNED = "pickup_replanned", _("The pickup is served from the store's own stock")
-    PICKUP_RELEASED = (
-        "pickup_released",
-        _("The pickup's units did not arrive; the hold is released"),
-    )
 
 
 class OrderAlert(models.Model):
@@ -540,27 +516,8 @@ class FulfilmentLine(models.Model):
         return f"{self.quantity}× line {self.order_line_id}"
 
 
-class ReturnReason(models.TextChoices):
-    DEFECT = "defect", _("Defect")
-    SIZE = "size", _("Wrong size")
-    COLOUR = "colour", _("Colour")
-    CHANGED_MIND = "changed_mind", _("Changed mind")
-
-
 # Goods returned for these reasons cannot be sold again: they go to the damaged state.
 DAMAGED_REASONS = frozenset({ReturnReason.DEFECT})
-
-
-class ReturnKind(models.TextChoices):
-    RETURN = "return", _("Return")
-    EXCHANGE = "exchange", _("Exchange")
-    REPLACEMENT = "replacement", _("Replacement")
-
-
-class ReturnStatus(models.TextChoices):
-    REQUESTED = "requested", _("Requested")
-    RECEIVED = "received", _("Received")
-    CANCELLED = "cancelled", _("Cancelled")
 
 
 class Return(models.Model):
@@ -681,13 +638,6 @@ class Replacement(models.Model):
 
     def __str__(self):
         return f"Replacement {self.pk}"
-
-
-class PickupStatus(models.TextChoices):
-    SCHEDULED = "scheduled", _("Scheduled")
-    COLLECTED = "collected", _("Collected")
-    FAILED = "failed", _("Failed")
-    CANCELLED = "cancelled", _("Cancelled")
 
 
 class CourierPickup(models.Model):

@@ -10,6 +10,7 @@ from orders.errors import OrderError, OrderNotEditable
 from orders.models import FulfilmentMethod, LineStatus, OrderLine
 from orders.services import common
 from orders.services.lifecycle import lock
+from orders.services.lines import require_store
 from orders.services.stock import STORE_METHODS, release_line, reserve_line, save_parts
 
 
@@ -62,24 +63,16 @@ def _new_line(order, variant, quantity, *, channel, method, store, replaces=None
             % {"sku": variant.sku, "currency": price.currency.code, "order": order.currency},
             fields={"sku": [_("Other currency.")]},
         )
-    if method in STORE_METHODS and store is None:
-        raise OrderError(
-            _("A %(method)s line needs a store.") % {"method": method},
-            fields={"store": [_("Required for this fulfilment method.")]},
-        )
-    line = OrderLine(
-        order=order,
-        variant=variant,
-        sku=variant.sku,
-        product_name=str(variant.product)[:255],
-        quantity=quantity,
-        unit_price=price,
-        line_total=price * quantity,
-        fulfilment_method=method,
-        location=store if method != FulfilmentMethod.PICKUP_IN_STORE else None,
-        pickup_location=store if method == FulfilmentMethod.PICKUP_IN_STORE else None,
+    require_store(method, store, field="store")
+    line = OrderLine.build(
+        order,
+        variant,
+        quantity,
+        price,
+        method=method,
+        store=store,
         channel=channel,
-        replaces_line=replaces,
+        replaces=replaces,
     )
     reserve_line(line, order_channel=order.channel, field="line")
     line.save()

@@ -23,7 +23,8 @@ from orders.models import (
     PaymentStatus,
 )
 from orders.services import common
-from orders.services.stock import STORE_METHODS, reserve_line, save_parts
+from orders.services.lines import require_store
+from orders.services.stock import reserve_line, save_parts
 
 
 @dataclass
@@ -141,11 +142,7 @@ def place_order(
                 fields={f"{name}.fulfilment_method": [_("Unknown method.")]},
             )
         line_store = common.location_of(item.store, field=f"{name}.store") or order_store
-        if method in STORE_METHODS and line_store is None:
-            raise OrderError(
-                _("A %(method)s line needs a store.") % {"method": method},
-                fields={f"{name}.store": [_("Required for this fulfilment method.")]},
-            )
+        require_store(method, line_store, field=f"{name}.store")
         if method in (FulfilmentMethod.SHIP, FulfilmentMethod.SHIP_FROM_STORE) and not ship.address:
             raise OrderError(
                 _("A shipped order needs a shipping address."),
@@ -290,20 +287,9 @@ def _create(
     )
     lines = []
     for variant, quantity, price, line_method, line_store in prepared:
-        line = OrderLine(
-            order=order,
-            variant=variant,
-            sku=variant.sku,
-            product_name=str(variant.product)[:255],
-            quantity=quantity,
-            unit_price=price,
-            line_total=price * quantity,
-            fulfilment_method=line_method,
-            location=line_store if line_method != FulfilmentMethod.PICKUP_IN_STORE else None,
-            pickup_location=line_store if line_method == FulfilmentMethod.PICKUP_IN_STORE else None,
-            channel=channel,
+        line = OrderLine.build(
+            order, variant, quantity, price, method=line_method, store=line_store, channel=channel
         )
-        line.order = order
         lines.append(line)
     # Each hold keeps its stock row locked until commit: held in request order, an order
     # for [A, B] and one for [B, A] would each wait for the other. Held in one stable order
