@@ -151,7 +151,7 @@ def main():
         django.setup()
         from django.core.management import call_command
 
-        from catalog import feeds
+        from catalog.services import feeds
 
         call_command("migrate", verbosity=0)
         started = time.perf_counter()

@@ -4,7 +4,6 @@ attributes; prices per channel on the listing and variant pages; feeds and their
 from django import forms
 from django.contrib import admin
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import (
@@ -22,25 +21,21 @@ from catalog.models import (
     ProductVariant,
     VariantListing,
 )
-from core.services.enqueue import after_commit
+from catalog.services import move_category, product_changed
 
 
 class FeedsFollowChanges:
-    """Admin saves do what the services' writes do: mark the product updated (partners read
-    `updated_since`) and regenerate the feeds after commit."""
+    """Admin saves end as the services' writes do (`product_changed`): the product marked
+    updated (partners read `updated_since`) and the feeds regenerated after commit."""
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        from catalog.feeds import schedule_regeneration
-
         obj = form.instance
-        product_id = (
+        product_changed(
             obj.pk
             if isinstance(obj, Product)
             else getattr(obj, "product_id", None) or obj.listing.product_id
         )
-        Product.objects.filter(pk=product_id).update(updated_at=timezone.now())
-        after_commit(schedule_regeneration)
 
 
 class VariantListingForm(forms.ModelForm):
@@ -197,8 +192,6 @@ class CategoryAdmin(admin.ModelAdmin):
     readonly_fields = ["path", "depth"]
 
     def save_model(self, request, obj, form, change):
-        from catalog.services import move_category
-
         if change and "parent" in form.changed_data:
             new_parent = obj.parent
             obj.parent = Category.objects.get(pk=obj.pk).parent

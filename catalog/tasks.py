@@ -1,9 +1,13 @@
-"""Catalog's Celery tasks: small wrappers over the feed service."""
+"""Catalog's Celery tasks: small wrappers over the feed and import services, and
+`send_build`, which hands a queued feed build to a worker."""
 
 from celery import shared_task
 
-from catalog import feeds, import_jobs
+from catalog import import_jobs
+from catalog.models import FeedRun
+from catalog.services import feeds
 from core.services import shared_cache
+from core.services.enqueue import enqueue_after_commit
 
 
 @shared_task(name="catalog.regenerate_feeds")
@@ -43,3 +47,17 @@ def run_import(import_id):
 def start_waiting_imports():
     """Beat: imports whose publish was lost, or whose worker died."""
     return {"sent": import_jobs.start_waiting_imports()}
+
+
+def send_build(run: FeedRun, *, after):
+    """Hand a queued build (see `feeds.request_build`) to a worker once the transaction
+    commits. In the embedded mode (no broker: tasks run eagerly, in-process) it runs once
+    `after`, the response of the request that asked, has been sent, so that request answers
+    at once in either mode. A publish the broker refuses is logged, never raised: the run
+    waits queued and counts as lost after BUILD_PENDING_SECONDS, when the next fetch queues
+    another."""
+    if build_feed.app.conf.task_always_eager:
+        # What the server calls once the response is out (Django's FileResponse uses it too).
+        after._resource_closers.append(lambda: build_feed.delay(run.pk))
+    else:
+        enqueue_after_commit(build_feed, run.pk)

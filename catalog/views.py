@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from catalog import feeds, import_jobs, selectors, services
+from catalog import feed_formats, import_jobs, selectors, services
 from catalog.errors import FeedNotReady, ImportTooLarge, InvalidImport, InvalidProductData
 from catalog.forms import ChannelPricesForm, ImportForm, ProductSearchForm
 from catalog.import_export import export_csv_lines, export_xlsx
@@ -31,7 +31,9 @@ from catalog.models import (
     ProductVariant,
     VariantListing,
 )
+from catalog.services import feeds
 from catalog.staff_ui import product_panels_for
+from catalog.tasks import send_build
 from core.models import Channel
 
 PAGE_SIZE = 50
@@ -218,7 +220,7 @@ def feed_regenerate(request, pk):
     )
     response = redirect("catalog:feed-list")
     if run is not None:
-        feeds.send_build(run, after=response)
+        send_build(run, after=response)
     return response
 
 
@@ -240,11 +242,11 @@ def feed_file(request, pk, kind):
         )
         response["Retry-After"] = str(not_ready.retry_after)
         if not_ready.queued is not None:
-            feeds.send_build(not_ready.queued, after=response)
+            send_build(not_ready.queued, after=response)
         return response
     filename = feeds.feed_filename(feed) if kind == "feed" else feeds.report_filename(feed, kind)
     response = FileResponse(stored, as_attachment=False, filename=filename)
-    response["Content-Security-Policy"] = feeds.FILE_POLICY
+    response["Content-Security-Policy"] = feed_formats.FILE_POLICY
     return response
 
 

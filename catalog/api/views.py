@@ -14,7 +14,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog import feeds, import_jobs, selectors, services
+from catalog import feed_formats, import_jobs, selectors, services
 from catalog.api.serializers import (
     CatalogImportSerializer,
     ImportRowsSerializer,
@@ -36,6 +36,8 @@ from catalog.errors import (
     VariantNotFound,
 )
 from catalog.models import CatalogImport, Category, FeedFormat, Product, ProductVariant
+from catalog.services import feeds
+from catalog.tasks import send_build
 from core.api.authentication import ApiClient
 from core.api.parsers import JSONParser
 from core.api.permissions import HasScope
@@ -201,7 +203,7 @@ class FeedTokenOrScope(BasePermission):
 
 REPORT_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8"}
 FEED_FILES = sorted(
-    list(feeds.FILENAMES)
+    list(feed_formats.FILENAMES)
     + [f"{code}-refusals.{kind}" for code in FeedFormat.values for kind in REPORT_TYPES]
 )
 
@@ -220,8 +222,8 @@ class FeedView(APIView):
 
     @staticmethod
     def _parse(filename):
-        if filename in feeds.FILENAMES:
-            return feeds.FILENAMES[filename], None
+        if filename in feed_formats.FILENAMES:
+            return feed_formats.FILENAMES[filename], None
         stem, _dot, kind = filename.rpartition(".")
         code, _sep, suffix = stem.partition("-")
         if suffix == "refusals" and code in FeedFormat.values and kind in REPORT_TYPES:
@@ -242,7 +244,7 @@ class FeedView(APIView):
         if isinstance(exc, FeedNotReady):
             response["Retry-After"] = str(exc.retry_after)
             if exc.queued is not None:
-                feeds.send_build(exc.queued, after=response)
+                send_build(exc.queued, after=response)
         return response
 
     @extend_schema(
@@ -274,9 +276,9 @@ class FeedView(APIView):
         if report:
             content_type = REPORT_TYPES[report]
         else:
-            content_type = feeds.FORMATS[format_code].content_type
+            content_type = feed_formats.FORMATS[format_code].content_type
         response = FileResponse(stored, content_type=content_type, filename=filename)
-        response["Content-Security-Policy"] = feeds.FILE_POLICY
+        response["Content-Security-Policy"] = feed_formats.FILE_POLICY
         response["Last-Modified"] = run.finished_at.strftime("%a, %d %b %Y %H:%M:%S GMT")
         response["X-Feed-Items"] = str(run.item_count)
         response["X-Feed-Refused"] = str(run.refused_count)

@@ -4,8 +4,9 @@ differ per channel and currency, and feeds that generate with refusals to look a
 import pytest
 from djmoney.money import Money
 
-from catalog import feeds, selectors
+from catalog import selectors
 from catalog.models import ChannelFeed, Product, VariantListing
+from catalog.services import feeds
 from core.demo import DemoContext, run_stages
 from core.models import Channel
 

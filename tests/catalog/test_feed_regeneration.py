@@ -2,10 +2,13 @@
 real countdowns) picks up one debounced regeneration for a burst of committed changes."""
 
 import pytest
+from celery.contrib.testing.worker import start_worker
 
-from catalog import feeds, services
+from catalog import services
 from catalog.factories import ChannelFeedFactory, listed_product
 from catalog.models import FeedFormat, FeedRun
+from catalog.services import feeds
+from config.celery import app
 from tests.task_ledger import TaskLedger
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -13,10 +16,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def worker(transactional_db, monkeypatch):
-    from celery.contrib.testing.worker import start_worker
-
-    from config.celery import app
-
     monkeypatch.setattr(feeds, "REGENERATION_DEBOUNCE_SECONDS", 1)
     app.conf.task_always_eager = False
     try:

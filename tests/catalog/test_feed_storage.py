@@ -6,14 +6,16 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
+from celery.contrib.testing.worker import start_worker
 from django.core.signals import request_finished
 from django.db import close_old_connections
 from rest_framework.test import APIRequestFactory
 
-from catalog import feeds
 from catalog.api.views import FeedView
 from catalog.factories import ChannelFeedFactory, listed_product
 from catalog.models import FeedFormat, FeedRun
+from catalog.services import feeds
+from config.celery import app
 from tests.task_ledger import TaskLedger
 
 URL = "/api/v1/feeds/web/google.xml"
@@ -109,8 +111,6 @@ def test_embedded_mode_answers_503_at_once_and_builds_after_the_answer_is_sent(
 @pytest.fixture
 def broker(transactional_db):
     """Tasks really queued on the in-memory broker (emptied first), with no worker yet."""
-    from config.celery import app
-
     app.conf.task_always_eager = False
     with app.connection_for_write() as connection:
         connection.default_channel.queue_purge(app.conf.task_default_queue)
@@ -124,8 +124,6 @@ def broker(transactional_db):
 def test_a_missing_feed_answers_503_and_queues_one_build_for_a_worker(
     shared_storage, broker, web_feed, api_client_for
 ):
-    from celery.contrib.testing.worker import start_worker
-
     api = api_client_for("catalog:read")
     with TaskLedger() as ledger:
         assert_not_ready(api.get(URL))

@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from catalog import feeds, services
+from catalog import services
 from catalog.availability import register_availability_provider
 from catalog.factories import (
     BrandFactory,
@@ -20,6 +20,7 @@ from catalog.factories import (
     listed_product,
 )
 from catalog.models import FeedFormat, FeedRun
+from catalog.services import feeds
 
 pytestmark = pytest.mark.django_db
 G = "{http://base.google.com/ns/1.0}"

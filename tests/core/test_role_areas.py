@@ -25,9 +25,9 @@ from django.urls.exceptions import Resolver404
 from rest_framework.test import APIClient
 
 from campaigns.factories import CampaignFactory, CouponPoolFactory, MessageTemplateFactory
-from catalog import feeds
 from catalog.factories import ChannelFeedFactory, listed_product
 from catalog.models import CatalogImport
+from catalog.services import feeds
 from core.factories import ChannelFactory, StaffUserFactory, api_key_with
 from core.roles import INVENTORY_MANAGER, MARKETER, MERCHANDISER, SUPPORT_AGENT
 from core.scopes import SCOPES

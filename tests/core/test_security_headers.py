@@ -5,9 +5,9 @@ import re
 
 import pytest
 
-from catalog import feeds
 from catalog.factories import ChannelFeedFactory
 from catalog.models import FeedFormat
+from catalog.services import feeds
 from core.factories import ChannelFactory
 from core.models import ChannelKind
 

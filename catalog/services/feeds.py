@@ -9,11 +9,13 @@ new names and records them on its FeedRun, so a reader always gets one whole gen
 Nothing holds the whole document: rows are read in chunks with `.iterator()`, availability
 is asked per chunk, and each item is written as soon as it is formatted.
 
-Every format checks its channel's rules on each item first; an item that breaks any is left
-out and reported with every reason (e.g. `title_too_long: 162 characters, at most 150`).
+Every format (`catalog.feed_formats`) checks its channel's rules on each item first; an item
+that breaks any is left out and reported with every reason (e.g. `title_too_long: 162
+characters, at most 150`).
 
 Serving never builds: a request for a feed with no file yet queues one build
-(`request_build`) and answers 503 with Retry-After.
+(`request_build`, handed to a worker by `catalog.tasks.send_build`) and answers 503 with
+Retry-After.
 
 Regeneration: services call `schedule_regeneration()` on commit; it enqueues the Celery task
 `catalog.regenerate_feeds` once per debounce window, so an import of a thousand products
@@ -22,53 +24,37 @@ regenerates each feed once, not a thousand times.
 
 from __future__ import annotations
 
-import abc
 import csv
 import io
 import json
 import logging
-import re
 import secrets
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import Decimal
-from html import escape as html_escape
 from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage, storages
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
-from django.utils import timezone, translation
-from django.utils.translation import gettext as _
+from django.utils import timezone
 
 from catalog.availability import availability_for
 from catalog.errors import FeedNotConfigured, FeedNotReady
+from catalog.feed_formats import FORMATS, FeedRow, Refusal
 from catalog.models import (
     ChannelFeed,
-    FeedFormat,
     FeedRun,
     ProductMedia,
     ProductVariant,
-    gtin_is_valid,
 )
 from catalog.selectors import listed_variant_listings
 from core.exports import spreadsheet_row
 from core.safe_urls import safe_url
-from core.services.enqueue import enqueue_after_commit, enqueue_debounced
+from core.services.enqueue import enqueue_debounced
 
 logger = logging.getLogger(__name__)
-
-# The Content-Security-Policy of a served feed file. The printable catalogue is one
-# self-contained page (its style inline, partners' images, no script), unlike the staff
-# pages whose policy is in settings; the middleware keeps a header a view has set.
-FILE_POLICY = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' https: http: data:; "
-    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-)
 
 CHUNK = 1000
 SAMPLE_SIZE = 100
@@ -83,50 +69,6 @@ RETRY_AFTER_SECONDS = 30
 # finishes it; older ones are deleted from the storage.
 KEEP_BUILDS = 2
 REPORT_KINDS = ("json", "csv")
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-# --- one row, every format reads it -----------------------------------------------------
-
-
-@dataclass
-class FeedRow:
-    id: str
-    group_id: str
-    title: str
-    description: str
-    link: str
-    link_problem: str
-    image_link: str
-    image_alt: str
-    price: Decimal
-    compare_at_price: Decimal | None
-    currency: str
-    units: int
-    gtin: str
-    brand: str
-    condition: str
-    category: str
-    colour: str
-    size: str
-    weight_grams: int | None
-    product_id: int
-    variant_id: int
-
-    @property
-    def availability(self):
-        return "in_stock" if self.units > 0 else "out_of_stock"
-
-    def money(self, amount: Decimal) -> str:
-        return f"{amount:.2f} {self.currency}"
-
-
-@dataclass
-class Refusal:
-    id: str
-    title: str
-    reasons: list[str] = field(default_factory=list)
-
 
 ROW_FIELDS = (
     "price",
@@ -247,312 +189,6 @@ def _rows_of(feed, batch, base_url):
             product_id=product_id,
             variant_id=variant_id,
         )
-
-
-# --- formats ----------------------------------------------------------------------------
-
-
-def _too_long(name, value, limit):
-    return f"{name}_too_long: {len(value)} characters, at most {limit}"
-
-
-class Format(abc.ABC):
-    code = ""
-    extension = ""
-    content_type = ""
-    title_max = 150
-    description_max = 5000
-
-    def rules(self, row: FeedRow, feed) -> list[str]:
-        reasons = []
-        if not row.title:
-            reasons.append("title_missing: the item has no title")
-        elif len(row.title) > self.title_max:
-            reasons.append(_too_long("title", row.title, self.title_max))
-        if len(row.description) > self.description_max:
-            reasons.append(_too_long("description", row.description, self.description_max))
-        if row.price is None or row.price <= 0:
-            reasons.append("price_missing: the price must be above 0")
-        if row.currency != feed.channel.currency:
-            reasons.append(
-                f"price_currency: priced in {row.currency}, the channel sells in "
-                f"{feed.channel.currency}"
-            )
-        if row.gtin and not gtin_is_valid(row.gtin):
-            reasons.append(f"gtin_invalid: {row.gtin} has a wrong length or check digit")
-        return reasons + self.extra_rules(row, feed)
-
-    def extra_rules(self, row, feed):
-        return []
-
-    def head(self, feed) -> str:
-        return ""
-
-    @abc.abstractmethod
-    def item(self, row: FeedRow) -> str:
-        """One item of the feed, as text."""
-
-    def tail(self, feed) -> str:
-        return ""
-
-
-def _x(value) -> str:
-    text = _XML_ILLEGAL.sub("", str(value))
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _web_rules(row, *, need_brand):
-    reasons = []
-    if not row.description:
-        reasons.append("description_missing: the item has no description")
-    if row.link_problem:
-        reasons.append(row.link_problem)
-    if not row.image_link:
-        reasons.append("image_missing: the item has no image")
-    elif not row.image_link.startswith(("http://", "https://")):
-        reasons.append("image_link_not_absolute: the image link must start with http(s)://")
-    if need_brand and not row.brand:
-        reasons.append("brand_missing: the item has no brand")
-    return reasons
-
-
-class GoogleFormat(Format):
-    """Google Merchant Center RSS 2.0 product feed with the g: namespace."""
-
-    code = FeedFormat.GOOGLE
-    extension = "xml"
-    content_type = "application/xml; charset=utf-8"
-
-    def extra_rules(self, row, feed):
-        reasons = _web_rules(row, need_brand=False)
-        if not row.gtin and not row.brand:
-            reasons.append("identifier_missing: the item needs a GTIN or a brand")
-        return reasons
-
-    def head(self, feed):
-        return (
-            '<?xml version="1.0" encoding="UTF-8"?>\n'
-            '<rss version="2.0" xmlns:g="http://base.google.com/ns/1.0">\n<channel>\n'
-            f"<title>{_x(feed.channel.name)}</title>\n"
-            f"<link>{_x(feed.product_url_template.split('{')[0])}</link>\n"
-            f"<description>{_x(feed.channel.name)} products</description>\n"
-        )
-
-    def item(self, row):
-        parts = [
-            f"<g:id>{_x(row.id)}</g:id>",
-            f"<g:item_group_id>{_x(row.group_id)}</g:item_group_id>",
-            f"<g:title>{_x(row.title)}</g:title>",
-            f"<g:description>{_x(row.description)}</g:description>",
-            f"<g:link>{_x(row.link)}</g:link>",
-            f"<g:image_link>{_x(row.image_link)}</g:image_link>",
-            f"<g:availability>{row.availability}</g:availability>",
-            f"<g:condition>{row.condition}</g:condition>",
-        ]
-        if row.compare_at_price and row.compare_at_price > row.price:
-            parts.append(f"<g:price>{row.money(row.compare_at_price)}</g:price>")
-            parts.append(f"<g:sale_price>{row.money(row.price)}</g:sale_price>")
-        else:
-            parts.append(f"<g:price>{row.money(row.price)}</g:price>")
-        if row.gtin:
-            parts.append(f"<g:gtin>{_x(row.gtin)}</g:gtin>")
-        if row.brand:
-            parts.append(f"<g:brand>{_x(row.brand)}</g:brand>")
-        if row.category:
-            parts.append(f"<g:product_type>{_x(row.category)}</g:product_type>")
-        if row.colour:
-            parts.append(f"<g:color>{_x(row.colour)}</g:color>")
-        if row.size:
-            parts.append(f"<g:size>{_x(row.size)}</g:size>")
-        if row.weight_grams:
-            parts.append(f"<g:shipping_weight>{row.weight_grams} g</g:shipping_weight>")
-        return "<item>" + "".join(parts) + "</item>\n"
-
-    def tail(self, feed):
-        return "</channel>\n</rss>\n"
-
-
-class CsvFormat(Format):
-    extension = "csv"
-    content_type = "text/csv; charset=utf-8"
-    columns: list[str] = []
-
-    def _line(self, values) -> str:
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerow(values)
-        return buffer.getvalue()
-
-    def head(self, feed):
-        return self._line(self.columns)
-
-    @abc.abstractmethod
-    def values(self, row) -> list:
-        """The CSV cells of one item, in `columns` order."""
-
-    def item(self, row):
-        return self._line(self.values(row))
-
-
-class MetaFormat(CsvFormat):
-    """Meta (Facebook / Instagram shop) catalogue CSV."""
-
-    code = FeedFormat.META
-    title_max = 200
-    description_max = 9999
-    columns = [
-        "id",
-        "title",
-        "description",
-        "availability",
-        "condition",
-        "price",
-        "sale_price",
-        "link",
-        "image_link",
-        "brand",
-        "gtin",
-        "item_group_id",
-        "color",
-        "size",
-        "product_type",
-    ]
-
-    def extra_rules(self, row, feed):
-        return _web_rules(row, need_brand=True)
-
-    def values(self, row):
-        on_sale = row.compare_at_price and row.compare_at_price > row.price
-        return [
-            row.id,
-            row.title,
-            row.description,
-            row.availability.replace("_", " "),
-            row.condition,
-            row.money(row.compare_at_price if on_sale else row.price),
-            row.money(row.price) if on_sale else "",
-            row.link,
-            row.image_link,
-            row.brand,
-            row.gtin,
-            row.group_id,
-            row.colour,
-            row.size,
-            row.category,
-        ]
-
-
-class MarketplaceFormat(CsvFormat):
-    """A marketplace seller-centre CSV: GTIN and shipping weight are required there."""
-
-    code = FeedFormat.MARKETPLACE
-    title_max = 255
-    description_max = 5000
-    columns = [
-        "sku",
-        "gtin",
-        "title",
-        "description",
-        "brand",
-        "category",
-        "price",
-        "compare_at_price",
-        "currency",
-        "quantity",
-        "weight_grams",
-        "image_url",
-        "colour",
-        "size",
-    ]
-
-    def extra_rules(self, row, feed):
-        reasons = []
-        if not row.gtin:
-            reasons.append("gtin_missing: the marketplace requires a GTIN")
-        if not row.weight_grams:
-            reasons.append("weight_missing: the marketplace requires a shipping weight")
-        if not row.image_link:
-            reasons.append("image_missing: the item has no image")
-        if not row.brand:
-            reasons.append("brand_missing: the item has no brand")
-        return reasons
-
-    def values(self, row):
-        return [
-            row.id,
-            row.gtin,
-            row.title,
-            row.description,
-            row.brand,
-            row.category,
-            f"{row.price:.2f}",
-            f"{row.compare_at_price:.2f}" if row.compare_at_price else "",
-            row.currency,
-            row.units,
-            row.weight_grams or "",
-            row.image_link,
-            row.colour,
-            row.size,
-        ]
-
-
-class CatalogueFormat(Format):
-    """A printable catalogue: one HTML page, a card per variant, laid out for A4."""
-
-    code = FeedFormat.CATALOGUE
-    extension = "html"
-    content_type = "text/html; charset=utf-8"
-    title_max = 80
-    description_max = 600
-
-    def extra_rules(self, row, feed):
-        if not row.image_link:
-            return ["image_missing: a printed card needs a picture"]
-        return []
-
-    def head(self, feed):
-        language = settings.LANGUAGE_CODE
-        direction = "rtl" if translation.get_language_bidi() else "ltr"
-        title = html_escape(_("%(channel)s catalogue") % {"channel": feed.channel.name})
-        return (
-            f'<!doctype html>\n<html lang="{language}" dir="{direction}">\n<head>\n'
-            f'<meta charset="utf-8">\n<title>{title}</title>\n<style>\n'
-            "body{font-family:system-ui,sans-serif;margin:1.5cm}\n"
-            ".cards{display:grid;grid-template-columns:repeat(3,1fr);gap:0.6cm}\n"
-            ".card{border:1px solid #ccc;padding-block:0.3cm;padding-inline:0.3cm;"
-            "break-inside:avoid}\n"
-            ".card img{inline-size:100%;block-size:4cm;object-fit:contain}\n"
-            ".card h2{font-size:12pt;margin-block:0.2cm}\n"
-            ".price{font-weight:bold;text-align:end}\n.was{text-decoration:line-through;"
-            "margin-inline-end:0.3cm;color:#777}\n.sku{color:#555;font-size:9pt}\n"
-            "@page{size:A4;margin:1cm}\n@media print{body{margin:0}}\n"
-            f'</style>\n</head>\n<body>\n<h1>{title}</h1>\n<div class="cards">\n'
-        )
-
-    def item(self, row):
-        options = " · ".join(v for v in (row.colour, row.size) if v)
-        was = (
-            f'<span class="was">{html_escape(row.money(row.compare_at_price))}</span>'
-            if row.compare_at_price and row.compare_at_price > row.price
-            else ""
-        )
-        return (
-            f'<article class="card" data-sku="{html_escape(row.id)}">'
-            f'<img src="{html_escape(row.image_link)}" alt="{html_escape(row.image_alt or row.title)}">'
-            f"<h2>{html_escape(row.title)}</h2>"
-            f'<p class="options">{html_escape(options)}</p>'
-            f'<p class="sku">{html_escape(row.id)}</p>'
-            f'<p class="price">{was}<span class="now">{html_escape(row.money(row.price))}</span></p>'
-            "</article>\n"
-        )
-
-    def tail(self, feed):
-        return "</div>\n</body>\n</html>\n"
-
-
-FORMATS: dict[str, Format] = {
-    f.code: f for f in (GoogleFormat(), MetaFormat(), MarketplaceFormat(), CatalogueFormat())
-}
-FILENAMES = {f"{f.code}.{f.extension}": f.code for f in FORMATS.values()}
 
 
 # --- streaming and writing --------------------------------------------------------------
@@ -737,28 +373,13 @@ def builds_pending(feeds) -> set[int]:
 def request_build(feed: ChannelFeed) -> FeedRun | None:
     """Queue one build of `feed` unless one is already queued or running: however many
     fetchers ask at once, one build is made. Returns the queued run (hand it to
-    `send_build`), or None when a build was already pending."""
+    `catalog.tasks.send_build`), or None when a build was already pending."""
     with transaction.atomic():
         # The feed row is the lock: two requests cannot both find nothing pending.
         ChannelFeed.objects.select_for_update().filter(pk=feed.pk).first()
         if builds_pending([feed.pk]):
             return None
         return FeedRun.objects.create(feed=feed, status=FeedRun.Status.QUEUED)
-
-
-def send_build(run: FeedRun, *, after):
-    """Hand a queued build to a worker once the transaction commits. In the embedded mode
-    (no broker: tasks run eagerly, in-process) it runs once `after`, the response of the
-    request that asked, has been sent, so that request answers at once in either mode. A
-    publish the broker refuses is logged, never raised: the run waits queued and counts as
-    lost after BUILD_PENDING_SECONDS, when the next fetch queues another."""
-    from catalog.tasks import build_feed  # catalog.tasks imports this module
-
-    if build_feed.app.conf.task_always_eager:
-        # What the server calls once the response is out (Django's FileResponse uses it too).
-        after._resource_closers.append(lambda: build_feed.delay(run.pk))
-    else:
-        enqueue_after_commit(build_feed, run.pk)
 
 
 def build_queued(run_id: int) -> FeedRun | None:
@@ -801,7 +422,8 @@ def schedule_regeneration():
     """Enqueue one regeneration per debounce window (called on commit by the services)."""
     if not ChannelFeed.objects.filter(is_active=True).exists():
         return
-    from catalog.tasks import regenerate_feeds
+    # catalog.tasks wraps this module's services, so the task is found when it is sent.
+    from catalog.tasks import regenerate_feeds  # noqa: PLC0415
 
     # Cache down: left to beat's hourly catalog.regenerate_feeds (lost publish: the next change).
     enqueue_debounced(

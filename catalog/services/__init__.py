@@ -1,6 +1,7 @@
 """Every write to the catalog: products with their variants, attributes, translations, media
 and per-channel listings and prices. The API, the importer, the admin actions and the demo
-use these, so the rules hold whichever door a change comes through.
+use these, so the rules hold whichever door a change comes through. Building, storing and
+serving the channel feeds is `catalog.services.feeds`.
 
 Product input is a plain dict (see `upsert_product`); every rule it breaks is reported at
 once, keyed by a dotted path (`variants.2.listings.web.price`), so a caller can point at
@@ -9,6 +10,7 @@ the exact field (the importer maps paths back to a line and column).
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
@@ -34,6 +36,7 @@ from catalog.models import (
     VariantListing,
     gtin_is_valid,
 )
+from catalog.services.feeds import schedule_regeneration
 from core.models import Channel
 from core.safe_urls import is_safe_url
 from core.selectors import channel_for
@@ -161,8 +164,6 @@ def attribute_value(attribute: Attribute, raw) -> tuple[str, Decimal | None]:
         if text not in attribute.choices:
             raise ValueError(f"Not one of: {', '.join(map(str, attribute.choices))}.")
     if attribute.kind == AttributeKind.COLOUR:
-        import re
-
         if not re.fullmatch(r"#[0-9A-Fa-f]{6}", text):
             raise ValueError("Enter a colour as #RRGGBB.")
         text = text.upper()
@@ -329,9 +330,15 @@ def check_product_input(data: dict) -> dict[str, list[str]]:
 
 def _feeds_changed():
     """Product data changed: regenerate the feeds once the transaction commits."""
-    from catalog.feeds import schedule_regeneration
-
     after_commit(schedule_regeneration)  # lost: beat's hourly catalog.regenerate_feeds
+
+
+def product_changed(product_id: int, *, at=None) -> None:
+    """What every write to a product ends with, whichever door made it (the admin too): the
+    product is marked updated at `at` (now by default; partners read `updated_since`) and
+    the feeds are regenerated once the transaction commits."""
+    Product.objects.filter(pk=product_id).update(updated_at=at or timezone.now())
+    _feeds_changed()
 
 
 def _lock_or_create_product(slug, defaults):
@@ -534,8 +541,7 @@ def set_attributes(product: Product, attributes: dict) -> Product:
         raise InvalidProductData("Invalid attribute value.", fields=fields)
     with transaction.atomic():
         _set_attributes(product, attributes)
-        Product.objects.filter(pk=product.pk).update(updated_at=timezone.now())
-        _feeds_changed()
+        product_changed(product.pk)
     return product
 
 
@@ -575,8 +581,7 @@ def set_variant_price(
             product_id=variant.product_id, channel=channel
         )
         result = _upsert_variant_listing(listing, variant, fields)
-        Product.objects.filter(pk=variant.product_id).update(updated_at=result.updated_at)
-        _feeds_changed()
+        product_changed(variant.product_id, at=result.updated_at)
     return result
 
 
@@ -632,8 +637,7 @@ def set_listing(product: Product, channel: Channel, **fields) -> ProductListing:
         raise InvalidProductData("Invalid listing.", fields=errors.fields)
     with transaction.atomic():
         listing = _upsert_listing(product, channel, fields)
-        Product.objects.filter(pk=product.pk).update(updated_at=listing.updated_at)
-        _feeds_changed()
+        product_changed(product.pk, at=listing.updated_at)
     return listing
 
 
