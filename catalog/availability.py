@@ -13,7 +13,7 @@ and returns {variant_id: units}; a variant left out counts as 0.
 
 from collections.abc import Callable, Iterable
 
-from django.utils import timezone
+from catalog.selectors import live_variant_listings
 
 UNITS_WHEN_UNCOUNTED = 1
 
@@ -21,24 +21,13 @@ _provider: Callable | None = None
 
 
 def listed_provider(variants: Iterable, channel) -> dict[int, int]:
-    """The default: in stock (1 unit) when live on the channel, else 0. One query."""
-    from catalog.models import VariantListing
-
+    """The default: in stock (1 unit) when on sale on the channel now, else 0. One query."""
     ids = [v.pk for v in variants]
     if not ids:
         return {}
-    now = timezone.now()
     live = set(
-        VariantListing.objects.filter(
-            variant_id__in=ids,
-            listing__channel=channel,
-            is_listed=True,
-            listing__is_listed=True,
-            variant__is_active=True,
-            variant__product__is_active=True,
-        )
-        .exclude(listing__published_from__gt=now)
-        .exclude(listing__published_until__lte=now)
+        live_variant_listings()
+        .filter(variant_id__in=ids, listing__channel=channel)
         .values_list("variant_id", flat=True)
     )
     return {pk: (UNITS_WHEN_UNCOUNTED if pk in live else 0) for pk in ids}

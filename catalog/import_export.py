@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
+from openpyxl import Workbook, load_workbook
 
 from catalog import services
 from catalog.models import Attribute, Product, ProductMedia, ProductVariant, VariantListing
@@ -146,8 +147,6 @@ def read_rows(upload, filename: str) -> Iterator[tuple[int, list[str]]]:
         yield from _json_rows(upload)
         return
     if filename.lower().endswith(".xlsx"):
-        from openpyxl import load_workbook
-
         workbook = load_workbook(upload, read_only=True, data_only=False)
         try:
             for number, row in enumerate(workbook.active.iter_rows(), 1):
@@ -575,8 +574,6 @@ def export_csv_lines(products=None) -> Iterator[str]:
 def export_xlsx(target, products=None):
     """Write the export as XLSX to `target` (a path or file); every cell is text, so
     barcodes keep their leading zeros."""
-    from openpyxl import Workbook
-
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("catalog")
     write_xlsx_rows(sheet, export_rows(products))

@@ -9,6 +9,7 @@ VariantListing, never in copies of the product.
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.storage import storages
 from django.core.validators import RegexValidator
 from django.db import models
@@ -36,8 +37,6 @@ def gtin_is_valid(code: str) -> bool:
 
 
 def validate_gtin(value):
-    from django.core.exceptions import ValidationError
-
     if value and not gtin_is_valid(value):
         raise ValidationError(
             _("Not a valid GTIN (8, 12, 13 or 14 digits with a correct check digit).")

@@ -8,6 +8,8 @@ messages: `product_cards(skus, language=...)`.
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.aggregates import StringAgg
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
 from django.db.models import (
     Case,
@@ -69,6 +71,61 @@ def variants_by_code(codes) -> dict[str, ProductVariant]:
     return found
 
 
+def variants_with_skus(skus) -> QuerySet[ProductVariant]:
+    """The variants whose SKU is one of `skus` (exact SKUs, no barcodes), unordered: for
+    another app's query to read through (inventory's stock by SKU joins it)."""
+    return ProductVariant.objects.filter(sku__in=list(skus)).order_by()
+
+
+def variants_by_sku(skus) -> dict[str, ProductVariant]:
+    """{sku: variant} for the `skus` that are a variant's SKU; unknown ones are left out.
+    One query."""
+    return {variant.sku: variant for variant in variants_with_skus(skus)}
+
+
+def variant_ids_by_sku(skus) -> dict[str, int]:
+    """{sku: variant id} for the `skus` that are a variant's SKU (one query, no instances:
+    a batch of stock movements names thousands)."""
+    return dict(variants_with_skus(skus).values_list("sku", "id"))
+
+
+def skus_by_variant_id(variant_ids) -> dict[int, str]:
+    """{variant id: SKU} for the variants that exist among `variant_ids` (one query)."""
+    return dict(
+        ProductVariant.objects.filter(pk__in=list(variant_ids)).values_list("id", "sku").order_by()
+    )
+
+
+def variants_by_id(variant_ids) -> dict[int, ProductVariant]:
+    """{variant id: variant with its product} for the variants among `variant_ids`."""
+    return ProductVariant.objects.select_related("product").in_bulk(list(variant_ids))
+
+
+def all_variants() -> QuerySet[ProductVariant]:
+    """Every variant with its product, oldest first (the demo stages walk them)."""
+    return ProductVariant.objects.select_related("product").order_by("id")
+
+
+def variants_of_product(slug: str) -> QuerySet[ProductVariant]:
+    """The variants of the product with this slug, in their shown order."""
+    return ProductVariant.objects.filter(product__slug=slug).order_by("position", "id")
+
+
+def product_by_id(product_id) -> Product | None:
+    return Product.objects.filter(pk=product_id).first()
+
+
+def products_and_categories_by_sku(skus) -> dict[str, tuple[int, str | None]]:
+    """{sku: (product id, category name or None)} for the `skus` that are a variant's SKU
+    (one query): what a report needs to group product events by product and category."""
+    return {
+        sku: (product_id, category)
+        for sku, product_id, category in variants_with_skus(skus).values_list(
+            "sku", "product_id", "product__category__name"
+        )
+    }
+
+
 def product_cards(skus, *, language: str | None = None) -> list[dict]:
     """Plain {"sku", "name", "url"} of the variants with these SKUs, in the order given
     (unknown SKUs left out): the product's name in `language` when translated, its page by
@@ -112,17 +169,24 @@ def live_listing_q(prefix: str = "", at=None) -> Q:
     )
 
 
+def live_variant_listings(*, at=None) -> QuerySet[VariantListing]:
+    """The VariantListing rows on sale now on their channel, whichever it is: the variant
+    and its product active, both listed, inside the product listing's publication window.
+    The one rule of "on sale"; the readers below narrow it."""
+    return VariantListing.objects.filter(
+        live_listing_q("listing__", at),
+        is_listed=True,
+        variant__is_active=True,
+        variant__product__is_active=True,
+    )
+
+
 def listed_variant_listings(channel, *, at=None) -> QuerySet[VariantListing]:
-    """The VariantListing rows that are on sale on `channel` now: the variant and its
-    product active, both listed, inside the product listing's publication window."""
+    """The VariantListing rows that are on sale on `channel` now (see
+    `live_variant_listings`), with their variant, product, brand and category."""
     return (
-        VariantListing.objects.filter(
-            live_listing_q("listing__", at),
-            listing__channel=channel,
-            is_listed=True,
-            variant__is_active=True,
-            variant__product__is_active=True,
-        )
+        live_variant_listings(at=at)
+        .filter(listing__channel=channel)
         .select_related(
             "listing",
             "variant",
@@ -139,6 +203,17 @@ def listed_variants(channel, *, at=None) -> QuerySet[ProductVariant]:
     return ProductVariant.objects.filter(
         pk__in=listed_variant_listings(channel, at=at).values("variant_id")
     ).select_related("product")
+
+
+def listed_pairs(variants, channels) -> set[tuple[int, int]]:
+    """{(variant id, channel id)} for each of `variants` on sale now on each of `channels`
+    (one query, whatever their numbers)."""
+    return set(
+        live_variant_listings()
+        .filter(variant__in=list(variants), listing__channel__in=list(channels))
+        .values_list("variant_id", "listing__channel_id")
+        .order_by()
+    )
 
 
 def price_for(variant: ProductVariant, channel):
@@ -220,8 +295,6 @@ def search_products(query: str, queryset: QuerySet[Product] | None = None) -> Qu
     # SKUs are codes in Latin digits.
     sku = normalise_digits(query)
     if is_postgres():
-        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
-
         vector = (
             SearchVector("name", weight="A", config="simple")
             + SearchVector(_translated("name"), weight="A", config="simple")
@@ -258,8 +331,6 @@ def search_products(query: str, queryset: QuerySet[Product] | None = None) -> Qu
 def _translated(field: str):
     """`field` of every translation of the product, as one text: a subquery, so a product
     with several translations is still one row with one rank."""
-    from django.contrib.postgres.aggregates import StringAgg
-
     texts = (
         ProductTranslation.objects.filter(product=OuterRef("pk"))
         .order_by()

@@ -3,7 +3,10 @@ default availability provider and restore the registered one after."""
 
 import pytest
 
+from catalog import availability
 from catalog.availability import reset_availability_provider
+from core.factories import ChannelFactory
+from core.models import ChannelKind
 
 
 @pytest.fixture(autouse=True)
@@ -16,8 +19,6 @@ def _media_root(settings, tmp_path):
 def _default_availability():
     """Catalog tests see the catalog's own default provider; whatever provider another app
     registered (inventory's) is put back afterwards, so later tests still have it."""
-    from catalog import availability
-
     registered = availability._provider
     reset_availability_provider()
     yield
@@ -28,9 +29,6 @@ def _default_availability():
 def channels(db):
     """The sales channels the catalog tests price on: web (USD), store (USD), marketplace
     (IRR), web-az (AZN), instagram (USD), catalogue (USD); plus email, which does not sell."""
-    from core.factories import ChannelFactory
-    from core.models import ChannelKind
-
     made = {
         "web": ChannelFactory(code="web", name="Web shop", kind=ChannelKind.WEB),
         "store": ChannelFactory(code="store", name="Stores", kind=ChannelKind.STORE),

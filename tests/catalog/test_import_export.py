@@ -8,6 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
+from catalog import services
 from catalog.factories import (
     AttributeFactory,
     CategoryFactory,
@@ -113,7 +114,6 @@ def test_export_then_import_changes_nothing(channels):
         variants=3,
     )
     ProductTranslationFactory(product=product, name="آریا رانر", description="سبک")
-    from catalog import services
 
     services.set_attributes(product, {"material": "mesh"})
     services.set_variant_price(

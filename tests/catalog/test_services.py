@@ -1,9 +1,11 @@
 """The catalog's write rules: upsert by slug and SKU, per-channel prices in the channel's
 currency, typed attributes, the category tree."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from djmoney.money import Money
 
 from catalog import selectors, services
@@ -163,10 +165,6 @@ def test_category_tree_paths_follow_moves():
 
 
 def test_publication_window_hides_a_listing(channels):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     product, _ = services.upsert_product(shoe())
     variant = product.variants.get()
     services.set_listing(

@@ -7,6 +7,7 @@ from decimal import Decimal
 from itertools import count
 
 import pytest
+from django.db import connection
 from djmoney.money import Money
 
 from catalog import selectors
@@ -52,8 +53,6 @@ def test_search_finds_by_name_brand_description_and_sku(searchable):
 
 @pytest.mark.postgres
 def test_search_on_postgresql_is_full_text_ranked_and_prefix_matched(searchable):
-    from django.db import connection
-
     assert connection.vendor == "postgresql"
     # Word prefixes match the last word ("runn" -> running, runner) and rank by field weight:
     # a name hit (weight A) outranks a description hit (weight C).
