@@ -10,9 +10,16 @@ import shutil
 import socket
 
 import pytest
+from celery import current_app
+from django.conf import settings as django_settings
+from django.core.cache import cache
+from django.utils import translation
 from rest_framework.test import APIClient
 
+from config.celery import app
 from core.factories import StaffUserFactory, api_key_with
+from tests.receivers import HttpReceiver, SmtpServer
+from tests.templates_strict import make_undefined_variables_raise
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -27,10 +34,8 @@ def _port_open(host, port):
 
 
 def _missing_service(item):
-    from django.conf import settings
-
     if item.get_closest_marker("postgres"):
-        if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        if django_settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
             return "needs PostgreSQL: set DATABASE_URL=postgres://..."
     if item.get_closest_marker("worker"):
         if not _port_open("127.0.0.1", 6379):
@@ -42,7 +47,7 @@ def _missing_service(item):
         if not (shutil.which(CHROMIUM) or os.path.exists(CHROMIUM)):
             return f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)"
         try:
-            import playwright.sync_api  # noqa: F401
+            import playwright.sync_api  # noqa: F401, PLC0415 (checks whether playwright is there)
         except ImportError:
             return "needs the playwright package"
     return None
@@ -58,8 +63,6 @@ def pytest_runtest_setup(item):
 
 @pytest.fixture(autouse=True, scope="session")
 def _undefined_template_variables_fail():
-    from tests.templates_strict import make_undefined_variables_raise
-
     make_undefined_variables_raise()
 
 
@@ -72,8 +75,6 @@ def _fast_passwords(settings):
 def _language_reset():
     """A page asked for in Persian (LocaleMiddleware activates the language in the test's own
     thread and leaves it so) does not turn the next test's messages and dates Persian."""
-    from django.utils import translation
-
     yield
     translation.deactivate()
 
@@ -83,10 +84,6 @@ def _our_celery_app_stays_current():
     """A test that builds a Celery client app of its own (to talk to a worker) must not leave
     it as the current app: shared tasks resolve to the current app, so every later test would
     publish to that test's broker instead of running eagerly. Fails the test that does it."""
-    from celery import current_app
-
-    from config.celery import app
-
     yield
     leaked = current_app._get_current_object() is not app
     app.set_current()
@@ -95,8 +92,6 @@ def _our_celery_app_stays_current():
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    from django.core.cache import cache
-
     cache.clear()
     yield
     cache.clear()
@@ -136,8 +131,6 @@ def redis_url():
 @pytest.fixture
 def http_receiver():
     """A real HTTP server on loopback recording what it is sent (tests/receivers.py)."""
-    from tests.receivers import HttpReceiver
-
     receiver = HttpReceiver()
     yield receiver
     receiver.close()
@@ -146,8 +139,6 @@ def http_receiver():
 @pytest.fixture
 def smtp_server(settings):
     """A real SMTP server (aiosmtpd) on loopback, with Django's email backend pointed at it."""
-    from tests.receivers import SmtpServer
-
     server = SmtpServer()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"

@@ -6,6 +6,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from aiosmtpd.controller import Controller
+
 
 class HttpReceiver:
     """A real HTTP server on 127.0.0.1. Records (headers, body) of each POST; `fail_next`
@@ -71,8 +73,6 @@ class SmtpServer:
     """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it accepts."""
 
     def __init__(self):
-        from aiosmtpd.controller import Controller
-
         self.messages = []
         self.peers = []  # the client (host, port) of each message: one per SMTP connection
         self._lock = threading.Lock()

@@ -12,6 +12,9 @@ strings, whose variables the campaign sandbox checks when they are saved.
 import sys
 from pathlib import Path
 
+from django.conf import settings
+from django.template import engines
+
 PROJECT = str(Path(__file__).resolve().parents[1])
 THIRD_PARTY = (str(Path(sys.prefix).resolve()), "site-packages")
 
@@ -55,9 +58,6 @@ class RaiseOnUndefined(str):
 
 
 def make_undefined_variables_raise():
-    from django.conf import settings
-    from django.template import engines
-
     strict = RaiseOnUndefined()
     for options in (backend.get("OPTIONS", {}) for backend in settings.TEMPLATES):
         options["string_if_invalid"] = strict
