@@ -1,10 +1,19 @@
 """The staff shell: login, navigation by role, the home dashboard, the shipped languages
 (Persian and Arabic right-to-left)."""
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import polib
 import pytest
+from django.conf import settings
+from django.utils import translation
 
+from campaigns.models import CampaignVariant
+from catalog.models import ProductVariant
 from core.factories import ChannelFactory
 
 pytestmark = pytest.mark.django_db
@@ -47,9 +56,6 @@ def test_persian_pages_are_right_to_left_and_translated(client, staff_in_role):
 
 @pytest.mark.parametrize("language", ["fa", "ar", "az", "be"])
 def test_every_message_is_translated_in_each_shipped_language(language):
-    import polib
-    from django.conf import settings
-
     assert language in dict(settings.LANGUAGES)
     po = polib.pofile(str(ROOT / f"locale/{language}/LC_MESSAGES/django.po"))
     assert po.untranslated_entries() == [] and po.fuzzy_entries() == [], [
@@ -70,13 +76,6 @@ def test_every_message_the_code_marks_is_in_the_catalogues(tmp_path):
     """Extracting the messages afresh, as `make messages` does, into a copy of the tree finds
     none missing or untranslated: a string added to the code without its translations fails
     here, not in front of a Persian-speaking agent."""
-    import os
-    import shutil
-    import subprocess
-    import sys
-
-    import polib
-
     tree = tmp_path / "tree"
     shutil.copytree(
         ROOT,
@@ -110,11 +109,6 @@ def test_the_other_shipped_languages_translate_the_shell(
 
 def test_one_english_word_with_two_meanings_gets_two_translations():
     """A product's variant and an A/B test's variant are different words in Persian."""
-    from django.utils import translation
-
-    from campaigns.models import CampaignVariant
-    from catalog.models import ProductVariant
-
     with translation.override("fa"):
         product = str(ProductVariant._meta.verbose_name)
         ab_test = str(CampaignVariant._meta.verbose_name)
