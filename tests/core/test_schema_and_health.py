@@ -2,11 +2,17 @@
 
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from django.test import override_settings
+from django.utils import timezone
 from openapi_spec_validator import validate
+
+from config.celery import app
+from core.selectors import BEAT_HEARTBEAT_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db
@@ -182,8 +188,6 @@ def test_ready_is_every_check_and_live_touches_no_dependency(client, django_asse
 
 
 def test_health_is_503_when_the_broker_is_unreachable(client):
-    from config.celery import app
-
     with override_settings(CELERY_TASK_ALWAYS_EAGER=False):
         app.conf.broker_url = "redis://127.0.0.1:1/0"
         try:
@@ -203,10 +207,6 @@ def _health_with_a_broker(client):
 
 
 def test_health_is_503_when_beat_never_sent_a_heartbeat(client):
-    from django.core.cache import cache
-
-    from core.selectors import BEAT_HEARTBEAT_KEY
-
     cache.delete(BEAT_HEARTBEAT_KEY)
     response = _health_with_a_broker(client)
     assert response.status_code == 503
@@ -219,13 +219,6 @@ def test_health_is_503_when_beat_never_sent_a_heartbeat(client):
 
 
 def test_health_is_503_when_beats_heartbeat_is_older_than_three_intervals(client, settings):
-    from datetime import timedelta
-
-    from django.core.cache import cache
-    from django.utils import timezone
-
-    from core.selectors import BEAT_HEARTBEAT_KEY
-
     settings.BEAT_HEARTBEAT_SECONDS = 60
     cache.set(BEAT_HEARTBEAT_KEY, (timezone.now() - timedelta(seconds=200)).isoformat())
     stale = _health_with_a_broker(client)
