@@ -4,6 +4,20 @@ the Aria Runner shoe in three colours and two sizes with stock."""
 from dataclasses import dataclass
 
 import pytest
+from moneyed import Money
+
+from catalog.factories import ProductFactory, ProductVariantFactory, VariantListingFactory
+from core.factories import ChannelFactory
+from customers.services import resolve_customer
+from inventory.factories import LocationFactory, WarehouseFactory, receive_stock
+from inventory.selectors import levels_for
+from orders.coupons import (
+    CouponQuote,
+    coupon_handler,
+    register_coupon_handler,
+    unregister_coupon_handler,
+)
+from orders.errors import CouponRefused
 
 
 @dataclass
@@ -34,10 +48,6 @@ CHANNELS = [
 
 @pytest.fixture
 def shop(db):
-    from catalog.factories import ProductFactory, ProductVariantFactory, VariantListingFactory
-    from core.factories import ChannelFactory
-    from inventory.factories import LocationFactory, WarehouseFactory, receive_stock
-
     channels = {
         code: ChannelFactory(code=code, name=name, kind=kind) for code, name, kind in CHANNELS
     }
@@ -78,16 +88,12 @@ def shop(db):
 
 def level(variant, location):
     """(on_hand, reserved) of a variant at a location, read from inventory."""
-    from inventory.selectors import levels_for
-
     found = [lv for lv in levels_for(variant, location_ids=[location.pk])]
     return (found[0].on_hand, found[0].reserved) if found else (0, 0)
 
 
 @pytest.fixture
 def customer(db):
-    from customers.services import resolve_customer
-
     return resolve_customer(
         [{"kind": "email", "value": "sara@example.com"}],
         traits={"first_name": "Sara", "last_name": "Rahimi"},
@@ -97,8 +103,6 @@ def customer(db):
 @pytest.fixture
 def fake_coupons():
     """A coupon handler for tests: SAVE10 gives 10 off, anything else is refused."""
-    from orders.coupons import CouponQuote, register_coupon_handler
-    from orders.errors import CouponRefused
 
     class Handler:
         def __init__(self):
@@ -108,8 +112,6 @@ def fake_coupons():
         def quote(self, code, *, customer, channel, subtotal, lines):
             if code != "SAVE10":
                 raise CouponRefused(f"Coupon {code} does not exist.")
-            from moneyed import Money
-
             return CouponQuote(code, Money(10, subtotal.currency), "10 off")
 
         def redeem(self, code, *, customer, channel, order_number, discount):
@@ -117,8 +119,6 @@ def fake_coupons():
 
         def release(self, code, *, order_number):
             self.released.append((code, order_number))
-
-    from orders.coupons import coupon_handler
 
     previous = coupon_handler()
     handler = Handler()
@@ -130,8 +130,6 @@ def fake_coupons():
 @pytest.fixture
 def no_coupon_handler():
     """No coupon handler registered (campaigns registers one at start-up): restored after."""
-    from orders.coupons import coupon_handler, unregister_coupon_handler
-
     previous = coupon_handler()
     unregister_coupon_handler()
     yield
@@ -139,8 +137,6 @@ def no_coupon_handler():
 
 
 def _restore(previous):
-    from orders.coupons import register_coupon_handler, unregister_coupon_handler
-
     if previous is None:
         unregister_coupon_handler()
     else:
