@@ -3,12 +3,17 @@ change, and the staff pages' event stream (support:events) delivers it; a reconn
 gets exactly what it missed; only staff who may view conversations hear of them; waking works
 in memory (embedded mode) and through Redis pub/sub (several processes)."""
 
+import asyncio
 import json
 import threading
+from datetime import timedelta
 
 import pytest
+import redis
+from asgiref.sync import async_to_sync
 from django.db import DatabaseError, transaction
 from django.test import AsyncClient
+from django.utils import timezone
 
 from core import live
 from core.models import LiveEvent
@@ -112,10 +117,6 @@ def test_every_change_an_agent_sees_is_an_event(client, agent, webhooks, staff_i
 
 
 def test_an_sla_breach_is_an_event(client, agent, webhooks, settings):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     message = sms(webhooks, "Hello?", "SM1")
     Conversation.objects.filter(pk=message.conversation_id).update(
         first_response_due_at=timezone.now() - timedelta(minutes=1)
@@ -216,10 +217,6 @@ def test_a_commit_wakes_a_waiting_stream_in_the_same_process(
 @pytest.mark.django_db(transaction=True)
 def test_a_stream_over_asgi_is_served_asynchronously(agent, webhooks):
     """Under uvicorn the stream is an async iterator (a sync one would be buffered whole)."""
-    import asyncio
-
-    from asgiref.sync import async_to_sync
-
     message = sms(webhooks, "one", "SM1")
 
     async def read():
@@ -239,8 +236,6 @@ def test_a_stream_over_asgi_is_served_asynchronously(agent, webhooks):
 def test_redis_wakes_the_streams_of_every_process(settings, redis_url):
     """With Redis, a change committed by another process (a worker, another web process)
     reaches this process's streams through pub/sub."""
-    import redis
-
     settings.LIVE_EVENTS_REDIS_URL = redis_url
     thread = live.subscriber()
     assert thread.connected.wait(10)
@@ -264,10 +259,6 @@ def test_a_dead_redis_degrades_to_polling_and_never_fails_a_change(
 
 
 def test_old_events_are_pruned(webhooks):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     sms(webhooks, "one", "SM1")
     LiveEvent.objects.update(created_at=timezone.now() - timedelta(days=2))
     sms(webhooks, "two", "SM2")
