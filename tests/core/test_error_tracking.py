@@ -9,7 +9,7 @@ import pytest
 from core import observability
 from tests.receivers import HttpReceiver
 
-pytest.importorskip("sentry_sdk")
+sentry_sdk = pytest.importorskip("sentry_sdk")
 
 
 def decoded(headers, body):
@@ -19,7 +19,7 @@ def decoded(headers, body):
     if encoding == "deflate":
         return zlib.decompress(body).decode()
     if encoding == "br":
-        import brotli
+        import brotli  # noqa: PLC0415 (optional: Sentry uses brotli only if it is installed)
 
         return brotli.decompress(body).decode()
     return body.decode()
@@ -27,8 +27,6 @@ def decoded(headers, body):
 
 @pytest.fixture
 def sentry_at(settings):
-    import sentry_sdk
-
     receiver = HttpReceiver()
     port = receiver.url.split(":")[2].split("/")[0]
     settings.SENTRY_DSN = f"http://publickey@127.0.0.1:{port}/42"
@@ -39,8 +37,6 @@ def sentry_at(settings):
 
 
 def test_an_error_reaches_sentry_without_emails_phones_or_message_texts(sentry_at):
-    import sentry_sdk
-
     assert observability.init_sentry()
 
     # Built at run time: Sentry also sends the source lines around each frame, and those
