@@ -32,8 +32,11 @@ from core.services import shared_cache
 from customers.models import Customer
 from inventory.factories import ChannelStockRuleFactory
 from inventory.models import StockMovement, StockSyncState
+from inventory.tasks import push_stock_changes
 from orders.models import Order
-from support.models import Message
+from support.models import DeliveryStatus, Message
+from support.services import InboundMessage, receive_inbound, reply
+from support.tasks import send_unsent_replies
 from tests.orders.conftest import shop  # noqa: F401 (the orders fixture: channels, stock)
 from tests.receivers import HttpReceiver, free_port
 from tests.support.conftest import Webhooks, make_channel
@@ -460,10 +463,6 @@ def test_with_the_cache_down_the_api_and_pages_answer_and_recover_when_it_return
 def test_a_reply_whose_publish_the_broker_refused_is_sent_once_by_the_sweep(
     http_receiver, broker_at, django_capture_on_commit_callbacks
 ):
-    from support.models import DeliveryStatus, Message
-    from support.services import InboundMessage, receive_inbound, reply
-    from support.tasks import send_unsent_replies
-
     whatsapp = make_channel(
         "wa-http", "whatsapp", provider="http", url=http_receiver.url, secret="provider-secret"
     )
@@ -502,8 +501,6 @@ def test_with_the_cache_down_the_stock_sweep_still_pushes_pending_marks_and_reco
     caplog,
     monkeypatch,
 ):
-    from inventory.tasks import push_stock_changes
-
     ChannelStockRuleFactory(
         channel=shop.channels["web"], sync_enabled=True, sync_url=http_receiver.url
     )

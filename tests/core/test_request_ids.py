@@ -7,7 +7,10 @@ import pytest
 
 from core.models import WebhookEndpoint
 from core.observability import request_id_var
-from tests.core.test_fault_broker_and_cache import broker_at, order_body  # noqa: F401
+from core.services.outbox import publish
+from core.tasks import deliver_outbox
+from tests.campaigns.workers import new_queue, start_worker, stop, worker_env
+from tests.core.test_fault_broker_and_cache import broker_at, order_body, wait_until  # noqa: F401
 from tests.orders.conftest import shop  # noqa: F401 (the orders fixture: channels, stock)
 from tests.receivers import HttpReceiver
 
@@ -64,11 +67,6 @@ def test_a_worker_adopts_the_id_of_the_request_that_published_its_task(
     broker_at,  # noqa: F811
     receiver,
 ):
-    from core.services.outbox import publish
-    from core.tasks import deliver_outbox
-    from tests.campaigns.workers import new_queue, start_worker, stop, worker_env
-    from tests.core.test_fault_broker_and_cache import wait_until
-
     WebhookEndpoint.objects.create(name="shop", url=receiver.url, secret="s", topics=["*"])
     queue = new_queue("rid")
     broker_at(redis_url)
