@@ -8,6 +8,7 @@ import re
 from datetime import datetime, time, timedelta
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
@@ -15,6 +16,9 @@ from catalog.factories import ProductVariantFactory
 from core.factories import demo_channels
 from core.roles import INVENTORY_MANAGER, MARKETER, MERCHANDISER, SUPPORT_AGENT
 from customers.factories import CustomerFactory
+from customers.rollups import DailyFigure, RollupRefresh
+from customers.tasks import refresh_rollups_task
+from orders.reports import channel_journeys, ropo, sales_by_day
 from support.factories import ConversationFactory
 from tests.customers.report_data import sale
 
@@ -167,10 +171,6 @@ def test_persian_dashboard_has_jalali_labels_and_persian_digits(
 def test_the_demo_gives_every_chart_figures(settings, tmp_path):
     """`seed_demo`: sales on several days, store purchases after web views, journeys across
     channels."""
-    from django.core.management import call_command
-
-    from orders.reports import channel_journeys, ropo, sales_by_day
-
     settings.MEDIA_ROOT = tmp_path  # the demo's feeds are built there
     call_command("seed_demo", "--size", "small", "--seed", "5", verbosity=0)
     today = timezone.localdate()
@@ -187,9 +187,6 @@ def test_the_demo_gives_every_chart_figures(settings, tmp_path):
 def test_the_beat_task_refreshes_every_rollup_and_the_dashboard_says_when(
     client, staff_in_role, week_of_sales, settings
 ):
-    from customers.rollups import DailyFigure, RollupRefresh
-    from customers.tasks import refresh_rollups_task
-
     assert settings.CELERY_BEAT_SCHEDULE["customers.refresh_rollups"]["task"] == (
         "customers.refresh_rollups"
     )

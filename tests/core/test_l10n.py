@@ -7,13 +7,17 @@ from decimal import Decimal
 
 import pytest
 from django import forms
+from django.contrib import admin
 from django.template import Context, Template
 from django.utils import formats, translation
 from djmoney.money import Money
 
+from campaigns.models import Campaign
 from core import l10n
 from core.forms import LocalisedDateField, LocalisedDateTimeField
 from core.models import Channel, StaffPreferences
+from customers.factories import CustomerFactory
+from support.models import Holiday
 
 NOWRUZ_1405 = dt.date(2026, 3, 21)  # 1 Farvardin 1405
 NOWRUZ_MOMENT = dt.datetime(2026, 3, 21, 10, 5, tzinfo=dt.UTC)
@@ -163,8 +167,6 @@ def test_a_jalali_date_round_trips_through_a_form_in_persian():
 
 @pytest.mark.django_db
 def test_staff_member_sets_gregorian_in_persian_from_the_top_bar(client, staff_in_role):
-    from customers.factories import CustomerFactory
-
     user = staff_in_role("Support lead")
     client.force_login(user)
     customer = CustomerFactory(first_seen_at=NOWRUZ_MOMENT, last_seen_at=NOWRUZ_MOMENT)
@@ -199,11 +201,6 @@ def test_a_jalali_date_and_time_round_trips_through_a_form_in_persian():
 
 
 def test_the_admins_date_inputs_take_jalali_dates_in_persian():
-    from django.contrib import admin
-
-    from campaigns.models import Campaign
-    from support.models import Holiday
-
     model_admin = admin.site._registry[Campaign]
     with translation.override("fa"):
         day = model_admin.formfield_for_dbfield(Holiday._meta.get_field("date"), request=None)
