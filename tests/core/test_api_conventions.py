@@ -1,13 +1,17 @@
 """The conventions every endpoint follows, proven on /api/v1/channels."""
 
+import hashlib
 import json
 from itertools import count
 
 import pytest
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from core.factories import ChannelFactory
 from core.models import Channel
+from core.services.idempotency import claim, request_digest
 from tests.query_counts import assert_queries_do_not_grow
 
 pytestmark = pytest.mark.django_db
@@ -143,10 +147,8 @@ class TestIdempotencyKey:
         assert "Idempotent-Replayed" not in response
 
     def test_a_request_still_running_is_not_run_twice(self, writer):
-        from core.services.idempotency import claim, request_digest
-
         body = json.dumps(NEW_CHANNEL).encode()
-        client_id = "key:" + __import__("hashlib").sha256(writer.raw_key.encode()).hexdigest()
+        client_id = "key:" + hashlib.sha256(writer.raw_key.encode()).hexdigest()
         claim(
             client_id,
             "k-4",
@@ -161,9 +163,6 @@ class TestIdempotencyKey:
 
 
 def test_an_idempotent_post_looks_its_key_up_once(writer):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     with CaptureQueriesContext(connection) as queries:
         post_json(writer, "/api/v1/channels", NEW_CHANNEL, HTTP_IDEMPOTENCY_KEY="k-once")
     key_lookups = [q for q in queries.captured_queries if 'FROM "core_apikey"' in q["sql"]]

@@ -2,7 +2,9 @@
 append-only audit trail, searchable in the admin, part of her own data export, and kept no
 longer than the retention setting."""
 
+import re
 from datetime import timedelta
+from html import unescape
 
 import pytest
 from django.test import Client
@@ -107,9 +109,6 @@ def test_the_retention_sweep_removes_only_what_is_older_than_the_setting(setting
 
 def form_data(html):
     """The values a browser would post from the admin change form as it is shown."""
-    import re
-    from html import unescape
-
     data = {}
     for tag in re.findall(r"<input\b[^>]*>", html):
         name = re.search(r'\bname="([^"]+)"', tag)

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 from celery import Celery
+from django.core.cache.backends.redis import RedisCache
+
+from core.selectors import BEAT_HEARTBEAT_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.worker
@@ -64,10 +67,6 @@ def test_worker_picks_up_a_task_and_returns_its_result(redis_url):
 
 
 def test_beat_schedules_the_heartbeat_and_a_worker_runs_it(redis_url, tmp_path):
-    from django.core.cache.backends.redis import RedisCache
-
-    from core.selectors import BEAT_HEARTBEAT_KEY
-
     cache_url = redis_url.rsplit("/", 1)[0] + "/14"
     cache = RedisCache(cache_url, {})
     cache.delete(BEAT_HEARTBEAT_KEY)

@@ -33,6 +33,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.utils import translation
 
+from campaigns.services.template_context import variable_rows
 from core.l10n import DIGITS
 from tests.e2e.test_crawl import (
     DOWNLOAD_KINDS,
@@ -200,10 +201,6 @@ def untranslated_phrases(po):
 def template_variable_names():
     """The variables message templates may use (`order_id`, `total`, `cart`): codes the
     template editor's help names as they are typed."""
-    from django.utils import translation
-
-    from campaigns.services.template_context import variable_rows
-
     names = {"for", "if", "date", "forloop"}
     with translation.override("en"):
         for path, description in variable_rows():

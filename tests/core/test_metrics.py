@@ -2,7 +2,9 @@
 stock push, the business gauges say so; requests are timed per view; only the token's holder
 (or this machine, without a token) may read it."""
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -121,9 +123,6 @@ def test_only_the_token_holder_reads_the_metrics(settings):
 @pytest.mark.django_db
 def test_the_grafana_dashboard_reads_only_metrics_the_endpoint_exposes():
     """docs/grafana-dashboard.json must not drift from what /metrics serves."""
-    import json
-    from pathlib import Path
-
     dashboard = json.loads((Path(__file__).parents[2] / "docs/grafana-dashboard.json").read_text())
     exposed = {line.split()[2] for line in scrape().splitlines() if line.startswith("# TYPE ")}
     suffixes = ("_bucket", "_count", "_sum", "_total")

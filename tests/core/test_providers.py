@@ -12,10 +12,12 @@ from core.factories import ChannelFactory
 from core.providers import (
     OutboundMessage,
     ProviderError,
+    adapters,
     delivery_reported,
     send_message,
     sending_session,
 )
+from tests.receivers import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -73,8 +75,6 @@ def test_a_session_reconnects_after_the_server_drops_it(smtp_server):
     channel = ChannelFactory(code="email", kind="email", provider="smtp")
     with sending_session():
         send_message(channel, message(idempotency_key="a"))
-        from core.providers import adapters
-
         adapters._session.smtp.connection.sock.shutdown(socket.SHUT_RDWR)  # the link drops
         with pytest.raises(ProviderError) as error:
             send_message(channel, message(idempotency_key="b"))
@@ -85,8 +85,6 @@ def test_a_session_reconnects_after_the_server_drops_it(smtp_server):
 
 @pytest.mark.smtp
 def test_unreachable_smtp_is_a_retryable_error(settings):
-    from tests.receivers import free_port
-
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()
     channel = ChannelFactory(code="email", kind="email", provider="smtp")

@@ -1,6 +1,8 @@
 """Each role sees in the admin what its job needs, and nothing of another's."""
 
 import pytest
+from django.apps import apps
+from django.contrib.auth.models import Group
 
 from core.factories import ChannelFactory
 from core.roles import ROLES
@@ -9,8 +11,6 @@ pytestmark = pytest.mark.django_db
 
 
 def test_every_role_exists_as_a_group_after_migrate():
-    from django.contrib.auth.models import Group
-
     assert set(Group.objects.values_list("name", flat=True)) >= set(ROLES)
 
 
@@ -81,8 +81,6 @@ def test_roles_give_change_rights_only_to_their_own_area(
     staff_in_role, role, app_label, can_change
 ):
     """Checked on every model the app has, so models added by later issues are covered."""
-    from django.apps import apps
-
     user = staff_in_role(role)
     models = list(apps.get_app_config(app_label).get_models())
     for model in models:
