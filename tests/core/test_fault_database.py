@@ -22,6 +22,7 @@ import urllib.request
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import connection, connections, transaction
 
@@ -200,8 +201,6 @@ def partner(api_client_for):
 
 @pytest.fixture
 def staff_cookie(client):
-    from django.contrib.auth import get_user_model
-
     admin = get_user_model().objects.create_superuser("ops", "ops@example.com", "ops-pass-123")
     client.force_login(admin)
     return {"Cookie": f"sessionid={client.cookies['sessionid'].value}"}

@@ -11,6 +11,7 @@ from core.names import name_in_language
 from customers.factories import customer_with
 from inventory.factories import LocationFactory
 from support.factories import CannedReplyFactory, TeamFactory
+from support.models import CannedReply
 from support.services import InboundMessage, receive_inbound
 
 pytestmark = pytest.mark.django_db
@@ -101,8 +102,6 @@ def test_the_admin_edits_the_names(client, django_user_model):
 
 
 def test_a_canned_reply_gets_its_names_in_the_admin(client, django_user_model):
-    from support.models import CannedReply
-
     admin = django_user_model.objects.create_superuser("root", "root@example.com", "pass-123")
     client.force_login(admin)
     answer = client.post(

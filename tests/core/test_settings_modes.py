@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from config.settings import _DEV_SECRET_KEY
+
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = (
     "import json, django; from django.conf import settings; django.setup(); "
@@ -86,8 +88,6 @@ def test_debug_refuses_to_serve_a_public_host():
 
 
 def test_the_development_secret_key_refuses_to_serve_a_public_host():
-    from config.settings import _DEV_SECRET_KEY
-
     result = run_in({**PRODUCTION, "SECRET_KEY": _DEV_SECRET_KEY}, "-c", PROBE)
     assert result.returncode != 0
     assert "SECRET_KEY of your own" in result.stderr
