@@ -8,6 +8,7 @@ from core import observability
 from tests.receivers import HttpReceiver
 
 pytest.importorskip("opentelemetry.sdk")
+trace_service = pytest.importorskip("opentelemetry.proto.collector.trace.v1.trace_service_pb2")
 
 
 @pytest.fixture
@@ -21,11 +22,9 @@ def collector(settings):
 
 
 def spans_in(received):
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-
     spans = []
     for _headers, body in received:
-        request = ExportTraceServiceRequest()
+        request = trace_service.ExportTraceServiceRequest()
         request.ParseFromString(body)
         for resource_spans in request.resource_spans:
             service = {a.key: a.value.string_value for a in resource_spans.resource.attributes}.get(
