@@ -13,7 +13,10 @@ from collections import defaultdict
 from django.db.models import F
 from django.utils import timezone
 
+from catalog.selectors import all_variants, variants_by_id
 from core.demo import register_stage
+from core.models import Channel
+from inventory.errors import InventoryError
 from inventory.factories import ChannelStockRuleFactory, LocationFactory, WarehouseFactory
 from inventory.models import (
     AllocationStrategy,
@@ -25,6 +28,7 @@ from inventory.models import (
     TransferLine,
     TransferStatus,
 )
+from inventory.services import TransferLineInput, create_transfer, reserve, ship
 
 WEEK = ["sat", "sun", "mon", "tue", "wed", "thu", "fri"]
 IRAN_HOURS = {day: [["10:00", "22:00"]] for day in WEEK[:6]} | {"fri": [["16:00", "22:00"]]}
@@ -152,10 +156,10 @@ GULF_ONLINE = ["web-az", "web", "app"]
 
 @register_stage("inventory.stock", order=30, label="Locations and stock")
 def seed_stock(ctx):
-    from catalog.models import ProductVariant
-    from core.models import Channel
-
-    if StockLevel.objects.exists() or not ProductVariant.objects.exists():
+    if StockLevel.objects.exists():
+        return
+    variant_ids = list(all_variants().values_list("id", flat=True))
+    if not variant_ids:
         return
     rnd = ctx.random
     channels = {c.code: c for c in Channel.objects.all()}
@@ -163,19 +167,25 @@ def seed_stock(ctx):
     def serving(codes):
         return [channels[code] for code in codes if code in channels]
 
+    def place(code, name, city, country, lat, lng, tz):
+        """What a warehouse and a store are both described by."""
+        return {
+            "code": code,
+            "name": name,
+            "city": city,
+            "country": country,
+            "latitude": lat,
+            "longitude": lng,
+            "time_zone": tz,
+            "names": LOCATION_NAMES.get(code, {}),
+            "address": f"{name}, {city}",
+        }
+
     warehouses = {}
     for code, name, city, country, lat, lng, tz, priority in WAREHOUSES:
         warehouses[code] = WarehouseFactory(
-            code=code,
-            name=name,
-            city=city,
-            country=country,
-            latitude=lat,
-            longitude=lng,
-            time_zone=tz,
+            **place(code, name, city, country, lat, lng, tz),
             priority=priority,
-            names=LOCATION_NAMES.get(code, {}),
-            address=f"{name}, {city}",
             channels=serving(IRAN_ONLINE if code == "wh-tehran" else GULF_ONLINE),
         )
     stores = []
@@ -187,15 +197,7 @@ def seed_stock(ctx):
             online = ["store"]
         stores.append(
             LocationFactory(
-                code=code,
-                name=name,
-                city=city,
-                country=country,
-                latitude=lat,
-                longitude=lng,
-                time_zone=tz,
-                names=LOCATION_NAMES.get(code, {}),
-                address=f"{name}, {city}",
+                **place(code, name, city, country, lat, lng, tz),
                 opening_hours=GULF_HOURS if country != "IR" else IRAN_HOURS,
                 supplied_by=warehouses[wh],
                 ships_from_store=ships,
@@ -231,7 +233,6 @@ def seed_stock(ctx):
         if code in channels:
             ChannelStockRuleFactory(channel=channels[code], **options)
 
-    variant_ids = list(ProductVariant.objects.order_by("id").values_list("id", flat=True))
     now = timezone.now()
     store_channel = channels.get("store")
     movements, totals, keys = [], defaultdict(int), iter(range(1, 10**9))
@@ -396,18 +397,15 @@ def seed_stock(ctx):
 
 def _reservations(ctx, stores, variant_ids):
     """A few pickup holds and web orders through the real service."""
-    from inventory.errors import InventoryError
-    from inventory.services import reserve
-
+    picks = [
+        (ctx.random.choice(variant_ids), ctx.random.choice(stores)) for _ in range(ctx.scale(12))
+    ]
+    variants = variants_by_id({variant_id for variant_id, _store in picks})
     made = 0
-    for index in range(ctx.scale(12)):
-        variant_id = ctx.random.choice(variant_ids)
-        store = ctx.random.choice(stores)
+    for index, (variant_id, store) in enumerate(picks):
         try:
-            from catalog.models import ProductVariant
-
             reserve(
-                variant=ProductVariant.objects.get(pk=variant_id),
+                variant=variants[variant_id],
                 quantity=1,
                 channel="web" if store.country == "IR" else "web-az",
                 pickup_location=store if index % 2 == 0 else None,
@@ -426,8 +424,6 @@ def _transfer_in_transit(ctx, warehouse, stores, variant_ids):
     """A replenishment of several SKUs on its way from the Tehran warehouse to a store, made
     through the services the staff page and the API use, so its pick list, its lines and
     "in transit to ..., arriving" have something to show."""
-    from inventory.services import TransferLineInput, create_transfer, ship
-
     store = next((s for s in stores if s.supplied_by_id == warehouse.pk), stores[0])
     free = dict(
         StockLevel.objects.filter(location=warehouse, variant_id__in=variant_ids)
@@ -438,9 +434,7 @@ def _transfer_in_transit(ctx, warehouse, stores, variant_ids):
     )
     if len(free) < 2:
         return
-    from catalog.models import ProductVariant
-
-    variants = ProductVariant.objects.in_bulk(list(free))
+    variants = variants_by_id(free)
     transfer = create_transfer(
         from_location=warehouse,
         to_location=store,

@@ -16,7 +16,9 @@ from inventory.models import (
     Location,
     LocationKind,
     MovementReason,
+    StockLevel,
 )
+from inventory.services import record_movement
 
 _receipts = itertools.count(1)
 
@@ -70,8 +72,6 @@ class ChannelStockRuleFactory(factory.django.DjangoModelFactory):
 
 def receive_stock(variant, location, quantity, *, occurred_at=None, source="factory"):
     """Put `quantity` units of `variant` at `location` through the ledger (a receipt)."""
-    from inventory.services import record_movement
-
     return record_movement(
         variant_id=variant.pk,
         location_id=location.pk,
@@ -85,8 +85,6 @@ def receive_stock(variant, location, quantity, *, occurred_at=None, source="fact
 
 
 def set_safety(variant, location, *, safety_stock=0, low_stock_threshold=None):
-    from inventory.models import StockLevel
-
     level, _ = StockLevel.objects.get_or_create(variant=variant, location=location)
     level.safety_stock = safety_stock
     level.low_stock_threshold = low_stock_threshold

@@ -1,6 +1,9 @@
 """Stock pushes to channels, for the metrics endpoint (core.metrics)."""
 
+from django.db.models import Count, Q
+
 from core.metrics import business_gauge
+from inventory.models import StockSyncState
 
 
 @business_gauge(
@@ -10,10 +13,6 @@ from core.metrics import business_gauge
     labels=("channel", "state"),
 )
 def stock_pushes():
-    from django.db.models import Count, Q
-
-    from inventory.models import StockSyncState
-
     rows = (
         StockSyncState.objects.values("channel__code")
         .annotate(

@@ -18,12 +18,13 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from core.names import NamedPerLanguage
-
-
-class LocationKind(models.TextChoices):
-    STORE = "store", _("Store")
-    WAREHOUSE = "warehouse", _("Warehouse")
-    DROPSHIP = "dropship", _("Dropship supplier")
+from inventory.choices import (  # noqa: F401 (inventory's modules import them from here too)
+    AllocationStrategy,
+    LocationKind,
+    MovementReason,
+    ReservationStatus,
+    TransferStatus,
+)
 
 
 class LocationQuerySet(models.QuerySet):
@@ -162,17 +163,6 @@ class Location(NamedPerLanguage):
     @property
     def has_coordinates(self):
         return self.latitude is not None and self.longitude is not None
-
-
-class MovementReason(models.TextChoices):
-    RECEIPT = "receipt", _("Receipt")
-    SALE = "sale", _("Sale")
-    RETURN = "return", _("Return")
-    TRANSFER_OUT = "transfer_out", _("Transfer out")
-    TRANSFER_IN = "transfer_in", _("Transfer in")
-    ADJUSTMENT = "adjustment", _("Adjustment")
-    COUNT = "count", _("Stock count")
-    DAMAGE = "damage", _("Damage")
 
 
 class ImmutableRowError(Exception):
@@ -314,13 +304,6 @@ class StockLevel(models.Model):
         return max(0, self.on_hand - self.reserved - self.safety_stock)
 
 
-class ReservationStatus(models.TextChoices):
-    ACTIVE = "active", _("Active")
-    RELEASED = "released", _("Released")
-    CONFIRMED = "confirmed", _("Confirmed")
-    EXPIRED = "expired", _("Expired")
-
-
 class Reservation(models.Model):
     """Units of a variant held at a location for an order or a pickup, until confirmed
     (a sale), released, or expired."""
@@ -383,13 +366,6 @@ class Reservation(models.Model):
 
     def __str__(self):
         return f"#{self.pk} {self.quantity}× {self.variant_id}@{self.location_id} {self.status}"
-
-
-class TransferStatus(models.TextChoices):
-    REQUESTED = "requested", _("Requested")
-    IN_TRANSIT = "in_transit", _("In transit")
-    RECEIVED = "received", _("Received")
-    CANCELLED = "cancelled", _("Cancelled")
 
 
 class Transfer(models.Model):
@@ -495,12 +471,6 @@ class TransferLine(models.Model):
     def outstanding(self) -> int:
         """Shipped units not yet received nor written off: on their way."""
         return self.shipped - self.received - self.damaged
-
-
-class AllocationStrategy(models.TextChoices):
-    PRIORITY = "priority", _("Location priority order")
-    NEAREST = "nearest", _("Nearest to the customer")
-    MOST_STOCK = "most_stock", _("Most stock first")
 
 
 class ChannelStockRule(models.Model):

@@ -14,11 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, F, IntegerField, Q, Sum, Value
+from django.db.models import Count, F, IntegerField, Prefetch, Q, Sum, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from catalog.selectors import listed_pairs, listed_variant_listings, variants_with_skus
 from core.l10n import format_date, format_number
 from inventory.models import (
     AllocationStrategy,
@@ -94,7 +95,7 @@ SELECT v.sku, v.id,
        COALESCE(SUM(CASE WHEN sl.on_hand - sl.reserved - sl.safety_stock > 0
                          THEN sl.on_hand - sl.reserved - sl.safety_stock ELSE 0 END), 0),
        (SELECT r.buffer_percent FROM inventory_channelstockrule r WHERE r.channel_id = %s)
-FROM {variants} v
+FROM ({variants}) v
 LEFT JOIN (
     inventory_stocklevel sl
     JOIN inventory_location l ON l.id = sl.location_id AND l.is_active
@@ -102,25 +103,23 @@ LEFT JOIN (
     JOIN inventory_location_channels lc ON lc.location_id = sl.location_id
                                         AND lc.channel_id = %s
 ) ON sl.variant_id = v.id
-WHERE v.sku IN ({skus})
 GROUP BY v.sku, v.id
 """
 
 
 def available_to_promise_by_sku(skus, channel) -> tuple[dict[str, int], list[str]]:
     """({sku: units}, [unknown SKUs]) for the partner look-ups: the SKUs are resolved in the
-    same statement as the stock (read through the variant foreign key)."""
-    from catalog.models import ProductVariant
-
+    same statement as the stock (the catalog's query for them is its subquery)."""
     wanted = list(dict.fromkeys(skus))
     if not wanted:
         return {}, []
-    sql = _ATP_BY_SKU_SQL.format(
-        variants=ProductVariant._meta.db_table, skus=", ".join(["%s"] * len(wanted))
+    variants, variant_params = (
+        variants_with_skus(wanted).values("id", "sku").query.sql_with_params()
     )
+    sql = _ATP_BY_SKU_SQL.format(variants=variants)
     units = {}
     with connection.cursor() as cursor:
-        cursor.execute(sql, [channel.pk, channel.kind == "store", channel.pk, *wanted])
+        cursor.execute(sql, [channel.pk, *variant_params, channel.kind == "store", channel.pk])
         for sku, _variant_id, total, share in cursor.fetchall():
             units[sku] = apply_buffer(int(total or 0), 100 if share is None else share)
     return units, [sku for sku in wanted if sku not in units]
@@ -261,8 +260,6 @@ def why_unavailable(variant, channel) -> dict:
 def why_unavailable_many(variants, channel, *, levels=None) -> dict[int, dict]:
     """`why_unavailable` for many variants of one channel in a fixed number of queries.
     `levels` ({variant_id: [StockLevel with .location]}) may be passed when already read."""
-    from catalog.selectors import listed_variant_listings
-
     variants = list(variants)
     rule = rule_for(channel)
     serving = set(serving_location_ids(channel))
@@ -297,9 +294,6 @@ def stock_overview(variants, channels) -> dict:
     """For a product page: {channel_id: {variant_id: why_unavailable answer}} for many
     variants and channels in five queries, whatever their numbers. Same rules as
     `available_to_promise` and `why_unavailable`, computed over the levels read once."""
-    from catalog.models import VariantListing
-    from catalog.selectors import live_listing_q
-
     variants, channels = list(variants), list(channels)
     levels = stock_by_location(variants)
     links = defaultdict(set)
@@ -318,18 +312,7 @@ def stock_overview(variants, channels) -> dict:
     rules = {
         rule.channel_id: rule for rule in ChannelStockRule.objects.filter(channel__in=channels)
     }
-    listed = set(
-        VariantListing.objects.filter(
-            live_listing_q("listing__"),
-            is_listed=True,
-            variant__in=variants,
-            listing__channel__in=channels,
-            variant__is_active=True,
-            variant__product__is_active=True,
-        )
-        .values_list("variant_id", "listing__channel_id")
-        .order_by()
-    )
+    listed = listed_pairs(variants, channels)
     transit = in_transit(variants)
     result = {}
     for channel in channels:
@@ -486,21 +469,25 @@ def low_stock_count() -> int:
     )
 
 
+def _narrowed(queryset, **lookups):
+    """`queryset` filtered by each lookup whose value was given (None or "": not asked; a
+    queryset value is never evaluated here)."""
+    given = {
+        lookup: value for lookup, value in lookups.items() if value is not None and value != ""
+    }
+    return queryset.filter(**given) if given else queryset
+
+
 def ledger(*, location=None, variant=None, reason=None, sku=None, since=None, until=None):
-    qs = StockMovement.objects.select_related("variant", "location", "channel")
-    if location:
-        qs = qs.filter(location=location)
-    if variant:
-        qs = qs.filter(variant=variant)
-    if sku:
-        qs = qs.filter(variant__sku=sku)
-    if reason:
-        qs = qs.filter(reason=reason)
-    if since:
-        qs = qs.filter(occurred_at__gte=since)
-    if until:
-        qs = qs.filter(occurred_at__lt=until)
-    return qs.order_by("-occurred_at", "-id")
+    return _narrowed(
+        StockMovement.objects.select_related("variant", "location", "channel"),
+        location=location,
+        variant=variant,
+        variant__sku=sku,
+        reason=reason,
+        occurred_at__gte=since,
+        occurred_at__lt=until,
+    ).order_by("-occurred_at", "-id")
 
 
 def open_transfers():
@@ -513,8 +500,6 @@ def open_transfers():
 
 
 def _lines_prefetch():
-    from django.db.models import Prefetch
-
     return Prefetch(
         "lines",
         queryset=TransferLine.objects.select_related("variant", "variant__product").order_by(
@@ -526,18 +511,15 @@ def _lines_prefetch():
 def transfers(*, status=None, from_location=None, to_location=None, sku=None):
     """Transfers with their lines, newest first, filtered by status, source and destination
     codes and a SKU on one of their lines."""
-    qs = Transfer.objects.select_related("from_location", "to_location").prefetch_related(
-        _lines_prefetch()
-    )
-    if status:
-        qs = qs.filter(status=status)
-    if from_location:
-        qs = qs.filter(from_location__code=from_location)
-    if to_location:
-        qs = qs.filter(to_location__code=to_location)
-    if sku:
-        qs = qs.filter(pk__in=TransferLine.objects.filter(variant__sku=sku).values("transfer_id"))
-    return qs.order_by("-created_at", "-id")
+    return _narrowed(
+        Transfer.objects.select_related("from_location", "to_location").prefetch_related(
+            _lines_prefetch()
+        ),
+        status=status,
+        from_location__code=from_location,
+        to_location__code=to_location,
+        pk__in=TransferLine.objects.filter(variant__sku=sku).values("transfer_id") if sku else None,
+    ).order_by("-created_at", "-id")
 
 
 def transfer_detail(pk):
@@ -575,14 +557,30 @@ def active_reservations_due(at=None):
 
 
 def counts_recorded(location=None):
-    qs = StockMovement.objects.filter(reason=MovementReason.COUNT, counted_quantity__isnull=False)
-    if location:
-        qs = qs.filter(location=location)
-    return qs
+    return _narrowed(
+        StockMovement.objects.filter(reason=MovementReason.COUNT, counted_quantity__isnull=False),
+        location=location,
+    )
 
 
 def location_by_code(code):
     return Location.objects.filter(code=code).first()
+
+
+def active_location(location) -> Location | None:
+    """`location` itself when it is a Location, else the active location whose code it is;
+    None when it names none (or is empty). Every door that takes a location code finds it
+    here."""
+    if isinstance(location, Location):
+        return location
+    if not location:
+        return None
+    return Location.objects.filter(code=str(location), is_active=True).first()
+
+
+def active_locations():
+    """The active locations by name (for a choice of store or location)."""
+    return Location.objects.active().order_by("name")
 
 
 def pair_q(pairs) -> Q:

@@ -15,13 +15,15 @@ from django.core.paginator import Paginator
 from django.db.models import Count, F, Sum, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from catalog.selectors import product_by_id, variants_by_code
 from core.api.errors import DomainError
 from core.l10n import normalise_digits
+from core.models import Channel
 from inventory import selectors, services
 from inventory.forms import CountForm, LedgerFilterForm, NearbyForm, TransferForm
 from inventory.models import Location, TransferLine, TransferStatus
@@ -58,8 +60,6 @@ def overview(request):
 def product_stock_context(request, product, *, with_reasons=True):
     """Stock by location per variant of `product`, and per selling channel the units it may
     promise with, for every variant at 0, the reasons why."""
-    from core.models import Channel
-
     variants = list(product.variants.all().order_by("position", "id"))
     channels = list(Channel.objects.selling().order_by("name"))
     overview = selectors.stock_overview(variants, channels)
@@ -96,9 +96,9 @@ def product_panel_context(request, product):
 @staff_member_required
 @_perm("view_stocklevel")
 def product_stock(request, product_id):
-    from catalog.models import Product
-
-    product = get_object_or_404(Product, pk=product_id)
+    product = product_by_id(product_id)
+    if product is None:
+        raise Http404
     context = product_stock_context(request, product)
     nearby_form = NearbyForm(request.GET or None)
     nearby = []
@@ -207,8 +207,6 @@ def _listed(transfers):
 @staff_member_required
 @_perm("view_transfer")
 def transfers(request):
-    from catalog.selectors import variants_by_code
-
     form = TransferForm(request.POST or None)
     if request.method == "POST":
         if not request.user.has_perm("inventory.add_transfer"):

@@ -12,6 +12,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog.selectors import variant_by_sku
 from core.api.authentication import ApiClient
 from core.api.pagination import NewestFirstCursorPagination
 from core.api.serializers import StrictSerializer
@@ -53,8 +54,6 @@ def _channel(code):
 
 
 def _variant(sku):
-    from catalog.selectors import variant_by_sku
-
     variant = variant_by_sku(sku)
     if variant is None:
         raise UnknownSku(f"No variant has the SKU {sku}.", fields={"sku": ["Unknown SKU."]})

@@ -20,7 +20,10 @@ from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from catalog.selectors import variant_ids_by_sku
+from core.models import Channel
 from inventory.models import Location, MovementReason, StockLevel, StockMovement
+from inventory.services import sync
 
 # Reasons whose quantity has a fixed sign; adjustments go either way, counts are absolute.
 POSITIVE = {MovementReason.RECEIPT, MovementReason.RETURN, MovementReason.TRANSFER_IN}
@@ -82,14 +85,11 @@ def record_movements(items: list[MovementInput], *, default_source: str = "") ->
     replay of an item already recorded from the same source (nothing changes). The applied
     items and their levels are written in one transaction. Returns one MovementResult per
     item, in order."""
-    from catalog.models import ProductVariant
-    from core.models import Channel
-
     results = [MovementResult(index=i, status="refused") for i in range(len(items))]
     skus = {item.sku for item in items}
     codes = {item.location for item in items}
     channel_codes = {item.channel for item in items if item.channel}
-    variants = dict(ProductVariant.objects.filter(sku__in=skus).values_list("sku", "id"))
+    variants = variant_ids_by_sku(skus)
     locations = dict(Location.objects.filter(code__in=codes).values_list("code", "id"))
     channels = dict(Channel.objects.filter(code__in=channel_codes).values_list("code", "id"))
     now = timezone.now()
@@ -214,8 +214,6 @@ def apply_movements(pending: list[_Pending], *, reserved_delta=None) -> None:
     order, so concurrent batches never deadlock), skips replays, turns counts into their
     difference to the ledger at their moment, and absorbs late movements into the counts
     that already saw them."""
-    from inventory.services import sync
-
     reserved_delta = reserved_delta or {}
     with transaction.atomic():
         # Replays are recognised before any lock is taken, so replaying a batch is cheap.
@@ -421,7 +419,5 @@ def rebuild_levels(*, fix=False, location_ids=None) -> list:
                 StockLevel.objects.filter(variant_id=variant_id, location_id=location_id).update(
                     on_hand=expected, updated_at=timezone.now()
                 )
-            from inventory.services import sync
-
             sync.note_stock_changed([(v, loc) for v, loc, _a, _e in drift])
     return drift

@@ -12,10 +12,10 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from catalog.selectors import variant_by_sku
 from core.selectors import channel_for
 from inventory.errors import (
     IllegalTransition,
@@ -32,26 +32,25 @@ from inventory.models import (
     MovementReason,
     Reservation,
     ReservationStatus,
-    StockLevel,
     Transfer,
     TransferStatus,
 )
+from inventory.selectors import (
+    active_location,
+    allocation_order,
+    order_locations,
+    rule_for,
+    split_plan,
+)
+from inventory.services import sync
+from inventory.services.holds import hold_units, release_units
+from inventory.services.movements import record_movement
 from inventory.services.transfers import TransferLineInput, create_transfer, units_held_by
 
 DEFAULT_HOLD = dt.timedelta(minutes=30)
 MAX_HOLD = dt.timedelta(days=30)
 SOURCE = "reservations"
 SPLIT_ATTEMPTS = 5
-
-
-def hold_units(variant_id: int, location_id: int, quantity: int) -> bool:
-    """Add `quantity` to reserved where enough is available; True if it was."""
-    updated = StockLevel.objects.filter(
-        variant_id=variant_id,
-        location_id=location_id,
-        on_hand__gte=F("reserved") + F("safety_stock") + quantity,
-    ).update(reserved=F("reserved") + quantity, updated_at=timezone.now())
-    return updated == 1
 
 
 def reserve(
@@ -72,9 +71,6 @@ def reserve(
     at a store: the store's own stock, or, when the channel's rule allows, another
     location's stock with a transfer to the store. Raises UnknownSku, UnknownLocation,
     UnknownChannel, InvalidMovement (quantity, expiry) or InsufficientStock (409)."""
-    from inventory.selectors import allocation_order
-    from inventory.services import sync
-
     variant = _variant(sku, variant)
     channel = _channel(channel)
     if not isinstance(quantity, int) or quantity <= 0:
@@ -168,8 +164,6 @@ def _hold_for_pickup(variant, quantity, channel, pickup, lat, lng):
     """When the channel allows it, hold the units at another location that will send them
     to the pickup store: the store's own warehouse first (a store draws on it), then the
     channel's order. Returns the location holding them, or None."""
-    from inventory.selectors import order_locations, rule_for
-
     rule = rule_for(channel)
     if not rule.pickup_may_transfer:
         return None
@@ -195,8 +189,6 @@ def _hold_for_pickup(variant, quantity, channel, pickup, lat, lng):
 def release(reservation_id: int, *, status=ReservationStatus.RELEASED) -> Reservation:
     """Give the units back. Releasing a released reservation changes nothing; a confirmed
     or expired one cannot be released (IllegalTransition)."""
-    from inventory.services import sync
-
     with transaction.atomic():
         reservation = _locked(reservation_id)
         if reservation.status == status:
@@ -211,10 +203,7 @@ def release(reservation_id: int, *, status=ReservationStatus.RELEASED) -> Reserv
         # received at the store; the rest arrive there as free stock.
         held = units_held_by(reservation)
         if held:
-            StockLevel.objects.filter(
-                variant_id=reservation.variant_id, location_id=reservation.location_id
-            ).update(reserved=F("reserved") - held, updated_at=timezone.now())
-            sync.note_stock_changed([(reservation.variant_id, reservation.location_id)])
+            release_units(reservation.variant_id, reservation.location_id, held)
         Transfer.objects.filter(reservation=reservation, status=TransferStatus.REQUESTED).update(
             status=TransferStatus.CANCELLED
         )
@@ -228,8 +217,6 @@ def confirm(reservation_id: int) -> Reservation:
     """The held units are sold: a sale movement at the holding location, reserved and on
     hand both reduced in one update. Confirming twice changes nothing; a released or
     expired reservation, or one whose units are still in transit, cannot be confirmed."""
-    from inventory.services.movements import record_movement
-
     with transaction.atomic():
         reservation = _locked(reservation_id)
         if reservation.status == ReservationStatus.CONFIRMED:
@@ -312,8 +299,6 @@ def _in_transit(reservation) -> bool:
 def _variant(sku, variant):
     if variant is not None:
         return variant
-    from catalog.selectors import variant_by_sku
-
     found = variant_by_sku(sku or "")
     if found is None:
         raise UnknownSku(
@@ -328,9 +313,9 @@ def _channel(channel):
 
 
 def _location(location, field_name):
-    if location is None or isinstance(location, Location):
-        return location
-    found = Location.objects.filter(code=location, is_active=True).first()
+    if location is None:
+        return None
+    found = active_location(location)
     if found is None:
         raise UnknownLocation(
             _("No active location has the code %(code)s.") % {"code": location},
@@ -369,8 +354,6 @@ def reserve_split(
     the caller's transaction; if any part can no longer be held (another order took the
     units in between), InsufficientStock is raised and nothing is held. Raises
     InvalidMovement when the rule does not allow splitting."""
-    from inventory.selectors import rule_for, split_plan
-
     channel = _channel(channel)
     if not rule_for(channel).may_split_lines:
         raise InvalidMovement(

@@ -22,10 +22,12 @@ import urllib.request
 from django.db import transaction
 from django.utils import timezone
 
+from catalog.selectors import skus_by_variant_id
 from core.services import shared_cache
 from core.services.enqueue import after_commit, enqueue_debounced
 from core.services.outbox import post_signed
 from inventory.models import ChannelStockRule, Location, StockSyncState
+from inventory.selectors import available_to_promise
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +115,8 @@ def schedule_push(channel_id, *, countdown=None, if_cache_down=False) -> bool:
     """Schedule one push for the channel unless one is already scheduled (debounce). With
     the shared cache down, a stock change leaves its pending mark to beat's sweep
     (inventory.push_stock_changes), which passes `if_cache_down=True`."""
-    from inventory.tasks import push_stock
+    # inventory.tasks wraps this module's services, so the task is found when it is sent.
+    from inventory.tasks import push_stock  # noqa: PLC0415
 
     countdown = DEBOUNCE_SECONDS if countdown is None else countdown
     return enqueue_debounced(
@@ -144,9 +147,6 @@ def push_pending(channel_id) -> dict:
 
 
 def _push(rule) -> dict:
-    from catalog.models import ProductVariant
-    from inventory.selectors import available_to_promise
-
     channel = rule.channel
     with transaction.atomic():
         rows = list(
@@ -164,7 +164,7 @@ def _push(rule) -> dict:
     # again and goes out in the next push, with a higher version.
     variant_ids = [row.variant_id for row in rows]
     units = available_to_promise(variant_ids, channel)
-    skus = dict(ProductVariant.objects.filter(pk__in=variant_ids).values_list("id", "sku"))
+    skus = skus_by_variant_id(variant_ids)
     items = [
         {"sku": skus[row.variant_id], "units": units.get(row.variant_id, 0), "version": row.version}
         for row in rows

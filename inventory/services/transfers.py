@@ -13,6 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from catalog.selectors import variants_by_sku
 from inventory.errors import (
     IllegalTransition,
     InsufficientStock,
@@ -27,10 +28,15 @@ from inventory.models import (
     Reservation,
     ReservationStatus,
     StockLevel,
+    StockMovement,
     Transfer,
     TransferLine,
     TransferStatus,
 )
+from inventory.selectors import active_location
+from inventory.services import sync
+from inventory.services.holds import hold_units, release_units
+from inventory.services.movements import MovementResult, _Pending, apply_movements
 from inventory.signals import transfer_late, transfer_received
 
 SOURCE = "transfers"
@@ -66,11 +72,7 @@ class ReceiptOutcome:
 
 
 def _location(value, field) -> Location:
-    if isinstance(value, Location):
-        return value
-    found = None
-    if isinstance(value, str) and value:
-        found = Location.objects.filter(code=value, is_active=True).first()
+    found = active_location(value)
     if found is None:
         raise UnknownLocation(
             _("No active location has the code %(code)s.") % {"code": value},
@@ -110,8 +112,6 @@ def create_transfer(
     Raises UnknownLocation (`from`, `to`), InvalidMovement (same location twice, no lines, a
     SKU twice, a quantity not a whole number from 1: `lines.N.quantity`), UnknownSku
     (`lines.N.sku`), InsufficientStock (409, naming the line)."""
-    from catalog.models import ProductVariant
-
     source = _location(from_location, "from")
     destination = _location(to_location, "to")
     if source.pk == destination.pk:
@@ -126,7 +126,7 @@ def create_transfer(
             fields={"lines": [_("From 1 to %(max)s lines.") % {"max": MAX_LINES}]},
         )
     skus = [item.sku for item in items if item.variant is None]
-    variants = {v.sku: v for v in ProductVariant.objects.filter(sku__in=skus)}
+    variants = variants_by_sku(skus)
     wanted = []
     seen = set()
     for index, item in enumerate(items):
@@ -203,9 +203,6 @@ def ship(transfer_id: int) -> Transfer:
     is in transit, expected on its date (or DEFAULT_TRANSIT from now). A plain transfer may
     only take units nobody has reserved (InsufficientStock); a pickup transfer takes the
     units its reservation holds there. Shipping twice: IllegalTransition (409)."""
-    from inventory.models import StockMovement
-    from inventory.services.movements import MovementResult, _Pending, apply_movements
-
     with transaction.atomic():
         transfer = _locked(transfer_id)
         if transfer.status != TransferStatus.REQUESTED:
@@ -303,10 +300,6 @@ def receive_units(transfer_id: int, lines=None) -> ReceiptOutcome:
 
     Raises IllegalTransition (409: not in transit), InvalidMovement (400: more than is on
     its way, `lines.N.received`; nothing received), UnknownSku (`lines.N.sku`)."""
-    from inventory.models import StockMovement
-    from inventory.services.movements import MovementResult, _Pending, apply_movements
-    from inventory.services.reservations import hold_units
-
     with transaction.atomic():
         transfer = _locked(transfer_id)
         if transfer.status != TransferStatus.IN_TRANSIT:
@@ -424,17 +417,15 @@ def receive_units(transfer_id: int, lines=None) -> ReceiptOutcome:
                 reservation.location_id = destination
                 reservation.save(update_fields=["location"])
             if complete:
-                outcome = _settle_pickup_hold(transfer, reservation, lines_by_sku, hold_units)
+                outcome = _settle_pickup_hold(transfer, reservation, lines_by_sku)
         transfer_received.send(
             sender=Transfer, transfer=transfer, reservation=reservation, outcome=outcome
         )
     return ReceiptOutcome(transfer, outcome)
 
 
-def _settle_pickup_hold(transfer, reservation, lines_by_sku, hold_units) -> str:
+def _settle_pickup_hold(transfer, reservation, lines_by_sku) -> str:
     """All units of a pickup transfer are in: held, replanned or released (see receive)."""
-    from inventory.services import sync
-
     arrived = sum(
         line.received for line in lines_by_sku.values() if line.variant_id == reservation.variant_id
     )
@@ -448,10 +439,7 @@ def _settle_pickup_hold(transfer, reservation, lines_by_sku, hold_units) -> str:
         sync.note_stock_changed([(reservation.variant_id, destination)])
         return "replanned"
     if arrived:
-        StockLevel.objects.filter(
-            variant_id=reservation.variant_id, location_id=destination
-        ).update(reserved=F("reserved") - arrived, updated_at=timezone.now())
-        sync.note_stock_changed([(reservation.variant_id, destination)])
+        release_units(reservation.variant_id, destination, arrived)
     reservation.status = ReservationStatus.RELEASED
     reservation.closed_at = timezone.now()
     reservation.save(update_fields=["status", "closed_at"])
@@ -493,9 +481,6 @@ def notice_late_transfers(*, at=None, limit=500) -> int:
     hold they carry is re-planned on the pickup store's own free units when it has them
     (the transfer's units then arrive as free stock); listeners of `transfer_late` (orders)
     tell the staff. Returns how many were noticed."""
-    from inventory.services import sync
-    from inventory.services.reservations import hold_units
-
     at = at or timezone.now()
     ids = list(
         Transfer.objects.filter(

@@ -2,15 +2,17 @@
 
 import pytest
 
-from catalog.availability import reset_availability_provider
+from catalog.availability import register_availability_provider, reset_availability_provider
+from catalog.factories import VariantListingFactory
+from core.factories import ChannelFactory
+from core.models import ChannelKind
+from inventory.factories import LocationFactory, WarehouseFactory
+from inventory.selectors import units_for_channel
 
 
 @pytest.fixture(autouse=True)
 def _inventory_availability():
     # Inventory's ready() registers its provider; a catalog test may have reset it.
-    from catalog.availability import register_availability_provider
-    from inventory.selectors import units_for_channel
-
     register_availability_provider(units_for_channel)
     yield
     reset_availability_provider()
@@ -19,9 +21,6 @@ def _inventory_availability():
 
 @pytest.fixture
 def channels(db):
-    from core.factories import ChannelFactory
-    from core.models import ChannelKind
-
     return {
         "web": ChannelFactory(code="web", name="Web shop", kind=ChannelKind.WEB),
         "store": ChannelFactory(code="store", name="Stores", kind=ChannelKind.STORE),
@@ -33,16 +32,12 @@ def channels(db):
 
 @pytest.fixture
 def variant(channels):
-    from catalog.factories import VariantListingFactory
-
     listing = VariantListingFactory(channel=channels["web"])
     return listing.variant
 
 
 @pytest.fixture
 def warehouse(channels):
-    from inventory.factories import WarehouseFactory
-
     return WarehouseFactory(
         code="wh-tehran",
         name="Tehran warehouse",
@@ -52,8 +47,6 @@ def warehouse(channels):
 
 @pytest.fixture
 def store(channels, warehouse):
-    from inventory.factories import LocationFactory
-
     return LocationFactory(
         code="teh-tajrish",
         name="Tajrish",

@@ -11,7 +11,7 @@ from inventory.factories import (
     receive_stock,
     set_safety,
 )
-from inventory.selectors import available_to_promise, stores_nearby, why_unavailable
+from inventory.selectors import available_to_promise, stock_overview, stores_nearby, why_unavailable
 from inventory.services import reserve
 from tests.query_counts import assert_queries_do_not_grow
 
@@ -110,8 +110,6 @@ def test_why_is_this_zero_names_reservations_and_safety_stock(variant, channels,
 
 
 def test_product_overview_agrees_with_available_to_promise(variant, channels, warehouse, store):
-    from inventory.selectors import stock_overview
-
     other = ProductVariantFactory(product=variant.product)
     receive_stock(variant, warehouse, 10)
     receive_stock(variant, store, 3)

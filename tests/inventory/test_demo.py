@@ -3,6 +3,7 @@ every catalog variant, a ledger the levels agree with."""
 
 import pytest
 
+from catalog.models import ProductVariant
 from core.demo import DemoContext, run_stages
 from inventory.models import Location, StockLevel, StockMovement
 from inventory.services.movements import ledger_drift
@@ -11,8 +12,6 @@ pytestmark = pytest.mark.django_db
 
 
 def test_demo_stage_builds_stores_warehouses_and_a_consistent_ledger():
-    from catalog.models import ProductVariant
-
     ctx = DemoContext(size="small", seed=3, quiet=True)
     run_stages(ctx, only=["core.channels", "catalog.", "inventory."])
     stores = Location.objects.filter(kind="store")

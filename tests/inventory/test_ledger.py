@@ -2,8 +2,10 @@
 change nothing, and counts applied at their own moment whatever the arrival order."""
 
 import datetime as dt
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -206,10 +208,6 @@ def test_level_equals_the_ledger_and_the_true_history_whatever_the_arrival_order
 
 
 def test_rebuild_command_reports_then_fixes_drift(variant, store):
-    from io import StringIO
-
-    from django.core.management import call_command
-
     receive_stock(variant, store, 5)
     StockLevel.objects.filter(variant=variant, location=store).update(on_hand=2)
     out = StringIO()

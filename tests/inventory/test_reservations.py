@@ -9,6 +9,7 @@ from django.db import connection
 from django.utils import timezone
 
 from catalog.factories import ProductVariantFactory
+from core.factories import ChannelFactory
 from inventory.errors import IllegalTransition, InsufficientStock
 from inventory.factories import (
     ChannelStockRuleFactory,
@@ -129,8 +130,6 @@ def test_pickup_from_the_store_or_by_transfer_when_the_channel_allows(
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_last_units_reserved_exactly_once_under_concurrency():
-    from core.factories import ChannelFactory
-
     ChannelFactory(code="web", kind="web")
     variant = ProductVariantFactory()
     store = LocationFactory(code="hot")

@@ -1,14 +1,25 @@
 """Staff pages: stock by location with "why is this 0?", the ledger, counts, transfers,
 low-stock alerts on the dashboard; each list guarded against query growth."""
 
+import datetime as dt
+import zoneinfo
 from itertools import count
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from catalog.factories import ProductVariantFactory
-from inventory.factories import LocationFactory, receive_stock, set_safety
+from core import staff_ui
+from inventory.factories import LocationFactory, WarehouseFactory, receive_stock, set_safety
 from inventory.models import StockLevel, StockMovement, Transfer
-from inventory.services import reserve
+from inventory.services import (
+    MovementInput,
+    TransferLineInput,
+    create_transfer,
+    record_movements,
+    reserve,
+)
 from tests.query_counts import assert_queries_do_not_grow
 
 pytestmark = pytest.mark.django_db
@@ -172,8 +183,6 @@ def test_a_transfer_of_more_than_the_source_has_free_is_refused_when_requested(
 
 
 def test_low_stock_alerts_on_the_dashboard(manager, variant, store, monkeypatch):
-    from core import staff_ui
-
     # Only this app's panel: other apps' panels are theirs to test.
     mine = {"inventory.low_stock": staff_ui.DASHBOARD_PANELS["inventory.low_stock"]}
     monkeypatch.setattr(staff_ui, "DASHBOARD_PANELS", mine)
@@ -224,14 +233,6 @@ def test_overview_lists_locations_with_their_channels(manager, channels, store):
 
 
 def test_a_count_typed_in_store_time_lands_at_its_moment(manager, variant, store):
-    import datetime as dt
-    import zoneinfo
-
-    from django.utils import timezone
-
-    from inventory.models import StockMovement
-    from inventory.services import MovementInput, record_movements
-
     now = timezone.now()
     receive_stock(variant, store, 9, occurred_at=now - dt.timedelta(hours=3))
     record_movements(
@@ -263,8 +264,6 @@ def test_a_count_typed_in_store_time_lands_at_its_moment(manager, variant, store
 
 
 def test_location_validation_names_bad_hours_and_time_zone(channels):
-    from django.core.exceptions import ValidationError
-
     location = LocationFactory.build(
         code="bad", time_zone="Mars/Olympus", opening_hours={"mon": [["21:00", "09:00"]]}
     )
@@ -277,10 +276,6 @@ def test_location_validation_names_bad_hours_and_time_zone(channels):
 def test_a_long_transfer_lists_its_first_lines_and_how_many_more(client, staff_in_role):
     """A replenishment of every SKU of a store does not print thousands of lines in the list:
     its first lines, its units summed, and a link to the rest."""
-    from catalog.factories import ProductVariantFactory
-    from inventory.factories import LocationFactory, WarehouseFactory, receive_stock
-    from inventory.services import TransferLineInput, create_transfer
-
     warehouse, store = WarehouseFactory(), LocationFactory()
     variants = [ProductVariantFactory(sku=f"LONG-{n:02d}") for n in range(10)]
     for variant in variants:

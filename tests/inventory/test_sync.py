@@ -8,10 +8,13 @@ import json
 import time
 
 import pytest
+from celery.contrib.testing.worker import start_worker
 
+from config.celery import app
 from inventory.factories import ChannelStockRuleFactory, receive_stock
+from inventory.models import StockSyncState
 from inventory.selectors import available_to_promise
-from inventory.services import MovementInput, record_movements, reserve
+from inventory.services import MovementInput, record_movements, reserve, sync
 from tests.task_ledger import TaskLedger
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -28,11 +31,6 @@ def receiver(http_receiver):
 def worker(transactional_db, monkeypatch):
     """A Celery worker thread on the in-memory broker; tasks are really queued, countdowns
     really wait."""
-    from celery.contrib.testing.worker import start_worker
-
-    from config.celery import app
-    from inventory.services import sync
-
     monkeypatch.setattr(sync, "DEBOUNCE_SECONDS", 1)
     monkeypatch.setattr("inventory.tasks.backoff_seconds", lambda retries: 0.5)
     app.conf.task_always_eager = False
@@ -98,7 +96,6 @@ def test_a_failed_push_is_retried_with_the_newest_figure(
     [payload] = receiver.json_bodies()
     assert payload["items"][0]["units"] == 10
     assert payload["items"][0]["version"] == 3  # two refused attempts, each with its own version
-    from inventory.models import StockSyncState
 
     deadline = time.monotonic() + 10  # the worker records the success after the response
     state = StockSyncState.objects.get(variant=variant, channel=synced)

@@ -6,6 +6,7 @@ its pick list on the same service."""
 import datetime as dt
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from catalog.factories import ProductVariantFactory, VariantListingFactory
@@ -249,8 +250,6 @@ def test_a_late_transfer_is_noticed_once(writer, variant, warehouse, store):
 def test_the_staff_page_requests_many_lines_and_prints_a_pick_list(
     client, staff_in_role, variant, second, warehouse, store
 ):
-    from django.contrib.auth.models import Permission
-
     receive_stock(variant, warehouse, 5)
     receive_stock(second, warehouse, 5)
     user = staff_in_role()

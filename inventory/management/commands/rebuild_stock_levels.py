@@ -4,6 +4,7 @@ the ledger's figures. Exits 1 when drift was found and not fixed, so it can run 
 
 from django.core.management.base import BaseCommand, CommandError
 
+from catalog.selectors import skus_by_variant_id
 from inventory.models import Location
 from inventory.services import rebuild_levels
 
@@ -27,11 +28,7 @@ class Command(BaseCommand):
         if not drift:
             self.stdout.write(self.style.SUCCESS("No drift: every level equals its ledger sum."))
             return
-        from catalog.models import ProductVariant
-
-        skus = dict(
-            ProductVariant.objects.filter(pk__in={v for v, *_ in drift}).values_list("id", "sku")
-        )
+        skus = skus_by_variant_id({v for v, *_ in drift})
         codes = dict(
             Location.objects.filter(pk__in={loc for _v, loc, *_ in drift}).values_list("id", "code")
         )
