@@ -9,10 +9,17 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from catalog.selectors import listed_variants, variants_of_product
 from core.api.errors import DomainError
 from core.demo import register_stage, story_clock
-from customers.selectors import phones_of
-from customers.services import record_event
+from core.models import Channel
+from customers.normalise import IdentityKey
+from customers.selectors import customer_for_identity, phones_of
+from customers.services import record_event, track_event
+from inventory.selectors import allocation_order, location_by_code, rule_for, stock_by_location
+from orders import services
+from orders.factories import DEFAULT_ADDRESS
+from orders.models import Order
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +46,6 @@ MIX = {
 
 def _store_with(variant, exclude=()):
     """An Iranian store holding an available unit of `variant` (Tajrish first)."""
-    from inventory.selectors import stock_by_location
-
     levels = stock_by_location([variant]).get(variant.pk, [])
     stores = [
         lv.location
@@ -55,24 +60,16 @@ def _store_with(variant, exclude=()):
 
 
 def _store(code):
-    from inventory.selectors import location_by_code
-
     return location_by_code(code)
 
 
 @register_stage("orders.journeys", order=50, label="Orders, returns, carts")
 def seed_orders(ctx):
-    from core.models import Channel
-    from orders.models import Order
-
     channels = {c.code: c for c in Channel.objects.all()}
     if "web" not in channels or Order.objects.filter(external_id=SARA_ORDER).exists():
         return
     sara = ctx.shared.get("sara")
     if sara is None:
-        from customers.normalise import IdentityKey
-        from customers.selectors import customer_for_identity
-
         sara = customer_for_identity(IdentityKey("email", "sara@example.com"))
     if sara is not None:
         _sara(ctx, sara, channels)
@@ -83,10 +80,6 @@ def seed_orders(ctx):
 def _split(ctx, channels):
     """A web order whose line no single location holds, split across two (the web shop's
     rule allows it), one part already shipped: its parts show on the order page."""
-    from catalog.selectors import listed_variants
-    from inventory.selectors import allocation_order, rule_for
-    from orders import services
-
     customers = [c for c in ctx.shared.get("customers", []) if not c.is_anonymous]
     web = channels["web"]
     if not customers or not rule_for(web).may_split_lines:
@@ -120,13 +113,7 @@ def _split(ctx, channels):
 def _sara(ctx, sara, channels):
     """Cart in the app, order on the web, a second colour by phone, an exchange in a store, a
     defect on Instagram, a replacement from the printed catalogue, the pair collected."""
-    from catalog.models import ProductVariant
-    from customers.services import track_event
-    from orders import services
-
-    variants = {
-        v.colour: v for v in ProductVariant.objects.filter(product__slug="aria-runner", size="38")
-    }
+    variants = {v.colour: v for v in variants_of_product("aria-runner").filter(size="38")}
     if not {"black", "white", "red"} <= set(variants):
         logger.warning("Aria Runner in black/white/red 38 is missing: Sara's journey skipped")
         return
@@ -244,10 +231,6 @@ def _researched_online(order, variant, channels, rnd, *, index):
 def _many(ctx, channels):
     """Random orders in every channel and method; some fulfilled, completed, cancelled,
     returned or exchanged; a few carts left active and abandoned."""
-    from catalog.selectors import listed_variants
-    from orders import services
-    from orders.factories import DEFAULT_ADDRESS
-
     customers = [c for c in ctx.shared.get("customers", []) if not c.is_anonymous][:200]
     if not customers:
         return

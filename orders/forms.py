@@ -4,12 +4,12 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import LocalisedCharField
+from core.models import Channel
+from inventory.selectors import active_locations
 from orders.models import FulfilmentMethod, OrderKind, OrderStatus, ReturnReason
 
 
 def channel_choices():
-    from core.models import Channel
-
     return [("", _("All"))] + [
         (c.code, c.display_name) for c in Channel.objects.filter(sells=True).order_by("name")
     ]
@@ -19,11 +19,7 @@ ALL = _("All")
 
 
 def store_choices(blank=ALL):
-    from inventory.models import Location
-
-    return [("", blank)] + [
-        (loc.code, loc.display_name) for loc in Location.objects.active().order_by("name")
-    ]
+    return [("", blank)] + [(loc.code, loc.display_name) for loc in active_locations()]
 
 
 class OrderFilterForm(forms.Form):

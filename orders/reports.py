@@ -15,7 +15,7 @@ from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from catalog.models import ProductVariant
+from catalog.selectors import products_and_categories_by_sku
 from core.names import name_in_language
 from customers.models import Event
 from orders.models import Order, OrderKind, OrderLine, OrderStatus
@@ -120,13 +120,7 @@ def today_against_last_week(*, channel=None, now=None) -> list[dict]:
 def _product_keys(events) -> dict:
     """(sku, product_id) of product events -> (product id, category name) of the product."""
     skus = {str(e["properties"].get("sku")) for e in events if e["properties"].get("sku")}
-    by_sku = {
-        sku: (product_id, category)
-        for sku, product_id, category in ProductVariant.objects.filter(sku__in=skus).values_list(
-            "sku", "product_id", "product__category__name"
-        )
-    }
-    return by_sku
+    return products_and_categories_by_sku(skus)
 
 
 def ropo_facts(since: date, until: date, *, lookback: int = 30) -> list[dict]:

@@ -6,9 +6,17 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.db.models import Model
 from django.utils.translation import gettext as _
 from moneyed import Money
 
+from catalog.selectors import price_for, variant_by_sku
+from core.models import Channel
+from core.selectors import channel_for
+from core.services.outbox import publish as outbox_publish
+from customers.errors import CustomerErased
+from customers.services import record_event
+from inventory.selectors import active_location, serving_location_ids
 from orders.errors import UnknownChannel, UnknownLocation, UnknownVariant
 
 logger = logging.getLogger(__name__)
@@ -42,8 +50,6 @@ def return_number(return_request) -> str:
 
 def channel_of(channel, *, field="channel"):
     """A core.Channel from a Channel or a code; raises UnknownChannel naming the field."""
-    from core.selectors import channel_for
-
     if not channel:
         # An order always happens somewhere: a missing channel is as unknown as a wrong one.
         channel = ""
@@ -51,10 +57,9 @@ def channel_of(channel, *, field="channel"):
 
 
 def variant_of(sku_or_variant, *, field="sku"):
-    from catalog.models import ProductVariant
-    from catalog.selectors import variant_by_sku
-
-    if isinstance(sku_or_variant, ProductVariant):
+    """The variant itself (one already found, a model instance), else the active variant
+    with this SKU; raises UnknownVariant naming the field."""
+    if isinstance(sku_or_variant, Model):
         return sku_or_variant
     variant = variant_by_sku(str(sku_or_variant or ""))
     if variant is None or not variant.is_active:
@@ -66,13 +71,11 @@ def variant_of(sku_or_variant, *, field="sku"):
 
 
 def location_of(location, *, field="store"):
-    from inventory.models import Location
-
+    """None for no location, else the Location itself or the active one with this code;
+    raises UnknownLocation naming the field."""
     if location is None or location == "":
         return None
-    if isinstance(location, Location):
-        return location
-    found = Location.objects.filter(code=str(location), is_active=True).first()
+    found = active_location(location)
     if found is None:
         raise UnknownLocation(
             _("No active location has the code %(code)s.") % {"code": location},
@@ -84,8 +87,6 @@ def location_of(location, *, field="store"):
 def reference_channel():
     """The channel whose price list and stock serve channels that have none of their own
     (phone, social, printed catalogue): the web shop."""
-    from core.models import Channel
-
     return (
         Channel.objects.filter(code="web").first()
         or Channel.objects.filter(kind="web", is_active=True).order_by("id").first()
@@ -95,8 +96,6 @@ def reference_channel():
 def price_on(variant, channel, *, field="sku") -> Money:
     """The variant's price on `channel`, or on the web shop when the channel keeps no
     price list of its own (a phone or Instagram order sells at the web price)."""
-    from catalog.selectors import price_for
-
     price = price_for(variant, channel)
     if price is None:
         fallback = reference_channel()
@@ -113,8 +112,6 @@ def price_on(variant, channel, *, field="sku") -> Money:
 def stock_channel(channel):
     """The channel whose stock rule allocates an order of `channel`: its own when locations
     serve it, else the web shop's (phone and social orders are served from online stock)."""
-    from inventory.selectors import serving_location_ids
-
     if serving_location_ids(channel):
         return channel
     return reference_channel() or channel
@@ -131,9 +128,6 @@ def money_str(value: Money) -> str:
 def record(customer, name, *, channel, properties, key):
     """Put an event on the customer's timeline; `key` makes it idempotent (a replayed
     request records it once). An erased customer gets no new events."""
-    from customers.errors import CustomerErased
-    from customers.services import record_event
-
     try:
         record_event(
             customer,
@@ -148,8 +142,6 @@ def record(customer, name, *, channel, properties, key):
 
 
 def publish(topic, payload):
-    from core.services.outbox import publish as outbox_publish
-
     outbox_publish(topic, payload)
 
 

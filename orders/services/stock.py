@@ -8,8 +8,12 @@ import datetime as dt
 
 from django.utils.translation import gettext as _
 
+from inventory.choices import MovementReason, ReservationStatus
+from inventory.errors import InsufficientStock
+from inventory.selectors import rule_for
+from inventory.services import confirm, record_movement, release, reserve, reserve_split
 from orders.errors import OrderError
-from orders.models import FulfilmentMethod
+from orders.models import FulfilmentMethod, OrderLinePart, PartStatus
 from orders.services.common import reference_channel, stock_channel
 
 # An order holds its units until it is fulfilled or cancelled; inventory caps holds at 30
@@ -28,10 +32,6 @@ def reserve_line(line, *, order_channel, field="lines") -> None:
     pickup -> the pickup store (or, when the rule allows, a transfer to it); ship from store
     and in store -> that store. Sets line.location, pickup_location and reservation.
     Raises inventory's InsufficientStock (409) naming the SKU."""
-    from inventory.errors import InsufficientStock
-    from inventory.selectors import rule_for
-    from inventory.services import reserve, reserve_split
-
     method = line.fulfilment_method
     store = line.pickup_location if method == FulfilmentMethod.PICKUP_IN_STORE else line.location
     options = {
@@ -79,8 +79,6 @@ def reserve_line(line, *, order_channel, field="lines") -> None:
 
 def save_parts(line) -> list:
     """After a split line is saved: one part a location, each with its reservation."""
-    from orders.models import OrderLinePart
-
     reservations = getattr(line, "split_reservations", None)
     if not reservations:
         return []
@@ -102,10 +100,6 @@ def save_parts(line) -> list:
 def release_line(line) -> None:
     """Give the line's held units back (nothing to do once they are sold or released): its
     own reservation, or each open part's, and only those."""
-    from inventory.models import ReservationStatus
-    from inventory.services import release
-    from orders.models import PartStatus
-
     for part in line.parts.filter(status=PartStatus.OPEN).select_related("reservation"):
         if part.reservation and part.reservation.status == ReservationStatus.ACTIVE:
             release(part.reservation_id)
@@ -121,52 +115,36 @@ def release_line(line) -> None:
 def sell_line(line, *, order_channel) -> None:
     """Turn the line's reservation into a sale movement at its location. A hold that lapsed
     (inventory expired it) is taken again at the same location first."""
-    from inventory.models import ReservationStatus
-    from inventory.services import confirm, reserve
-
-    reservation = line.reservation
-    if reservation is not None:
-        reservation.refresh_from_db(fields=["status"])
-    if reservation is None or reservation.status in (
-        ReservationStatus.EXPIRED,
-        ReservationStatus.RELEASED,
-    ):
-        reservation = reserve(
-            variant=line.variant,
-            quantity=line.quantity,
-            location=line.location,
-            channel=order_channel,
-            reference=line.order.number,
-            expires_in=ORDER_HOLD,
-        )
-        line.reservation = reservation
-        line.save(update_fields=["reservation"])
-    confirm(reservation.pk)
+    _sell(line, order_channel=order_channel)
 
 
 def sell_part(part, *, order_channel) -> None:
     """A part's reservation becomes a sale at its location (taken again there first if the
     hold lapsed)."""
-    from inventory.models import ReservationStatus
-    from inventory.services import confirm, reserve
+    _sell(part, order_channel=order_channel)
 
-    reservation = part.reservation
+
+def _sell(holder, *, order_channel) -> None:
+    """The reservation of `holder` (an order line, or a part of a split line) becomes a
+    sale; one that lapsed or was released is first taken again at the holder's location."""
+    reservation = holder.reservation
     if reservation is not None:
         reservation.refresh_from_db(fields=["status"])
     if reservation is None or reservation.status in (
         ReservationStatus.EXPIRED,
         ReservationStatus.RELEASED,
     ):
+        line = holder.line if isinstance(holder, OrderLinePart) else holder
         reservation = reserve(
-            variant=part.line.variant,
-            quantity=part.quantity,
-            location=part.location,
+            variant=line.variant,
+            quantity=holder.quantity,
+            location=holder.location,
             channel=order_channel,
-            reference=part.line.order.number,
+            reference=line.order.number,
             expires_in=ORDER_HOLD,
         )
-        part.reservation = reservation
-        part.save(update_fields=["reservation"])
+        holder.reservation = reservation
+        holder.save(update_fields=["reservation"])
     confirm(reservation.pk)
 
 
@@ -174,9 +152,6 @@ def take_back(return_line, *, location, channel, reference) -> None:
     """Returned goods arrive at `location`: a return movement, and for goods that cannot be
     sold again (a defect) a damage movement right after, so they leave sellable stock while
     the ledger still shows they came back."""
-    from inventory.models import MovementReason
-    from inventory.services import record_movement
-
     variant_id = return_line.order_line.variant_id
     key = f"return-line-{return_line.pk}"
     record_movement(

@@ -7,8 +7,7 @@ import logging
 
 from django.utils import timezone
 
-from catalog.models import ProductVariant
-from catalog.selectors import price_for
+from catalog.selectors import all_variants, price_for
 from catalog.services import set_variant_price
 from core.api.errors import DomainError
 from core.demo import register_stage
@@ -34,7 +33,6 @@ LINKED = 6  # products of the shop linked to ours
 
 @register_stage("woocommerce.shop", order=40, label="WooCommerce shop")
 def seed_woocommerce(ctx):
-
     if Channel.objects.filter(code=CODE).exists():
         return
     channel = ChannelFactory(
@@ -55,7 +53,7 @@ def seed_woocommerce(ctx):
     # No live shop behind example.com: figures are not pushed until staff turn it on.
     ChannelStockRuleFactory(channel=channel, sync_enabled=False)
     web = Channel.objects.filter(code="web").first()
-    variants = list(ProductVariant.objects.select_related("product").order_by("id")[: LINKED * 3])
+    variants = list(all_variants()[: LINKED * 3])
     linked = []
     for number, variant in enumerate(variants, start=1):
         price = price_for(variant, web) if web else None

@@ -12,12 +12,16 @@ import datetime as dt
 import time
 
 import pytest
+from celery.contrib.testing.worker import start_worker
 from django.core.management import call_command
 from django.test import Client
 
-from catalog.factories import VariantListingFactory
+from catalog.factories import ProductVariantFactory, VariantListingFactory
 from catalog.models import VariantListing
+from config.celery import app
 from core.factories import ChannelFactory
+from core.providers import ProviderError
+from core.providers.woocommerce import WooCommerceClient
 from core.roles import ADMINISTRATOR
 from customers.models import Identity
 from inventory.factories import ChannelStockRuleFactory, WarehouseFactory, receive_stock
@@ -137,10 +141,6 @@ def deliver(client, topic, payload, *, secret=SECRET, delivery_id="d-1", code="w
 def worker(transactional_db, monkeypatch):
     """A Celery worker thread on the in-memory broker: the stock push is really queued and
     really waits for its debounce."""
-    from celery.contrib.testing.worker import start_worker
-
-    from config.celery import app
-
     monkeypatch.setattr(sync, "DEBOUNCE_SECONDS", 1)
     app.conf.task_always_eager = False
     try:
@@ -358,8 +358,6 @@ def test_customer_created_is_one_customer_with_the_shops_id(client, shop):
 
 @pytest.mark.django_db
 def test_product_updated_links_variations_and_writes_price_never_stock(client, shop, shop_server):
-    from catalog.factories import ProductVariantFactory
-
     small = ProductVariantFactory(sku="TEE-S")
     large = ProductVariantFactory(sku="TEE-L", product=small.product)
     product = shop_server.add_variable(
@@ -383,8 +381,6 @@ def test_product_updated_links_variations_and_writes_price_never_stock(client, s
 # --- stock going out ---------------------------------------------------------------------
 @pytest.mark.django_db
 def test_variations_go_to_their_own_batch_and_a_busy_shop_is_retried(shop, shop_server):
-    from catalog.factories import ProductVariantFactory
-
     tee = VariantListingFactory(channel=shop, variant=ProductVariantFactory(sku="TEE-S")).variant
     warehouse = WarehouseFactory(code="wh-2", name="Second", channels=[shop])
     shop_server.add_variable(900, "Linen tee", [(901, "TEE-S", "19.00", 0)])
@@ -421,8 +417,6 @@ def test_a_wrong_key_keeps_the_figures_pending_with_the_shops_error(shop, varian
 
 @pytest.mark.django_db
 def test_link_products_command_links_the_shop_by_sku(shop, shop_server, capsys):
-    from catalog.factories import ProductVariantFactory
-
     ours = ProductVariantFactory(sku="MUG-1")
     shop_server.add_simple(55, "MUG-1", price="7.00")
     shop_server.add_simple(56, "SOMEONE-ELSES")
@@ -433,9 +427,6 @@ def test_link_products_command_links_the_shop_by_sku(shop, shop_server, capsys):
 
 @pytest.mark.django_db
 def test_reading_the_shop_with_a_wrong_key_says_so(shop, shop_server):
-    from core.providers import ProviderError
-    from core.providers.woocommerce import WooCommerceClient
-
     shop.provider_settings = {**shop.provider_settings, "consumer_key": "ck_wrong"}
     with pytest.raises(ProviderError) as refused:
         WooCommerceClient(shop).products()

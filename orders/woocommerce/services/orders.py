@@ -18,7 +18,7 @@ from core.api.errors import DomainError
 from customers.errors import InvalidIdentity
 from customers.normalise import normalise_email, normalise_phone
 from customers.services import resolve_customer
-from orders.models import OrderStatus, PaymentStatus
+from orders.choices import OrderStatus, PaymentStatus
 from orders.services import LineInput, ShippingInput, place_order, record_payment, set_status
 from orders.woocommerce import payloads
 from orders.woocommerce.models import OrderLink
