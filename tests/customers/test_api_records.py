@@ -4,9 +4,11 @@ from datetime import timedelta
 from itertools import count
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from customers.factories import ConsentFactory, EventFactory, customer_with
+from customers.selectors import customers_named, has_consent
 from tests.query_counts import assert_queries_do_not_grow
 
 from .conftest import post_json, sara_identities
@@ -131,8 +133,6 @@ def test_consent_write_names_bad_fields(writer):
 
 
 def test_has_consent_defaults_and_latest_wins():
-    from customers.selectors import has_consent
-
     sara = customer_with(("email", "sara@example.com"))
     assert has_consent(sara, "email", "transactional") is True
     assert has_consent(sara, "email", "marketing") is False
@@ -160,10 +160,6 @@ def test_name_search_can_use_the_trigram_indexes():
     """The indexes of migration 0003 match the SQL Django writes for a "contains" search on a
     name (UPPER(column) LIKE UPPER(pattern)); were they to drift apart, every search by name
     in the customer list and the inbox would read every profile again."""
-    from django.db import connection
-
-    from customers.selectors import customers_named
-
     customer_with(("email", "sara@example.com"), first_name="Sara", last_name="Rahimi")
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table would be scanned anyway

@@ -15,6 +15,7 @@ from customers.services import ingest as ingest_module
 from customers.services.figures import FIGURE_FIELDS, recompute_lifetime_figures
 
 from .conftest import post_json
+from .test_concurrency import run_together
 
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -216,8 +217,6 @@ def test_overlapping_batches_at_once_store_and_count_each_event_once(channels):
     """Four batches at the same moment, each creating some of the same new people and
     carrying some of the same message ids: every event is stored once, on one profile per
     person, and counted once in its figures."""
-    from .test_concurrency import run_together
-
     items = [
         {
             "type": "track",

@@ -5,9 +5,11 @@ import json
 import pytest
 from django.apps import apps
 
+from customers.errors import CustomerErased
 from customers.factories import ConsentFactory, EventFactory
 from customers.links import PRIVACY_HANDLERS, register_privacy_handler
 from customers.models import Customer, Identity, PrivacyRequest
+from customers.services import erase_customer, record_consent, record_event
 
 from .conftest import post_json
 
@@ -123,9 +125,6 @@ def test_erase_leaves_no_personal_data_in_any_customers_table(writer):
 
 
 def test_nothing_is_recorded_on_an_erased_customer(writer):
-    from customers.errors import CustomerErased
-    from customers.services import erase_customer, record_consent, record_event
-
     sara = Customer.objects.create(first_name="Sara", is_anonymous=False)
     EventFactory(customer=sara)
     ConsentFactory(customer=sara)

@@ -15,7 +15,14 @@ from core.factories import demo_channels
 from core.roles import MARKETER, MERCHANDISER, SUPPORT_AGENT
 from customers.factories import AnonymousCustomerFactory, CustomerFactory
 from customers.reports import acquisition, week_of
+from customers.services.rollups import (
+    acquisition_report,
+    journeys_report,
+    refresh_rollups,
+    ropo_report,
+)
 from inventory.factories import LocationFactory
+from orders.models import Order
 from orders.reports import channel_journeys, ropo
 from tests.customers.report_data import sale, touch
 
@@ -236,14 +243,6 @@ def test_the_rollups_give_the_same_figures_and_the_pages_read_them(
 ):
     """Refreshed, the rollups answer as the raw rows did; the pages then read the rollups
     (an order deleted after the refresh still counts) and say when they were refreshed."""
-    from customers.services.rollups import (
-        acquisition_report,
-        journeys_report,
-        refresh_rollups,
-        ropo_report,
-    )
-    from orders.models import Order
-
     since, until = shop
     raw = {
         "ropo": ropo(since, until, days=30),

@@ -1,6 +1,8 @@
 """Identity resolution and merge rules, through the service every app uses."""
 
+import psycopg.errors
 import pytest
+from django.db import OperationalError
 
 from customers.errors import MergeRefused
 from customers.factories import EventFactory, customer_with
@@ -21,6 +23,7 @@ from customers.services import (
     resolve_customer,
     resolve_customer_detailed,
 )
+from customers.services.resolution import is_retryable
 
 pytestmark = pytest.mark.django_db
 
@@ -202,11 +205,6 @@ def test_verified_flag_only_ever_upgrades():
 def test_lost_races_are_retried_whether_django_wrapped_the_error_or_not():
     """The bulk paths talk to psycopg directly, so a deadlock there arrives unwrapped; a batch
     that lost a race must still be run again rather than answered with a 500."""
-    import psycopg.errors
-    from django.db import OperationalError
-
-    from customers.services.resolution import is_retryable
-
     deadlock = psycopg.errors.DeadlockDetected("deadlock detected")
     wrapped = OperationalError("deadlock detected")
     wrapped.__cause__ = deadlock

@@ -9,6 +9,9 @@ import json
 
 import pytest
 from django.test import Client
+from django.utils import timezone
+from rudderstack.analytics.client import Client as RudderClient
+from segment.analytics.client import Client as SegmentClient
 
 from core.factories import ChannelFactory, api_key_with
 from customers.models import Customer, Event, Identity
@@ -69,8 +72,6 @@ def assert_one_customer_with_the_journey():
 
 
 def test_the_segment_sdk_journey_makes_one_customer(live_server, write_key):
-    from segment.analytics.client import Client as SegmentClient
-
     errors = []
     client = SegmentClient(
         write_key=write_key,
@@ -87,8 +88,6 @@ def test_the_segment_sdk_journey_makes_one_customer(live_server, write_key):
 
 
 def test_the_rudderstack_sdk_journey_makes_one_customer(live_server, write_key):
-    from rudderstack.analytics.client import Client as RudderClient
-
     errors = []
     client = RudderClient(
         write_key=write_key,
@@ -134,8 +133,6 @@ def test_a_replayed_batch_stores_nothing_twice_and_the_clock_skew_is_corrected(w
     assert again.status_code == 200
     assert Event.objects.filter(message_id="m-1").count() == 1
     # An event from the future is never stored: skew correction keeps it at or before now.
-    from django.utils import timezone
-
     assert Event.objects.get(message_id="m-1").occurred_at <= timezone.now()
 
 

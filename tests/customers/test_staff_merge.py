@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from customers.factories import EventFactory, customer_with
 from customers.models import Customer, CustomerMerge, Event, MergeCandidate
+from customers.services.merging import flag_merge_candidate
 from support.factories import ConversationFactory
 from tests.query_counts import assert_queries_do_not_grow
 
@@ -98,8 +99,6 @@ def test_merging_needs_a_post_and_the_customers_view_permission(client, staff_in
 
 
 def _pair(reason="same phone on an order, different verified emails"):
-    from customers.services.merging import flag_merge_candidate
-
     work = customer_with(("email", "sara@work.example", True), first_name="Sara")
     home = customer_with(("email", "sara@home.example", True), ("phone", "+989121234567"))
     return work, home, flag_merge_candidate(work, home, reason=reason)
