@@ -26,7 +26,8 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture
 def browser_page():
-    from playwright.sync_api import sync_playwright
+    # Optional: without playwright the e2e mark skips this test (tests/conftest.py).
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
 
     # Playwright's sync API runs an event loop in this thread; the test's own ORM calls
     # are still plain synchronous ones.
