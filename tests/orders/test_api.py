@@ -3,7 +3,12 @@ status moves and edits through the door, returns at a store for a web order."""
 
 import pytest
 
-from customers.models import Event
+from catalog.factories import VariantListingFactory
+from core.factories import ChannelFactory
+from customers.models import Customer, Event
+from customers.services import recompute_lifetime_figures
+from inventory.factories import WarehouseFactory, receive_stock
+from inventory.models import StockMovement
 from orders.factories import placed_order
 from orders.models import Order
 from tests.orders.conftest import level
@@ -152,9 +157,6 @@ def test_phone_edit_through_the_api(shop, client):
 
 
 def test_phone_edits_move_the_customers_lifetime_spend_with_the_order_total(shop, client):
-    from customers.models import Customer
-    from customers.services import recompute_lifetime_figures
-
     order = client.post("/api/v1/orders/", order_body(shop), format="json").json()
     number, currency = order["number"], order["currency"]
     customer = Customer.objects.get(identities__value="ali@example.com")
@@ -299,8 +301,6 @@ def test_defective_return_goes_to_the_damaged_state(shop, client):
     answer = client.post(f"/api/v1/returns/{ret}/receive", {"location": "wh-main"}, format="json")
     assert answer.status_code == 200 and answer.json()["lines"][0]["restock"] is False
     assert level(shop.variant("black"), shop.warehouse) == (9, 0)  # came back, not sellable
-    from inventory.models import StockMovement
-
     reasons = sorted(StockMovement.objects.filter(reference=ret).values_list("reason", "quantity"))
     assert reasons == [("damage", -1), ("return", 1)]
     again = client.post(f"/api/v1/returns/{ret}/receive", {"location": "wh-main"}, format="json")
@@ -326,10 +326,6 @@ def test_carts_api_read_write(shop, client):
 
 
 def test_exchange_across_currencies_is_refused(shop, client):
-    from catalog.factories import VariantListingFactory
-    from core.factories import ChannelFactory
-    from inventory.factories import WarehouseFactory, receive_stock
-
     market = ChannelFactory(code="marketplace", kind="marketplace", currency="IRR")
     WarehouseFactory(code="wh-market", channels=[market])
     receive_stock(shop.variant("black"), market.stock_locations.get(), 5)

@@ -5,6 +5,7 @@ import datetime as dt
 
 from django.utils import timezone
 
+from catalog.models import VariantListing
 from customers.models import Event
 from customers.services import resolve_customer
 from orders.factories import placed_order
@@ -21,8 +22,6 @@ def _age(cart, minutes):
 
 
 def test_cart_lines_take_the_channel_price_at_the_time(shop, customer):
-    from catalog.models import VariantListing
-
     cart = cart_for(customer, "web")
     add_to_cart(cart, sku=shop.sku("black"), quantity=1, channel="web")
     VariantListing.objects.filter(

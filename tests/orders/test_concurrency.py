@@ -9,6 +9,7 @@ from django.db import connection
 from inventory.errors import InsufficientStock
 from orders.models import Order
 from orders.services import place_order
+from tests.orders.conftest import level
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -50,14 +51,10 @@ def test_same_external_id_at_once_makes_one_order(shop, customer):
     assert [kind for kind, _ in results] == ["ok"] * 4, results
     assert len({number for _, number in results}) == 1
     assert Order.objects.count() == 1
-    from tests.orders.conftest import level
-
     assert level(shop.variant("black"), shop.warehouse) == (10, 1)
 
 
 def test_last_unit_goes_to_exactly_one_order(shop, customer):
-    from tests.orders.conftest import level
-
     variant = shop.variant("red", "39")
 
     def make(_index):
@@ -77,8 +74,6 @@ def test_last_unit_goes_to_exactly_one_order(shop, customer):
 def test_orders_naming_the_same_products_in_opposite_orders_never_deadlock(shop, customer):
     """Each guarded UPDATE holds its stock row until commit: an order for [A, B] and one for
     [B, A] at once would each wait for the other's row if lines were held in request order."""
-    from tests.orders.conftest import level
-
     first, second = shop.variant("white"), shop.variant("black", "39")
 
     def make(index):

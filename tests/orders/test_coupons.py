@@ -2,11 +2,15 @@
 transaction and releases on cancellation; with no handler every code is refused clearly."""
 
 import pytest
+from moneyed import Money
 
+from customers.models import Event
+from orders.coupons import CouponQuote
 from orders.errors import CouponRefused
 from orders.factories import placed_order
 from orders.models import Order
 from orders.services import cancel_order
+from tests.orders.conftest import level
 
 
 def test_no_handler_refuses_every_code(shop, customer, no_coupon_handler):
@@ -25,8 +29,6 @@ def test_handler_discount_redeem_and_release(shop, customer, fake_coupons):
     assert order.coupon_code == "SAVE10"
     assert order.discount.amount == 10 and order.total.amount == 110
     assert fake_coupons.redeemed == [("SAVE10", order.number, order.discount)]
-    from customers.models import Event
-
     completed = Event.objects.get(name="order_completed")
     assert completed.properties["coupon"] == "SAVE10"
     assert completed.properties["discount"] == "10.00" and completed.properties["total"] == "110.00"
@@ -61,16 +63,10 @@ def test_a_failing_redeem_rolls_the_order_back(shop, customer, fake_coupons):
     with pytest.raises(CouponRefused):
         placed_order(customer, shop.channels["web"], [(shop.sku("black"), 1)], coupon_code="SAVE10")
     assert not Order.objects.exists()
-    from tests.orders.conftest import level
-
     assert level(shop.variant("black"), shop.warehouse) == (10, 0)
 
 
 def test_discount_never_exceeds_the_subtotal(shop, customer, fake_coupons):
-    from moneyed import Money
-
-    from orders.coupons import CouponQuote
-
     fake_coupons.quote = lambda code, **kw: CouponQuote(code, Money(500, "USD"), "too much")
     order = placed_order(
         customer, shop.channels["web"], [(shop.sku("black"), 1)], coupon_code="SAVE10"

@@ -9,7 +9,11 @@ from django.urls import reverse
 from campaigns.services.segments import READY_MADE
 from core.demo import STAGES, DemoContext
 from customers.models import Identity
-from orders.models import Order
+from customers.normalise import IdentityKey
+from customers.selectors import customer_for_identity
+from inventory.models import Transfer
+from orders.models import Order, OrderLinePart
+from support.models import Message
 
 pytestmark = pytest.mark.django_db
 
@@ -49,10 +53,6 @@ def test_demo_store_buyers_researched_online_first(client, staff_in_role):
 def test_saras_story_reads_in_its_true_order_over_days():
     """Story 1 in the demo: research, order, phone change, store exchange, Instagram defect
     report, replacement, each at its own date and in that order, on its true channel."""
-    from customers.normalise import IdentityKey
-    from customers.selectors import customer_for_identity
-    from support.models import Message
-
     ctx = DemoContext(size="small", quiet=True)  # the seed `make demo` uses
     for key in ("core.channels", "core.staff", "catalog.products", "customers.profiles",
                 "inventory.stock", "orders.journeys", "support.inbox"):  # fmt: skip
@@ -75,9 +75,6 @@ def test_saras_story_reads_in_its_true_order_over_days():
 def test_the_demo_has_a_split_order_and_a_transfer_in_transit(client, staff_in_role):
     """Issue #27 in the demo: a line split across two locations, one part shipped, and a
     replenishment of several SKUs on its way; their pages show them."""
-    from inventory.models import Transfer
-    from orders.models import OrderLinePart
-
     seed_orders_demo()
     split = Order.objects.get(external_id="demo-split-1")
     parts = OrderLinePart.objects.filter(line__order=split)

@@ -9,6 +9,8 @@ import pytest
 from django.utils import timezone
 
 from campaigns.models import CampaignMessage
+from campaigns.services.defaults import install_defaults
+from campaigns.services.journeys import run_journeys
 from core.models import OutboxEvent
 from customers.models import Customer, Event
 from inventory.factories import ChannelStockRuleFactory
@@ -47,9 +49,6 @@ def pickup_order(partner, shop, quantity=3, colour="black"):
 def test_a_pickup_needing_a_transfer_is_shipped_received_picked_up_and_completed(
     partner, shop, caplog
 ):
-    from campaigns.services.defaults import install_defaults
-    from campaigns.services.journeys import run_journeys
-
     install_defaults()
     variant = shop.variant("black")
     order = pickup_order(partner, shop)  # the Vanak store holds 2: the warehouse sends 3

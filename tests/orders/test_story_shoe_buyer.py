@@ -7,6 +7,7 @@ import pytest
 
 from customers.models import Customer, Identity
 from customers.selectors import timeline_for
+from customers.services import track_event
 from inventory.models import StockMovement
 from orders.models import CourierPickup, Order, OrderKind, Return
 from orders.services import add_line, exchange
@@ -107,8 +108,6 @@ def test_the_shoe_buyer(shop, api_client_for, staff_in_role):
     assert swap.new_order.total.amount == 0 and swap.price_difference.amount == 0
 
     # 5. The black pair has a defect; she says so on Instagram (tracked with her handle)...
-    from customers.services import track_event
-
     track_event(
         [EMAIL, {"kind": "instagram", "value": "sara.rahimi"}],
         "defect_reported",
