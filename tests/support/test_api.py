@@ -9,6 +9,7 @@ from support.factories import (
     TeamMembershipFactory,
 )
 from support.models import ConversationStatus, Direction, MessageKind
+from support.services import InboundMessage, receive_inbound
 from tests.query_counts import assert_queries_do_not_grow
 
 pytestmark = pytest.mark.django_db
@@ -54,8 +55,6 @@ def test_list_filters_and_query_count(api_client_for, conversations, channels):
 
 
 def test_read_reply_and_status(api_client_for, channels):
-    from support.services import InboundMessage, receive_inbound
-
     message = receive_inbound(
         InboundMessage(
             channel=channels["sms"],

@@ -2,6 +2,7 @@
 
 import pytest
 
+from support.errors import NotATeamMember
 from support.factories import ConversationFactory, TeamFactory, TeamMembershipFactory
 from support.models import (
     AgentNotification,
@@ -89,8 +90,6 @@ def test_manual_team_leaves_unassigned_queue_and_assign_to_me(channels, staff_in
 
 
 def test_outsider_cannot_be_assigned(channels, staff_in_role):
-    from support.errors import NotATeamMember
-
     team_of(staff_in_role, AssignmentStrategy.MANUAL)
     outsider = staff_in_role("Support agent", username="outsider")
     with pytest.raises(NotATeamMember):

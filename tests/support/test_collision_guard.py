@@ -5,6 +5,7 @@ agent has seen what came in (or sends anyway). The API replies as before."""
 import re
 
 import pytest
+from django.test import Client
 
 from core.models import LiveEvent
 from support import services
@@ -153,8 +154,6 @@ def test_the_api_replies_as_before(api_client_for, webhooks):
 def test_a_colleague_typing_is_shown_as_replying_until_they_stop_or_send(
     client, agent, colleague, webhooks
 ):
-    from django.test import Client
-
     conversation = sms(webhooks, "Where is my parcel?", "SM1").conversation
     typing_url = f"/support/c/{conversation.pk}/typing"
     other = Client()

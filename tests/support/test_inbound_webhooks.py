@@ -1,6 +1,7 @@
 """Every inbound adapter through its real door: realistic payloads, signatures, retries."""
 
 import pytest
+from rest_framework.test import APIClient
 
 from customers.factories import customer_with
 from customers.normalise import IdentityKey
@@ -245,8 +246,6 @@ def test_forged_signature_is_refused_in_the_error_format(webhooks, kind, payload
 
 
 def test_missing_signature_is_refused(channels):
-    from rest_framework.test import APIClient
-
     response = APIClient().post("/api/v1/inbound/sms", {"id": "1"}, format="json")
     assert response.status_code == 401
 

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from customers.factories import customer_with
@@ -205,8 +206,6 @@ def test_home_dashboard_panel(client, agent, channels):
 def test_a_lead_makes_the_texter_and_her_email_profile_one_from_the_conversation(
     client, staff_in_role, channels
 ):
-    from django.urls import reverse
-
     sara = customer_with(("email", "sara@example.com"), first_name="Sara")
     conversation = receive_inbound(
         InboundMessage(

@@ -3,8 +3,13 @@
 import json
 
 import pytest
+from celery.exceptions import Retry
+from django.utils import timezone
+from rest_framework.test import APIClient
 
+from core.services.outbox import sign
 from customers.factories import customer_with
+from support.errors import ChannelNotReachable
 from support.models import DeliveryStatus, Direction, Message
 from support.services import InboundMessage, deliver, receive_inbound, reply
 from support.tasks import send_outbound_message
@@ -54,8 +59,6 @@ def test_email_reply_sent_once_even_when_the_task_runs_again(
 
 
 def test_http_provider_retry_after_failure_sends_once(channels, http_receiver):
-    from celery.exceptions import Retry
-
     whatsapp = make_channel(
         "wa-http", "whatsapp", provider="http", url=http_receiver.url, secret="provider-secret"
     )
@@ -95,8 +98,6 @@ def test_message_marked_sending_is_not_sent_by_a_second_worker(channels, http_re
         text="x",
         delivery_status=DeliveryStatus.SENDING,
     )
-    from django.utils import timezone
-
     Message.objects.filter(pk=answer.pk).update(sending_started_at=timezone.now())
     deliver(answer.pk)
     assert http_receiver.received == []
@@ -122,8 +123,6 @@ def test_reply_defaults_to_the_channel_the_customer_last_wrote_on(channels):
 
 
 def test_reply_on_unreachable_channel_is_refused(channels):
-    from support.errors import ChannelNotReachable
-
     question = inbound(
         channels["email"],
         [{"kind": "email", "value": "sara@example.com"}],
@@ -136,10 +135,6 @@ def test_reply_on_unreachable_channel_is_refused(channels):
 def test_delivery_report_updates_the_message(
     channels, http_receiver, django_capture_on_commit_callbacks
 ):
-    from rest_framework.test import APIClient
-
-    from core.services.outbox import sign
-
     sms = make_channel("sms-http", "sms", provider="http", url=http_receiver.url, secret="s3")
     http_receiver.reply = {"id": "prov-77"}
     question = inbound(sms, [{"kind": "phone", "value": "+989121234567"}], address="+989121234567")

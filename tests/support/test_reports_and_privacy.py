@@ -10,7 +10,8 @@ from customers.services import erase_customer, export_customer, resolve_customer
 from support import reports
 from support.factories import ConversationFactory, MessageFactory, TeamFactory
 from support.models import Conversation, CsatResponse, Direction
-from support.services import InboundMessage, receive_inbound
+from support.services import InboundMessage, receive_inbound, reply
+from tests.support.test_inbound_webhooks import whatsapp_payload
 
 pytestmark = pytest.mark.django_db
 
@@ -114,9 +115,6 @@ def test_customer_merge_moves_conversations(channels):
 
 
 def test_whatsapp_status_updates_delivery(webhooks, channels, django_capture_on_commit_callbacks):
-    from support.services import reply
-    from tests.support.test_inbound_webhooks import whatsapp_payload
-
     webhooks.post("whatsapp", whatsapp_payload())
     conversation = Conversation.objects.get()
     with django_capture_on_commit_callbacks(execute=True):

@@ -21,6 +21,7 @@ from support.models import (
 )
 from support.services import detect_breaches, set_status
 from support.services.sla import Calendar, calendar_for, parse_weekly, start_clocks
+from support.tasks import detect_sla_breaches
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -104,8 +105,6 @@ def test_breach_escalates_once_and_notifies_the_lead(db, channels, staff_in_role
 
 
 def test_beat_task_runs_the_breach_check(db, settings):
-    from support.tasks import detect_sla_breaches
-
     assert "support.detect_sla_breaches" in settings.CELERY_BEAT_SCHEDULE
     assert detect_sla_breaches.delay().get() == 0
 

@@ -4,6 +4,7 @@ and the omnichannel rule: Instagram then email is one conversation."""
 import pytest
 
 from customers.factories import customer_with
+from support.errors import CannotMerge
 from support.models import Conversation, ConversationStatus, Message
 from support.services import (
     InboundMessage,
@@ -117,8 +118,6 @@ def test_merge_and_split(channels):
 
 
 def test_merging_two_customers_conversations_is_refused(channels):
-    from support.errors import CannotMerge
-
     a = email(channels, "a", sender="a@example.com", message_id="<a@m>").conversation
     b = email(channels, "b", sender="b@example.com", message_id="<b@m>").conversation
     with pytest.raises(CannotMerge):

@@ -8,6 +8,7 @@ import json
 import uuid
 
 import pytest
+from django.core.cache import cache
 from django.core.files.storage import storages
 from rest_framework.test import APIClient
 
@@ -44,8 +45,6 @@ def _private_files_and_short_streams(settings, tmp_path):
 
 @pytest.fixture
 def chat(db):
-    from django.core.cache import cache
-
     cache.clear()
     return make_channel("webchat", "web", "", identity_secret=IDENTITY_SECRET)
 
