@@ -11,6 +11,7 @@ import pytest
 
 from tests.providers.meta_server import MetaServer
 from tests.providers.telegram_server import TelegramServer
+from tests.support.conftest import make_channel
 
 
 @pytest.fixture
@@ -41,8 +42,6 @@ def agent(client, staff_in_role):
 
 
 def provider_channel(code, kind, provider, **settings):
-    from tests.support.conftest import make_channel
-
     return make_channel(code, kind, provider=provider, **settings)
 
 

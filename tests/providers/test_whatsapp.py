@@ -8,6 +8,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from core.models import ProviderTemplate
@@ -285,8 +286,6 @@ def test_unknown_template_and_files_by_link(whatsapp_channel, whatsapp_server):
 
 
 def test_demo_conversation_offers_the_whatsapp_templates(client, agent):
-    from django.core.management import call_command
-
     call_command(
         "seed_demo", "--seed", "5", "--only", "core.", "--only", "customers.",
         "--only", "support.", stdout=io.StringIO(),
