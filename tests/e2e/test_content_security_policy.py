@@ -2,6 +2,7 @@
 real browser loads each one and no script, style or handler is refused."""
 
 import pytest
+from django.core.management import call_command
 
 from catalog.models import Product
 from core.demo_data import DEMO_ADMIN
@@ -52,8 +53,6 @@ def visit(page, violations, url, *, ready=None):
 
 
 def test_staff_pages_admin_and_api_docs_load_without_a_csp_violation(page, live_server):
-    from django.core.management import call_command
-
     call_command("seed_demo", "--size", "small", "--seed", "5", verbosity=0)
     base = live_server.url
     violations = Violations(page)

@@ -16,8 +16,10 @@ import sys
 import urllib.request
 
 import pytest
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from playwright.sync_api import expect
 
+from core import live
 from core.services.outbox import sign
 from support.models import Message
 from tests.campaigns.workers import ROOT, database_url, stop, wait_until
@@ -158,8 +160,6 @@ def the_widget_story(browser, *, agent_base, shop_base, colleague_base):
 
 @pytest.fixture(autouse=True)
 def _streams_end_with_the_test():
-    from core import live
-
     live.recent.clear()  # rolled-back tests before this one may have used the same ids
     yield
     live.end_streams()
@@ -244,10 +244,6 @@ def second_web_process(redis_url):
 @pytest.fixture
 def redis_mode(agents, settings, redis_url, second_web_process):
     """This process on Redis as the other one is: live events and "is replying" shared."""
-    from django.contrib.auth.hashers import PBKDF2PasswordHasher
-
-    from core import live
-
     _maryam, reza = agents
     # The other process checks passwords with the default hashers, not the tests' fast one.
     reza.password = PBKDF2PasswordHasher().encode("demo-pass-123", "live-inbox-salt")
