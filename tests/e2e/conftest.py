@@ -20,7 +20,8 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture
 def browser(monkeypatch):
-    from playwright.sync_api import sync_playwright
+    # Optional: without playwright the e2e mark skips these tests (tests/conftest.py).
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
 
     # Playwright's sync API runs an event loop in the test thread; the ORM calls the test
     # makes around it are still synchronous and safe. Set per test, so no other test's
