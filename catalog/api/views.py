@@ -319,24 +319,21 @@ class CatalogImportListView(APIView):
             who["api_key"] = request.user.api_key
         else:
             who["user"] = request.user
+        # A file (CSV, XLSX) as multipart, or the rows themselves as JSON.
         if (request.content_type or "").startswith("multipart/"):
             body = ImportUploadSerializer(data=request.data)
             body.is_valid(raise_exception=True)
-            job = import_jobs.create_import(
-                source=CatalogImport.Source.API,
-                upload=body.validated_data["file"],
-                dry_run=body.validated_data["dry_run"],
-                **who,
-            )
+            given = {"upload": body.validated_data["file"]}
         else:
             body = ImportRowsSerializer(data=request.data)
             body.is_valid(raise_exception=True)
-            job = import_jobs.create_import(
-                source=CatalogImport.Source.API,
-                rows=body.validated_data["rows"],
-                dry_run=body.validated_data["dry_run"],
-                **who,
-            )
+            given = {"rows": body.validated_data["rows"]}
+        job = import_jobs.create_import(
+            source=CatalogImport.Source.API,
+            dry_run=body.validated_data["dry_run"],
+            **given,
+            **who,
+        )
         job.refresh_from_db()  # in the embedded mode the job already ran on commit
         data = CatalogImportSerializer(job).data
         return Response(

@@ -108,17 +108,19 @@ def reserve(
         # first: the guarded UPDATE holds that row's lock until commit, and every other
         # request for this SKU at this location waits for it.
         sync_channels = sync.sync_channels_for([c.pk for c in candidates])
-        reservation = None
-        if candidates:
-            reservation = Reservation.objects.create(
+
+        def new_reservation(at):
+            return Reservation.objects.create(
                 variant=variant,
-                location=candidates[0],
+                location=at,
                 pickup_location=pickup,
                 quantity=quantity,
                 channel=channel,
                 reference=reference,
                 expires_at=timezone.now() + hold,
             )
+
+        reservation = new_reservation(candidates[0]) if candidates else None
         for candidate in candidates:
             if hold_units(variant.pk, candidate.pk, quantity):
                 held_at = candidate
@@ -129,22 +131,9 @@ def reserve(
                 sync_channels = sync.sync_channels_for([held_at.pk])
         if held_at is None:
             # Raising rolls back the reservation row written above.
-            raise InsufficientStock(
-                _("Not enough stock of %(sku)s to reserve %(quantity)s.")
-                % {"sku": variant.sku, "quantity": quantity},
-                sku=variant.sku,
-                requested=quantity,
-            )
+            raise _not_enough(variant, quantity)
         if reservation is None:
-            reservation = Reservation.objects.create(
-                variant=variant,
-                location=held_at,
-                pickup_location=pickup,
-                quantity=quantity,
-                channel=channel,
-                reference=reference,
-                expires_at=timezone.now() + hold,
-            )
+            reservation = new_reservation(held_at)
         elif reservation.location_id != held_at.pk:
             reservation.location = held_at
             reservation.save(update_fields=["location"])
@@ -384,7 +373,11 @@ def reserve_split(
                 raise
             continue
         return [held[location.pk] for location, _units in plan]
-    raise InsufficientStock(
+    raise _not_enough(variant, quantity)
+
+
+def _not_enough(variant, quantity) -> InsufficientStock:
+    return InsufficientStock(
         _("Not enough stock of %(sku)s to reserve %(quantity)s.")
         % {"sku": variant.sku, "quantity": quantity},
         sku=variant.sku,

@@ -204,13 +204,11 @@ def ship(transfer_id: int) -> Transfer:
     only take units nobody has reserved (InsufficientStock); a pickup transfer takes the
     units its reservation holds there. Shipping twice: IllegalTransition (409)."""
     with transaction.atomic():
-        transfer = _locked(transfer_id)
-        if transfer.status != TransferStatus.REQUESTED:
-            raise IllegalTransition(
-                _("Only a requested transfer can be shipped; this one is %(status)s.")
-                % {"status": transfer.get_status_display()},
-                status=transfer.status,
-            )
+        transfer = _locked(
+            transfer_id,
+            TransferStatus.REQUESTED,
+            _("Only a requested transfer can be shipped; this one is %(status)s."),
+        )
         lines = list(transfer.lines.select_related("variant").order_by("variant_id"))
         reservation = _active_reservation(transfer)
         reserved_delta = {}
@@ -301,13 +299,11 @@ def receive_units(transfer_id: int, lines=None) -> ReceiptOutcome:
     Raises IllegalTransition (409: not in transit), InvalidMovement (400: more than is on
     its way, `lines.N.received`; nothing received), UnknownSku (`lines.N.sku`)."""
     with transaction.atomic():
-        transfer = _locked(transfer_id)
-        if transfer.status != TransferStatus.IN_TRANSIT:
-            raise IllegalTransition(
-                _("Only a transfer in transit can be received; this one is %(status)s.")
-                % {"status": transfer.get_status_display()},
-                status=transfer.status,
-            )
+        transfer = _locked(
+            transfer_id,
+            TransferStatus.IN_TRANSIT,
+            _("Only a transfer in transit can be received; this one is %(status)s."),
+        )
         lines_by_sku = {
             line.variant.sku: line
             for line in transfer.lines.select_for_update().select_related("variant").order_by("id")
@@ -466,11 +462,9 @@ def units_held_by(reservation) -> int:
 def cancel(transfer_id: int) -> Transfer:
     """Only a transfer not yet shipped can be cancelled."""
     with transaction.atomic():
-        transfer = _locked(transfer_id)
-        if transfer.status != TransferStatus.REQUESTED:
-            raise IllegalTransition(
-                _("Only a requested transfer can be cancelled."), status=transfer.status
-            )
+        transfer = _locked(
+            transfer_id, TransferStatus.REQUESTED, _("Only a requested transfer can be cancelled.")
+        )
         transfer.status = TransferStatus.CANCELLED
         transfer.save(update_fields=["status"])
     return transfer
@@ -524,7 +518,9 @@ def notice_late_transfers(*, at=None, limit=500) -> int:
     return noticed
 
 
-def _locked(transfer_id) -> Transfer:
+def _locked(transfer_id, status, refusal) -> Transfer:
+    """The transfer, locked, when it is in `status`; else IllegalTransition (409) saying
+    `refusal` (which may name the transfer's %(status)s)."""
     transfer = (
         Transfer.objects.select_for_update(of=("self",))
         .select_related("from_location", "to_location")
@@ -533,6 +529,10 @@ def _locked(transfer_id) -> Transfer:
     )
     if transfer is None:
         raise ReservationNotFound(_("No transfer %(id)s.") % {"id": transfer_id})
+    if transfer.status != status:
+        raise IllegalTransition(
+            refusal % {"status": transfer.get_status_display()}, status=transfer.status
+        )
     return transfer
 
 
