@@ -13,20 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models import Channel, ChannelKind
-
-
-class IdentityKind(models.TextChoices):
-    EMAIL = "email", _("Email")
-    PHONE = "phone", _("Phone")
-    COOKIE = "cookie", _("Cookie")
-    DEVICE = "device", _("Device")
-    INSTAGRAM = "instagram", _("Instagram")
-    TELEGRAM = "telegram", _("Telegram")
-    WHATSAPP = "whatsapp", _("WhatsApp")
-    MESSENGER = "messenger", _("Messenger")
-    LOYALTY_CARD = "loyalty_card", _("Loyalty card")
-    EXTERNAL_ID = "external_id", _("Partner's external id")
-
+from customers.choices import ConsentPurpose, ConsentStatus, IdentityKind
 
 # Identities that say nothing about who the person is: a profile holding only these is
 # anonymous, and an anonymous profile always merges into a known one.
@@ -34,16 +21,6 @@ ANONYMOUS_KINDS = frozenset({IdentityKind.COOKIE, IdentityKind.DEVICE})
 # Verified identities of these kinds make two known profiles distinct people: they are never
 # merged automatically, only flagged as a MergeCandidate.
 CONFLICTING_KINDS = frozenset({IdentityKind.EMAIL, IdentityKind.PHONE})
-
-
-class ConsentPurpose(models.TextChoices):
-    MARKETING = "marketing", _("Marketing")
-    TRANSACTIONAL = "transactional", _("Transactional")
-
-
-class ConsentStatus(models.TextChoices):
-    GRANTED = "granted", _("Granted")
-    WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
 class CustomerQuerySet(models.QuerySet):

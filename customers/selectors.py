@@ -1,28 +1,35 @@
 """Reads of the customer record shared by the API, the staff pages and other apps."""
 
 import uuid
+from collections import defaultdict
 from datetime import timedelta
 
 from django.db.models import (
     Avg,
     Case,
     Count,
+    DecimalField,
     DurationField,
+    Exists,
     ExpressionWrapper,
     F,
     Func,
     IntegerField,
+    OuterRef,
     Q,
+    Sum,
     Value,
     When,
 )
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from core.l10n import normalise_digits
+from customers.choices import ConsentPurpose, ConsentStatus
 from customers.errors import CustomerNotFound, InvalidIdentity
 from customers.models import (
     Consent,
-    ConsentPurpose,
     Customer,
     Event,
     Identity,
@@ -327,3 +334,310 @@ def stay_by_channels_used(*, active_days: int = 90, now=None) -> list[dict]:
         }
         for row in rows
     ]
+
+
+# --- What other apps compose: campaigns' audiences, sends, journeys and reports ------------
+# Plain values, rows to read, or query parts (Q, Exists, sub-queries) another app combines
+# into one query over customers (the outer query's `pk` is the customer), so no other app
+# names a customers table or field.
+
+ORDER_COMPLETED = "order_completed"
+# Profile fields other apps may filter customers on; any other name is a key of `traits`.
+PROFILE_FIELDS = frozenset(
+    {
+        "first_name",
+        "last_name",
+        "locale",
+        "preferred_channel",
+        "is_anonymous",
+        "orders_count",
+        "created_at",
+        "last_seen_at",
+    }
+)
+PROFILE_LOOKUPS = {
+    "eq": "",
+    "ne": "",
+    "in": "__in",
+    "contains": "__icontains",
+    "gte": "__gte",
+    "lte": "__lte",
+}
+PROFILE_OPS = frozenset({*PROFILE_LOOKUPS, "exists"})
+MONEY = DecimalField(max_digits=18, decimal_places=4)
+
+
+def known_customers():
+    """Customers an audience may hold: live, known (not only by cookies), not erased."""
+    return Customer.objects.live().filter(erased_at__isnull=True, is_anonymous=False)
+
+
+def newest_known_customers(limit: int = 30):
+    """The newest live, known customers (a template preview offers them)."""
+    return Customer.objects.live().filter(is_anonymous=False).order_by("-id")[:limit]
+
+
+def customer_by_id(customer_id) -> Customer | None:
+    return Customer.objects.filter(pk=customer_id).first()
+
+
+def customer_matches(customer_id, condition: Q) -> bool:
+    """Does this customer satisfy a condition built from the query parts below?"""
+    return Customer.objects.filter(pk=customer_id).filter(condition).exists()
+
+
+def customers_for_routing(customer_ids) -> list[Customer]:
+    """These customers with what choosing her channel and send time reads (her traits, for
+    the time zone, and her preferred channel), in one query."""
+    return list(
+        Customer.objects.filter(pk__in=customer_ids).only("pk", "traits", "preferred_channel")
+    )
+
+
+def lock_customers(customer_ids) -> list[int]:
+    """Lock these customers' rows until the caller's transaction ends (SELECT ... FOR
+    UPDATE, in id order like every multi-row lock), so work counted per customer (a
+    frequency cap) queues behind other transactions doing the same. Returns the ids."""
+    return list(
+        Customer.objects.select_for_update()
+        .filter(pk__in=customer_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def customer_field_label(name: str) -> str | None:
+    """The label of a profile field (its verbose name), None for a name that is no field
+    (a key of `traits`)."""
+    try:
+        return str(Customer._meta.get_field(name).verbose_name)
+    except Exception:  # noqa: BLE001 (no such field, or a relation without a label)
+        return None
+
+
+def profile_condition(name: str, op: str, value=None) -> Q:
+    """Customers whose profile field (PROFILE_FIELDS) or trait `name` compares with `value`
+    by `op`, one of PROFILE_OPS: eq ne in contains gte lte, or exists (set and not empty)."""
+    field = name if name in PROFILE_FIELDS else f"traits__{name}"
+    if op == "exists":
+        if name in PROFILE_FIELDS:
+            return ~Q(**{field: ""}) & Q(**{f"{field}__isnull": False})
+        return Q(traits__has_key=name)
+    condition = Q(**{f"{field}{PROFILE_LOOKUPS[op]}": value})
+    return ~condition if op == "ne" else condition
+
+
+def has_identity(kind: str, *, verified: bool = False) -> Exists:
+    """The customer holds an identity of this kind (a verified one, with `verified`)."""
+    identities = Identity.objects.filter(customer=OuterRef("pk"), kind=kind)
+    if verified:
+        identities = identities.filter(is_verified=True)
+    return Exists(identities)
+
+
+def reachable_addresses(customer_ids) -> dict[int, dict[str, str]]:
+    """{customer_id: {identity kind: value}} for many customers in one query (the newest of
+    a kind wins); an address a provider called unreachable is no address
+    (customers.services.reachability)."""
+    found: dict[int, dict[str, str]] = defaultdict(dict)
+    rows = (
+        Identity.objects.filter(customer_id__in=list(customer_ids), unreachable_at__isnull=True)
+        .order_by("customer_id", "created_at", "id")
+        .values_list("customer_id", "kind", "value")
+    )
+    for customer_id, kind, value in rows:
+        found[customer_id][kind] = value
+    return found
+
+
+def identity_values_of(customers, kinds):
+    """(customer id, kind, value) of these customers' identities of these kinds, by customer
+    and then in the order they were added; `customers` may be a sub-query of ids. Read in
+    chunks, for exports of whole segments."""
+    return (
+        Identity.objects.filter(customer_id__in=customers, kind__in=kinds)
+        .order_by("customer_id", "id")
+        .values_list("customer_id", "kind", "value")
+        .iterator(chunk_size=5000)
+    )
+
+
+def identities_after(last_id: int, kinds, *, limit: int) -> list[Identity]:
+    """Identities of these kinds added after id `last_id`, oldest first (a poller's cursor)."""
+    return list(
+        Identity.objects.filter(id__gt=last_id, kind__in=list(kinds)).order_by("id")[:limit]
+    )
+
+
+def latest_consents(customer_ids, purpose) -> dict[tuple[int, str], bool]:
+    """{(customer_id, channel_kind): granted} from the latest decisions, one query."""
+    decided: dict[tuple[int, str], bool] = {}
+    rows = (
+        Consent.objects.filter(customer_id__in=list(customer_ids), purpose=purpose)
+        .order_by("customer_id", "channel_kind", "-recorded_at", "-id")
+        .values_list("customer_id", "channel_kind", "status")
+    )
+    for customer_id, kind, status in rows:
+        decided.setdefault((customer_id, kind), status == ConsentStatus.GRANTED)
+    return decided
+
+
+def is_consented(decided, customer_id, channel_kind, purpose) -> bool:
+    """From `latest_consents`: her decision, or DEFAULT_CONSENT without one."""
+    return decided.get((customer_id, channel_kind), DEFAULT_CONSENT.get(purpose, False))
+
+
+def _latest_decision_is(channel_kind, purpose, status) -> Exists:
+    """EXISTS a decision with this status that no later decision (same channel kind and
+    purpose) overrides. Anti-joins, which PostgreSQL hashes over the whole consent table,
+    instead of a "latest row" sub-query run once per customer."""
+    later = Consent.objects.filter(
+        customer=OuterRef("customer"), channel_kind=channel_kind, purpose=purpose
+    ).filter(
+        Q(recorded_at__gt=OuterRef("recorded_at"))
+        | Q(recorded_at=OuterRef("recorded_at"), id__gt=OuterRef("id"))
+    )
+    return Exists(
+        Consent.objects.filter(
+            customer=OuterRef("pk"), channel_kind=channel_kind, purpose=purpose, status=status
+        ).exclude(Exists(later))
+    )
+
+
+def consenting(channel_kind: str, purpose: str) -> Q:
+    """Customers who may be messaged on this kind of channel for this purpose: the latest
+    decision grants it, or, where DEFAULT_CONSENT allows without one, none withdrew it."""
+    if DEFAULT_CONSENT.get(purpose, False):
+        return ~Q(_latest_decision_is(channel_kind, purpose, ConsentStatus.WITHDRAWN))
+    return Q(_latest_decision_is(channel_kind, purpose, ConsentStatus.GRANTED))
+
+
+def event_channels(kinds=(), codes=()) -> Q:
+    """Events in a channel of one of these kinds or codes (for `events_named`)."""
+    condition = Q(channel__kind__in=sorted(kinds)) if kinds else Q(pk__in=[])
+    if codes:
+        condition |= Q(channel__code__in=sorted(codes))
+    return condition
+
+
+def events_named(name: str, *, since=None, channels: Q | None = None, outside: Q | None = None):
+    """Everyone's events called `name` (since a moment; in `channels`; outside the channels
+    of `outside`, where an event without a channel is outside every one), as a query part
+    for `has_event`, `event_count_at_least` and `event_total_between`."""
+    events = Event.objects.filter(name=name)
+    if channels is not None:
+        events = events.filter(channels)
+    if outside is not None:
+        events = events.exclude(outside & Q(channel__isnull=False))
+    if since is not None:
+        events = events.filter(occurred_at__gte=since)
+    return events
+
+
+def has_event(events) -> Exists:
+    """The customer has one of these events (from `events_named`)."""
+    return Exists(events.filter(customer=OuterRef("pk")))
+
+
+# Counts and sums are one grouped sub-query over the matching events (`pk IN (SELECT
+# customer_id ... GROUP BY customer_id HAVING ...)`): one pass over the events instead of a
+# correlated aggregate per customer, which is what keeps a 100,000-customer segment fast.
+def event_count_at_least(events, minimum: int) -> Q:
+    """The customer has at least `minimum` of these events."""
+    counted = events.order_by().values("customer").annotate(n=Count("id")).filter(n__gte=minimum)
+    return Q(pk__in=counted.values("customer"))
+
+
+def event_total_between(events, *, low=None, high=None) -> Q:
+    """These events' `total` properties add up, for the customer, to between low and high."""
+    summed = (
+        events.order_by().values("customer").annotate(v=Sum(Cast(KT("properties__total"), MONEY)))
+    )
+    if low is not None:
+        summed = summed.filter(v__gte=low)
+    if high is not None:
+        summed = summed.filter(v__lte=high)
+    return Q(pk__in=summed.values("customer"))
+
+
+def events_after(last_id: int, names, *, limit: int, not_from: str | None = None) -> list[Event]:
+    """Events with these names recorded after id `last_id`, oldest first, with their channel
+    (a poller's cursor); `not_from` leaves out those one source recorded."""
+    events = Event.objects.filter(id__gt=last_id, name__in=list(names))
+    if not_from is not None:
+        events = events.filter(~Q(source=not_from))
+    return list(events.select_related("channel").order_by("id")[:limit])
+
+
+def latest_event_among(customer_id, names, *, since, excluding=None) -> Event | None:
+    """Her latest event with one of these names since `since` (not the event `excluding`),
+    with its channel; None if there is none."""
+    events = Event.objects.filter(customer_id=customer_id, name__in=names, occurred_at__gte=since)
+    if excluding:
+        events = events.exclude(pk=excluding)
+    return events.select_related("channel").first()
+
+
+def has_completed_order(customer_id, *, other_than=None) -> bool:
+    """Has she completed an order (other than the order numbered `other_than`)?"""
+    orders = Event.objects.filter(customer_id=customer_id, name=ORDER_COMPLETED)
+    if other_than:
+        orders = orders.exclude(properties__order_id=other_than)
+    return orders.exists()
+
+
+def completed_orders_of(customer_ids, *, since=None, until=None) -> list[tuple[int, dict]]:
+    """(customer id, properties) of these customers' completed orders, in [since, until) when
+    given."""
+    events = Event.objects.filter(name=ORDER_COMPLETED, customer_id__in=customer_ids)
+    if since is not None:
+        events = events.filter(occurred_at__gte=since)
+    if until is not None:
+        events = events.filter(occurred_at__lt=until)
+    return list(events.values_list("customer_id", "properties"))
+
+
+def completed_orders_between(since, until) -> list[Event]:
+    """Everyone's completed orders in [since, until), oldest first, with their channel."""
+    return list(
+        Event.objects.filter(name=ORDER_COMPLETED, occurred_at__gte=since, occurred_at__lt=until)
+        .select_related("channel")
+        .order_by("occurred_at", "id")
+    )
+
+
+def touches_of(customer_ids, *, since, until) -> list[tuple[int, str, object]]:
+    """(customer id, channel kind, when) of these customers' touches in [since, until),
+    oldest first: every timeline event with a channel but an order or a refund."""
+    return list(
+        Event.objects.filter(
+            customer_id__in=customer_ids,
+            occurred_at__gte=since,
+            occurred_at__lt=until,
+            channel__isnull=False,
+        )
+        .exclude(name__in=(ORDER_COMPLETED, "order_refunded"))
+        .order_by("occurred_at", "id")
+        .values_list("customer_id", "channel__kind", "occurred_at")
+    )
+
+
+def orders_after_touches(
+    *, channel_kind: str, touch_kinds, since, until, lookback_days: int
+) -> tuple[int, int]:
+    """(orders, touched): orders completed in [since, until) in channels of `channel_kind`,
+    and how many of them followed an event of the same customer in a channel of
+    `touch_kinds` in the `lookback_days` before. One query."""
+    touches = Event.objects.filter(
+        customer=OuterRef("customer"),
+        channel__kind__in=touch_kinds,
+        occurred_at__lt=OuterRef("occurred_at"),
+        occurred_at__gte=OuterRef("occurred_at") - timedelta(days=lookback_days),
+    )
+    figures = Event.objects.filter(
+        name=ORDER_COMPLETED,
+        channel__kind=channel_kind,
+        occurred_at__gte=since,
+        occurred_at__lt=until,
+    ).aggregate(total=Count("id"), touched=Count("id", filter=Q(Exists(touches))))
+    return figures["total"] or 0, figures["touched"] or 0
