@@ -1,10 +1,24 @@
 """`python manage.py seed_demo --size small|medium|large [--seed N]`: fill the database with
-demo data from every app's registered stages, with a progress bar per stage."""
+demo data from every app's registered stages.
+
+At the default verbosity it prints one progress line per stage (to stderr), a summary of what
+it created, then the channels' demo secrets and the staff logins, last; the eager Celery
+tasks' log lines and the emails the stages send are kept out of sight (`quiet_seeding`).
+`--verbosity 2` shows all of it, with a progress bar per step and the stages' notes;
+`--verbosity 0` prints nothing but errors. `demo_logins` prints the logins again later."""
+
+import textwrap
+import time
+from contextlib import nullcontext
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from core.demo import SIZES, DemoContext, run_stages
+from core.demo import SIZES, DemoContext, quiet_seeding, run_stages
+from core.demo_data import write_credentials
+from core.models import Channel
+
+SUMMARY_WIDTH = 110  # the secrets' lines are as wide
 
 
 class Command(BaseCommand):
@@ -21,26 +35,38 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, size, seed, only, if_empty, verbosity, **options):
-        from core.demo_data import DEMO_ADMIN
-        from core.models import Channel
-
         if if_empty and Channel.objects.exists():
-            self.stdout.write("Demo data already loaded; staff login: {} / {}".format(*DEMO_ADMIN))
+            self.stdout.write("Demo data already loaded.")
+            if verbosity:
+                write_credentials(self.stdout, self.style)
             return
-        ctx = DemoContext(size=size, seed=seed, quiet=verbosity == 0)
-        with transaction.atomic():
-            counts = run_stages(ctx, only=only)
+        ctx = DemoContext(size=size, seed=seed, quiet=verbosity == 0, transient_bars=verbosity == 1)
+        started = time.monotonic()
+        # quiet_seeding outlives the transaction: the eager tasks it enqueues run as it commits.
+        with quiet_seeding() if verbosity < 2 else nullcontext(), transaction.atomic():
+            counts = run_stages(ctx, only=only, announce=self._announce if verbosity else None)
         if verbosity == 0:
             return
-        self.stdout.write(self.style.SUCCESS(f"Demo data ({size}, seed {seed}) created:"))
-        for what, count in counts.items():
-            self.stdout.write(f"  {count:>7}  {what}")
-        logins = ctx.shared.get("logins")
-        if logins:
-            self.stdout.write(self.style.SUCCESS("Staff logins (demo only, change them):"))
-            for username, password, role in logins:
-                self.stdout.write(f"  {username:<20} {password:<18} {role}")
-        for heading, lines in ctx.shared.get("notes", {}).items():
+        heading = f"Demo data ({size}, seed {seed}) created in {time.monotonic() - started:.1f} s:"
+        if verbosity >= 2:
             self.stdout.write(self.style.SUCCESS(heading))
-            for line in lines:
-                self.stdout.write(f"  {line}")
+            for what, count in counts.items():
+                self.stdout.write(f"  {count:>7}  {what}")
+            for note_heading, lines in ctx.shared.get("notes", {}).items():
+                self.stdout.write(self.style.SUCCESS(note_heading))
+                for line in lines:
+                    self.stdout.write(f"  {line}")
+        else:
+            # One paragraph starting with the heading: a few lines, not one per count. A NUL
+            # holds each figure to its noun while wrapping ("17" never ends a line).
+            summary = "; ".join(f"{count:,}\0{what}" for what, count in counts.items())
+            lines = textwrap.wrap(f"{heading} {summary}", SUMMARY_WIDTH, subsequent_indent="  ")
+            lines = [line.replace("\0", " ") for line in lines]
+            self.stdout.write(self.style.SUCCESS(heading) + lines[0][len(heading) :])
+            for line in lines[1:]:
+                self.stdout.write(line)
+        write_credentials(self.stdout, self.style)
+
+    def _announce(self, number, total, stage):
+        # Progress, not an error: stderr without the error colour.
+        self.stderr.write(f"[{number:>2}/{total}] {stage.label}", style_func=str)
