@@ -1,5 +1,9 @@
 # The commands a new user needs. `make demo` to try it, `make test` to check it.
-PY ?= python3
+# The venv's Python must be 3.11 (pyproject's requires-python): python3.11 when it is on PATH,
+# else python3 when that is 3.11; empty otherwise, and creating the venv stops with a message.
+# `make PY=/path/to/python3.11 demo` chooses another.
+PY ?= $(shell command -v python3.11 2>/dev/null || \
+	{ python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null && echo python3; })
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
@@ -8,14 +12,24 @@ export DJANGO_SETTINGS_MODULE := config.settings
 .PHONY: demo test lint bench messages run worker beat clean
 
 $(BIN)/python:
+	@[ -n "$(PY)" ] || { echo "make: this project needs Python 3.11: no python3.11 on PATH, and" \
+		"python3 is $$(python3 --version 2>/dev/null || echo missing). Install Python 3.11," \
+		"or give its path: make PY=/path/to/python3.11 ..." >&2; exit 1; }
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# A venv made before with another Python: say so, rather than let pip fail on requires-python.
+CHECK_VENV = @$(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
+	{ echo "make: $(VENV) has $$($(BIN)/python --version); remove it (rm -rf $(VENV))" \
+		"and run make again." >&2; exit 1; }
+
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(CHECK_VENV)
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(CHECK_VENV)
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
