@@ -35,7 +35,6 @@ class SegmentAdmin(admin.ModelAdmin):
 class SegmentSnapshotAdmin(admin.ModelAdmin):
     list_display = ["segment", "campaign", "member_count", "taken_at"]
     list_select_related = ["segment", "campaign"]
-    exclude = ["member_ids"]
     readonly_fields = ["segment", "campaign", "rules", "member_count", "taken_at"]
 
     def has_add_permission(self, request):

@@ -16,7 +16,10 @@ class CampaignsConfig(AppConfig):
             register_privacy_handler,
         )
 
-        from . import demo_data  # noqa: F401  (registers the campaigns' seed_demo stages)
+        from . import (
+            demo_data,  # noqa: F401  (registers the campaigns' seed_demo stages)
+            tasks,  # noqa: F401  (the services enqueue send_chunk by its name)
+        )
         from .privacy import (
             erase_campaign_data,
             export_campaign_data,

@@ -17,13 +17,15 @@ from campaigns.models import (
     MessageStatus,
     SegmentSnapshot,
 )
+from campaigns.segment_words import describe
 from campaigns.services.abtest import two_proportion_z_test
 from campaigns.services.defaults import install_defaults
 from campaigns.services.journeys import advance_due_runs, start_runs
-from campaigns.services.segments import describe, segment_queryset
+from campaigns.services.launch import message_key
+from campaigns.services.segments import segment_queryset
 from core.demo import register_stage
 from core.models import Channel
-from customers.models import Identity
+from customers.selectors import identity_values_of
 
 DEMO_CAMPAIGN = "Spring shoes (A/B)"
 
@@ -60,11 +62,9 @@ def seed_campaigns(ctx):
     )
     members = list(segment_queryset(rules).order_by("pk").values_list("pk", flat=True))
     members = members[: ctx.scale(400)]
-    addresses = dict(
-        Identity.objects.filter(customer_id__in=members, kind="email").values_list(
-            "customer_id", "value"
-        )
-    )
+    addresses = {
+        customer_id: value for customer_id, _kind, value in identity_values_of(members, ["email"])
+    }
     variants = list(CampaignVariant.objects.filter(campaign=campaign).order_by("name"))
     rng = random.Random(ctx.seed)
     rows = []
@@ -94,7 +94,7 @@ def seed_campaigns(ctx):
                 purpose="marketing",
                 to=addresses.get(customer_id, ""),
                 status=status,
-                idempotency_key=f"omni-c{campaign.pk}-u{customer_id}",
+                idempotency_key=message_key(campaign.pk, customer_id),
                 created_at=sent_at,
                 claimed_at=sent_at,
                 sent_at=sent_at,
@@ -112,7 +112,6 @@ def seed_campaigns(ctx):
         campaign=campaign,
         rules=rules,
         member_count=len(members),
-        member_ids=members,
         taken_at=sent_at,
     )
     figures = {v.name: [0, 0] for v in variants}

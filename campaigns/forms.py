@@ -10,9 +10,10 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.errors import InvalidRules, InvalidTemplate
 from campaigns.models import Campaign, MessageTemplate, Segment
+from campaigns.segment_words import describe
 from campaigns.services.drafts import VariantDraft
 from campaigns.services.rendering import check_template_source
-from campaigns.services.segments import compile_rules, describe, parse_rules
+from campaigns.services.segments import compile_rules, parse_rules
 from core.forms import LocalisedDateTimeField
 from core.models import Channel, ChannelKind
 

@@ -1,5 +1,8 @@
 """Campaign and journey sends, for the metrics endpoint (core.metrics)."""
 
+from django.db.models import Count
+
+from campaigns.models import CampaignMessage
 from core.metrics import business_gauge
 
 
@@ -9,10 +12,6 @@ from core.metrics import business_gauge
     labels=("channel", "status"),
 )
 def campaign_messages():
-    from django.db.models import Count
-
-    from campaigns.models import CampaignMessage
-
     rows = (
         CampaignMessage.objects.values("channel__code", "status").annotate(n=Count("id")).order_by()
     )

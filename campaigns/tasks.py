@@ -1,4 +1,8 @@
-"""Campaigns' Celery tasks: small wrappers over the services."""
+"""Campaigns' Celery tasks: small wrappers over the services.
+
+The tasks import the services; the services never import this module (they hand rows to
+`send_chunk` by its registered name, campaigns.services.delivery.SEND_CHUNK_TASK), and
+campaigns/apps.py imports it at start-up so every process knows the tasks by name."""
 
 from datetime import timedelta
 
@@ -7,21 +11,23 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init
 from django.db import DatabaseError, InterfaceError
 
+from campaigns.services import abtest, delivery, launch, links
+from campaigns.services.journeys import run_journeys
+from campaigns.services.tracking import poll_conversions
+
 
 @worker_process_init.connect
 def prepare_sending(**_kwargs):
     """Each worker process keeps its sending threads and their connections between chunks,
-    and loads the sending code and the tracking links' routes when it starts, not while its
-    first chunk waits (a few hundred milliseconds)."""
-    from campaigns.services import links, sending
-
-    sending.keep_senders()
+    and loads the tracking links' routes when it starts, not while its first chunk waits (a
+    few hundred milliseconds)."""
+    delivery.keep_senders()
     for route in ("campaigns:click", "campaigns:unsubscribe", "campaigns:open-pixel"):
         links.path_for(route, "warm")
 
 
 @shared_task(
-    name="campaigns.send_chunk",
+    name=delivery.SEND_CHUNK_TASK,
     acks_late=True,
     autoretry_for=(DatabaseError, InterfaceError, SoftTimeLimitExceeded),
     retry_backoff=2,  # 2, 4, 8 ... seconds, each drawn at random below that (jitter)
@@ -32,12 +38,10 @@ def send_chunk(message_ids):
     """Send a chunk of message rows. Safe to run twice: each row is claimed before its send.
 
     A database error or the soft time limit interrupts the chunk: its unsent rows go back to
-    the queue (campaigns.services.sending.deliver) and the whole chunk is retried with
+    the queue (campaigns.services.delivery.deliver) and the whole chunk is retried with
     backoff; the rows sent already are skipped then. After the last retry the rows are
     handed out again by the dispatch beat once SEND_LEASE has passed."""
-    from campaigns.services.sending import send_messages
-
-    return send_messages(message_ids)
+    return delivery.send_messages(message_ids)
 
 
 @shared_task(name="campaigns.dispatch")
@@ -47,14 +51,12 @@ def dispatch(lease_seconds=None):
     campaigns. `lease_seconds` (default SEND_LEASE) is how long a claimed or handed-out row
     may stay untouched before it counts as lost; only an operator who knows the old workers
     are dead passes 0."""
-    from campaigns.services import abtest, sending
-
-    lease = timedelta(seconds=lease_seconds) if lease_seconds is not None else sending.SEND_LEASE
-    started = sending.start_due_campaigns()
+    lease = timedelta(seconds=lease_seconds) if lease_seconds is not None else delivery.SEND_LEASE
+    started = launch.start_due_campaigns()
     decided = abtest.decide_due_tests()
-    recovered = sending.recover_stuck_sends(stale_after=lease)
-    enqueued = sending.enqueue_due(lease=lease)
-    finished = sending.finish_campaigns()
+    recovered = delivery.recover_stuck_sends(stale_after=lease)
+    enqueued = delivery.enqueue_due(lease=lease)
+    finished = launch.finish_campaigns()
     return {
         "started": started,
         "decided": decided,
@@ -66,13 +68,9 @@ def dispatch(lease_seconds=None):
 
 @shared_task(name="campaigns.advance_journeys")
 def advance_journeys():
-    from campaigns.services.journeys import run_journeys
-
     return run_journeys()
 
 
 @shared_task(name="campaigns.track_conversions")
 def track_conversions():
-    from campaigns.services.tracking import poll_conversions
-
     return poll_conversions()

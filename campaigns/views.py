@@ -3,6 +3,7 @@ results with A/B, journeys) and the public tracking doors (open pixel, click red
 one-click unsubscribe)."""
 
 import base64
+from datetime import timedelta
 
 from csp import constants as csp
 from csp.decorators import csp_update
@@ -14,6 +15,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
@@ -28,13 +30,14 @@ from campaigns.models import (
     RunStatus,
     Segment,
 )
+from campaigns.segment_words import describe
+from campaigns.selectors import coupons_of, messages_of, reports
 from campaigns.services import (
     abtest,
     drafts,
+    launch,
     rendering,
-    reports,
     segments,
-    sending,
     template_context,
     tracking,
 )
@@ -42,7 +45,7 @@ from campaigns.services.links import read_click, read_unsubscribe
 from campaigns.services.templates import save_template
 from core.api.errors import DomainError
 from core.models import ChannelKind
-from customers.models import Customer
+from customers.selectors import customer_by_id, newest_known_customers
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 PAGE_SIZE = 50
@@ -113,13 +116,13 @@ def campaign_detail(request, pk):
         action = request.POST.get("action")
         try:
             if action == "send":
-                sending.start_campaign(campaign)
+                launch.start_campaign(campaign)
                 messages.success(request, _("Sending started."))
             elif action == "decide":
                 abtest.decide_winner(campaign, force=True)
                 messages.success(request, _("Winner chosen; the rest goes out with it."))
             elif action == "cancel":
-                sending.cancel_campaign(campaign)
+                launch.cancel_campaign(campaign)
                 messages.success(request, _("Campaign cancelled."))
         except DomainError as error:
             messages.error(request, error.message)
@@ -131,7 +134,7 @@ def campaign_detail(request, pk):
             "campaign": campaign,
             "results": reports.campaign_results(campaign),
             "ab": abtest.ab_comparison(campaign),
-            "can_send": campaign.status in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED),
+            "can_send": campaign.status in launch.NOT_STARTED,
             "testing": campaign.status == CampaignStatus.TESTING,
         },
     )
@@ -175,7 +178,7 @@ def segment_count(request):
     try:
         rules = segments.parse_rules(raw)
         count = segments.count_members(rules)
-        description = segments.describe(rules)
+        description = describe(rules)
         error = ""
     except InvalidRules as exc:
         count, description, error = None, "", exc.message
@@ -213,7 +216,7 @@ def template_editor(request, pk=None):
     else:
         form = forms.TemplateForm(instance=template)
         draft = template
-    customers = Customer.objects.live().filter(is_anonymous=False).order_by("-id")[:30]
+    customers = newest_known_customers(30)
     # The preview is there on opening (a saved template, or the refused form's text); htmx
     # replaces it as the marketer types.
     result, error = _preview(draft, None) if draft is not None else (None, "")
@@ -256,7 +259,7 @@ def _preview(template, customer):
 def template_preview(request):
     """htmx: render the template being edited for a chosen customer (or a made-up one),
     without saving; a template the sandbox refuses shows why."""
-    customer = Customer.objects.filter(pk=request.POST.get("customer") or 0).first()
+    customer = customer_by_id(request.POST.get("customer") or 0)
     result, error = _preview(_draft_template(request.POST), customer)
     return render(
         request, "campaigns/partials/template_preview.html", {"result": result, "error": error}
@@ -277,10 +280,6 @@ def journey_list(request):
 @staff_member_required
 @permission_required("campaigns.view_campaign", raise_exception=True)
 def attribution(request):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     try:
         days = min(max(int(request.GET.get("days") or 30), 1), 3650)
     except ValueError:
@@ -332,7 +331,7 @@ def campaign_new(request):
             with transaction.atomic():
                 campaign = drafts.create_campaign(**options, variants=variants.drafts)
                 if send_at:
-                    sending.schedule_campaign(
+                    launch.schedule_campaign(
                         campaign, send_at, in_customer_time_zone=in_customer_time_zone
                     )
         except DomainError as error:
@@ -361,6 +360,4 @@ def dashboard_context(request):
 
 
 def customer_panel_context(request, customer):
-    from campaigns.selectors import coupons_of, messages_of
-
     return {"messages": messages_of(customer), "coupons": coupons_of(customer)}

@@ -10,8 +10,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from campaigns.models import Campaign, CampaignStatus
-from campaigns.services.reports import campaign_results
+from campaigns.selectors import campaigns_sending_now
+from campaigns.selectors.reports import campaign_results
 from core.charts import NUMBER, Chart, day_label
 from core.models import Channel
 from core.names import name_in_language
@@ -183,12 +183,9 @@ def stock_charts(request, filters) -> list[Chart]:
 
 def campaign_charts(request, filters) -> list[Chart]:
     """Campaigns sending now (or running an A/B test): sent against audience."""
-    sending = list(
-        Campaign.objects.filter(
-            status__in=[CampaignStatus.SENDING, CampaignStatus.TESTING]
-        ).order_by("-id")[:10]
-    )
-    results = [(campaign, campaign_results(campaign)["total"]) for campaign in sending]
+    results = [
+        (campaign, campaign_results(campaign)["total"]) for campaign in campaigns_sending_now()
+    ]
     return [
         Chart(
             key="campaigns-sending",

@@ -1,7 +1,7 @@
 """The omnichannel report pages (/reports/...): each is charts over the period of the URL,
 the same figures as tables and CSV, and the role's permission to see them. The reports
 themselves are computed by the owning apps (customers.reports, orders.reports and
-orders.selectors, campaigns.services.reports, support.reports); this module only shapes
+orders.selectors, campaigns.selectors.reports, support.reports); this module only shapes
 them into charts."""
 
 from collections import defaultdict
@@ -18,8 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from campaigns.models import Campaign
-from campaigns.services import reports as campaign_reports
+from campaigns.selectors import campaigns_created_before
+from campaigns.selectors import reports as campaign_reports
 from core import l10n
 from core.charts import (
     PERCENT,
@@ -327,11 +327,8 @@ def retention_charts(filters):
 
 def campaign_charts(filters):
     since, until = start_of(filters["since"]), start_of(filters["until"] + timedelta(days=1))
-    campaigns = list(
-        Campaign.objects.filter(created_at__lt=until).order_by("-created_at", "-id")[:12]
-    )
     results = []
-    for campaign in campaigns:
+    for campaign in campaigns_created_before(until):
         for variant in campaign_reports.campaign_results(campaign)["variants"]:
             results.append((f"{campaign.name} · {variant['variant']}", variant))
     charts = [

@@ -13,9 +13,10 @@ from campaigns.models import (
     MessageTemplateTranslation,
     Segment,
 )
+from campaigns.segment_words import describe
 from campaigns.services.drafts import create_campaign
 from campaigns.services.rendering import check_template_source
-from campaigns.services.segments import compile_rules, count_members, describe
+from campaigns.services.segments import compile_rules, count_members
 from campaigns.services.template_context import JOURNEY_DATA
 from campaigns.services.templates import save_template
 from core.api.serializers import StrictModelSerializer, StrictSerializer

@@ -30,13 +30,14 @@ from campaigns.models import (
     RunStatus,
     Segment,
 )
+from campaigns.segment_words import describe
+from campaigns.selectors import reports
 from campaigns.services import (
     abtest,
     coupons,
+    launch,
     rendering,
-    reports,
     segments,
-    sending,
     template_context,
 )
 from core.api.errors import DomainError
@@ -85,7 +86,7 @@ class SegmentCount(CampaignsApi, APIView):
         return Response(
             {
                 "count": segments.count_members(rules),
-                "compiled_description": segments.describe(rules),
+                "compiled_description": describe(rules),
             }
         )
 
@@ -174,7 +175,7 @@ class CampaignSchedule(CampaignsApi, APIView):
         serializer = s.ScheduleSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        campaign = sending.schedule_campaign(
+        campaign = launch.schedule_campaign(
             campaign, data["send_at"], in_customer_time_zone=data["in_customer_time_zone"]
         )
         return Response(s.CampaignSerializer(campaigns_queryset().get(pk=campaign.pk)).data)
@@ -186,7 +187,7 @@ class CampaignSend(CampaignsApi, APIView):
     @extend_schema(request=None, responses={202: s.CampaignSerializer})
     def post(self, request, pk):
         campaign = get_object_or_404(Campaign, pk=pk)
-        sending.start_campaign(campaign)
+        launch.start_campaign(campaign)
         return Response(
             s.CampaignSerializer(campaigns_queryset().get(pk=campaign.pk)).data,
             status=status.HTTP_202_ACCEPTED,

@@ -9,15 +9,13 @@ from campaigns.services.coupons import quote as quote_coupon
 from campaigns.services.coupons import redeem as redeem_coupon
 from campaigns.services.coupons import release as release_coupon
 from campaigns.services.defaults import install_defaults
+from campaigns.services.delivery import enqueue_due, recover_stuck_sends, send_messages
 from campaigns.services.drafts import VariantDraft, create_campaign
 from campaigns.services.journeys import run_journeys
-from campaigns.services.sending import (
+from campaigns.services.launch import (
     cancel_campaign,
-    enqueue_due,
-    recover_stuck_sends,
     schedule_campaign,
     send_campaign,
-    send_messages,
     start_campaign,
 )
 from campaigns.services.tracking import (

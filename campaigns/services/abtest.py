@@ -19,6 +19,7 @@ from campaigns.models import (
     MessageStatus,
     WinnerMetric,
 )
+from campaigns.services.delivery import enqueue_due
 from core.services.enqueue import after_commit
 
 SIGNIFICANCE = 0.05
@@ -165,8 +166,6 @@ def decide_winner(campaign: Campaign, *, force=False, now=None) -> dict:
         campaign.ab_decided_at = now
         campaign.status = CampaignStatus.SENDING
         campaign.save(update_fields=["ab_result", "ab_decided_at", "status"])
-        from campaigns.services.sending import enqueue_due
-
         after_commit(enqueue_due, campaign_id=campaign.pk)
     return campaign.ab_result
 

@@ -3,7 +3,9 @@
 Limits per code and per customer hold under concurrency: a redemption locks the code row
 (SELECT ... FOR UPDATE), checks the limits against committed redemptions, and moves the
 counter with a guarded UPDATE (`times_redeemed < max_uses_per_code`). Orders call these
-through `CampaignCouponHandler`, registered with orders.coupons when that module exists.
+through `CampaignCouponHandler`, registered with orders.coupons (campaigns/apps.py). A
+refusal is orders' CouponRefused, so an order shows one error type, the reason on the
+field `coupon_code`.
 """
 
 import secrets
@@ -13,10 +15,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from moneyed import Money
 
 from campaigns.errors import CouponInvalid
 from campaigns.models import CodeKind, CouponCode, CouponPool, DiscountKind, Redemption
-from customers.models import Event
+from customers.selectors import has_completed_order
+from orders.coupons import CouponQuote
+from orders.errors import CouponRefused
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read aloud in stores
 
@@ -26,16 +31,6 @@ class Quote:
     code: str
     discount: Decimal
     description: str
-
-
-def _refused(reason: str):
-    """The orders app's CouponRefused when it exists (so an order shows one error type),
-    else our own CouponInvalid. Both carry the reason, on the field `coupon_code`."""
-    try:
-        from orders.errors import CouponRefused
-    except ImportError:
-        return CouponInvalid(reason, fields={"coupon_code": [reason]})
-    return CouponRefused(reason)
 
 
 def normalise_code(code: str) -> str:
@@ -104,44 +99,41 @@ def _live_redemptions(code_or_pool_filter):
 
 
 def check_code(code: CouponCode, *, customer, subtotal, now=None, order_number=None) -> None:
-    """Raise (orders' CouponRefused or CouponInvalid) with the reason this code cannot be used
-    on this order now."""
+    """Raise orders' CouponRefused with the reason this code cannot be used on this order
+    now."""
     pool = code.pool
     now = now or timezone.now()
     if not pool.is_active:
-        raise _refused("This coupon is no longer active.")
+        raise CouponRefused("This coupon is no longer active.")
     if pool.valid_from and now < pool.valid_from:
-        raise _refused("This coupon is not valid yet.")
+        raise CouponRefused("This coupon is not valid yet.")
     if pool.valid_until and now > pool.valid_until:
-        raise _refused("This coupon has expired.")
+        raise CouponRefused("This coupon has expired.")
     if code.customer_id and (customer is None or customer.pk != code.customer_id):
-        raise _refused("This coupon belongs to another customer.")
+        raise CouponRefused("This coupon belongs to another customer.")
     if Decimal(subtotal) < pool.minimum_spend:
-        raise _refused(f"This coupon needs a minimum spend of {pool.minimum_spend}.")
+        raise CouponRefused(f"This coupon needs a minimum spend of {pool.minimum_spend}.")
     others = Q(code=code)
     if order_number:
         others &= ~Q(order_number=order_number)
     if pool.max_uses_per_code is not None:
         if _live_redemptions(others).count() >= pool.max_uses_per_code:
-            raise _refused("This coupon has been used up.")
+            raise CouponRefused("This coupon has been used up.")
     if customer is None:
         # A quote for an anonymous cart: the per-customer rules are checked at redemption,
         # when the order names its customer.
         if order_number and (pool.max_uses_per_customer is not None or pool.first_purchase_only):
-            raise _refused("Sign in or give your email or phone to use this coupon.")
+            raise CouponRefused("Sign in or give your email or phone to use this coupon.")
         return
     if pool.max_uses_per_customer is not None:
         mine = Q(code__pool=pool, customer=customer)
         if order_number:
             mine &= ~Q(order_number=order_number)
         if _live_redemptions(mine).count() >= pool.max_uses_per_customer:
-            raise _refused("You have already used this coupon.")
+            raise CouponRefused("You have already used this coupon.")
     if pool.first_purchase_only:
-        earlier = Event.objects.filter(customer=customer, name="order_completed")
-        if order_number:
-            earlier = earlier.exclude(properties__order_id=order_number)
-        if earlier.exists():
-            raise _refused("This coupon is for a first purchase only.")
+        if has_completed_order(customer.pk, other_than=order_number):
+            raise CouponRefused("This coupon is for a first purchase only.")
 
 
 def _find(code: str, *, lock=False) -> CouponCode:
@@ -150,7 +142,7 @@ def _find(code: str, *, lock=False) -> CouponCode:
         codes = codes.select_for_update(of=("self",))
     found = codes.filter(code=normalise_code(code)).first()
     if found is None:
-        raise _refused("Unknown coupon code.")
+        raise CouponRefused("Unknown coupon code.")
     return found
 
 
@@ -181,7 +173,7 @@ def redeem(code: str, *, customer=None, channel=None, order_number: str, discoun
         if pool.max_uses_per_code is not None:
             guard &= Q(times_redeemed__lt=pool.max_uses_per_code)
         if not CouponCode.objects.filter(guard).update(times_redeemed=F("times_redeemed") + 1):
-            raise _refused("This coupon has been used up.")
+            raise CouponRefused("This coupon has been used up.")
         redemption, _created = Redemption.objects.update_or_create(
             code=found,
             order_number=order_number,
@@ -227,13 +219,7 @@ class CampaignCouponHandler:
         pool = CouponCode.objects.select_related("pool").get(code=result.code).pool
         if pool.discount_kind == DiscountKind.AMOUNT and pool.currency and currency:
             if pool.currency != currency:
-                raise _refused(f"This coupon is valid in {pool.currency} only.")
-        try:
-            from orders.coupons import CouponQuote
-        except ImportError:
-            return result
-        from moneyed import Money
-
+                raise CouponRefused(f"This coupon is valid in {pool.currency} only.")
         return CouponQuote(
             code=result.code,
             discount=Money(result.discount, currency or pool.currency or "USD"),

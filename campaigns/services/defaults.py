@@ -19,7 +19,9 @@ from campaigns.models import (
     Segment,
     StepKind,
 )
-from campaigns.services.segments import READY_MADE, describe
+from campaigns.segment_words import describe
+from campaigns.services.coupons import create_pool
+from campaigns.services.segments import READY_MADE
 from core.models import Channel
 
 TEMPLATES = {
@@ -249,8 +251,6 @@ def install_templates() -> dict[str, MessageTemplate]:
 
 
 def install_pools() -> dict[str, CouponPool]:
-    from campaigns.services.coupons import create_pool
-
     pools = {}
     specs = {
         "WELCOME": dict(

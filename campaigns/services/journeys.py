@@ -17,31 +17,25 @@ from django.utils import timezone
 from campaigns.models import (
     CampaignMessage,
     ChannelChoice,
-    EventCursor,
     Journey,
     JourneyRun,
     MessageStatus,
     RunStatus,
     StepKind,
 )
+from campaigns.services.audience import address_for, best_channels, messaging_channels
+from campaigns.services.cursors import read_after
+from campaigns.services.delivery import send_messages
 from campaigns.services.segments import matches
-from campaigns.services.sending import (
-    address_for,
-    addresses_of,
-    best_channels,
-    messaging_channels,
-    send_messages,
+from customers.selectors import (
+    events_after,
+    identities_after,
+    latest_event_among,
+    reachable_addresses,
 )
-from customers.models import Customer, Event, Identity
 
 logger = logging.getLogger("omni.campaigns")
-CURSOR_OVERLAP = 500
 WAIT_UNTIL_RECHECK = timedelta(minutes=5)
-
-
-def _cursor(name):
-    cursor, _created = EventCursor.objects.select_for_update().get_or_create(name=name)
-    return cursor
 
 
 def _trigger_key(journey, customer_id, kind, row_id):
@@ -65,75 +59,75 @@ def start_runs(limit=2000, *, now=None) -> int:
         exit_names.update(journey.exit_events or [])
     before = JourneyRun.objects.count()
     with transaction.atomic():
-        cursor = _cursor("journeys.events")
         names = set(by_event) | exit_names
-        events = list(
-            Event.objects.filter(id__gt=max(0, cursor.last_id - CURSOR_OVERLAP), name__in=names)
-            .select_related("channel")
-            .order_by("id")[:limit]
+        events = read_after(
+            "journeys.events", lambda after: events_after(after, names, limit=limit)
         )
-        runs = []
-        for event in events:
-            for journey in by_event.get(event.name, []):
-                runs.append(
-                    JourneyRun(
-                        journey=journey,
-                        customer_id=event.customer_id,
-                        trigger_key=_trigger_key(journey, event.customer_id, "event", event.id),
-                        trigger_event_id=event.id,
-                        context={
-                            **event.properties,
-                            "event_channel": event.channel.kind if event.channel_id else "",
-                        },
-                        started_at=event.occurred_at,
-                        wake_at=now,
-                    )
+        _start(
+            [
+                (
+                    (journey, event.customer_id, "event", event.id, event.occurred_at),
+                    {**event.properties, "event_channel": _channel_kind(event)},
                 )
-        JourneyRun.objects.bulk_create(runs, ignore_conflicts=True)
+                for event in events
+                for journey in by_event.get(event.name, [])
+            ],
+            now,
+        )
         for event in events:
             if event.name in exit_names:
                 exit_runs_for(event)
-        if events:
-            cursor.last_id = max(cursor.last_id, events[-1].id)
-            cursor.save(update_fields=["last_id", "updated_at"])
-
-        cursor = _cursor("journeys.identities")
-        identities = list(
-            Identity.objects.filter(
-                id__gt=max(0, cursor.last_id - CURSOR_OVERLAP), kind__in=list(by_identity)
-            ).order_by("id")[:limit]
+        identities = read_after(
+            "journeys.identities", lambda after: identities_after(after, by_identity, limit=limit)
         )
-        runs = []
-        for identity in identities:
-            for journey in by_identity.get(identity.kind, []):
-                runs.append(
-                    JourneyRun(
-                        journey=journey,
-                        customer_id=identity.customer_id,
-                        trigger_key=_trigger_key(
-                            journey, identity.customer_id, "identity", identity.id
-                        ),
-                        context={"identity_kind": identity.kind},
-                        started_at=identity.created_at,
-                        wake_at=now,
-                    )
+        _start(
+            [
+                (
+                    (journey, identity.customer_id, "identity", identity.id, identity.created_at),
+                    {"identity_kind": identity.kind},
                 )
-        JourneyRun.objects.bulk_create(runs, ignore_conflicts=True)
-        if identities:
-            cursor.last_id = max(cursor.last_id, identities[-1].id)
-            cursor.save(update_fields=["last_id", "updated_at"])
+                for identity in identities
+                for journey in by_identity.get(identity.kind, [])
+            ],
+            now,
+        )
     # bulk_create(ignore_conflicts) does not say which rows were new: count them.
     return JourneyRun.objects.count() - before
 
 
-def _exit_event_query(run):
-    names = run.journey.exit_events or []
-    query = Event.objects.filter(
-        customer_id=run.customer_id, name__in=names, occurred_at__gte=run.started_at
+def _start(triggers, now) -> None:
+    """A run per ((journey, customer id, trigger kind, trigger row id, started at), context);
+    one started before by the same trigger (same journey and trigger key) stays as it is."""
+    JourneyRun.objects.bulk_create(
+        [
+            JourneyRun(
+                journey=journey,
+                customer_id=customer_id,
+                trigger_key=_trigger_key(journey, customer_id, kind, row_id),
+                trigger_event_id=row_id if kind == "event" else None,
+                context=context,
+                started_at=started_at,
+                wake_at=now,
+            )
+            for (journey, customer_id, kind, row_id, started_at), context in triggers
+        ],
+        ignore_conflicts=True,
     )
-    if run.trigger_event_id:
-        query = query.exclude(pk=run.trigger_event_id)
-    return query
+
+
+def _channel_kind(event) -> str:
+    return event.channel.kind if event.channel_id else ""
+
+
+def _exit_event(run):
+    """Her latest exit event of the run's journey since the run started (not the event that
+    started it), or None."""
+    return latest_event_among(
+        run.customer_id,
+        run.journey.exit_events or [],
+        since=run.started_at,
+        excluding=run.trigger_event_id,
+    )
 
 
 def exit_runs_for(event) -> int:
@@ -143,7 +137,7 @@ def exit_runs_for(event) -> int:
         for journey in Journey.objects.filter(is_active=True)
         if event.name in (journey.exit_events or [])
     ]
-    channel = event.channel.kind if event.channel_id else "no channel"
+    channel = _channel_kind(event) or "no channel"
     return (
         JourneyRun.objects.filter(
             customer_id=event.customer_id,
@@ -193,12 +187,12 @@ def advance_run(run_id, *, now=None):
             for s in run.journey.steps.select_related("template", "channel", "coupon_pool")
         }
         while True:
-            if run.journey.exit_events and _exit_event_query(run).exists():
-                event = _exit_event_query(run).select_related("channel").first()
+            event = _exit_event(run) if run.journey.exit_events else None
+            if event is not None:
                 _finish(
                     run,
                     RunStatus.EXITED,
-                    f"{event.name} ({event.channel.kind if event.channel_id else 'no channel'})",
+                    f"{event.name} ({_channel_kind(event) or 'no channel'})",
                     now,
                 )
                 break
@@ -265,7 +259,7 @@ def _route(run, step):
     customer = run.customer
     if step.channel_choice == ChannelChoice.BEST:
         return best_channels([customer], run.journey.purpose)[customer.pk]
-    addresses = addresses_of([customer.pk]).get(customer.pk, {})
+    addresses = reachable_addresses([customer.pk]).get(customer.pk, {})
     if step.channel_choice == ChannelChoice.ASKED:
         channels = messaging_channels()
         for kind in (
@@ -314,9 +308,3 @@ def run_journeys(now=None) -> dict:
     started = start_runs(now=now)
     advanced = advance_due_runs(now=now)
     return {"started": started, "advanced": advanced}
-
-
-def customers_in_journey(journey: Journey):
-    return Customer.objects.filter(
-        journey_runs__journey=journey, journey_runs__status=RunStatus.ACTIVE
-    ).distinct()

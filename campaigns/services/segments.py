@@ -22,53 +22,39 @@ Rules are JSON. A node is one of:
 
 Channels are channel kinds or codes; "online" means the web shop and the app. Each node
 compiles to EXISTS / correlated sub-queries, so a whole segment is one SELECT, never a loop
-over customers in Python.
+over customers in Python. The query parts over the customer record (identities, consent,
+the timeline) come from customers.selectors; the rules in words are in
+campaigns.segment_words.
 """
 
 import json
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
-from django.db.models import (
-    Count,
-    DecimalField,
-    Exists,
-    OuterRef,
-    Q,
-    Sum,
-)
-from django.db.models.fields.json import KT
-from django.db.models.functions import Cast
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop, ngettext, pgettext
+from django.utils.translation import gettext_noop
 
 from campaigns.errors import InvalidRules
-from core import l10n
 from core.models import ChannelKind
-from customers.event_names import label_of
-from customers.models import (
-    Consent,
-    ConsentPurpose,
-    ConsentStatus,
-    Customer,
-    Event,
-    Identity,
-    IdentityKind,
+from customers.choices import ConsentPurpose, IdentityKind
+from customers.selectors import (
+    ORDER_COMPLETED,
+    PROFILE_OPS,
+    consenting,
+    customer_matches,
+    event_channels,
+    event_count_at_least,
+    event_total_between,
+    events_named,
+    has_event,
+    has_identity,
+    known_customers,
+    profile_condition,
 )
 
 ONLINE_KINDS = ("web", "mobile_app")
-TRAIT_FIELDS = {
-    "first_name",
-    "last_name",
-    "locale",
-    "preferred_channel",
-    "is_anonymous",
-    "orders_count",
-    "created_at",
-    "last_seen_at",
-}
-TRAIT_OPS = {"eq", "ne", "in", "contains", "gte", "lte", "exists"}
 ORDER_KEYS = {
     "min_spent",
     "max_spent",
@@ -81,7 +67,6 @@ ORDER_KEYS = {
     "last_purchase_before_days",
 }
 EVENT_KEYS = {"event", "did", "channels", "within_days", "min_count", "min_value"}
-MONEY = DecimalField(max_digits=18, decimal_places=4)
 
 # The ready-made segments staff start from (name -> description, rules).
 READY_MADE = {
@@ -114,15 +99,11 @@ READY_MADE = {
 }
 
 
-def audience_base():
-    """Customers a segment may hold: live, known, not erased."""
-    return Customer.objects.live().filter(erased_at__isnull=True, is_anonymous=False)
-
-
 def segment_queryset(rules, *, now=None):
-    """The customers matching `rules`, as one queryset. Raises InvalidRules naming the path."""
+    """The customers matching `rules`, as one queryset: live, known and not erased ones only.
+    Raises InvalidRules naming the path."""
     condition = compile_rules(rules, now=now)
-    return audience_base().filter(condition)
+    return known_customers().filter(condition)
 
 
 def count_members(rules, *, now=None) -> int:
@@ -133,8 +114,7 @@ def matches(rules, customer, *, now=None) -> bool:
     """Does this one customer satisfy the rules now (journey conditions)?"""
     if not rules:
         return True
-    condition = compile_rules(rules, now=now)
-    return Customer.objects.filter(pk=customer.pk).filter(condition).exists()
+    return customer_matches(customer.pk, compile_rules(rules, now=now))
 
 
 # What json's messages mean, in words a marketer can act on.
@@ -208,6 +188,7 @@ def _number(node, key, path):
 
 
 def _channels(values, path) -> Q:
+    """Events in these channels (kinds, codes, or "online")."""
     if isinstance(values, str):
         values = [values]
     if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
@@ -221,10 +202,7 @@ def _channels(values, path) -> Q:
             kinds.add(value)
         else:
             codes.add(value)
-    condition = Q(channel__kind__in=sorted(kinds)) if kinds else Q(pk__in=[])
-    if codes:
-        condition |= Q(channel__code__in=sorted(codes))
-    return condition
+    return event_channels(kinds, codes)
 
 
 def _node(node, path, now) -> Q:
@@ -263,47 +241,18 @@ def _trait(node, path) -> Q:
     value = node.get("value")
     if not isinstance(name, str) or not name:
         _fail(f"{path}.trait", "Name a trait.")
-    if op not in TRAIT_OPS:
-        _fail(f"{path}.op", f"One of: {', '.join(sorted(TRAIT_OPS))}.")
-    field = name if name in TRAIT_FIELDS else f"traits__{name}"
-    if op == "exists":
-        if name in TRAIT_FIELDS:
-            return ~Q(**{field: ""}) & Q(**{f"{field}__isnull": False})
-        return Q(traits__has_key=name)
+    if op not in PROFILE_OPS:
+        _fail(f"{path}.op", f"One of: {', '.join(sorted(PROFILE_OPS))}.")
     if op == "in" and not isinstance(value, list):
         _fail(f"{path}.value", "Must be a list for op 'in'.")
-    lookup = {"eq": "", "ne": "", "in": "__in", "contains": "__icontains", "gte": "__gte"}.get(
-        op, "__lte"
-    )
-    condition = Q(**{f"{field}{lookup}": value})
-    return ~condition if op == "ne" else condition
+    return profile_condition(name, op, value)
 
 
 def _identity(node, path) -> Q:
     kind = node["identity"]
     if kind not in IdentityKind.values:
         _fail(f"{path}.identity", f"One of: {', '.join(IdentityKind.values)}.")
-    identities = Identity.objects.filter(customer=OuterRef("pk"), kind=kind)
-    if node.get("verified"):
-        identities = identities.filter(is_verified=True)
-    return Q(Exists(identities))
-
-
-def latest_decision_is(channel_kind, purpose, status) -> Exists:
-    """EXISTS a decision with this status that no later decision (same channel kind and
-    purpose) overrides. Anti-joins, which PostgreSQL hashes over the whole consent table,
-    instead of a "latest row" sub-query run once per customer."""
-    later = Consent.objects.filter(
-        customer=OuterRef("customer"), channel_kind=channel_kind, purpose=purpose
-    ).filter(
-        Q(recorded_at__gt=OuterRef("recorded_at"))
-        | Q(recorded_at=OuterRef("recorded_at"), id__gt=OuterRef("id"))
-    )
-    return Exists(
-        Consent.objects.filter(
-            customer=OuterRef("pk"), channel_kind=channel_kind, purpose=purpose, status=status
-        ).exclude(Exists(later))
-    )
+    return Q(has_identity(kind, verified=bool(node.get("verified"))))
 
 
 def _consent(node, path) -> Q:
@@ -313,10 +262,8 @@ def _consent(node, path) -> Q:
         _fail(f"{path}.consent", f"One of: {', '.join(ChannelKind.values)}.")
     if purpose not in ConsentPurpose.values:
         _fail(f"{path}.purpose", f"One of: {', '.join(ConsentPurpose.values)}.")
-    if purpose == ConsentPurpose.TRANSACTIONAL:
-        # Granted unless the latest decision withdrew it (customers.selectors.DEFAULT_CONSENT).
-        return ~Q(latest_decision_is(kind, purpose, ConsentStatus.WITHDRAWN))
-    return Q(latest_decision_is(kind, purpose, ConsentStatus.GRANTED))
+    # Transactional: granted unless the latest decision withdrew it (DEFAULT_CONSENT).
+    return consenting(kind, purpose)
 
 
 def _event(node, path, now) -> Q:
@@ -329,44 +276,21 @@ def _event(node, path, now) -> Q:
     did = node.get("did", True)
     if not isinstance(did, bool):
         _fail(f"{path}.did", "Must be true or false.")
-    base = Event.objects.filter(name=name)
-    if "channels" in node:
-        base = base.filter(_channels(node["channels"], f"{path}.channels"))
+    channels = _channels(node["channels"], f"{path}.channels") if "channels" in node else None
     window = _days(node, "within_days", path)
-    if window:
-        base = base.filter(occurred_at__gte=now - window)
-    events = base.filter(customer=OuterRef("pk"))
+    base = events_named(name, channels=channels, since=now - window if window else None)
     min_count = node.get("min_count")
     if min_count is not None and (
         isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1
     ):
         _fail(f"{path}.min_count", "Must be a whole number of at least 1.")
     min_value = _number(node, "min_value", path)
-    condition = Q(Exists(events))
+    condition = Q(has_event(base))
     if min_count and min_count > 1:
-        condition &= _count_at_least(base, min_count)
+        condition &= event_count_at_least(base, min_count)
     if min_value is not None:
-        condition &= _value_between(base, low=min_value)
+        condition &= event_total_between(base, low=min_value)
     return condition if did else ~condition
-
-
-# Counts and sums are one grouped sub-query over the matching events (`pk IN (SELECT
-# customer_id ... GROUP BY customer_id HAVING ...)`): one pass over the events instead of a
-# correlated aggregate per customer, which is what keeps a 100,000-customer segment fast.
-def _count_at_least(events, minimum) -> Q:
-    counted = events.order_by().values("customer").annotate(n=Count("id")).filter(n__gte=minimum)
-    return Q(pk__in=counted.values("customer"))
-
-
-def _value_between(events, *, low=None, high=None) -> Q:
-    summed = (
-        events.order_by().values("customer").annotate(v=Sum(Cast(KT("properties__total"), MONEY)))
-    )
-    if low is not None:
-        summed = summed.filter(v__gte=low)
-    if high is not None:
-        summed = summed.filter(v__lte=high)
-    return Q(pk__in=summed.values("customer"))
 
 
 def _orders(spec, path, now) -> Q:
@@ -375,193 +299,34 @@ def _orders(spec, path, now) -> Q:
     unknown = set(spec) - ORDER_KEYS
     if unknown:
         _fail(f"{path}.{sorted(unknown)[0]}", "Unknown key.")
-    all_orders = Event.objects.filter(name="order_completed")
     window = _days(spec, "within_days", path)
-    in_window = all_orders.filter(occurred_at__gte=now - window) if window else all_orders
-    orders = all_orders.filter(customer=OuterRef("pk"))
-    scoped = in_window.filter(customer=OuterRef("pk"))
-    condition = Q(Exists(scoped))
+    since = now - window if window else None
+    in_window = events_named(ORDER_COMPLETED, since=since)
+    condition = Q(has_event(in_window))
     if "bought_in" in spec:
-        condition &= Q(Exists(scoped.filter(_channels(spec["bought_in"], f"{path}.bought_in"))))
+        bought_in = _channels(spec["bought_in"], f"{path}.bought_in")
+        condition &= Q(has_event(events_named(ORDER_COMPLETED, since=since, channels=bought_in)))
     if "never_in" in spec:
-        condition &= ~Q(Exists(orders.filter(_channels(spec["never_in"], f"{path}.never_in"))))
+        never_in = _channels(spec["never_in"], f"{path}.never_in")
+        condition &= ~Q(has_event(events_named(ORDER_COMPLETED, channels=never_in)))
     if "only_in" in spec:
         inside = _channels(spec["only_in"], f"{path}.only_in")
-        condition &= Q(Exists(scoped.filter(inside)))
-        condition &= ~Q(Exists(scoped.exclude(inside & Q(channel__isnull=False))))
+        condition &= Q(has_event(events_named(ORDER_COMPLETED, since=since, channels=inside)))
+        condition &= ~Q(has_event(events_named(ORDER_COMPLETED, since=since, outside=inside)))
     min_count = spec.get("min_count")
     if min_count is not None:
         if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
             _fail(f"{path}.min_count", "Must be a whole number of at least 1.")
         if min_count > 1:
-            condition &= _count_at_least(in_window, min_count)
+            condition &= event_count_at_least(in_window, min_count)
     min_spent = _number(spec, "min_spent", path)
     max_spent = _number(spec, "max_spent", path)
     if min_spent is not None or max_spent is not None:
-        condition &= _value_between(in_window, low=min_spent, high=max_spent)
+        condition &= event_total_between(in_window, low=min_spent, high=max_spent)
     recent = _days(spec, "last_purchase_within_days", path)
     if recent:
-        condition &= Q(Exists(orders.filter(occurred_at__gte=now - recent)))
+        condition &= Q(has_event(events_named(ORDER_COMPLETED, since=now - recent)))
     lapsed = _days(spec, "last_purchase_before_days", path)
     if lapsed:
-        condition &= ~Q(Exists(orders.filter(occurred_at__gte=now - lapsed)))
+        condition &= ~Q(has_event(events_named(ORDER_COMPLETED, since=now - lapsed)))
     return condition
-
-
-def describe(rules) -> str:
-    """The rules in words, in the active language, for staff pages and the API: whole
-    translated sentences with the kinds, events and channels by their labels."""
-    if not rules:
-        return _("everyone")
-    return _describe(rules)
-
-
-TRAIT_OP_WORDS = {
-    "eq": gettext_noop("%(trait)s is %(value)s"),
-    "ne": gettext_noop("%(trait)s is not %(value)s"),
-    "in": gettext_noop("%(trait)s is one of %(value)s"),
-    "contains": gettext_noop("%(trait)s contains %(value)s"),
-    "gte": gettext_noop("%(trait)s is at least %(value)s"),
-    "lte": gettext_noop("%(trait)s is at most %(value)s"),
-    "exists": gettext_noop("%(trait)s is set"),
-}
-
-
-def _list(values) -> str:
-    return _(", ").join(str(value) for value in values)
-
-
-def _channel_words(values) -> str:
-    if isinstance(values, str):
-        values = [values]
-    labels = []
-    for value in values or ():
-        if value == "online":
-            labels.append(_("online (web shop or app)"))
-        elif value in ChannelKind.values:
-            labels.append(str(ChannelKind(value).label))
-        else:
-            labels.append(str(value))  # a channel's code, as staff typed it
-    return _list(labels)
-
-
-def _trait_words(node) -> str:
-    name = str(node.get("trait", ""))
-    try:
-        label = str(Customer._meta.get_field(name).verbose_name)
-    except Exception:  # noqa: BLE001 (a custom trait: any key of Customer.traits)
-        label = f"«{name}»"
-    value = node.get("value", "")
-    value = _list(value) if isinstance(value, list) else str(value)
-    words = TRAIT_OP_WORDS.get(node.get("op", "eq"), TRAIT_OP_WORDS["eq"])
-    return _(words) % {"trait": label, "value": value}
-
-
-def _order_words(spec) -> str:
-    parts = []
-    for key, value in sorted(spec.items()) if isinstance(spec, dict) else ():
-        if key == "bought_in":
-            parts.append(_("bought in %(channels)s") % {"channels": _channel_words(value)})
-        elif key == "only_in":
-            parts.append(_("bought only in %(channels)s") % {"channels": _channel_words(value)})
-        elif key == "never_in":
-            parts.append(_("never bought in %(channels)s") % {"channels": _channel_words(value)})
-        elif key == "min_count":
-            parts.append(
-                ngettext("at least %(count)s order", "at least %(count)s orders", value)
-                % {"count": l10n.format_number(value)}
-            )
-        elif key == "min_spent":
-            parts.append(_("spent at least %(amount)s") % {"amount": value})
-        elif key == "max_spent":
-            parts.append(_("spent at most %(amount)s") % {"amount": value})
-        elif key == "within_days":
-            parts.append(
-                ngettext("in the last %(days)s day", "in the last %(days)s days", value)
-                % {"days": l10n.format_number(value)}
-            )
-        elif key == "last_purchase_within_days":
-            parts.append(
-                ngettext(
-                    "last purchase within %(days)s day",
-                    "last purchase within %(days)s days",
-                    value,
-                )
-                % {"days": l10n.format_number(value)}
-            )
-        elif key == "last_purchase_before_days":
-            parts.append(
-                ngettext(
-                    "no purchase in the last %(days)s day",
-                    "no purchase in the last %(days)s days",
-                    value,
-                )
-                % {"days": l10n.format_number(value)}
-            )
-        else:
-            parts.append(f"{key}={value}")
-    return _("orders: %(conditions)s") % {"conditions": _list(parts)}
-
-
-def _event_words(node) -> str:
-    event = label_of(str(node["event"]))
-    if node.get("did", True):
-        words = [_("did “%(event)s”") % {"event": event}]
-    else:
-        words = [_("did not “%(event)s”") % {"event": event}]
-    if node.get("channels"):
-        words.append(_("in %(channels)s") % {"channels": _channel_words(node["channels"])})
-    days = node.get("within_days")
-    if days:
-        words.append(
-            ngettext("within %(days)s day", "within %(days)s days", days)
-            % {"days": l10n.format_number(days)}
-        )
-    count = node.get("min_count")
-    if count:
-        words.append(
-            ngettext("at least %(count)s time", "at least %(count)s times", count)
-            % {"count": l10n.format_number(count)}
-        )
-    if node.get("min_value") is not None:
-        words.append(_("worth at least %(value)s") % {"value": node["min_value"]})
-    return " ".join(words)
-
-
-def _kind_label(choices, value) -> str:
-    return str(choices(value).label) if value in choices.values else str(value)
-
-
-def _describe(node) -> str:
-    if "all" in node:
-        joined = pgettext("between two segment rules", " and ").join(
-            _describe(child) for child in node["all"]
-        )
-        return f"({joined})"
-    if "any" in node:
-        joined = pgettext("between two segment rules", " or ").join(
-            _describe(child) for child in node["any"]
-        )
-        return f"({joined})"
-    if "not" in node:
-        inner = node["not"]
-        if isinstance(inner, dict) and "event" in inner:
-            return _event_words({**inner, "did": not inner.get("did", True)})
-        return _("not %(rule)s") % {"rule": _describe(inner)}
-    if "trait" in node:
-        return _trait_words(node)
-    if "identity" in node:
-        kind = _kind_label(IdentityKind, node["identity"])
-        if node.get("verified"):
-            return _("has a verified identity: %(kind)s") % {"kind": kind}
-        return _("has an identity: %(kind)s") % {"kind": kind}
-    if "consent" in node:
-        return _("consents to %(purpose)s messages by %(channel)s") % {
-            "purpose": _kind_label(ConsentPurpose, node.get("purpose", "marketing")).lower(),
-            "channel": _kind_label(ChannelKind, node["consent"]),
-        }
-    if "event" in node:
-        return _event_words(node)
-    if "orders" in node:
-        return _order_words(node["orders"])
-    return "?"

@@ -11,13 +11,11 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from campaigns.models import (
     SENT_STATUSES,
     CampaignMessage,
-    EventCursor,
     MessageStatus,
     Suppression,
     SuppressionReason,
@@ -25,9 +23,11 @@ from campaigns.models import (
     TrackingKind,
     Unsubscribe,
 )
+from campaigns.services.cursors import read_after
+from customers.choices import ConsentPurpose
 from customers.errors import CustomerErased
 from customers.event_names import amount
-from customers.models import ConsentPurpose, Event
+from customers.selectors import ORDER_COMPLETED, events_after
 from customers.services import record_consent, record_event
 
 logger = logging.getLogger("omni.campaigns")
@@ -41,7 +41,6 @@ RANK = {
     MessageStatus.CONVERTED: 5,
 }
 DEFAULT_ATTRIBUTION_DAYS = 7
-CURSOR_OVERLAP = 500  # ids re-read each poll: rows committed out of id order are not missed
 
 
 def _advance_status(message, status, stamp_field, now) -> bool:
@@ -224,9 +223,10 @@ def awaiting_receipt(channel, since) -> list[str]:
     )
 
 
-def attribute_order(event: Event) -> CampaignMessage | None:
+def attribute_order(event) -> CampaignMessage | None:
     """Last touch: the latest message sent to this customer within its attribution window
-    before the order, whatever channel the order came from (store included)."""
+    before the order (an `order_completed` event of her timeline), whatever channel the
+    order came from (store included)."""
     longest = timedelta(days=90)
     candidates = (
         CampaignMessage.objects.filter(
@@ -250,7 +250,7 @@ def attribute_order(event: Event) -> CampaignMessage | None:
     return None
 
 
-def record_conversion(event: Event) -> CampaignMessage | None:
+def record_conversion(event) -> CampaignMessage | None:
     message = attribute_order(event)
     if message is None:
         return None
@@ -281,13 +281,9 @@ def record_conversion(event: Event) -> CampaignMessage | None:
 def poll_conversions(limit=2000) -> int:
     """Read new order_completed events (by id cursor) and attribute them."""
     with transaction.atomic():
-        cursor, _created = EventCursor.objects.select_for_update().get_or_create(name="conversions")
-        events = list(
-            Event.objects.filter(
-                id__gt=max(0, cursor.last_id - CURSOR_OVERLAP), name="order_completed"
-            )
-            .filter(~Q(source="campaigns"))
-            .order_by("id")[:limit]
+        events = read_after(
+            "conversions",
+            lambda after: events_after(after, [ORDER_COMPLETED], limit=limit, not_from="campaigns"),
         )
         converted = 0
         for event in events:
@@ -298,7 +294,4 @@ def poll_conversions(limit=2000) -> int:
                 continue
             if record_conversion(event):
                 converted += 1
-        if events:
-            cursor.last_id = max(cursor.last_id, events[-1].id)
-            cursor.save(update_fields=["last_id", "updated_at"])
     return converted

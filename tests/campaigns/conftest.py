@@ -2,12 +2,13 @@
 
 import pytest
 
+from core.factories import ChannelFactory
+from core.models import ChannelKind
+from customers.factories import ConsentFactory, CustomerFactory, IdentityFactory
+
 
 @pytest.fixture
 def channels(db):
-    from core.factories import ChannelFactory
-    from core.models import ChannelKind
-
     def make(code, kind, **extra):
         return ChannelFactory(code=code, name=code.title(), kind=kind, **extra)
 
@@ -26,7 +27,6 @@ def channels(db):
 @pytest.fixture
 def person(db):
     """`person("sara@example.com", phone="+989121234567", consent=["email"])`."""
-    from customers.factories import ConsentFactory, CustomerFactory, IdentityFactory
 
     def make(email=None, *, phone=None, consent=(), locale="", traits=None, **fields):
         customer = CustomerFactory(locale=locale, traits=traits or {}, **fields)

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from campaigns.factories import CampaignFactory, MessageTemplateFactory
 from campaigns.models import CampaignMessage
-from campaigns.services import abtest, sending
+from campaigns.services import abtest, launch
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,7 @@ def campaign_with_clicks(channels, person, *, clicks_a, clicks_b):
         templates=[MessageTemplateFactory(), MessageTemplateFactory()],
         ab_test_share=20,
     )
-    sending.start_campaign(campaign)
+    launch.start_campaign(campaign)
     campaign.refresh_from_db()
     for name, clicks in (("A", clicks_a), ("B", clicks_b)):
         ids = campaign.messages.filter(variant__name=name).values_list("pk", flat=True)[:clicks]

@@ -9,11 +9,18 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from campaigns.factories import CampaignFactory, CampaignMessageFactory, SegmentFactory
-from campaigns.models import CampaignMessage
-from campaigns.services import reports
+from campaigns.factories import (
+    CampaignFactory,
+    CampaignMessageFactory,
+    MessageTemplateFactory,
+    SegmentFactory,
+)
+from campaigns.models import CampaignMessage, CampaignVariant
+from campaigns.selectors import reports
 from campaigns.services.tracking import poll_conversions
+from core.factories import ChannelFactory
 from customers.factories import CustomerFactory, EventFactory, IdentityFactory
+from customers.models import Event
 
 pytestmark = pytest.mark.django_db
 NOW = timezone.now()
@@ -29,7 +36,6 @@ def history(channels):
     Reza: store order 100 (day 1) with no touch before it.
     Mina: web visit 40 days ago (outside the 30-day lookback), store order 60 (day 3)."""
     web, store = channels["web"], channels["store"]
-    from core.factories import ChannelFactory
 
     ads = ChannelFactory(code="ads", kind="ads")
     sara, reza, mina = (CustomerFactory(first_name=n) for n in ("Sara", "Reza", "Mina"))
@@ -117,7 +123,6 @@ def test_a_store_order_converts_the_last_message_within_the_window(channels):
     results = reports.campaign_results(other)
     # The order names no currency: the default one.
     assert results["total"]["converted"] == 1 and results["total"]["revenue"] == {"USD": "80.50"}
-    from customers.models import Event
 
     assert Event.objects.filter(customer=sara, name="message_converted").count() == 1
 
@@ -152,8 +157,6 @@ def test_campaign_page_shows_revenue_per_currency_of_the_converting_orders(
 
 def test_results_per_variant(channels):
     campaign = CampaignFactory(channel=channels["email"], templates=None)
-    from campaigns.factories import MessageTemplateFactory
-    from campaigns.models import CampaignVariant
 
     b = CampaignVariant.objects.create(
         campaign=campaign, name="B", template=MessageTemplateFactory()
@@ -200,7 +203,6 @@ def test_audience_export_is_sha256_of_normalised_email_and_phone(channels):
 
 def test_attribution_page_keeps_each_currency_apart(client, staff_in_role, channels):
     """An IRR marketplace order and a USD web order are two tables, never one sum."""
-    from core.factories import ChannelFactory
 
     market = ChannelFactory(code="market-ir", kind="marketplace", currency="IRR")
     buyer, other = CustomerFactory(), CustomerFactory()

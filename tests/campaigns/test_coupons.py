@@ -9,11 +9,15 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from campaigns.apps import register_coupon_handler
 from campaigns.factories import CouponPoolFactory
 from campaigns.models import CodeKind, CouponCode, Redemption
 from campaigns.services import coupons
+from catalog.factories import ProductVariantFactory, VariantListingFactory
 from core.api.errors import DomainError
 from customers.factories import CustomerFactory, EventFactory
+from inventory.factories import LocationFactory, receive_stock
+from orders.factories import placed_order
 
 pytestmark = pytest.mark.django_db
 
@@ -136,10 +140,6 @@ def test_the_last_use_of_a_code_is_taken_once_under_concurrency(channels):
 
 def test_an_order_placed_with_a_coupon_redeems_it_in_its_channel(channels):
     pytest.importorskip("orders.coupons")
-    from campaigns.apps import register_coupon_handler
-    from catalog.factories import ProductVariantFactory, VariantListingFactory
-    from inventory.factories import LocationFactory, receive_stock
-    from orders.factories import placed_order
 
     assert register_coupon_handler() is True
     store = LocationFactory(

@@ -21,6 +21,7 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from aiosmtpd.controller import Controller
 from celery import Celery
 from django.utils import timezone
 
@@ -96,8 +97,6 @@ class StallingSmtpServer:
     mid-flight, deterministically, when the server goes down."""
 
     def __init__(self, port, accept):
-        from aiosmtpd.controller import Controller
-
         self.accepted, self.held = [], 0
         self._lock = threading.Lock()
         server = self

@@ -2,7 +2,7 @@
 server (aiosmtpd) is killed with SIGKILL in the middle; a new worker finishes the job. Every
 recipient gets exactly one message.
 
-What "exactly one" means here (see campaigns.services.sending): delivery to the provider is
+What "exactly one" means here (see campaigns.services.delivery): delivery to the provider is
 at least once with a stable idempotency key, which the SMTP provider turns into the
 Message-ID. A worker killed between the server's "250 accepted" and the commit of "sent" can
 leave one row whose message went out while the row still says "sending"; recovery sends it
@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from campaigns.factories import CampaignFactory
 from campaigns.models import CampaignMessage, CampaignStatus
-from campaigns.services import sending
+from campaigns.services import delivery, launch
 from customers.models import Consent, Customer, Identity
 from tests.campaigns.workers import start_worker, stop, wait_until, worker_env
 
@@ -61,8 +61,8 @@ def test_killing_a_worker_mid_campaign_loses_and_doubles_nobody(
 ):
     make_audience(channels)
     campaign = CampaignFactory(channel=channels["email"], frequency_cap=100)
-    monkeypatch.setattr(sending, "enqueue_due", lambda **kwargs: 0)  # the broker does it below
-    assert sending.start_campaign(campaign) == RECIPIENTS
+    monkeypatch.setattr(launch, "enqueue_due", lambda **kwargs: 0)  # the broker does it below
+    assert launch.start_campaign(campaign) == RECIPIENTS
 
     queue = f"fault-{uuid.uuid4().hex[:8]}"
     env = worker_env(queue, redis_url, EMAIL_URL=f"smtp://127.0.0.1:{smtp_server.port}")
@@ -124,13 +124,13 @@ def test_killing_a_worker_mid_campaign_loses_and_doubles_nobody(
         assert only.startswith(f"<{rows[recipient].idempotency_key}@")
     # At most the messages in flight at the kill (one per sending thread) went out twice,
     # each time with the same Message-ID.
-    assert envelopes - RECIPIENTS <= sending.SEND_THREADS
+    assert envelopes - RECIPIENTS <= delivery.SEND_THREADS
     print(
         f"killed after {received_at_kill} messages with {stuck} rows claimed; "
         f"{envelopes} envelopes for {RECIPIENTS} recipients"
     )
     # The dispatch above closes the campaign itself when the lost rows were all claimed (so
     # none was left to hand out again); otherwise the next pass of finish_campaigns does.
-    sending.finish_campaigns()
+    launch.finish_campaigns()
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.SENT

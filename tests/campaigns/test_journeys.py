@@ -8,9 +8,10 @@ from django.utils import timezone
 
 from campaigns.models import CampaignMessage, CouponCode, JourneyRun
 from campaigns.services.defaults import install_defaults
+from campaigns.services.journeys import advance_run, run_journeys
 from campaigns.tasks import advance_journeys
 from customers.factories import IdentityFactory
-from customers.services import record_event, resolve_customer
+from customers.services import record_consent, record_event, resolve_customer
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +23,6 @@ def journeys(channels):
 
 def tick(now=None):
     """One beat tick, `now` shifted to jump over waits."""
-    from campaigns.services.journeys import run_journeys
 
     if now is None:
         return advance_journeys()
@@ -53,8 +53,6 @@ def test_welcome_email_then_sms_with_a_unique_first_purchase_coupon(journeys, ch
     # welcome is marketing: no marketing consent yet, so the email is held back by consent
     assert welcome.status == "suppressed"
     # she consents and adds a phone later: the run waits for it, then sends the SMS
-    from customers.services import record_consent
-
     record_consent(sara, channel_kind="sms", purpose="marketing", granted=True)
     tick()
     assert messages_of(sara, "welcome").count() == 1
@@ -129,7 +127,6 @@ def test_abandoned_cart_exit_is_checked_right_before_the_send(journeys, channels
     record_event(
         customer, "order_completed", channel="store", properties={"order_id": "S-2", "total": 1}
     )
-    from campaigns.services.journeys import advance_run
 
     advance_run(run.pk, now=timezone.now() + timedelta(hours=2))
     run.refresh_from_db()

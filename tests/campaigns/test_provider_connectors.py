@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from campaigns.factories import CampaignFactory, MessageTemplateFactory
 from campaigns.models import CampaignMessage, MessageStatus
-from campaigns.services import sending
+from campaigns.services import delivery, launch
 from campaigns.tasks import send_chunk
 from core.factories import ChannelFactory
 from core.models import ProviderTemplate
@@ -59,7 +59,7 @@ def send_until_done(campaign, *, rounds=20):
         )
         if not ids:
             break
-        outcomes.append(sending.send_messages(ids, now=clock))
+        outcomes.append(delivery.send_messages(ids, now=clock))
         clock += timedelta(hours=1)
     return outcomes
 
@@ -95,9 +95,9 @@ def test_a_twilio_sms_campaign_retries_429_fails_unreachable_numbers_and_counts_
     twilio_server.retry_after = 120  # longer than our first backoff (30 s)
     template = MessageTemplateFactory(channel_kind="sms", text="{{ first_name }}: 20% off today")
     campaign = CampaignFactory(channel=sms, templates=[template])
-    sending.start_campaign(campaign)
+    launch.start_campaign(campaign)
     before = timezone.now()
-    first_round = sending.send_messages(
+    first_round = delivery.send_messages(
         list(campaign.messages.values_list("id", flat=True)), now=before
     )
     assert first_round["retry"] == 2  # whichever two rows met the 429s
@@ -154,7 +154,7 @@ def test_a_twilio_sms_campaign_retries_429_fails_unreachable_numbers_and_counts_
 
     # A later campaign does not select the unreachable numbers.
     later = CampaignFactory(channel=sms, templates=[template])
-    sending.start_campaign(later)
+    launch.start_campaign(later)
     send_until_done(later)
     later_rows = {row.customer_id: row for row in later.messages.all()}
     assert later_rows[invalid.pk].status == MessageStatus.SUPPRESSED
@@ -178,7 +178,7 @@ def test_a_kavenegar_sms_campaign_is_delivered_by_the_status_poll(
         person(phone=f"0912111000{i}", consent=["sms"])
     template = MessageTemplateFactory(channel_kind="sms", text="تخفیف ویژه {{ first_name }}")
     campaign = CampaignFactory(channel=sms, templates=[template])
-    sending.start_campaign(campaign)
+    launch.start_campaign(campaign)
     send_until_done(campaign)
     assert len(kavenegar_server.received) == 3
     assert {form["sender"] for form in kavenegar_server.received} == {"10004346"}
@@ -272,26 +272,26 @@ def test_a_whatsapp_campaign_to_1000_customers_sends_templates_survives_429s_and
         provider_template_name="spring_sale",
     )
     campaign = CampaignFactory(channel=channel, templates=[template])
-    assert sending.start_campaign(campaign) == 1000
+    assert launch.start_campaign(campaign) == 1000
 
     # Rate limited at the start and again on the retry: every row waits and goes out once.
     whatsapp_server.fail_next_with_429 = 40
     whatsapp_server.retry_after = 60
     ids = list(campaign.messages.values_list("id", flat=True))
     now = timezone.now()
-    assert sending.send_messages(ids, now=now) == {"sent": 960, "retry": 40}
+    assert delivery.send_messages(ids, now=now) == {"sent": 960, "retry": 40}
     waiting = campaign.messages.filter(status=MessageStatus.QUEUED)
     assert waiting.count() == 40
     assert all(row.not_before >= now + timedelta(seconds=60) for row in waiting)  # Retry-After
-    assert sending.send_messages(ids, now=now + timedelta(seconds=30)) == {}  # not yet
+    assert delivery.send_messages(ids, now=now + timedelta(seconds=30)) == {}  # not yet
     whatsapp_server.fail_next_with_429 = 15
-    assert sending.send_messages(ids, now=now + timedelta(minutes=5)) == {
+    assert delivery.send_messages(ids, now=now + timedelta(minutes=5)) == {
         "sent": 25,
         "retry": 15,
     }
-    assert sending.send_messages(ids, now=now + timedelta(hours=1)) == {"sent": 15}
+    assert delivery.send_messages(ids, now=now + timedelta(hours=1)) == {"sent": 15}
     assert send_chunk(ids) == {}  # a duplicated or late task finds nothing to send
-    assert sending.finish_campaigns() == 1
+    assert launch.finish_campaigns() == 1
 
     accepted = whatsapp_server.accepted
     assert len(accepted) == 1000
@@ -369,7 +369,7 @@ def test_a_whatsapp_campaign_needs_an_approved_template_and_a_retired_one_fails_
         format="json",
     )
     assert changed.status_code == 200, changed.content
-    sending.start_campaign(campaign)
+    launch.start_campaign(campaign)
     # Retired at the provider between the start and the send: the row fails, saying why.
     ProviderTemplate.objects.filter(pk=approved.pk).update(is_active=False)
     assert send_chunk(list(campaign.messages.values_list("id", flat=True))) == {"failed": 1}

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils import translation
 
 from campaigns.models import Segment
-from campaigns.services.segments import describe
+from campaigns.segment_words import describe
 
 pytestmark = pytest.mark.django_db
 

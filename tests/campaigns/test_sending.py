@@ -8,25 +8,42 @@ import threading
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import psycopg
 import pytest
-from django.db import connection
+from django.core import mail
+from django.db import OperationalError, connection
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns.factories import CampaignFactory, CampaignMessageFactory, MessageTemplateFactory
-from campaigns.models import CampaignMessage, CampaignStatus, MessageStatus, Suppression
-from campaigns.services import abtest, sending
-from campaigns.services.links import read_click
-from campaigns.tasks import send_chunk
+from campaigns.factories import (
+    CampaignFactory,
+    CampaignMessageFactory,
+    CouponPoolFactory,
+    MessageTemplateFactory,
+)
+from campaigns.models import (
+    CampaignMessage,
+    CampaignStatus,
+    CodeKind,
+    CouponCode,
+    MessageStatus,
+    MessageTemplateTranslation,
+    Suppression,
+)
+from campaigns.services import abtest, audience, delivery, launch
+from campaigns.services.links import read_click, signed_click_url
+from campaigns.tasks import dispatch, send_chunk
 from core.services.outbox import sign
+from customers.factories import IdentityFactory
 from customers.models import Event
 from customers.selectors import has_consent
+from tests.campaigns.workers import database_url
 
 pytestmark = pytest.mark.django_db
 
 
 def start(campaign, **kwargs):
-    sending.start_campaign(campaign, **kwargs)
+    launch.start_campaign(campaign, **kwargs)
     return list(campaign.messages.order_by("id"))
 
 
@@ -65,7 +82,7 @@ def test_a_campaign_sends_one_email_per_consented_member_with_one_click_unsubscr
     assert send_all(later) == {"sent": 2, "suppressed": 2}
     assert CampaignMessage.objects.get(campaign=later, customer=who).status == "suppressed"
     campaign.refresh_from_db()
-    sending.finish_campaigns()
+    launch.finish_campaigns()
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.SENT
     assert {c.pk for c in consented} >= {who.pk}
@@ -79,7 +96,7 @@ def test_a_retried_or_duplicated_task_never_sends_twice(channels, person, smtp_s
     start(campaign)
     start_again = campaign.messages.count()
     with pytest.raises(Exception):  # noqa: B017 (the second start is refused)
-        sending.start_campaign(campaign)
+        launch.start_campaign(campaign)
     assert campaign.messages.count() == start_again == 20
     ids = list(campaign.messages.values_list("id", flat=True))
     first = send_chunk(ids)
@@ -100,7 +117,7 @@ def test_two_workers_sending_the_same_chunk_at_once_send_each_message_once(
         person(f"w{i}@example.com", consent=["email"])
     campaign = CampaignFactory(channel=channels["email"])
     # keep the rows queued: the three threads below are the only senders
-    monkeypatch.setattr(sending, "enqueue_due", lambda **kwargs: 0)
+    monkeypatch.setattr(launch, "enqueue_due", lambda **kwargs: 0)
     start(campaign)
     ids = list(campaign.messages.values_list("id", flat=True))
     results = []
@@ -151,22 +168,22 @@ def test_quiet_hours_wait_for_the_morning_in_the_customers_time_zone(channels, p
     now = datetime(2026, 1, 15, 19, 0, tzinfo=UTC)
     start(campaign, now=now)
     ids = list(campaign.messages.values_list("id", flat=True))
-    assert sending.send_messages(ids, now=now) == {"sent": 1, "deferred": 1}
+    assert delivery.send_messages(ids, now=now) == {"sent": 1, "deferred": 1}
     row = CampaignMessage.objects.get(campaign=campaign, customer=tehran)
     assert row.status == "queued"
     assert row.not_before.astimezone(ZoneInfo("Asia/Tehran")).time() == time(8, 0)
     morning = row.not_before + timedelta(minutes=1)
-    assert sending.send_messages(ids, now=morning) == {"sent": 1}
+    assert delivery.send_messages(ids, now=morning) == {"sent": 1}
 
 
 def test_a_local_send_time_is_kept_per_time_zone(channels, person):
     tehran = person("lt@example.com", consent=["email"], traits={"time_zone": "Asia/Tehran"})
     baku = person("lb@example.com", consent=["email"], traits={"time_zone": "Asia/Baku"})
     campaign = CampaignFactory(channel=channels["email"])
-    sending.schedule_campaign(
+    launch.schedule_campaign(
         campaign, datetime(2026, 3, 1, 10, 0, tzinfo=UTC), in_customer_time_zone=True
     )
-    started = sending.start_due_campaigns(now=datetime(2026, 3, 1, 0, 0, tzinfo=UTC))
+    started = launch.start_due_campaigns(now=datetime(2026, 3, 1, 0, 0, tzinfo=UTC))
     assert started == [campaign.pk]
     rows = {m.customer_id: m for m in campaign.messages.all()}
     assert rows[tehran.pk].not_before == datetime(2026, 3, 1, 6, 30, tzinfo=UTC)
@@ -204,7 +221,6 @@ def test_open_pixel_and_signed_click_are_tracked_on_the_timeline(channels, perso
     row.refresh_from_db()
     response = client.get(reverse("campaigns:open-pixel", args=[row.token]))
     assert response.status_code == 200 and response["Content-Type"] == "image/gif"
-    from campaigns.services.links import signed_click_url
 
     link = signed_click_url(row, "https://shop.example.com/shoes")
     path = link.split("8000", 1)[1]
@@ -244,9 +260,9 @@ def test_ab_split_sizes_are_exact_and_the_rest_waits_for_the_winner(channels, pe
 
 
 def test_weighted_splits_add_up_exactly():
-    assert sending.split_sizes(10, [1, 1, 1]) == [4, 3, 3]
-    assert sending.split_sizes(7, [3, 1]) == [5, 2]
-    assert sum(sending.split_sizes(100_003, [2, 3, 5])) == 100_003
+    assert launch.split_sizes(10, [1, 1, 1]) == [4, 3, 3]
+    assert launch.split_sizes(7, [3, 1]) == [5, 2]
+    assert sum(launch.split_sizes(100_003, [2, 3, 5])) == 100_003
 
 
 def test_two_proportion_z_test_matches_the_textbook():
@@ -257,8 +273,6 @@ def test_two_proportion_z_test_matches_the_textbook():
 
 
 def test_best_channel_is_consented_and_most_engaged(channels, person):
-    from customers.factories import IdentityFactory
-
     engaged_on_sms = person("e@example.com", phone="+989120000001", consent=["email", "sms"])
     for _ in range(2):
         CampaignMessageFactory(
@@ -276,7 +290,7 @@ def test_best_channel_is_consented_and_most_engaged(channels, person):
     )
     only_email = person("m@example.com", phone="+989120000003", consent=["email"])
     IdentityFactory(customer=only_email, kind="telegram", value="@m")
-    routes = sending.best_channels([engaged_on_sms, prefers_whatsapp, only_email], "marketing")
+    routes = audience.best_channels([engaged_on_sms, prefers_whatsapp, only_email], "marketing")
     assert routes[engaged_on_sms.pk][0].kind == "sms"
     assert routes[prefers_whatsapp.pk] == (channels["whatsapp"], "+989120000002")
     assert routes[only_email.pk] == (channels["email"], "m@example.com")
@@ -290,22 +304,18 @@ def test_stuck_rows_are_sent_again_with_the_same_idempotency_key(channels, perso
     CampaignMessage.objects.filter(pk=row.pk).update(
         status="sending", claimed_at=timezone.now() - timedelta(minutes=11)
     )
-    assert sending.recover_stuck_sends() == 1
+    assert delivery.recover_stuck_sends() == 1
     row.refresh_from_db()
     assert row.status == "sent"
     (received,) = smtp_server.wait_for(1)
     parsed = email.message_from_bytes(received.original_content)
     assert parsed["Message-ID"].startswith(f"<{row.idempotency_key}@")
-    assert sending.recover_stuck_sends() == 0
+    assert delivery.recover_stuck_sends() == 0
 
 
 def test_a_translated_template_is_loaded_once_per_chunk_not_once_per_message(
     channels, person, django_assert_max_num_queries
 ):
-    from django.core import mail
-
-    from campaigns.models import MessageTemplateTranslation
-
     template = MessageTemplateFactory(language="en")
     MessageTemplateTranslation.objects.create(
         template=template,
@@ -336,7 +346,7 @@ def test_claims_wait_for_the_disk_and_recorded_outcomes_do_not(
     for index in range(40):
         person(f"d{index}@example.com", consent=["email"])
     campaign = CampaignFactory(channel=channels["email"])
-    monkeypatch.setattr(sending, "enqueue_due", lambda **kwargs: 0)
+    monkeypatch.setattr(launch, "enqueue_due", lambda **kwargs: 0)
     start(campaign)
     seen = {"claim": set(), "mark": set()}
 
@@ -345,7 +355,7 @@ def test_claims_wait_for_the_disk_and_recorded_outcomes_do_not(
             cursor.execute("SHOW synchronous_commit")
             return cursor.fetchone()[0]
 
-    claim_rows, mark_sent = sending._claim_rows, sending._mark_sent
+    claim_rows, mark_sent = delivery._claim_rows, delivery._mark_sent
 
     def watched_claim(*args, **kwargs):
         seen["claim"].add(durability())
@@ -355,8 +365,8 @@ def test_claims_wait_for_the_disk_and_recorded_outcomes_do_not(
         seen["mark"].add(durability())
         return mark_sent(*args, **kwargs)
 
-    monkeypatch.setattr(sending, "_claim_rows", watched_claim)
-    monkeypatch.setattr(sending, "_mark_sent", watched_mark)
+    monkeypatch.setattr(delivery, "_claim_rows", watched_claim)
+    monkeypatch.setattr(delivery, "_mark_sent", watched_mark)
     before = durability()
     ids = list(campaign.messages.values_list("id", flat=True))
     assert send_chunk(ids) == {"sent": 40}  # by SEND_THREADS threads
@@ -369,8 +379,6 @@ def test_claims_wait_for_the_disk_and_recorded_outcomes_do_not(
 def test_a_template_that_fails_for_a_customer_fails_that_row_for_good_with_the_reason(
     channels, person
 ):
-    from django.core import mail
-
     person("ok@example.com", consent=["email"])
     broken = MessageTemplateFactory(text="Hello {% if %}")  # saved around the form's check
     campaign = CampaignFactory(channel=channels["email"], templates=[broken])
@@ -390,19 +398,12 @@ def test_a_database_error_while_sending_leaves_the_rows_queued_for_the_task_retr
 ):
     """A real lock timeout (another session holds the coupon codes table) while issuing the
     coupon: the task raises for its retry, and no row is failed or left "sending"."""
-    import psycopg
-    from django.core import mail
-    from django.db import OperationalError
-
-    from campaigns.factories import CouponPoolFactory
-    from campaigns.models import CodeKind, CouponCode
-    from tests.campaigns.workers import database_url
 
     for index in range(3):
         person(f"lock{index}@example.com", consent=["email"])
     pool = CouponPoolFactory(code_kind=CodeKind.UNIQUE, prefix="LOCK")
     campaign = CampaignFactory(channel=channels["email"], coupon_pool=pool)
-    monkeypatch.setattr(sending, "enqueue_due", lambda **kwargs: 0)  # sent below, not on commit
+    monkeypatch.setattr(launch, "enqueue_due", lambda **kwargs: 0)  # sent below, not on commit
     start(campaign)
     ids = list(campaign.messages.values_list("id", flat=True))
     with psycopg.connect(database_url()) as holder:
@@ -431,8 +432,6 @@ def test_a_database_error_while_sending_leaves_the_rows_queued_for_the_task_retr
 def test_recovery_hands_stuck_rows_back_to_the_send_tasks_in_batches(
     channels, person, smtp_server, monkeypatch
 ):
-    from campaigns.tasks import dispatch
-
     for index in range(5):
         person(f"stuck{index}@example.com", consent=["email"])
     campaign = CampaignFactory(channel=channels["email"])
@@ -443,15 +442,15 @@ def test_recovery_hands_stuck_rows_back_to_the_send_tasks_in_batches(
         status="sending", claimed_at=long_ago, attempts=1
     )
     CampaignMessage.objects.filter(pk=rows[4].pk).update(
-        status="sending", claimed_at=long_ago, attempts=sending.MAX_ATTEMPTS
+        status="sending", claimed_at=long_ago, attempts=delivery.MAX_ATTEMPTS
     )
-    monkeypatch.setattr(sending, "RECOVER_BATCH", 3)  # two batches
+    monkeypatch.setattr(delivery, "RECOVER_BATCH", 3)  # two batches
     outcome = dispatch()  # the beat's entry: recovery, then the due rows
     assert outcome["recovered"] == 4
     statuses = dict(campaign.messages.values_list("to", "status"))
     assert sorted(statuses.values()) == ["failed"] + ["sent"] * 4
     lost = CampaignMessage.objects.get(pk=rows[4].pk)
-    assert lost.status_reason == f"worker lost during each of {sending.MAX_ATTEMPTS} attempts"
+    assert lost.status_reason == f"worker lost during each of {delivery.MAX_ATTEMPTS} attempts"
     received = smtp_server.wait_for(4)
     assert sorted(m.rcpt_tos[0] for m in received) == sorted(m.to for m in rows[:4])
     assert dispatch()["recovered"] == 0

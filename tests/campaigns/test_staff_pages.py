@@ -6,9 +6,18 @@ import json
 import pytest
 from django.urls import reverse
 
-from campaigns.factories import CampaignFactory, MessageTemplateFactory, SegmentFactory
+from campaigns.factories import (
+    CampaignFactory,
+    CampaignMessageFactory,
+    CouponPoolFactory,
+    MessageTemplateFactory,
+    SegmentFactory,
+)
 from campaigns.models import Segment
+from campaigns.services.coupons import issue_code
 from campaigns.services.defaults import install_defaults
+from campaigns.services.delivery import enqueue_due
+from customers.factories import CustomerFactory
 from tests.query_counts import assert_queries_do_not_grow
 
 pytestmark = pytest.mark.django_db
@@ -157,7 +166,6 @@ def test_campaign_page_sends_and_shows_results(marketer, person, channels):
     )
     url = reverse("campaigns:campaign-detail", args=[campaign.pk])
     marketer.post(url, {"action": "send"})
-    from campaigns.services.sending import enqueue_due
 
     enqueue_due()
     page = marketer.get(url)
@@ -167,10 +175,6 @@ def test_campaign_page_sends_and_shows_results(marketer, person, channels):
 
 
 def test_the_customer_page_shows_her_messages_and_coupons(marketer, channels):
-    from campaigns.factories import CampaignMessageFactory, CouponPoolFactory
-    from campaigns.services.coupons import issue_code
-    from customers.factories import CustomerFactory
-
     customer = CustomerFactory()
     CampaignMessageFactory(customer=customer, channel=channels["email"])
     code = issue_code(CouponPoolFactory(prefix="PANEL", code_kind="unique"), customer)

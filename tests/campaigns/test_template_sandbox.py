@@ -20,7 +20,7 @@ from campaigns.factories import (
     SegmentFactory,
 )
 from campaigns.models import MessageStatus, MessageTemplate
-from campaigns.services import sending
+from campaigns.services import delivery, launch
 from campaigns.services.template_context import message_context
 from catalog.factories import ChannelFeedFactory, ProductFactory, ProductVariantFactory
 from core.factories import StaffUserFactory
@@ -166,9 +166,9 @@ def test_a_stored_template_that_reaches_for_models_is_refused_at_preview_and_nev
     campaign = CampaignFactory(
         channel=channels["email"], segment=SegmentFactory(rules={}), templates=[template]
     )
-    sending.start_campaign(campaign)
+    launch.start_campaign(campaign)
     ids = list(campaign.messages.values_list("id", flat=True))
-    assert sending.send_messages(ids) == {"failed": 2}
+    assert delivery.send_messages(ids) == {"failed": 2}
     assert mail.outbox == []
     for message in campaign.messages.all():
         assert message.status == MessageStatus.FAILED
