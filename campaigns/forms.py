@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from campaigns.errors import InvalidRules, InvalidTemplate
 from campaigns.models import Campaign, MessageTemplate, Segment
 from campaigns.segment_words import describe
-from campaigns.services.drafts import VariantDraft
+from campaigns.services.drafts import CAMPAIGN_FIELDS, VariantDraft
 from campaigns.services.rendering import check_template_source
 from campaigns.services.segments import compile_rules, parse_rules
 from core.forms import LocalisedDateTimeField
@@ -139,21 +139,7 @@ class CampaignForm(forms.ModelForm):
 
     class Meta:
         model = Campaign
-        fields = [
-            "name",
-            "segment",
-            "channel",
-            "purpose",
-            "coupon_pool",
-            "quiet_hours_start",
-            "quiet_hours_end",
-            "frequency_cap",
-            "frequency_window_days",
-            "ab_test_share",
-            "ab_winner_metric",
-            "ab_test_hours",
-            "attribution_window_days",
-        ]
+        fields = list(CAMPAIGN_FIELDS)
         widgets = {
             "name": forms.TextInput(attrs={"dir": "auto"}),
             "segment": WrittenNamesSelect,

@@ -14,7 +14,7 @@ from campaigns.models import (
     Segment,
 )
 from campaigns.segment_words import describe
-from campaigns.services.drafts import create_campaign
+from campaigns.services.drafts import CAMPAIGN_FIELDS, create_campaign
 from campaigns.services.rendering import check_template_source
 from campaigns.services.segments import compile_rules, count_members
 from campaigns.services.template_context import JOURNEY_DATA
@@ -200,30 +200,6 @@ class CampaignSerializer(StrictModelSerializer):
 
     class Meta:
         model = Campaign
-        fields = [
-            "id",
-            "name",
-            "segment",
-            "channel",
-            "purpose",
-            "status",
-            "scheduled_at",
-            "in_customer_time_zone",
-            "quiet_hours_start",
-            "quiet_hours_end",
-            "frequency_cap",
-            "frequency_window_days",
-            "ab_test_share",
-            "ab_winner_metric",
-            "ab_test_hours",
-            "ab_result",
-            "attribution_window_days",
-            "coupon_pool",
-            "variants",
-            "created_at",
-            "started_at",
-            "finished_at",
-        ]
         read_only_fields = [
             "status",
             "scheduled_at",
@@ -233,6 +209,7 @@ class CampaignSerializer(StrictModelSerializer):
             "started_at",
             "finished_at",
         ]
+        fields = ["id", *CAMPAIGN_FIELDS, "variants", *read_only_fields]
 
     def validate_variants(self, variants):
         if not variants:

@@ -7,6 +7,24 @@ from django.db import transaction
 from campaigns.errors import InvalidCampaign
 from campaigns.models import Campaign, CampaignVariant, MessageTemplate
 
+# The Campaign fields a draft is made with, besides its variants: what the staff form
+# (campaigns.forms.CampaignForm) and the API (CampaignSerializer) both let one write.
+CAMPAIGN_FIELDS = (
+    "name",
+    "segment",
+    "channel",
+    "purpose",
+    "coupon_pool",
+    "quiet_hours_start",
+    "quiet_hours_end",
+    "frequency_cap",
+    "frequency_window_days",
+    "ab_test_share",
+    "ab_winner_metric",
+    "ab_test_hours",
+    "attribution_window_days",
+)
+
 
 @dataclass(frozen=True)
 class VariantDraft:
