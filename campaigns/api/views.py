@@ -54,6 +54,13 @@ class CampaignsApi:
     filter_backends = []
 
 
+class ReadingPost(CampaignsApi):
+    """A POST that changes nothing (a count, a preview, a coupon check): reading is enough."""
+
+    required_scopes = {"POST": "campaigns:read"}
+    staff_permissions = {"read": VIEW, "write": VIEW}
+
+
 class SegmentList(CampaignsApi, generics.ListCreateAPIView):
     """Segments (without counts: open one for its live count). POST rules, get the count."""
 
@@ -72,11 +79,8 @@ class SegmentDetail(CampaignsApi, generics.RetrieveUpdateAPIView):
     http_method_names = ["get", "patch", "head", "options"]
 
 
-class SegmentCount(CampaignsApi, APIView):
+class SegmentCount(ReadingPost, APIView):
     """Count the members of rules without saving them (the builder's live count)."""
-
-    required_scopes = {"POST": "campaigns:read"}
-    staff_permissions = {"read": VIEW, "write": VIEW}
 
     @extend_schema(request=s.RulesCountSerializer, responses=s.RulesCountAnswerSerializer)
     def post(self, request):
@@ -122,12 +126,9 @@ class TemplateDetail(CampaignsApi, generics.RetrieveUpdateAPIView):
     http_method_names = ["get", "patch", "head", "options"]
 
 
-class TemplatePreview(CampaignsApi, APIView):
+class TemplatePreview(ReadingPost, APIView):
     """What the customer would receive, in her language (SMS: length, encoding, segments).
     A stored template the sandbox refuses answers 400 naming the variable."""
-
-    required_scopes = {"POST": "campaigns:read"}
-    staff_permissions = {"read": VIEW, "write": VIEW}
 
     @extend_schema(
         request=s.MessageTemplatePreviewRequestSerializer,
@@ -250,11 +251,8 @@ class CouponCodes(CampaignsApi, APIView):
         return Response({"codes": codes, "made": made}, status=status.HTTP_201_CREATED)
 
 
-class CouponValidate(CampaignsApi, APIView):
+class CouponValidate(ReadingPost, APIView):
     """Would this code apply to this basket? Answers 200 with `valid` and the reason."""
-
-    required_scopes = {"POST": "campaigns:read"}
-    staff_permissions = {"read": VIEW, "write": VIEW}
 
     @extend_schema(request=s.ValidateCouponSerializer, responses=s.CouponValidationSerializer)
     def post(self, request):
