@@ -5,6 +5,7 @@ No scipy here: the normal CDF is Φ(z) = (1 + erf(z / √2)) / 2.
 
 import math
 from dataclasses import asdict, dataclass
+from functools import cached_property
 
 from django.db import transaction
 from django.db.models import Count, Q
@@ -16,6 +17,7 @@ from campaigns.models import (
     Campaign,
     CampaignMessage,
     CampaignStatus,
+    CampaignVariant,
     MessageStatus,
     WinnerMetric,
 )
@@ -70,41 +72,79 @@ def ab_comparison(campaign: Campaign) -> dict | None:
     variants = list(campaign.variants.select_related("template").order_by("name"))
     if not variants:
         return None
-    figures = variant_figures(campaign)
-    metric = "clicked" if campaign.ab_winner_metric == WinnerMetric.CLICK else "converted"
-    rows = []
+    verdict = judge(campaign, variants)
+    rows = {}
     for position, variant in enumerate(variants):
-        row = figures.get(variant.pk, {"sent": 0, metric: 0})
-        low, high = wilson_interval(row[metric], row["sent"])
-        rows.append(
-            {
-                "variant": variant,
-                "is_control": position == 0,
-                "sent": row["sent"],
-                "successes": row[metric],
-                "rate": row[metric] / row["sent"] if row["sent"] else 0.0,
-                "low": low,
-                "high": high,
-                # The same three as percentages, as the page shows them.
-                "percent": 100 * row[metric] / row["sent"] if row["sent"] else 0.0,
-                "low_percent": 100 * low,
-                "high_percent": 100 * high,
-            }
-        )
-    ranked = sorted(rows, key=lambda r: (-r["rate"], r["variant"].name))
-    best, runner_up = ranked[0], ranked[1] if len(ranked) > 1 else ranked[0]
-    test = two_proportion_z_test(
-        best["successes"], best["sent"], runner_up["successes"], runner_up["sent"]
-    )
+        successes, sent = verdict.score(variant)
+        low, high = wilson_interval(successes, sent)
+        rows[variant.pk] = {
+            "variant": variant,
+            "is_control": position == 0,
+            "sent": sent,
+            "successes": successes,
+            "rate": verdict.rate(variant),
+            "low": low,
+            "high": high,
+            # The same three as percentages, as the page shows them.
+            "percent": 100 * successes / sent if sent else 0.0,
+            "low_percent": 100 * low,
+            "high_percent": 100 * high,
+        }
     return {
-        "metric": metric,
-        "rows": rows,
-        "best": best,
-        "runner_up": runner_up,
-        "p_value": test.p_value,
-        "significant": best is not runner_up and test.p_value < SIGNIFICANCE,
+        "metric": verdict.metric,
+        "rows": list(rows.values()),
+        "best": rows[verdict.best.pk],
+        "runner_up": rows[verdict.runner_up.pk],
+        "p_value": verdict.test.p_value,
+        "significant": verdict.significant,
         "decided": campaign.ab_decided_at is not None,
     }
+
+
+@dataclass
+class Verdict:
+    """An A/B test read on the campaign's metric: the variants ranked (best rate first, then
+    by name) and the test of the best against the runner-up (the best itself when there is
+    one variant)."""
+
+    metric: str  # "clicked" or "converted"
+    figures: dict[int, dict]  # variant_figures
+    variants: list[CampaignVariant]
+
+    def score(self, variant) -> tuple[int, int]:
+        """(successes on the metric, messages sent) of a variant."""
+        row = self.figures.get(variant.pk, {"sent": 0, self.metric: 0})
+        return row[self.metric], row["sent"]
+
+    def rate(self, variant) -> float:
+        successes, sent = self.score(variant)
+        return successes / sent if sent else 0.0
+
+    @cached_property
+    def ranked(self) -> list[CampaignVariant]:
+        return sorted(self.variants, key=lambda v: (-self.rate(v), v.name))
+
+    @property
+    def best(self) -> CampaignVariant:
+        return self.ranked[0]
+
+    @property
+    def runner_up(self) -> CampaignVariant:
+        return self.ranked[1] if len(self.ranked) > 1 else self.ranked[0]
+
+    @cached_property
+    def test(self) -> ZTest:
+        return two_proportion_z_test(*self.score(self.best), *self.score(self.runner_up))
+
+    @property
+    def significant(self) -> bool:
+        return self.best.pk != self.runner_up.pk and self.test.p_value < SIGNIFICANCE
+
+
+def judge(campaign: Campaign, variants) -> Verdict:
+    """The verdict on these variants of the campaign, from its messages so far."""
+    metric = "clicked" if campaign.ab_winner_metric == WinnerMetric.CLICK else "converted"
+    return Verdict(metric, variant_figures(campaign), list(variants))
 
 
 def variant_figures(campaign: Campaign) -> dict[int, dict]:
@@ -134,21 +174,8 @@ def decide_winner(campaign: Campaign, *, force=False, now=None) -> dict:
         if now < due and not force:
             raise IllegalTransition(f"The test runs until {due:%Y-%m-%d %H:%M} UTC.")
         variants = list(campaign.variants.order_by("name"))
-        figures = variant_figures(campaign)
-        metric = "clicked" if campaign.ab_winner_metric == WinnerMetric.CLICK else "converted"
-
-        def rate(variant):
-            row = figures.get(variant.pk, {"sent": 0, metric: 0})
-            return (row[metric] / row["sent"]) if row["sent"] else 0.0
-
-        ranked = sorted(variants, key=lambda v: (-rate(v), v.name))
-        control = variants[0]
-        best, runner_up = ranked[0], ranked[1] if len(ranked) > 1 else ranked[0]
-        a = figures.get(best.pk, {"sent": 0, metric: 0})
-        b = figures.get(runner_up.pk, {"sent": 0, metric: 0})
-        test = two_proportion_z_test(a[metric], a["sent"], b[metric], b["sent"])
-        significant = best.pk != runner_up.pk and test.p_value < SIGNIFICANCE
-        winner = best if significant else control
+        verdict = judge(campaign, variants)
+        winner = verdict.best if verdict.significant else variants[0]  # else the control
         campaign.variants.update(is_winner=False)
         campaign.variants.filter(pk=winner.pk).update(is_winner=True)
         released = campaign.messages.filter(status=MessageStatus.HELD).update(
@@ -157,10 +184,10 @@ def decide_winner(campaign: Campaign, *, force=False, now=None) -> dict:
         campaign.ab_result = {
             "metric": campaign.ab_winner_metric,
             "winner": winner.name,
-            "significant": significant,
-            "best": best.name,
-            "runner_up": runner_up.name,
-            **{k: round(v, 6) for k, v in asdict(test).items()},
+            "significant": verdict.significant,
+            "best": verdict.best.name,
+            "runner_up": verdict.runner_up.name,
+            **{k: round(v, 6) for k, v in asdict(verdict.test).items()},
             "released": released,
         }
         campaign.ab_decided_at = now
