@@ -17,6 +17,8 @@ import re
 import secrets
 import time
 
+import qrcode
+import qrcode.image.svg
 from axes.backends import AxesStandaloneBackend
 from django.conf import settings
 from django.contrib.auth import logout
@@ -131,8 +133,6 @@ def safe_next(request, default="home") -> str:
 
 def qr_code_data_uri(text: str) -> str:
     """An SVG QR code of `text` as a data: URI (the page's CSP allows data: images)."""
-    import qrcode
-    import qrcode.image.svg
 
     image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
     buffer = io.BytesIO()

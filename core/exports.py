@@ -10,6 +10,8 @@ uploads pass theirs through `from_spreadsheet_cell`, so an export imports back u
 import csv
 from collections.abc import Iterable, Iterator
 
+from openpyxl.cell import WriteOnlyCell
+
 # A cell that starts with one of these is taken for a formula (or DDE) by Excel, LibreOffice
 # and Google Sheets.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -53,8 +55,6 @@ def csv_lines(rows: Iterable[Iterable], **writer_options) -> Iterator[str]:
 def write_xlsx_rows(sheet, rows: Iterable[Iterable]) -> None:
     """Append rows to an openpyxl write-only sheet with every string cell typed as text, so
     openpyxl does not store `=...` as a formula (it does for any string starting with `=`)."""
-    from openpyxl.cell import WriteOnlyCell  # openpyxl is imported only by exports
-
     for row in rows:
         cells = []
         for value in row:

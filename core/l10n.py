@@ -25,9 +25,12 @@ import jdatetime
 from django.conf import settings
 from django.template import defaultfilters
 from django.utils import dateformat, numberformat, timesince, translation
+from django.utils.formats import get_format
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from djmoney.money import Money
+
+from core.models import StaffPreferences
 
 DIGITS = {
     "latin": "0123456789",
@@ -97,8 +100,6 @@ class Display:
 
 
 def numberformat_setting(name, language):
-    from django.utils.formats import get_format
-
     return get_format(name, lang=language, use_l10n=True)
 
 
@@ -145,8 +146,6 @@ def preferences_of(user) -> Preferences:
         return Preferences()
     cached = getattr(user, "_display_preferences", None)
     if cached is None:
-        from core.models import StaffPreferences  # models import nothing from here
-
         row = StaffPreferences.objects.filter(user=user).values("calendar", "digits").first()
         cached = Preferences(**row) if row else Preferences()
         user._display_preferences = cached

@@ -22,6 +22,7 @@ import threading
 import time
 from datetime import timedelta
 
+import redis
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import DatabaseError, connection, connections, transaction
@@ -102,8 +103,6 @@ _publisher = {"url": None, "client": None}
 
 
 def _redis_client(url):
-    import redis
-
     if _publisher["url"] != url:
         timeout = float(_setting("CACHE_TIMEOUT_SECONDS", 0.5))
         _publisher["client"] = redis.Redis.from_url(
@@ -198,8 +197,6 @@ class RedisSubscriber(threading.Thread):
         self.stopped = threading.Event()
 
     def run(self):
-        import redis
-
         while not self.stopped.is_set():
             pubsub = None
             try:

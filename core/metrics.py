@@ -27,6 +27,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import redis
+from celery.signals import (
+    task_failure,
+    task_postrun,
+    task_prerun,
+    task_retry,
+    task_success,
+    worker_ready,
+)
 from django.conf import settings
 from django.db import connections
 from django.http import HttpResponse, HttpResponseNotFound
@@ -40,8 +49,11 @@ from prometheus_client import (
     Histogram,
     generate_latest,
     multiprocess,
+    start_http_server,
 )
 from prometheus_client.core import GaugeMetricFamily
+
+from core.models import OutboxEvent
 
 logger = logging.getLogger("omni.metrics")
 
@@ -210,22 +222,11 @@ class _QueryTimer:
 
 
 def _connect_celery_signals():
-    from celery.signals import (
-        task_failure,
-        task_postrun,
-        task_prerun,
-        task_retry,
-        task_success,
-        worker_ready,
-    )
-
     started = {}
 
     @worker_ready.connect(weak=False)
     def _serve(**kwargs):
         if settings.METRICS_WORKER_PORT:
-            from prometheus_client import start_http_server
-
             start_http_server(settings.METRICS_WORKER_PORT, registry=_registry())
 
     @task_prerun.connect(weak=False)
@@ -261,8 +262,6 @@ def _queue_depth():
     url = settings.CELERY_BROKER_URL or ""
     if not url.startswith(("redis://", "rediss://")) or settings.CELERY_TASK_ALWAYS_EAGER:
         return []
-    import redis
-
     client = redis.Redis.from_url(
         url,
         socket_connect_timeout=settings.BROKER_TIMEOUT_SECONDS,
@@ -276,6 +275,4 @@ def _queue_depth():
 
 @business_gauge("omni_outbox_backlog", "Outbox events not yet delivered to webhooks.")
 def _outbox_backlog():
-    from core.models import OutboxEvent
-
     return [((), OutboxEvent.objects.filter(published_at__isnull=True).count())]

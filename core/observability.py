@@ -19,6 +19,7 @@ import re
 import time
 import uuid
 
+from celery.signals import before_task_publish, task_postrun, task_prerun
 from django.conf import settings
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
@@ -109,8 +110,6 @@ class RequestIdMiddleware:
 
 
 def _connect_celery_signals():
-    from celery.signals import before_task_publish, task_postrun, task_prerun
-
     started: dict[str, tuple[float, contextvars.Token | None]] = {}
 
     @before_task_publish.connect(weak=False)
@@ -207,9 +206,10 @@ def init_sentry():
     dsn = getattr(settings, "SENTRY_DSN", "")
     if not dsn:
         return False
-    import sentry_sdk
-    from sentry_sdk.integrations.celery import CeleryIntegration
-    from sentry_sdk.integrations.django import DjangoIntegration
+    # An optional extra (pip install .[sentry]): imported only when configured.
+    import sentry_sdk  # noqa: PLC0415
+    from sentry_sdk.integrations.celery import CeleryIntegration  # noqa: PLC0415
+    from sentry_sdk.integrations.django import DjangoIntegration  # noqa: PLC0415
 
     sentry_sdk.init(
         dsn=dsn,
@@ -239,13 +239,14 @@ def init_tracing():
     global _tracer_provider
     if not getattr(settings, "OTEL_ENABLED", False) or _tracer_provider is not None:
         return _tracer_provider
-    from opentelemetry import trace
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    from opentelemetry.instrumentation.celery import CeleryInstrumentor
-    from opentelemetry.instrumentation.django import DjangoInstrumentor
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    # An optional extra (pip install .[otel]): imported only when tracing is on.
+    from opentelemetry import trace  # noqa: PLC0415
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter  # noqa: PLC0415
+    from opentelemetry.instrumentation.celery import CeleryInstrumentor  # noqa: PLC0415
+    from opentelemetry.instrumentation.django import DjangoInstrumentor  # noqa: PLC0415
+    from opentelemetry.sdk.resources import Resource  # noqa: PLC0415
+    from opentelemetry.sdk.trace import TracerProvider  # noqa: PLC0415
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor  # noqa: PLC0415
 
     provider = TracerProvider(
         resource=Resource.create({"service.name": settings.OTEL_SERVICE_NAME})
@@ -265,8 +266,8 @@ def stop_tracing():
     global _tracer_provider
     if _tracer_provider is None:
         return
-    from opentelemetry.instrumentation.celery import CeleryInstrumentor
-    from opentelemetry.instrumentation.django import DjangoInstrumentor
+    from opentelemetry.instrumentation.celery import CeleryInstrumentor  # noqa: PLC0415
+    from opentelemetry.instrumentation.django import DjangoInstrumentor  # noqa: PLC0415
 
     DjangoInstrumentor().uninstrument()
     CeleryInstrumentor().uninstrument()

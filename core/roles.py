@@ -5,6 +5,7 @@ turns that into group permissions; it runs from a migration (creating the groups
 every `migrate`, so models added later by any app join the right groups.
 """
 
+from django.apps import apps as global_apps
 from django.utils.translation import gettext_noop
 
 ALL = ("view", "add", "change", "delete")
@@ -93,7 +94,7 @@ def _actions_for(role_rules, app_label, model):
 def sync_roles(apps=None):
     """Create the role groups and set exactly the permissions their rules give."""
     if apps is None:
-        from django.apps import apps
+        apps = global_apps
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     permissions = list(Permission.objects.select_related("content_type"))
@@ -114,7 +115,5 @@ def sync_roles(apps=None):
 def sync_roles_after_migrate(sender, using="default", apps=None, **kwargs):
     # post_migrate fires once per app, after auth has created that app's permissions; the
     # last app's signal sees every permission, so syncing then is enough.
-    from django.apps import apps as global_apps
-
     if sender is list(global_apps.get_app_configs())[-1]:
         sync_roles(global_apps)

@@ -9,6 +9,8 @@ from django.db.utils import load_backend
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.celery import app
+from core.api.errors import DomainError
 from core.models import Channel, ChannelKind
 
 BEAT_HEARTBEAT_KEY = "core:beat-heartbeat"
@@ -52,8 +54,6 @@ def channel_for(value, *, field="channel", error=None):
         return value
     found = Channel.objects.filter(code=str(value)).first() if value != "" else None
     if found is None:
-        from core.api.errors import DomainError
-
         raise (error or DomainError)(
             _("No channel has the code %(code)s.") % {"code": value},
             fields={field: [_("Unknown channel.")]},
@@ -127,8 +127,6 @@ def broker_check() -> dict:
         return {"status": "skipped", "reason": "tasks run eagerly, no broker"}
 
     def check():
-        from config.celery import app
-
         with app.connection_for_write() as conn:
             conn.ensure_connection(
                 max_retries=1, interval_start=0.2, interval_max=0.2, timeout=CHECK_TIMEOUT_SECONDS

@@ -6,8 +6,11 @@ from celery import shared_task
 from django.core.cache import cache
 from django.utils import timezone
 
+from core.providers.kavenegar import poll_receipts
 from core.selectors import BEAT_HEARTBEAT_KEY
 from core.services import idempotency
+from core.services.audit import purge_expired
+from core.services.outbox import deliver_pending
 
 
 @shared_task(name="core.ping")
@@ -32,16 +35,12 @@ def purge_idempotency_records():
 @shared_task(name="core.deliver_outbox")
 def deliver_outbox():
     """Runs after each commit that published events, and on a schedule for retries."""
-    from core.services.outbox import deliver_pending
-
     return deliver_pending()
 
 
 @shared_task(name="core.purge_audit_trail")
 def purge_audit_trail():
     """Beat, daily: audit entries past AUDIT_RETENTION_DAYS are removed."""
-    from core.services.audit import purge_expired
-
     return {"removed": purge_expired()}
 
 
@@ -49,6 +48,4 @@ def purge_audit_trail():
 def poll_sms_receipts():
     """Every few minutes: ask the gateways without a delivery callback (Kavenegar) where the
     recent messages are, and report the delivered and failed ones."""
-    from core.providers.kavenegar import poll_receipts  # adapters load when first used
-
     return poll_receipts()

@@ -12,6 +12,8 @@ from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOpera
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
+from kombu.exceptions import OperationalError as BrokerOperationalError
+from redis import exceptions as redis_errors
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
@@ -205,18 +207,12 @@ def _database_outage(exc):
 
 
 def _cache_outage(exc):
-    try:
-        from redis import exceptions as redis_errors
-    except ImportError:  # no Redis client installed: no Redis cache either
-        return None
     if isinstance(exc, redis_errors.ConnectionError | redis_errors.TimeoutError):
         return Outage("cache", "cache_unavailable", RETRY_AFTER_SECONDS, str(exc))
     return None
 
 
 def _broker_outage(exc):
-    from kombu.exceptions import OperationalError as BrokerOperationalError
-
     if isinstance(exc, BrokerOperationalError):
         return Outage("broker", "broker_unavailable", RETRY_AFTER_SECONDS, str(exc))
     return None

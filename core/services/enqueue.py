@@ -11,6 +11,7 @@ milliseconds, not the 19 s of Celery's default result-backend reconnects.
 
 import logging
 
+from celery import current_app
 from django.db import transaction
 from kombu.exceptions import KombuError
 
@@ -19,12 +20,27 @@ from core.services import shared_cache
 logger = logging.getLogger(__name__)
 
 
+def task_of(task):
+    """`task` itself, or the task registered under that name ("core.deliver_outbox").
+    Services enqueue their app's tasks by name: a tasks module imports its services, so a
+    service importing it back would make a cycle."""
+    if not isinstance(task, str):
+        return task
+    if task not in current_app.tasks:
+        # Outside a worker nothing has imported the apps' tasks modules yet. Import them now
+        # (not through the loader's import_default_modules: its Django fixup runs
+        # django.setup() again, which re-applies LOGGING in the middle of a command).
+        current_app.autodiscover_tasks(force=True)
+    return current_app.tasks[task]
+
+
 def enqueue(task, args=(), kwargs=None, **options) -> bool:
-    """Publish `task` now (options as for apply_async). Returns False when the broker could
+    """Publish `task` (a task or its registered name) now (options as for apply_async). Returns False when the broker could
     not be reached within the publish retry policy; the caller's work must then be waiting in
     the database for a periodic sweep. Side work keeps no result (`ignore_result`): nobody
     waits for one, and subscribing to a dead result backend is what made a publish take
     seconds."""
+    task = task_of(task)
     options.setdefault("ignore_result", True)
     try:
         task.apply_async(args, kwargs, **options)
@@ -44,6 +60,7 @@ def enqueue_debounced(key, window, task, args=(), *, countdown, if_cache_down=Fa
     A publish the broker refused frees the key, so the next change or the sweep tries again.
     With the shared cache down the debounce answers `if_cache_down`: False for a change whose
     work is marked pending in the database for beat's sweep, True for that sweep itself."""
+    task = task_of(task)
     use = f"{task.name} debounce"
     if not shared_cache.claim(key, window, use=use, if_unavailable=if_cache_down):
         return False
@@ -58,6 +75,7 @@ def enqueue_after_commit(task, *args, **kwargs) -> None:
     one); a failed publish is logged by `enqueue`, never raised into the request. The same
     task with the same arguments is published once per transaction, however often it is
     asked for (ten outbox events, one delivery run)."""
+    task = task_of(task)
     key = (task.name, repr(args), repr(sorted(kwargs.items())))
     connection = transaction.get_connection()
     if connection.in_atomic_block:

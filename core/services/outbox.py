@@ -33,9 +33,9 @@ def publish(topic: str, payload: dict) -> OutboxEvent:
     event = OutboxEvent.objects.create(
         topic=topic, payload=json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
     )
-    from core.tasks import deliver_outbox
-
-    enqueue_after_commit(deliver_outbox)  # a lost publish: beat's core.deliver_outbox sends it
+    enqueue_after_commit(
+        "core.deliver_outbox"
+    )  # a lost publish: beat's core.deliver_outbox sends it
     return event
 
 

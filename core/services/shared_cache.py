@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 from django.core.cache import cache
 from django.db import connection
+from redis.exceptions import RedisError
 
 from core import metrics
 
@@ -23,15 +24,9 @@ WARN_EVERY_SECONDS = 60
 
 
 def _cache_errors() -> tuple:
-    errors = [OSError]  # sockets: refused, reset, timed out
+    errors = [OSError, RedisError]  # sockets: refused, reset, timed out; Redis's own
     try:
-        from redis.exceptions import RedisError
-    except ImportError:  # pragma: no cover (redis is a dependency through celery[redis])
-        pass
-    else:
-        errors.append(RedisError)
-    try:
-        from pymemcache.exceptions import MemcacheError
+        from pymemcache.exceptions import MemcacheError  # noqa: PLC0415 (optional: memcached)
     except ImportError:
         pass
     else:
