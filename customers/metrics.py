@@ -1,6 +1,9 @@
 """Customers' figures for the metrics endpoint (core.metrics)."""
 
+from django.db.models import Count
+
 from core.metrics import business_gauge
+from customers.models import Event
 
 
 @business_gauge(
@@ -9,9 +12,5 @@ from core.metrics import business_gauge
     labels=("channel",),
 )
 def events_ingested():
-    from django.db.models import Count
-
-    from customers.models import Event
-
     rows = Event.objects.values("channel__code").annotate(n=Count("id")).order_by()
     return [((row["channel__code"] or "none",), row["n"]) for row in rows]

@@ -9,6 +9,7 @@ from django.utils import timezone
 from core.factories import ChannelFactory
 from customers.factories import CustomerFactory
 from orders.models import Cart, CartLine, CartStatus
+from orders.services import place_order
 
 
 class CartFactory(factory.django.DjangoModelFactory):
@@ -47,8 +48,6 @@ DEFAULT_ADDRESS = {
 
 def placed_order(customer, channel, lines, **options):
     """An order placed through the service: `lines` as [(sku, quantity), ...] or dicts."""
-    from orders.services import place_order
-
     items = [
         line if isinstance(line, dict) else {"sku": line[0], "quantity": line[1]} for line in lines
     ]

@@ -3,17 +3,14 @@
 from django.utils.translation import gettext_lazy as _
 
 from core.staff_ui import register_dashboard_panel, register_nav_item
+from orders.selectors import orders_of_customer, orders_today_by_channel
 
 
 def customer_orders_panel(request, customer):
-    from orders.selectors import orders_of_customer
-
     return {"orders": orders_of_customer(customer)[:20], "customer": customer}
 
 
 def orders_today_panel(request):
-    from orders.selectors import orders_today_by_channel
-
     return {"orders_today": orders_today_by_channel()}
 
 

@@ -2,9 +2,9 @@
 
 from celery import shared_task
 
+from orders.services import detect_abandoned_carts as detect
+
 
 @shared_task(name="orders.detect_abandoned_carts")
 def detect_abandoned_carts():
-    from orders.services import detect_abandoned_carts as detect
-
     return detect()

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.api.errors import DomainError
+from customers.selectors import timeline_for
 from orders import selectors, services
 from orders.forms import AddLineForm, ChangeVariantForm, CounterReturnForm, OrderFilterForm
 from orders.models import CourierPickup, LineStatus, ReturnReason
@@ -61,8 +62,6 @@ def order_list(request):
 @staff_member_required
 @permission_required(VIEW, raise_exception=True)
 def order_detail(request, number):
-    from customers.selectors import timeline_for
-
     order = _order(number)
     context = selectors.order_detail(order)
     context["timeline"] = timeline_for(order.customer)[:30]

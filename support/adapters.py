@@ -24,6 +24,7 @@ from customers.normalise import KINDS, IdentityKey, normalise_identity, parse_id
 from support.errors import InvalidIdentifierHash, InvalidPayload, InvalidSignature
 from support.inbound_email import parse_rfc822
 from support.services.inbound import InboundMessage
+from support.services.outbound import Watermark
 
 
 @dataclass
@@ -320,8 +321,6 @@ def _meta_receipts(event: dict, sender) -> list:
     """A Send API receipt from the customer (`sender`): `delivery` names the delivered
     messages by mid and/or a watermark (everything sent before it was delivered); `read` has
     only a watermark (everything sent to her before it was read). Watermarks are epoch ms."""
-    from support.services.outbound import Watermark
-
     receipts = []
     delivery = event.get("delivery") or {}
     for mid in delivery.get("mids") or []:

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from core.demo import register_stage, story_clock
 from core.factories import StaffUserFactory
-from core.models import Channel
+from core.models import Channel, ProviderTemplate
 from core.providers import ProviderError
 from customers.normalise import IdentityKey
 from customers.selectors import customer_for_identity, customers_list, timeline_for
@@ -39,6 +39,7 @@ from support.models import (
     TeamMembership,
 )
 from support.services import InboundMessage, log_contact, receive_inbound, reply
+from support.services.outbound import failure_text
 from support.services.sla import Calendar, calendar_for, config_changed, policy_for, refresh_due
 
 SARA_EMAIL = "sara@example.com"
@@ -541,8 +542,6 @@ def _window_closed(ctx, channels, agents):
     text reply was refused as the Cloud API refuses it outside the 24-hour window (131047), so
     her conversation offers the templates instead. The row is written as that answer left it:
     nothing is sent at seed time."""
-    from core.models import ProviderTemplate
-    from support.services.outbound import failure_text
 
     whatsapp = channels.get("whatsapp")
     if whatsapp is None:

@@ -1,6 +1,9 @@
 """Support's figures for the metrics endpoint (core.metrics)."""
 
+from django.db.models import Count, Q
+
 from core.metrics import business_gauge
+from support.models import ACTIVE_STATUSES, Conversation, Direction, Message
 
 
 @business_gauge(
@@ -10,10 +13,6 @@ from core.metrics import business_gauge
     labels=("channel", "status"),
 )
 def replies():
-    from django.db.models import Count
-
-    from support.models import Direction, Message
-
     rows = (
         Message.objects.filter(direction=Direction.OUTBOUND)
         .exclude(delivery_status="")
@@ -30,10 +29,6 @@ def replies():
     labels=("state",),
 )
 def conversations():
-    from django.db.models import Count, Q
-
-    from support.models import ACTIVE_STATUSES, Conversation
-
     figures = Conversation.objects.filter(status__in=ACTIVE_STATUSES).aggregate(
         open=Count("id"), breaching=Count("id", filter=Q(is_breaching=True))
     )

@@ -10,6 +10,7 @@ retried send task finds the row it already made), one CSAT answer per conversati
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F
 from django.utils import timezone
@@ -17,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.models import Channel
 from core.names import NamedPerLanguage, name_in_language
+from support.hours import parse_weekly, zone_of
 
 
 class ConversationStatus(models.TextChoices):
@@ -134,10 +136,6 @@ class BusinessHours(models.Model):
         return f"{self.team} ({self.time_zone})"
 
     def clean(self):
-        from django.core.exceptions import ValidationError
-
-        from support.services.sla import parse_weekly, zone_of
-
         try:
             zone_of(self.time_zone)
         except ValueError as error:

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from core.services.enqueue import enqueue
+from support.inbound_email import poll_all_mailboxes
 from support.services import outbound, sla
 
 
@@ -42,6 +43,4 @@ def detect_sla_breaches():
 @shared_task(name="support.poll_imap")
 def poll_imap():
     """Beat: fetch new mail from every email channel with an IMAP mailbox configured."""
-    from support.inbound_email import poll_all_mailboxes
-
     return poll_all_mailboxes()

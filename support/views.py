@@ -20,7 +20,7 @@ from core.models import AuditAction, Channel, ChannelKind, ProviderTemplate
 from core.services import audit
 from orders.selectors import order_by_number, orders_of_customer
 from support import reports, selectors, services, views_live
-from support.errors import InvalidPayload
+from support.errors import CannotMerge, IllegalTransition, InvalidPayload
 from support.forms import AfterSalesForm, ComposerForm, ContactLogForm, InboxFilterForm
 from support.models import (
     AgentNotification,
@@ -342,8 +342,6 @@ def priority_view(request, conversation):
     except ValueError:
         priority = 0
     if priority not in Priority.values:
-        from support.errors import IllegalTransition
-
         raise IllegalTransition(_("Pick a priority."), fields={"priority": [_("Unknown.")]})
     services.set_priority(conversation, priority)
 
@@ -400,8 +398,6 @@ def merge_view(request, conversation):
     number = request.POST.get("other", "").strip().lstrip("#").removeprefix("C-")
     other = Conversation.objects.filter(pk=int(number)).first() if number.isdigit() else None
     if other is None:
-        from support.errors import CannotMerge
-
         raise CannotMerge(_("No conversation with that number."), fields={"other": [_("Unknown.")]})
     target = services.merge_conversations(
         conversation, other, by=request.user, source_field="other"

@@ -27,8 +27,8 @@ from customers.normalise import normalise_identity
 from customers.selectors import customer_for_identity
 from support import live
 from support.errors import InvalidPayload
+from support.hours import zone_of
 from support.models import Conversation, DeliveryStatus, Direction, Message
-from support.services.sla import zone_of
 
 VISITOR_ID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -6,6 +6,7 @@ from customers.services import resolve_customer, record_event, record_consent
 from customers.services.consent import record_consent
 from customers.services.events import record_event, track_event
 from customers.services.figures import recompute_lifetime_figures
+from customers.services.identities import mark_unreachable
 from customers.services.ingest import ingest_batch
 from customers.services.merging import (
     approve_merge_candidate,
@@ -20,6 +21,7 @@ __all__ = [
     "erase_customer",
     "export_customer",
     "ingest_batch",
+    "mark_unreachable",
     "merge_customers",
     "recompute_lifetime_figures",
     "record_consent",

@@ -15,6 +15,8 @@ from django.db import connection, models
 
 from core.models import Channel
 from customers.models import Customer, Event, Identity
+from customers.normalise import IdentityKey
+from customers.services.identities import identities_matching
 
 
 def _server_cursor():
@@ -330,9 +332,6 @@ class IdentityRead:
         ]
 
     def _portable_rows(self):
-        from customers.normalise import IdentityKey
-        from customers.services.identities import identities_matching
-
         return [
             ((kind, value, partner), pk, customer_id, verified)
             for pk, customer_id, kind, value, partner, verified in identities_matching(

@@ -3,6 +3,7 @@
 from collections.abc import Iterable, Mapping
 
 from django.db.models import Q
+from django.utils import timezone
 
 from core.models import Channel, ChannelKind
 from core.selectors import channels_by_name
@@ -141,3 +142,12 @@ class ChannelLookup:
                 fields={field: ["Unknown channel: give a channel code, kind or name."]},
             )
         return channel
+
+
+def mark_unreachable(customer_id: int, kinds, value: str, reason: str) -> int:
+    """A provider said this address of the customer can never be reached (blocked the bot,
+    not on WhatsApp): her identities of `kinds` with that value are marked, once, so no
+    message goes to them again. Returns how many were marked."""
+    return Identity.objects.filter(
+        customer_id=customer_id, kind__in=list(kinds), value=value, unreachable_at__isnull=True
+    ).update(unreachable_at=timezone.now(), unreachable_reason=reason[:255])

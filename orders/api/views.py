@@ -9,6 +9,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.authentication import ApiClient
+from customers.selectors import (
+    customer_by_public_id,
+    customer_for_identity,
+    parse_identity_or_error,
+)
+from customers.services import resolve_customer
 from orders import selectors, services
 from orders.api import serializers as s
 from orders.errors import OrderError
@@ -64,9 +70,6 @@ def fresh(order) -> dict:
 
 
 def customer_from(data, channel):
-    from customers.selectors import customer_by_public_id
-    from customers.services import resolve_customer
-
     if data.get("customer_id"):
         return customer_by_public_id(data["customer_id"])
     body = data["customer"]
@@ -94,8 +97,6 @@ class OrderListView(OrdersDoor, generics.ListCreateAPIView):
     filter_backends = []
 
     def get_queryset(self):
-        from customers.selectors import customer_by_public_id
-
         query = s.OrderQuery(data=self.request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
@@ -423,12 +424,6 @@ class CartListView(OrdersDoor, generics.ListCreateAPIView):
     filter_backends = []
 
     def get_queryset(self):
-        from customers.selectors import (
-            customer_by_public_id,
-            customer_for_identity,
-            parse_identity_or_error,
-        )
-
         params = self.request.query_params
         customer = None
         if params.get("customer"):
@@ -441,8 +436,6 @@ class CartListView(OrdersDoor, generics.ListCreateAPIView):
 
     @extend_schema(request=s.CartIn, responses={200: s.CartOut})
     def post(self, request):
-        from customers.services import resolve_customer
-
         data = parse(s.CartIn, request)
         channel = channel_for(request, data.get("channel"))
         customer = resolve_customer(data["identities"], channel=channel, source="orders-api")

@@ -23,6 +23,8 @@ from orders.models import (
     PaymentStatus,
 )
 from orders.services import common
+from orders.services.carts import convert_carts
+from orders.services.lifecycle import fulfil
 from orders.services.lines import require_store
 from orders.services.stock import reserve_line, save_parts
 
@@ -247,9 +249,6 @@ def _create(
     kind,
     original_order,
 ):
-    from orders.services.carts import convert_carts
-    from orders.services.lifecycle import fulfil
-
     now = timezone.now()
     order = Order.objects.create(
         external_id=external_id,

@@ -34,6 +34,7 @@ from orders.models import (
 )
 from orders.services import common
 from orders.services.lifecycle import lock
+from orders.services.placing import LineInput, place_order
 from orders.services.stock import take_back
 
 RETURNABLE = (OrderStatus.PARTIALLY_FULFILLED, OrderStatus.FULFILLED, OrderStatus.COMPLETED)
@@ -286,8 +287,6 @@ def exchange(
     taken in the store when `location` is a store counter (unless `hand_over` is false), else
     shipped. Records
     order_exchanged on the original order's timeline."""
-    from orders.services.placing import LineInput, place_order
-
     channel = common.channel_of(channel)
     location = common.location_of(location, field="location")
     store = common.location_of(store, field="store") or location
@@ -414,8 +413,6 @@ def create_replacement(
     (reason defect) and a courier pickup task that collects them at the same visit and brings
     them to `deliver_to` (by default the location the replacement ships from). Records
     replacement_created on the timeline."""
-    from orders.services.placing import LineInput, place_order
-
     channel = common.channel_of(channel)
     deliver_to = common.location_of(deliver_to, field="deliver_to")
     items = _inputs(lines)

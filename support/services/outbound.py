@@ -20,6 +20,7 @@ from core import l10n, placeholders
 from core.models import Channel, ChannelKind
 from core.providers import OutboundMessage, ProviderError, send_message
 from core.services.enqueue import enqueue_after_commit
+from customers import services as customer_services
 from support import live
 from support.errors import ChannelNotReachable, InvalidPayload
 from support.models import (
@@ -37,6 +38,7 @@ from support.services.conversations import (
     record_on_timeline,
     sanitise_html,
 )
+from support.services.inbound import InboundMessage, receive_inbound
 
 # A send that has been "sending" this long is presumed dead (worker killed) and may be tried
 # again; the provider deduplicates by the idempotency key.
@@ -304,10 +306,9 @@ def email_subject(conversation: Conversation) -> str:
 
 
 def enqueue_send(message: Message) -> None:
-    from support.tasks import send_outbound_message
-
-    # A lost publish (broker down): beat's support.send_unsent_replies sends it.
-    enqueue_after_commit(send_outbound_message, message.pk)
+    # By name: support.tasks imports this module. A lost publish (broker down): beat's
+    # support.send_unsent_replies sends it.
+    enqueue_after_commit("support.send_outbound_message", message.pk)
 
 
 # A reply still queued this long after it was written, never tried, lost its send task; one
@@ -458,14 +459,12 @@ def failure_text(error: ProviderError) -> str:
 def mark_unreachable(message: Message, reason: str) -> int:
     """The provider said this address can never be reached (blocked the bot, not on
     WhatsApp): its identity is marked, and no reply goes to it again."""
-    from customers.models import Identity
-
-    return Identity.objects.filter(
-        customer_id=message.conversation.customer_id,
-        kind__in=ADDRESS_KINDS.get(message.channel.kind, []),
-        value=message.address,
-        unreachable_at__isnull=True,
-    ).update(unreachable_at=timezone.now(), unreachable_reason=reason[:255])
+    return customer_services.mark_unreachable(
+        message.conversation.customer_id,
+        ADDRESS_KINDS.get(message.channel.kind, []),
+        message.address,
+        reason,
+    )
 
 
 def mark_failed(message_id: int, error: str) -> None:
@@ -543,8 +542,6 @@ def send_csat_survey(conversation: Conversation) -> Message | None:
 def log_contact(channel, *, author, text, conversation=None, identities=None, external_id=""):
     """A phone call or a store visit, logged by staff as a message of that channel, on a
     conversation or (by the caller's identities) into the customer's thread."""
-    from support.services.inbound import InboundMessage, receive_inbound
-
     if channel.kind not in (ChannelKind.PHONE, ChannelKind.STORE):
         raise InvalidPayload(
             _("Only calls and store visits are logged by staff."),

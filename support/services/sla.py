@@ -5,7 +5,7 @@ beat runs and that escalates (priority up, the team lead notified).
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
 from django.db import transaction
@@ -14,8 +14,10 @@ from django.utils import timezone
 
 from core.services import shared_cache
 from support import live
+from support.hours import parse_weekly, zone_of
 from support.models import (
     AgentNotification,
+    BusinessHours,
     Conversation,
     ConversationStatus,
     NotificationKind,
@@ -25,43 +27,6 @@ from support.models import (
 
 # How far ahead a clock may look for open hours before giving up (a calendar of holidays only).
 MAX_DAYS_AHEAD = 800
-
-
-def zone_of(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"Unknown time zone {name!r}.") from None
-
-
-def _minute_of(text: str) -> int:
-    hours, sep, minutes = str(text).partition(":")
-    if not sep or not hours.isdigit() or not minutes.isdigit():
-        raise ValueError(f"Write times as HH:MM, not {text!r}.")
-    value = int(hours) * 60 + int(minutes)
-    if int(minutes) >= 60 or value > 24 * 60:
-        raise ValueError(f"{text!r} is not a time of day.")
-    return value
-
-
-def parse_weekly(weekly) -> dict[int, list[tuple[int, int]]]:
-    """{"1": [["09:00", "17:00"]], ...} -> {1: [(540, 1020)]}; raises ValueError."""
-    if not isinstance(weekly, dict):
-        raise ValueError("Weekly hours must map weekday numbers 1-7 to lists of intervals.")
-    parsed = {}
-    for day, intervals in weekly.items():
-        if str(day) not in {"1", "2", "3", "4", "5", "6", "7"}:
-            raise ValueError(f"Weekday {day!r} is not 1 (Monday) to 7 (Sunday).")
-        spans = []
-        for interval in intervals or []:
-            if not isinstance(interval, list | tuple) or len(interval) != 2:
-                raise ValueError("Each interval is [start, end].")
-            start, end = _minute_of(interval[0]), _minute_of(interval[1])
-            if end <= start:
-                raise ValueError(f"{interval[0]}-{interval[1]} ends before it starts.")
-            spans.append((start, end))
-        parsed[int(day)] = sorted(spans)
-    return parsed
 
 
 @dataclass
@@ -162,8 +127,6 @@ def calendar_for(team) -> Calendar:
     key = f"support:calendar:{version}:{team.pk}"
     spec = None if version is None else shared_cache.read(key, use=CACHE_USE)
     if spec is None:
-        from support.models import BusinessHours
-
         hours = BusinessHours.objects.filter(team_id=team.pk).first()
         spec = (
             (hours.time_zone, hours.weekly, list(hours.holidays.values_list("date", flat=True)))
