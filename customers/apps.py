@@ -10,7 +10,7 @@ class CustomersConfig(AppConfig):
         from core.staff_ui import register_dashboard_panel, register_nav_item
 
         # The system check, the demo stages and the home dashboard's charts register here.
-        from customers import checks, dashboard, demo_data, demo_reports  # noqa: F401
+        from customers import checks, dashboard, demo_data  # noqa: F401
 
         register_nav_item(
             "customers",

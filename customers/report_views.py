@@ -44,7 +44,7 @@ from customers.services.rollups import (
     ropo_report,
     support_report,
 )
-from orders.models import ReturnReason
+from orders.choices import ReturnReason
 from orders.reports import start_of
 from orders.selectors import most_returned_products
 

@@ -7,15 +7,12 @@ from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Min, OuterRef, Subquery
-from django.db.models.functions import TruncDate, TruncMonth
+from django.db.models import Min, OuterRef, Subquery
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from customers.models import Customer, Event
-from orders.models import Order, OrderKind, OrderLine, OrderStatus
-from orders.reports import purchases, start_of
-from support.models import Conversation
-from support.reports import BREACHED
+from orders.reports import customer_sales, purchases, start_of, units_of_orders
 
 FIRST_DAYS = 90
 UNKNOWN = "unknown"
@@ -74,9 +71,7 @@ def acquisition_counts(since: date, until: date, *, first_days: int = FIRST_DAYS
         buyers.add(row["customer_id"])
     counts["buyers"] = Counter(group[pk] for pk in buyers)
     first_orders = {row["pk"]: row["customer_id"] for row in orders}
-    for order_id, name, quantity in OrderLine.objects.filter(
-        order_id__in=first_orders.keys()
-    ).values_list("order_id", "product_name", "quantity"):
+    for order_id, name, quantity in units_of_orders(first_orders.keys()):
         day, kind = group[first_orders[order_id]]
         counts["products"][(day, kind, name)] += quantity
     return counts
@@ -138,37 +133,6 @@ def acquisition(since: date, until: date, *, first_days: int = FIRST_DAYS) -> di
     )
 
 
-def open_conversations_by_day(days) -> tuple[list[int], list[int]]:
-    """For each day: conversations open at its end (created by then and not resolved by
-    then), and conversations started that day whose SLA was breached. Open at a day's end is
-    (created before it) - (resolved before it), as a conversation is resolved after it
-    starts: a few grouped counts, whatever the number of conversations."""
-    first, end = start_of(days[0]), start_of(days[-1] + timedelta(days=1))
-    live = Conversation.objects.filter(merged_into__isnull=True)
-    zone = timezone.get_current_timezone()
-
-    def per_day(field, *conditions):
-        rows = (
-            live.filter(*conditions, **{f"{field}__gte": first, f"{field}__lt": end})
-            .annotate(day=TruncDate(field, tzinfo=zone))
-            .values("day")
-            .annotate(n=Count("id"))
-            .order_by()
-        )
-        return {row["day"]: row["n"] for row in rows}
-
-    created, resolved = per_day("created_at"), per_day("resolved_at")
-    breached = per_day("created_at", BREACHED)
-    open_now = (
-        live.filter(created_at__lt=first).count() - live.filter(resolved_at__lt=first).count()
-    )
-    open_at = []
-    for day in days:
-        open_now += created.get(day, 0) - resolved.get(day, 0)
-        open_at.append(open_now)
-    return open_at, [breached.get(day, 0) for day in days]
-
-
 # --- retention by number of channels: monthly cohorts ------------------------------------
 
 # Channel groups of the cohort curves: 1, 2, and 3 or more kinds of channel.
@@ -202,9 +166,7 @@ def cohort_counts(since: date, until: date) -> Counter:
     customer once a month, over every purchase up to now. The group is the number of
     channel kinds on the profile now (`channels_used`: 1, 2, 3 or more)."""
     zone = timezone.get_current_timezone()
-    sales = Order.objects.filter(kind=OrderKind.SALE, customer__isnull=False).exclude(
-        status=OrderStatus.CANCELLED
-    )
+    sales = customer_sales()
     firsts = (
         sales.values("customer_id")
         .annotate(first=Min("placed_at"))

@@ -641,3 +641,23 @@ def orders_after_touches(
         occurred_at__lt=until,
     ).aggregate(total=Count("id"), touched=Count("id", filter=Q(Exists(touches))))
     return figures["total"] or 0, figures["touched"] or 0
+
+
+def events_of_customers(
+    customer_ids, since, until, *, names=(), channel_kinds=(), excluding=(), on_a_channel=False
+):
+    """Timeline events of these customers that occurred from `since` to before `until`
+    (moments), optionally only of `names`, only on channels of `channel_kinds`, only on any
+    channel, and never of `excluding` (reports over the touches before a purchase)."""
+    events = Event.objects.filter(
+        customer_id__in=customer_ids, occurred_at__gte=since, occurred_at__lt=until
+    )
+    if names:
+        events = events.filter(name__in=names)
+    if channel_kinds:
+        events = events.filter(channel__kind__in=channel_kinds)
+    if on_a_channel:
+        events = events.filter(channel__isnull=False)
+    if excluding:
+        events = events.exclude(name__in=excluding)
+    return events

@@ -14,7 +14,7 @@ class OrdersConfig(AppConfig):
         )
         from inventory.signals import transfer_late, transfer_received
 
-        from . import demo_data, staff_ui  # noqa: F401  (demo stages, nav and panels)
+        from . import demo_data, demo_reports, staff_ui  # noqa: F401  (demo stages, nav, panels)
         from .privacy import erase_orders_of, export_orders_of, shipping_phones_of
         from .services import pickups
 

@@ -4,7 +4,7 @@ journeys before a purchase.
 
 Money is never added across currencies: every amount is per currency. Purchases are sale
 orders that were not cancelled. A touch is a customer timeline event with a channel
-(customers.Event, read through its public model as campaigns' attribution does).
+(read through customers.selectors.events_of_customers).
 """
 
 from collections import Counter, defaultdict
@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from catalog.selectors import products_and_categories_by_sku
 from core.names import name_in_language
-from customers.models import Event
+from customers.selectors import events_of_customers
 from orders.models import Order, OrderKind, OrderLine, OrderStatus
 
 # Where a customer researches: the web shop and the app.
@@ -52,6 +52,20 @@ def purchases(since: date, until: date, *, channel=None):
     if channel:
         orders = orders.filter(channel__code=channel)
     return orders
+
+
+def customer_sales():
+    """Every sale order of a known customer that was not cancelled (any day)."""
+    return Order.objects.filter(kind=OrderKind.SALE, customer__isnull=False).exclude(
+        status=OrderStatus.CANCELLED
+    )
+
+
+def units_of_orders(order_ids):
+    """(order id, product name, units) of every line of these orders."""
+    return OrderLine.objects.filter(order_id__in=list(order_ids)).values_list(
+        "order_id", "product_name", "quantity"
+    )
 
 
 def sales_by_day(since: date, until: date, *, channel=None) -> list[dict]:
@@ -144,12 +158,12 @@ def ropo_facts(since: date, until: date, *, lookback: int = 30) -> list[dict]:
     ):
         bought[order_id][category or ""].add(product_id)
     views = list(
-        Event.objects.filter(
-            customer_id__in={o.customer_id for o in orders},
-            name__in=PRODUCT_EVENTS,
-            channel__kind__in=RESEARCH_KINDS,
-            occurred_at__gte=start_of(since) - timedelta(days=lookback),
-            occurred_at__lt=start_of(until + timedelta(days=1)),
+        events_of_customers(
+            {o.customer_id for o in orders},
+            start_of(since) - timedelta(days=lookback),
+            start_of(until + timedelta(days=1)),
+            names=PRODUCT_EVENTS,
+            channel_kinds=RESEARCH_KINDS,
         ).values("customer_id", "occurred_at", "properties")
     )
     by_sku = _product_keys(views)
@@ -279,13 +293,13 @@ def journey_runs(since: date, until: date, *, lookback: int = ROPO_MAX_DAYS) -> 
     )
     touches: dict = defaultdict(list)
     for customer_id, when, kind in (
-        Event.objects.filter(
-            customer_id__in={o[0] for o in orders},
-            channel__isnull=False,
-            occurred_at__gte=start_of(since) - timedelta(days=lookback),
-            occurred_at__lt=start_of(until + timedelta(days=1)),
+        events_of_customers(
+            {o[0] for o in orders},
+            start_of(since) - timedelta(days=lookback),
+            start_of(until + timedelta(days=1)),
+            on_a_channel=True,
+            excluding=NOT_TOUCHES,
         )
-        .exclude(name__in=NOT_TOUCHES)
         .values_list("customer_id", "occurred_at", "channel__kind")
         .order_by("occurred_at", "id")
     ):

@@ -475,3 +475,34 @@ def support_from_days(days: list[dict], since: date, until: date) -> dict:
         "teams": groups(by_team),
         "agents": groups(by_agent),
     }
+
+
+def open_conversations_by_day(days) -> tuple[list[int], list[int]]:
+    """For each day: conversations open at its end (created by then and not resolved by
+    then), and conversations started that day whose SLA was breached. Open at a day's end is
+    (created before it) - (resolved before it), as a conversation is resolved after it
+    starts: a few grouped counts, whatever the number of conversations."""
+    first, end = _local_midnight(days[0]), _local_midnight(days[-1] + timedelta(days=1))
+    live = Conversation.objects.filter(merged_into__isnull=True)
+    zone = timezone.get_current_timezone()
+
+    def per_day(field, *conditions):
+        rows = (
+            live.filter(*conditions, **{f"{field}__gte": first, f"{field}__lt": end})
+            .annotate(day=TruncDate(field, tzinfo=zone))
+            .values("day")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        return {row["day"]: row["n"] for row in rows}
+
+    created, resolved = per_day("created_at"), per_day("resolved_at")
+    breached = per_day("created_at", BREACHED)
+    open_now = (
+        live.filter(created_at__lt=first).count() - live.filter(resolved_at__lt=first).count()
+    )
+    open_at = []
+    for day in days:
+        open_now += created.get(day, 0) - resolved.get(day, 0)
+        open_at.append(open_now)
+    return open_at, [breached.get(day, 0) for day in days]

@@ -4,7 +4,7 @@ from customers.services import resolve_customer, record_event, record_consent
 """
 
 from customers.services.consent import record_consent
-from customers.services.events import record_event, track_event
+from customers.services.events import backdate_event, record_event, track_event
 from customers.services.figures import recompute_lifetime_figures
 from customers.services.identities import mark_unreachable
 from customers.services.ingest import ingest_batch
@@ -18,6 +18,7 @@ from customers.services.resolution import resolve_customer, resolve_customer_det
 
 __all__ = [
     "approve_merge_candidate",
+    "backdate_event",
     "erase_customer",
     "export_customer",
     "ingest_batch",

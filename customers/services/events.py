@@ -143,3 +143,15 @@ def track_event(
             message_id=message_id,
             source=source,
         )
+
+
+def backdate_event(message_id: str, by: timedelta) -> Event | None:
+    """Move the event recorded under `message_id` `by` earlier (the demo spreads the history
+    it seeds over weeks); None when there is no such event. Figures are not recomputed: the
+    demo rebuilds its rollups afterwards."""
+    event = Event.objects.filter(message_id=message_id).first()
+    if event is None:
+        return None
+    event.occurred_at -= by
+    Event.objects.filter(pk=event.pk).update(occurred_at=event.occurred_at)
+    return event

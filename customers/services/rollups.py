@@ -29,7 +29,6 @@ from customers.reports import (
     acquisition_from_counts,
     cohort_counts,
     month_of,
-    open_conversations_by_day,
     retention_from_counts,
 )
 from customers.rollups import DailyFigure, JourneyFigure, RollupRefresh, SupportDailyFigure
@@ -47,6 +46,7 @@ from orders.reports import (
 )
 from support.reports import (
     conversations_touched_days,
+    open_conversations_by_day,
     support_days,
     support_from_days,
     volume_by_channel_and_day,
@@ -286,7 +286,7 @@ def sales_counts(since, until, *, channel=None):
 
 def conversations_by_day(days) -> tuple[list[int], list[int], object]:
     """Open conversations at the end of each day and SLA breaches of those started that day
-    (customers.reports.open_conversations_by_day), from the rollup where it has the days."""
+    (support.reports.open_conversations_by_day), from the rollup where it has the days."""
     figures, when = figures_for(CONVERSATIONS, days[0], days[-1])
     by_day = {f.day: f for f in figures}
     return (

@@ -11,13 +11,12 @@ from django.utils import timezone
 
 from core.demo import register_stage
 from core.models import Channel
-from customers.models import Event
-from customers.services import record_event
+from customers.services import backdate_event, record_event
 from customers.services.rollups import refresh_rollups
 from orders.models import Order
 
 
-@register_stage("customers.report_history", order=55, label="Report history")
+@register_stage("orders.report_history", order=55, label="Report history")
 def spread_orders_over_weeks(ctx):
     orders = list(
         Order.objects.filter(external_id__startswith="demo-", placed_at__gte=_seeded_since())
@@ -31,16 +30,15 @@ def spread_orders_over_weeks(ctx):
             index = order.external_id.rsplit("-", 1)[-1]
             back = timedelta(days=ctx.random.randint(0, 27), hours=ctx.random.randint(0, 8))
             Order.objects.filter(pk=order.pk).update(placed_at=order.placed_at - back)
-            research = Event.objects.filter(message_id=f"demo-research-{index}").first()
+            research = backdate_event(f"demo-research-{index}", back)
             if research is None:
                 continue
-            Event.objects.filter(pk=research.pk).update(occurred_at=research.occurred_at - back)
             if instagram is not None and ctx.random.random() < 0.5:
                 record_event(
                     order.customer,
                     "ad_clicked",
                     channel=instagram,
-                    occurred_at=research.occurred_at - back - timedelta(days=2),
+                    occurred_at=research.occurred_at - timedelta(days=2),
                     properties={"campaign_id": "aria-launch"},
                     message_id=f"demo-journey-{index}",
                     source="demo",
