@@ -100,7 +100,7 @@ def main():
 
         from campaigns.factories import CampaignFactory, SegmentFactory
         from campaigns.models import CampaignMessage
-        from campaigns.services import sending
+        from campaigns.services import delivery, launch
         from campaigns.services.segments import READY_MADE, count_members
         from core.factories import ChannelFactory
         from tests.receivers import SmtpServer
@@ -141,9 +141,9 @@ def main():
         smtp = SmtpServer()
         segment = SegmentFactory(rules={"consent": "email", "purpose": "marketing"})
         campaign = CampaignFactory(segment=segment, channel=channels["email"], frequency_cap=100)
-        sending.enqueue_due = lambda **kwargs: 0  # the broker below gets the chunks
+        launch.enqueue_due = lambda **kwargs: 0  # the broker below gets the chunks
         start = time.perf_counter()
-        rows = sending.start_campaign(campaign)
+        rows = launch.start_campaign(campaign)
         split_seconds = time.perf_counter() - start
         print(f"campaign: {rows:,} message rows made in {split_seconds:.1f} s")
 
@@ -170,10 +170,10 @@ def main():
             time.sleep(3)  # let both processes boot before the clock starts
             ids = list(campaign.messages.order_by("id").values_list("id", flat=True))
             start = time.perf_counter()
-            for first in range(0, len(ids), sending.CHUNK_SIZE):
+            for first in range(0, len(ids), delivery.CHUNK_SIZE):
                 client.send_task(
                     "campaigns.send_chunk",
-                    args=[ids[first : first + sending.CHUNK_SIZE]],
+                    args=[ids[first : first + delivery.CHUNK_SIZE]],
                     queue=queue,
                 )
             deadline = time.monotonic() + 600
@@ -191,7 +191,7 @@ def main():
         rate = received / elapsed if elapsed else 0.0
         print(
             f"sending: {received:,} messages received by the SMTP sink, {sent:,} rows sent, "
-            f"in {elapsed:.1f} s with {WORKERS} worker processes of {sending.SEND_THREADS} "
+            f"in {elapsed:.1f} s with {WORKERS} worker processes of {delivery.SEND_THREADS} "
             "sending threads"
         )
         if rows < CUSTOMERS:

@@ -14,7 +14,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from campaigns.services.reports import ATTRIBUTION_MODELS, attribution_over_time, campaign_weeks
+from campaigns.selectors.reports import ATTRIBUTION_MODELS, attribution_over_time, campaign_weeks
 from core.charts import CohortReportForm, DateRangeForm, WindowReportForm
 from customers.reports import COHORT_GROUPS
 from customers.services.rollups import (

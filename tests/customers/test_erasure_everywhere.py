@@ -13,7 +13,7 @@ from django.db.models.functions import Cast
 from campaigns.factories import CampaignFactory, CouponPoolFactory, MessageTemplateFactory
 from campaigns.models import Suppression
 from campaigns.services.coupons import issue_code
-from campaigns.services.sending import start_campaign
+from campaigns.services.launch import start_campaign
 from campaigns.services.tracking import suppression_digest
 from campaigns.tasks import send_chunk
 from catalog.factories import listed_product

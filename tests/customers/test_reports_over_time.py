@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.factories import CampaignFactory, CampaignMessageFactory, MessageTemplateFactory
-from campaigns.services.reports import attribution_over_time, campaign_weeks
+from campaigns.selectors.reports import attribution_over_time, campaign_weeks
 from core.factories import demo_channels
 from core.roles import MARKETER, SUPPORT_AGENT
 from customers.factories import CustomerFactory
