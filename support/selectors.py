@@ -9,10 +9,12 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from campaigns.selectors import coupons_of
 from core.models import Channel
 from customers.errors import InvalidIdentity
 from customers.normalise import normalise_identity
 from customers.selectors import customer_for_identity, customers_named, timeline_for
+from orders.selectors import orders_of_customer
 from support.models import (
     ACTIVE_STATUSES,
     AgentNotification,
@@ -158,9 +160,6 @@ def previous_conversations(customer, *, exclude=None, limit=10):
 def customer_panel(customer, *, exclude=None) -> dict:
     """What the agent sees of the customer beside a conversation: identities, orders from
     every channel, coupons, the recent timeline and earlier conversations."""
-    from campaigns.selectors import coupons_of
-    from orders.selectors import orders_of_customer
-
     return {
         "customer": customer,
         "identities": list(customer.identities.all()),

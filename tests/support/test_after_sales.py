@@ -2,6 +2,7 @@
 order; it is recorded in the channel the customer wrote on."""
 
 import pytest
+from django.contrib.auth.models import Permission
 
 from orders.factories import placed_order
 from orders.models import Replacement, Return
@@ -112,7 +113,6 @@ def test_exchange_needs_the_new_sku(client, staff_in_role, shop, instagram_repor
 
 def test_staff_without_the_right_cannot_start_one(client, staff_in_role, shop, instagram_report):
     order, conversation = instagram_report
-    from django.contrib.auth.models import Permission
 
     user = staff_in_role("Marketer")
     user.user_permissions.add(
