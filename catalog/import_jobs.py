@@ -165,10 +165,8 @@ def create_import(
         job.file.save(content.name, content, save=False)
         job.save()
         if start:
-            # catalog.tasks wraps this module's services, so the task is found when sent.
-            from catalog.tasks import run_import  # noqa: PLC0415
-
-            enqueue_after_commit(run_import, job.pk)
+            # By name: catalog.tasks wraps this module's services.
+            enqueue_after_commit("catalog.run_import", job.pk)
     return job
 
 
@@ -230,11 +228,8 @@ def start_waiting_imports(now=None) -> int:
         finished_at=now,
         failure=_("The worker stopped before the import finished; nothing was written."),
     )
-    # catalog.tasks wraps this module's services, so the task is found when it is sent.
-    from catalog.tasks import run_import  # noqa: PLC0415
-
     waiting = CatalogImport.objects.filter(
         status=CatalogImport.Status.QUEUED,
         created_at__lt=now - timedelta(seconds=WAITING_SECONDS),
     ).values_list("pk", flat=True)
-    return sum(1 for pk in waiting if enqueue(run_import, (pk,)))
+    return sum(1 for pk in waiting if enqueue("catalog.run_import", (pk,)))

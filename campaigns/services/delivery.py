@@ -44,7 +44,6 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager, nullcontext
 from datetime import datetime, time, timedelta
 
-from celery import current_app
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import (
@@ -101,9 +100,8 @@ def hand_to_senders(ids, chunk_size=None) -> None:
     """Give rows (already marked handed out) to send tasks, CHUNK_SIZE rows a task. A chunk
     the broker refused is handed out again by campaigns.dispatch after the lease."""
     size = chunk_size or CHUNK_SIZE
-    send_chunk = current_app.tasks[SEND_CHUNK_TASK]
     for start in range(0, len(ids), size):
-        enqueue(send_chunk, (ids[start : start + size],))
+        enqueue(SEND_CHUNK_TASK, (ids[start : start + size],))
 
 
 def enqueue_due(

@@ -422,13 +422,11 @@ def schedule_regeneration():
     """Enqueue one regeneration per debounce window (called on commit by the services)."""
     if not ChannelFeed.objects.filter(is_active=True).exists():
         return
-    # catalog.tasks wraps this module's services, so the task is found when it is sent.
-    from catalog.tasks import regenerate_feeds  # noqa: PLC0415
-
+    # By name: catalog.tasks wraps this module's services.
     # Cache down: left to beat's hourly catalog.regenerate_feeds (lost publish: the next change).
     enqueue_debounced(
         PENDING_KEY,
         REGENERATION_DEBOUNCE_SECONDS * 4,
-        regenerate_feeds,
+        "catalog.regenerate_feeds",
         countdown=REGENERATION_DEBOUNCE_SECONDS,
     )

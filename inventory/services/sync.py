@@ -115,14 +115,11 @@ def schedule_push(channel_id, *, countdown=None, if_cache_down=False) -> bool:
     """Schedule one push for the channel unless one is already scheduled (debounce). With
     the shared cache down, a stock change leaves its pending mark to beat's sweep
     (inventory.push_stock_changes), which passes `if_cache_down=True`."""
-    # inventory.tasks wraps this module's services, so the task is found when it is sent.
-    from inventory.tasks import push_stock  # noqa: PLC0415
-
     countdown = DEBOUNCE_SECONDS if countdown is None else countdown
     return enqueue_debounced(
         schedule_key(channel_id),
         max(countdown * 4, 10),
-        push_stock,
+        "inventory.push_stock",  # by name: inventory.tasks wraps this module's services
         (channel_id,),
         countdown=countdown,
         if_cache_down=if_cache_down,
