@@ -59,37 +59,54 @@ class LocalisedCharField(forms.CharField):
         return l10n.normalise_digits(super().to_python(value))
 
 
-class LocalisedDateInput(forms.DateInput):
-    """A date input in the calendar in force: in Jalali (Persian), a text input showing
-    1405/01/01 with a small picker (core/jalali-picker.js, no inline script); otherwise the
-    browser's own date input."""
+class _JalaliPickerInput:
+    """In the Jalali calendar, a text input the picker (core/jalali-picker.js, no inline
+    script) fills, showing `jalali_value`; otherwise the browser's own `browser_type` input."""
 
-    def __init__(self, attrs=None):
-        super().__init__(attrs, format="%Y-%m-%d")
+    browser_type = "date"
+    placeholder = "1405/01/01"
+    jalali_attrs: dict = {}
+
+    def jalali_value(self, value):
+        raise NotImplementedError
 
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
         widget = context["widget"]
-        if l10n.current().is_jalali:
-            widget["type"] = "text"
-            widget["attrs"].update(
-                {
-                    "data-jalali-date": "",
-                    "inputmode": "numeric",
-                    "placeholder": l10n.localise_digits("1405/01/01"),
-                    "autocomplete": "off",
-                    "dir": "ltr",
-                }
-            )
-            if isinstance(value, date):
-                widget["value"] = l10n.jalali_date_string(value)
-        else:
-            widget["type"] = "date"
+        if not l10n.current().is_jalali:
+            widget["type"] = self.browser_type
+            return context
+        widget["type"] = "text"
+        widget["attrs"].update(
+            {
+                "data-jalali-date": "",
+                **self.jalali_attrs,
+                "placeholder": l10n.localise_digits(self.placeholder),
+                "autocomplete": "off",
+                "dir": "ltr",
+            }
+        )
+        shown = self.jalali_value(value)
+        if shown is not None:
+            widget["value"] = shown
         return context
 
     @property
     def media(self):
         return forms.Media(css={"all": ["core/jalali-picker.css"]}, js=["core/jalali-picker.js"])
+
+
+class LocalisedDateInput(_JalaliPickerInput, forms.DateInput):
+    """A date input in the calendar in force: in Jalali (Persian), a text input showing
+    1405/01/01 with a small picker; otherwise the browser's own date input."""
+
+    jalali_attrs = {"inputmode": "numeric"}
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+    def jalali_value(self, value):
+        return l10n.jalali_date_string(value) if isinstance(value, date) else None
 
 
 class LocalisedDateField(forms.DateField):
@@ -116,37 +133,26 @@ class LocalisedDateField(forms.DateField):
         return super().to_python(l10n.normalise_digits(value))
 
 
-class LocalisedDateTimeInput(forms.DateTimeInput):
+class LocalisedDateTimeInput(_JalaliPickerInput, forms.DateTimeInput):
     """A date and time input in the calendar in force: in Jalali, a text input showing
     1405/01/01 10:30 whose date the picker fills (the time is kept); otherwise the browser's
     own datetime-local input."""
 
+    browser_type = "datetime-local"
+    placeholder = "1405/01/01 10:30"
+    jalali_attrs = {"data-jalali-time": ""}
+
     def __init__(self, attrs=None):
         super().__init__(attrs, format="%Y-%m-%dT%H:%M")
 
-    def get_context(self, name, value, attrs):
-        context = super().get_context(name, value, attrs)
-        widget = context["widget"]
-        if l10n.current().is_jalali:
-            widget["type"] = "text"
-            widget["attrs"].update(
-                {
-                    "data-jalali-date": "",
-                    "data-jalali-time": "",
-                    "placeholder": l10n.localise_digits("1405/01/01 10:30"),
-                    "autocomplete": "off",
-                    "dir": "ltr",
-                }
-            )
-            if isinstance(value, datetime):
-                value = timezone.localtime(value) if timezone.is_aware(value) else value
-                widget["value"] = (
-                    f"{l10n.jalali_date_string(value.date())} "
-                    f"{l10n.localise_digits(value.strftime('%H:%M'))}"
-                )
-        else:
-            widget["type"] = "datetime-local"
-        return context
+    def jalali_value(self, value):
+        if not isinstance(value, datetime):
+            return None
+        value = timezone.localtime(value) if timezone.is_aware(value) else value
+        return (
+            f"{l10n.jalali_date_string(value.date())} "
+            f"{l10n.localise_digits(value.strftime('%H:%M'))}"
+        )
 
 
 class LocalisedDateTimeField(forms.DateTimeField):

@@ -86,6 +86,18 @@ class ProviderError(Exception):
     def recipient_unreachable(self) -> bool:
         return self.scope == self.RECIPIENT
 
+    def after_part_sent(self) -> "ProviderError":
+        """This error, met on a later part of a message whose first part reached the
+        recipient: retrying would send that part twice, so it is not retried (an unreachable
+        recipient stays unreachable)."""
+        error = ProviderError(
+            f"{self} (after part of the message was sent)",
+            scope=self.scope if self.recipient_unreachable else self.MESSAGE,
+            code=self.code,
+        )
+        error.__cause__ = self
+        return error
+
 
 def provider_for(channel):
     # The adapters import this package's types: a module-level import would be a cycle.

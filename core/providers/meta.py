@@ -133,14 +133,7 @@ class MetaSendProvider:
                 first_id = first_id or str(body["message_id"])
                 continue
             error = self.error_of(answer)
-            if first_id:
-                # Part of it reached the customer: retrying would send that part twice.
-                raise ProviderError(
-                    f"{error} (after part of the message was sent)",
-                    scope=error.scope if error.recipient_unreachable else ProviderError.MESSAGE,
-                    code=error.code,
-                ) from error
-            raise error
+            raise error.after_part_sent() if first_id else error
         return SendResult(provider_message_id=first_id, status="sent")
 
     def error_of(self, answer: provider_http.Answer) -> ProviderError:

@@ -92,14 +92,7 @@ class TelegramProvider:
                 first_id = first_id or f"{message.to}:{result.get('message_id', '')}"
                 continue
             error = error_of(answer)
-            if first_id:
-                # Part of it reached the chat: retrying would send that part twice.
-                raise ProviderError(
-                    f"{error} (after part of the message was sent)",
-                    scope=error.scope if error.recipient_unreachable else ProviderError.MESSAGE,
-                    code=error.code,
-                ) from error
-            raise error
+            raise error.after_part_sent() if first_id else error
         return SendResult(provider_message_id=first_id, status="sent")
 
 

@@ -11,6 +11,7 @@ It validates the documented request (the token in the path, `chat_id`, `text` / 
     server.blocked.add(chat_id)        # 403 "Forbidden: bot was blocked by the user"
     server.unknown_chats.add(chat_id)  # 400 "Bad Request: chat not found"
     server.fail_next_with_500 = 1      # 500 Internal Server Error
+    server.fail_after_accepting = 1    # accept this many messages, then answer 500 once
 
 `received` lists every request as {"path", "method", "json", "status"}; `accepted` only the
 messages it accepted, each with its "method", "json" and "message_id".
@@ -40,6 +41,7 @@ class TelegramServer:
         self.accepted = []
         self.fail_next_with_429 = 0
         self.fail_next_with_500 = 0
+        self.fail_after_accepting = None
         self.retry_after = 3
         self.blocked = set()
         self.unknown_chats = set()
@@ -95,6 +97,12 @@ class TelegramServer:
             if method == "sendMessage":
                 return failure(400, "Bad Request: message text is empty")
             return failure(400, f"Bad Request: there is no {field} in the request")
+        if (
+            self.fail_after_accepting is not None
+            and len(self.accepted) >= self.fail_after_accepting
+        ):
+            self.fail_after_accepting = None
+            return failure(500, "Internal Server Error")
         if self.fail_next_with_500:
             self.fail_next_with_500 -= 1
             return failure(500, "Internal Server Error")

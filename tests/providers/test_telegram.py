@@ -139,6 +139,29 @@ def test_errors_are_mapped_once(telegram_channel, telegram_server, switch, scope
     assert error.value.scope == scope and error.value.code == code
 
 
+def test_a_failure_after_the_first_part_is_not_retried(telegram_channel, telegram_server):
+    """The text reached the chat, the file after it failed with a retryable 500: retrying the
+    message would send the text twice, so the error is final for this message (its cause
+    kept), and nothing more was sent."""
+    telegram_server.fail_after_accepting = 1
+    with pytest.raises(ProviderError) as error:
+        TelegramProvider(telegram_channel).send(
+            OutboundMessage(
+                to=CHAT,
+                idempotency_key="k1",
+                text="Your invoice and a photo",
+                attachments=[
+                    {"url": "https://shop.example/i.pdf", "content_type": "application/pdf"},
+                    {"url": "https://shop.example/p.jpg", "content_type": "image/jpeg"},
+                ],
+            )
+        )
+    assert not error.value.retryable and error.value.scope == ProviderError.MESSAGE
+    assert error.value.code == "500" and "after part of the message was sent" in str(error.value)
+    assert error.value.__cause__.retryable
+    assert [a["method"] for a in telegram_server.accepted] == ["sendMessage"]
+
+
 def test_wrong_token_is_retried_and_files_go_by_url(telegram_channel, telegram_server):
     telegram_channel.provider_settings["bot_token"] = "1:wrong"
     with pytest.raises(ProviderError) as error:
