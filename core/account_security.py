@@ -22,11 +22,14 @@ import qrcode.image.svg
 from axes.backends import AxesStandaloneBackend
 from django.conf import settings
 from django.contrib.auth import logout
+from django.db import transaction
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 ROLES_WITH_SECOND_FACTOR = ("Administrator", "Support lead")
 
@@ -144,3 +147,17 @@ def new_recovery_codes() -> list[str]:
     # 10 characters of base32-like text each: easy to type, 50 bits of entropy.
     alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
     return ["".join(secrets.choice(alphabet) for _ in range(10)) for _ in range(RECOVERY_CODES)]
+
+
+@transaction.atomic
+def confirm_authenticator(user, device) -> list[str]:
+    """The staff member proved `device` (a new TOTP authenticator): it replaces any other, and
+    a fresh set of recovery codes replaces the old ones. Returns the codes, shown once."""
+    TOTPDevice.objects.filter(user=user).delete()
+    device.confirmed = True
+    device.save()
+    StaticDevice.objects.filter(user=user).delete()
+    recovery = StaticDevice.objects.create(user=user, name=_("Recovery codes"), confirmed=True)
+    codes = new_recovery_codes()
+    StaticToken.objects.bulk_create([StaticToken(device=recovery, token=code) for code in codes])
+    return codes

@@ -5,20 +5,18 @@ import base64
 
 from django import forms
 from django.contrib.admin.views.decorators import staff_member_required
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
 
 from core.account_security import (
+    confirm_authenticator,
     needs_second_factor,
-    new_recovery_codes,
     qr_code_data_uri,
     safe_next,
 )
@@ -74,7 +72,7 @@ def _enrol(request, user):
             int(form.cleaned_data["code"]) if form.cleaned_data["code"].isdigit() else -1,
             tolerance=device.tolerance,
         ):
-            codes = _confirm(user, device)
+            codes = confirm_authenticator(user, device)
             request.session.pop(ENROL_KEY, None)
             otp_login(request, device)
             return render(
@@ -97,15 +95,3 @@ def _enrol(request, user):
             "secret": base64.b32encode(device.bin_key).decode(),
         },
     )
-
-
-@transaction.atomic
-def _confirm(user, device) -> list[str]:
-    TOTPDevice.objects.filter(user=user).delete()
-    device.confirmed = True
-    device.save()
-    StaticDevice.objects.filter(user=user).delete()
-    recovery = StaticDevice.objects.create(user=user, name=_("Recovery codes"), confirmed=True)
-    codes = new_recovery_codes()
-    StaticToken.objects.bulk_create([StaticToken(device=recovery, token=code) for code in codes])
-    return codes

@@ -17,13 +17,13 @@ from core import live
 from core.api.errors import DomainError
 from core.forms import LocalisedDateTimeField
 from core.models import AuditAction, Channel, ChannelKind, ProviderTemplate
+from core.replica import reading_replica
 from core.services import audit
 from orders.selectors import order_by_number, orders_of_customer
 from support import reports, selectors, services, views_live
 from support.errors import CannotMerge, IllegalTransition, InvalidPayload
 from support.forms import AfterSalesForm, ComposerForm, ContactLogForm, InboxFilterForm
 from support.models import (
-    AgentNotification,
     Conversation,
     ConversationStatus,
     Priority,
@@ -160,9 +160,7 @@ def conversation_view(request, pk):
     if conversation.merged_into_id:
         flash.info(request, _("This conversation was merged; showing the one it went into."))
         return redirect("support:conversation", conversation.merged_into_id)
-    AgentNotification.objects.filter(
-        user=request.user, conversation=conversation, read_at__isnull=True
-    ).update(read_at=timezone.now())
+    services.notifications_seen(request.user, conversation)
     if request.htmx:  # a live update re-reads the conversation (live.js)
         return render(
             request, "support/_conversation_body.html", _conversation_context(request, conversation)
@@ -423,6 +421,7 @@ def split_view(request, conversation):
 
 
 @_staff_view(VIEW)
+@reading_replica()
 def reports_view(request):
     days = request.GET.get("days", "30")
     days = int(days) if days.isdigit() and 1 <= int(days) <= 365 else 30

@@ -165,6 +165,14 @@ def add_note(conversation: Conversation, author, text: str) -> Message:
         return note
 
 
+def notifications_seen(user, conversation: Conversation) -> int:
+    """`user` opened `conversation`: her unread notifications about it (mentions,
+    assignments, breaches) are read now. Returns how many."""
+    return AgentNotification.objects.filter(
+        user=user, conversation=conversation, read_at__isnull=True
+    ).update(read_at=timezone.now())
+
+
 def link_order(conversation: Conversation, number: str) -> Conversation:
     """Say which order the conversation is about (blank unlinks it); canned replies' order
     placeholder and the customer panel read it."""
