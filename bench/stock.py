@@ -30,6 +30,7 @@ BULK_REPEAT = 30
 PROCESSES = 16
 HOT_SECONDS = 5.0
 HOT_UNITS = 400
+ROUNDS = 3  # raw and service take turns this many times; their figures are the sums
 AMPLE_UNITS = 10_000_000  # never runs out in the timed phase (a refusal there is reported)
 
 
@@ -200,9 +201,10 @@ def movement_batches(variants, locations):
 def _service_worker(database, hot_sku, own_sku, location_code, seconds, attempts, gate, results):
     """One web worker: its own interpreter, `django.setup()` and its own connection, calling
     the real `reserve()` as the API door does. Each phase starts when the parent opens the
-    gate: the hot SKU for `seconds` with ample stock; the worker's own SKU for `seconds` (no
-    lock shared with anyone: what the machine allows without the hot row); `attempts`
-    tries on the hot SKU with scarce stock."""
+    gate: the hot SKU with ample stock, `seconds` in all over ROUNDS slices (taking turns
+    with the raw workers); the worker's own SKU for a slice (no lock shared with anyone:
+    what the machine allows without the hot row); `attempts` tries on the hot SKU with
+    scarce stock."""
     import logging
 
     import django
@@ -229,7 +231,8 @@ def _service_worker(database, hot_sku, own_sku, location_code, seconds, attempts
             tally["first_error"] = tally["first_error"] or repr(error)
 
     connection.ensure_connection()
-    for phase, sku in (("ample", hot_sku), ("spread", own_sku), ("scarce", hot_sku)):
+    phases = [("ample", hot_sku)] * ROUNDS + [("spread", own_sku), ("scarce", hot_sku)]
+    for phase, sku in phases:
         tally = {"phase": phase, "reserved": 0, "refused": 0, "errors": 0, "first_error": ""}
         gate.wait()
         start = time.perf_counter()
@@ -237,7 +240,7 @@ def _service_worker(database, hot_sku, own_sku, location_code, seconds, attempts
             for _ in range(attempts):
                 attempt(tally, sku)
         else:
-            while time.perf_counter() - start < seconds:
+            while time.perf_counter() - start < seconds / ROUNDS:
                 attempt(tally, sku)
         tally["elapsed"] = time.perf_counter() - start
         results.put(tally)
@@ -250,24 +253,25 @@ def _raw_worker(conninfo, statements, seconds, gate, results):
     import psycopg
 
     update, update_params, insert, insert_params = statements
-    tally = {"phase": "raw", "reserved": 0, "refused": 0, "errors": 0, "first_error": ""}
     with psycopg.connect(**conninfo) as conn:
-        gate.wait()
-        start = time.perf_counter()
-        while time.perf_counter() - start < seconds:
-            try:
-                with conn.transaction(), conn.cursor() as cursor:
-                    cursor.execute(update, update_params)
-                    if cursor.rowcount == 1:
-                        cursor.execute(insert, insert_params)
-                        tally["reserved"] += 1
-                    else:
-                        tally["refused"] += 1
-            except psycopg.Error as error:
-                tally["errors"] += 1
-                tally["first_error"] = tally["first_error"] or repr(error)
-        tally["elapsed"] = time.perf_counter() - start
-    results.put(tally)
+        for _round in range(ROUNDS):
+            tally = {"phase": "raw", "reserved": 0, "refused": 0, "errors": 0, "first_error": ""}
+            gate.wait()
+            start = time.perf_counter()
+            while time.perf_counter() - start < seconds / ROUNDS:
+                try:
+                    with conn.transaction(), conn.cursor() as cursor:
+                        cursor.execute(update, update_params)
+                        if cursor.rowcount == 1:
+                            cursor.execute(insert, insert_params)
+                            tally["reserved"] += 1
+                        else:
+                            tally["refused"] += 1
+                except psycopg.Error as error:
+                    tally["errors"] += 1
+                    tally["first_error"] = tally["first_error"] or repr(error)
+            tally["elapsed"] = time.perf_counter() - start
+            results.put(tally)
 
 
 def _collect(results, processes):
@@ -275,6 +279,14 @@ def _collect(results, processes):
     total = {key: sum(t[key] for t in tallies) for key in ("reserved", "refused", "errors")}
     total["elapsed"] = max(t["elapsed"] for t in tallies)
     total["first_error"] = next((t["first_error"] for t in tallies if t["first_error"]), "")
+    return total
+
+
+def _combine(slices):
+    """The slices of one path added up: units over the time its slices took."""
+    total = {key: sum(s[key] for s in slices) for key in ("reserved", "refused", "errors")}
+    total["elapsed"] = sum(s["elapsed"] for s in slices)
+    total["first_error"] = next((s["first_error"] for s in slices if s["first_error"]), "")
     return total
 
 
@@ -351,21 +363,13 @@ def reservations(connection, variants, locations, processes, seconds):
     results = context.Queue()
     attempts = -(-HOT_UNITS * 8 // 5 // processes)  # 1.6x the units, spread over the workers
 
-    raw_gate = context.Barrier(processes + 1)
+    # Both sets of workers start first and then take turns, slice by slice, on the same
+    # row: a machine whose load changes during the run weighs on both figures alike.
+    raw_gate, gate = context.Barrier(processes + 1), context.Barrier(processes + 1)
     raw = [
         context.Process(target=_raw_worker, args=(conninfo, statements, seconds, raw_gate, results))
         for _ in range(processes)
     ]
-    for worker in raw:
-        worker.start()
-    raw_gate.wait()
-    floor = _collect(results, processes)
-    for worker in raw:
-        worker.join()
-    raw_rate = floor["reserved"] / floor["elapsed"]
-    level.update(on_hand=AMPLE_UNITS, reserved=0)
-
-    gate = context.Barrier(processes + 1)
     workers = [
         context.Process(
             target=_service_worker,
@@ -373,10 +377,18 @@ def reservations(connection, variants, locations, processes, seconds):
         )
         for own in variants[1 : processes + 1]
     ]
-    for worker in workers:
+    for worker in raw + workers:
         worker.start()
-    gate.wait()
-    ample = _collect(results, processes)
+    raw_slices, service_slices = [], []
+    for _round in range(ROUNDS):
+        raw_gate.wait()
+        raw_slices.append(_collect(results, processes))
+        gate.wait()
+        service_slices.append(_collect(results, processes))
+    for worker in raw:
+        worker.join()
+    floor, ample = _combine(raw_slices), _combine(service_slices)
+    raw_rate = floor["reserved"] / floor["elapsed"]
     service_rate = ample["reserved"] / ample["elapsed"]
     gate.wait()
     spread = _collect(results, processes)
@@ -394,12 +406,13 @@ def reservations(connection, variants, locations, processes, seconds):
         scarce["reserved"] - HOT_UNITS, after.reserved - after.on_hand, held - HOT_UNITS, 0
     )
     print(
-        f"     raw: {processes} psycopg processes x {seconds:g} s, guarded UPDATE + INSERT a "
+        f"     raw: {processes} psycopg processes x {seconds:g} s ({ROUNDS} slices), guarded UPDATE + INSERT a "
         f"transaction: {floor['reserved']} reserved, {floor['refused']} refused, "
         f"{floor['errors']} errors"
     )
     print(
-        f"     service: {processes} processes x {seconds:g} s calling reserve(): "
+        f"     service: {processes} processes x {seconds:g} s ({ROUNDS} slices, taking turns with "
+        f"raw) calling reserve(): "
         f"{ample['reserved']} reserved, {ample['refused']} refused, {ample['errors']} errors; "
         f"{service_rate:.0f}/s against raw {raw_rate:.0f}/s = {service_rate / raw_rate:.2f} of raw"
     )
