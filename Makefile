@@ -9,7 +9,8 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 export DJANGO_SETTINGS_MODULE := config.settings
 
-.PHONY: demo test lint bench messages run worker beat clean
+.PHONY: demo test lint bench messages run worker worker-default worker-sending worker-stock \
+	worker-ingest beat clean
 
 $(BIN)/python:
 	@[ -n "$(PY)" ] || { echo "make: this project needs Python 3.11: no python3.11 on PATH, and" \
@@ -61,8 +62,14 @@ messages: $(VENV)/.installed-dev
 run: $(VENV)/.installed
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
+## worker: one worker consuming every queue (default, sending, stock, ingest)
 worker: $(VENV)/.installed
-	$(BIN)/celery -A config worker --loglevel=INFO
+	$(BIN)/celery -A config worker -Q default,sending,stock,ingest --loglevel=INFO
+
+# A worker per workload, so none waits behind another: `make worker-sending CONCURRENCY=8`.
+CONCURRENCY ?= 4
+worker-default worker-sending worker-stock worker-ingest: $(VENV)/.installed
+	$(BIN)/celery -A config worker -Q $(@:worker-%=%) -c $(CONCURRENCY) -n $(@:worker-%=%)@%h --loglevel=INFO
 
 beat: $(VENV)/.installed
 	$(BIN)/celery -A config beat --loglevel=INFO

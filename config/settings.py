@@ -12,6 +12,7 @@ import environ
 from csp import constants as csp
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -323,7 +324,56 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
-CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+# One queue per workload, so a campaign in flight never holds a stock push or a rollup: a
+# worker per queue (`celery -A config worker -Q sending`), or one worker consuming them all
+# (`make worker`). CELERY_QUEUE_PREFIX namespaces the names, so several installs (or test runs)
+# can share one Redis without taking each other's tasks.
+TASK_QUEUE_PREFIX = env("CELERY_QUEUE_PREFIX", default="")
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default=f"{TASK_QUEUE_PREFIX}default")
+TASK_QUEUES = {
+    "default": CELERY_TASK_DEFAULT_QUEUE,
+    # Messages to people through a provider: campaign chunks, the inbox's replies.
+    "sending": f"{TASK_QUEUE_PREFIX}sending",
+    # Stock figures to the sales channels, due within their debounce (inventory.services.sync).
+    "stock": f"{TASK_QUEUE_PREFIX}stock",
+    # Bulk data in and the figures computed from it: catalog imports, the reports' rollups.
+    "ingest": f"{TASK_QUEUE_PREFIX}ingest",
+}
+# Every task by its registered name; tests/core/test_queues.py fails on a task left out.
+TASK_WORKLOADS = {
+    "sending": ["campaigns.send_chunk", "support.send_outbound_message"],
+    "stock": ["inventory.push_stock", "inventory.push_stock_changes"],
+    "ingest": ["customers.refresh_rollups", "catalog.run_import"],
+    "default": [
+        "campaigns.advance_journeys",
+        "campaigns.dispatch",
+        "campaigns.track_conversions",
+        "catalog.build_feed",
+        "catalog.regenerate_feeds",
+        "catalog.start_waiting_imports",
+        "core.beat_heartbeat",
+        "core.deliver_outbox",
+        "core.ping",
+        "core.poll_sms_receipts",
+        "core.purge_audit_trail",
+        "core.purge_idempotency_records",
+        "inventory.expire_reservations",
+        "inventory.notice_late_transfers",
+        "orders.detect_abandoned_carts",
+        "support.detect_sla_breaches",
+        "support.poll_imap",
+        "support.send_unsent_replies",
+    ],
+}
+CELERY_TASK_ROUTES = {
+    task: {"queue": TASK_QUEUES[workload]}
+    for workload, tasks in TASK_WORKLOADS.items()
+    for task in tasks
+}
+# Declared, so a worker started without -Q consumes every workload's queue.
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name) for name in TASK_QUEUES.values()
+]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A publish that cannot reach the broker gives up within a fraction of a second: three
 # connection attempts of at most BROKER_TIMEOUT_SECONDS, 50 ms apart. The work it carried is
@@ -420,7 +470,7 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
 # The broker queues whose depth is reported, and the port a Celery worker serves its own
 # metrics on (0: none; use it when workers run on another host than the web).
-METRICS_CELERY_QUEUES = env.list("METRICS_CELERY_QUEUES", default=["celery"])
+METRICS_CELERY_QUEUES = env.list("METRICS_CELERY_QUEUES", default=list(TASK_QUEUES.values()))
 METRICS_WORKER_PORT = env.int("METRICS_WORKER_PORT", default=0)
 
 # --- REST API ---------------------------------------------------------------------------

@@ -28,11 +28,21 @@ def database_url(**options):
     return url
 
 
+WORKLOADS = ("sending", "stock", "ingest")
+
+
+def queues_of(queue):
+    """The test's own default queue and its workloads' queues (config/settings.py routes a
+    task by name to one of them), so a test's tasks never meet another run's on one Redis."""
+    return [queue, *(f"{queue}.{workload}" for workload in WORKLOADS)]
+
+
 def worker_env(queue, redis_url, **extra):
     return {
         "CELERY_BROKER_URL": redis_url,
         "CELERY_RESULT_BACKEND": redis_url,
         "CELERY_TASK_DEFAULT_QUEUE": queue,
+        "CELERY_QUEUE_PREFIX": f"{queue}.",
         "DATABASE_URL": database_url(),
         "CONN_MAX_AGE": "0",
         **extra,
@@ -43,7 +53,8 @@ def new_queue(prefix="fault"):
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def start_worker(queue, env):
+def start_worker(queue, env, *, queues=None):
+    """A worker consuming every queue of the test (`queues_of`), or only `queues`."""
     return subprocess.Popen(
         [
             sys.executable,
@@ -54,7 +65,7 @@ def start_worker(queue, env):
             "worker",
             "--pool=solo",
             "-Q",
-            queue,
+            ",".join(queues or queues_of(queue)),
             "-n",
             f"{queue}-{uuid.uuid4().hex[:4]}@%h",
             "--without-gossip",

@@ -13,6 +13,7 @@ from celery import Celery
 from django.core.cache.backends.redis import RedisCache
 
 from core.selectors import BEAT_HEARTBEAT_KEY
+from tests.campaigns.workers import queues_of
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.worker
@@ -76,6 +77,8 @@ def test_beat_schedules_the_heartbeat_and_a_worker_runs_it(redis_url, tmp_path):
         CACHE_URL=cache_url,
         BEAT_HEARTBEAT_SECONDS="1",
         CELERY_TASK_DEFAULT_QUEUE=queue,
+        # Beat routes each task to its workload's queue: all of them this test's own.
+        CELERY_QUEUE_PREFIX=f"{queue}.",
         CELERY_BEAT_SCHEDULE_FILENAME=str(tmp_path / "schedule"),
     )
     with (
@@ -83,7 +86,7 @@ def test_beat_schedules_the_heartbeat_and_a_worker_runs_it(redis_url, tmp_path):
             "worker",
             "--pool=solo",
             "-Q",
-            queue,
+            ",".join(queues_of(queue)),
             "-n",
             f"{queue}@%h",
             "--without-gossip",

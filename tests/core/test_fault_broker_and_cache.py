@@ -340,6 +340,7 @@ def test_with_the_broker_down_partners_get_answers_and_the_side_work_follows_onc
         # Not the current app: shared tasks resolve to the current app, and this one would
         # stay behind pointing at a broker the next tests do not have.
         client = Celery(broker=redis_server.url, backend=redis_server.url, set_as_current=False)
+        client.conf.task_routes = settings.CELERY_TASK_ROUTES  # each to its queue, as beat does
         swept = client.send_task("core.deliver_outbox").get(timeout=60)
         assert swept == {"sent": 0, "failed": 0}
         client.send_task("inventory.push_stock_changes").get(timeout=60)
