@@ -15,6 +15,7 @@ from campaigns.selectors.reports import campaign_results
 from core.charts import NUMBER, Chart, day_label
 from core.models import Channel
 from core.names import name_in_language
+from core.replica import reading_replica
 from core.staff_ui import register_dashboard_charts
 from customers.services.rollups import (
     STOCK_ALERTS,
@@ -37,6 +38,7 @@ def _refreshed_note(refreshed) -> str:
     return _("Figures refreshed %(when)s.") % {"when": when}
 
 
+@reading_replica()
 def sales_charts(request, filters) -> list[Chart]:
     """Orders per day by channel (stacked), sales per day by channel in each currency
     (stacked, one chart per currency), and today so far against the same weekday last week."""
@@ -137,6 +139,7 @@ def sales_charts(request, filters) -> list[Chart]:
     return charts
 
 
+@reading_replica()
 def support_charts(request, filters) -> list[Chart]:
     days = filters["days"]
     open_at, breached, refreshed = conversations_by_day(days)
@@ -157,6 +160,7 @@ def support_charts(request, filters) -> list[Chart]:
     ]
 
 
+@reading_replica()
 def stock_charts(request, filters) -> list[Chart]:
     """Stock alerts (levels at or under their threshold) per day, from the daily snapshot the
     beat takes, and today's figure now."""
@@ -181,6 +185,7 @@ def stock_charts(request, filters) -> list[Chart]:
     ]
 
 
+@reading_replica()
 def campaign_charts(request, filters) -> list[Chart]:
     """Campaigns sending now (or running an A/B test): sent against audience."""
     results = [

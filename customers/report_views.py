@@ -35,6 +35,7 @@ from core.charts import (
     wants_csv,
 )
 from core.models import ChannelKind
+from core.replica import reading_replica
 from customers.reports import COHORT_GROUPS
 from customers.selectors import stay_by_channels_used
 from customers.services.rollups import (
@@ -771,12 +772,14 @@ def reports_for(user):
 
 
 @staff_member_required
+@reading_replica()
 def report_index(request):
     """The reports the staff member's role may read."""
     return render(request, "reports/index.html", {"reports": reports_for(request.user)})
 
 
 @staff_member_required
+@reading_replica()
 def report_page(request, key):
     report = REPORTS.get(key)
     if report is None:

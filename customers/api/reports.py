@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from campaigns.selectors.reports import ATTRIBUTION_MODELS, attribution_over_time, campaign_weeks
 from core.charts import CohortReportForm, DateRangeForm, WindowReportForm
+from core.replica import reading_replica
 from customers.reports import COHORT_GROUPS
 from customers.services.rollups import (
     acquisition_report,
@@ -130,6 +131,7 @@ class AcquisitionReportView(_ReportView):
     bought in its first 90 days."""
 
     @extend_schema(parameters=PERIOD, responses={200: AcquisitionOut})
+    @reading_replica()
     def get(self, request):
         filters = _filters(request, DateRangeForm)
         report, _refreshed = acquisition_report(filters["since"], filters["until"])
@@ -167,6 +169,7 @@ class RopoReportView(_ReportView):
     by store."""
 
     @extend_schema(parameters=[*PERIOD, WINDOW], responses={200: RopoOut})
+    @reading_replica()
     def get(self, request):
         filters = _filters(request, WindowReportForm)
         report, _refreshed = ropo_report(filters["since"], filters["until"], days=filters["days"])
@@ -178,6 +181,7 @@ class JourneysReportView(_ReportView):
     ending with the purchase's own channel."""
 
     @extend_schema(parameters=[*PERIOD, WINDOW], responses={200: JourneysOut})
+    @reading_replica()
     def get(self, request):
         filters = _filters(request, WindowReportForm)
         report, _refreshed = journeys_report(
@@ -243,6 +247,7 @@ class RetentionReportView(_ReportView):
         ],
         responses={200: RetentionOut},
     )
+    @reading_replica()
     def get(self, request):
         filters = _filters(request, CohortReportForm)
         report, _refreshed = retention_report(filters["since"], filters["until"])
@@ -336,6 +341,7 @@ class SupportReportView(APIView):
     staff_permissions = {"read": "support.view_conversation"}
 
     @extend_schema(parameters=PERIOD, responses={200: SupportOut})
+    @reading_replica()
     def get(self, request):
         filters = _filters(request, DateRangeForm)
         report, _refreshed = support_report(filters["since"], filters["until"])
@@ -407,6 +413,7 @@ class CampaignsReportView(APIView):
     staff_permissions = {"read": "campaigns.view_campaign"}
 
     @extend_schema(parameters=PERIOD, responses={200: CampaignsOut})
+    @reading_replica()
     def get(self, request):
         filters = _filters(request, DateRangeForm)
         since = start_of(filters["since"])
