@@ -44,8 +44,8 @@ def build_customers(channels):
         ),
         (
             "INSERT INTO customers_identity (customer_id, kind, value, partner, is_verified,"
-            " created_at) SELECT id, 'email', 'c' || id || '@example.com', '', false, now()"
-            " FROM customers_customer",
+            " created_at, unreachable_reason) SELECT id, 'email', 'c' || id || '@example.com',"
+            " '', false, now(), '' FROM customers_customer",
             [],
         ),
         (
