@@ -61,14 +61,12 @@ class LocalisedCharField(forms.CharField):
 
 class _JalaliPickerInput:
     """In the Jalali calendar, a text input the picker (core/jalali-picker.js, no inline
-    script) fills, showing `jalali_value`; otherwise the browser's own `browser_type` input."""
+    script) fills, showing what the widget's `jalali_value(value)` gives (None: as Django
+    renders it); otherwise the browser's own `browser_type` input."""
 
     browser_type = "date"
     placeholder = "1405/01/01"
     jalali_attrs: dict = {}
-
-    def jalali_value(self, value):
-        raise NotImplementedError
 
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
