@@ -138,12 +138,39 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+
+def behind_transaction_pooler(database: dict) -> dict:
+    """What a PostgreSQL database entry needs behind a transaction-mode pooler (PgBouncer's
+    pool_mode=transaction), where each transaction may run on another server connection, so
+    nothing may outlive one: no server-side cursors (`.iterator()` reads through a client-side
+    cursor instead of a named cursor the next statement could not find), no prepared statements
+    (psycopg 3 prepares none with prepare_threshold None, Django's default, kept even if
+    OPTIONS elsewhere asked otherwise). Client connections to the pooler stay persistent
+    (CONN_MAX_AGE): they hold no server connection between transactions. Also used by the
+    test plugin (tests/pooler.py), which points the tests at a PgBouncer of its own."""
+    database["DISABLE_SERVER_SIDE_CURSORS"] = True
+    database.setdefault("OPTIONS", {})["prepare_threshold"] = None
+    return database
+
+
+# DATABASE_POOLER=transaction when DATABASE_URL (and DATABASE_REPLICA_URL) lead to a
+# transaction-mode pooler; "" (the default) when they lead to PostgreSQL or a session pooler.
+DATABASE_POOLER = env("DATABASE_POOLER", default="")
+if DATABASE_POOLER not in ("", "transaction"):
+    raise ImproperlyConfigured("DATABASE_POOLER must be empty or 'transaction'.")
+if DATABASE_POOLER and DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    raise ImproperlyConfigured("DATABASE_POOLER needs a PostgreSQL DATABASE_URL.")
+if DATABASE_POOLER:
+    behind_transaction_pooler(DATABASES["default"])
 # A read replica of `default` (optional): the reports and dashboards read from it, inside
 # core.replica.reading_replica(); every other read, and every write, goes to `default`.
 if env("DATABASE_REPLICA_URL", default=""):
     DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
     DATABASES["replica"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASE_POOLER:
+        behind_transaction_pooler(DATABASES["replica"])
     # Tests use the test copy of `default` through this alias; none is created for it.
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
