@@ -389,6 +389,7 @@ TASK_WORKLOADS = {
         "catalog.start_waiting_imports",
         "core.beat_heartbeat",
         "core.deliver_outbox",
+        "core.ensure_partitions",
         "core.ping",
         "core.poll_sms_receipts",
         "core.purge_audit_trail",
@@ -465,6 +466,8 @@ CELERY_BEAT_SCHEDULE = {
     "catalog.regenerate_feeds": {"task": "catalog.regenerate_feeds", "schedule": 3600.0},
     "core.beat_heartbeat": {"task": "core.beat_heartbeat", "schedule": BEAT_HEARTBEAT_SECONDS},
     "core.deliver_outbox": {"task": "core.deliver_outbox", "schedule": 30.0},
+    # Next months' partitions, well before they are needed (core.partitioning).
+    "core.ensure_partitions": {"task": "core.ensure_partitions", "schedule": 86400.0},
     "core.purge_idempotency_records": {
         "task": "core.purge_idempotency_records",
         "schedule": 3600.0,
@@ -589,6 +592,20 @@ LOGGING = {
 # How long the audit trail of who touched customers' data is kept (core.services.audit); 0
 # keeps it for ever.
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=730)
+# Monthly partitions of the tables that grow without bound (core.partitioning, PostgreSQL
+# only): the beat creates this month's and PARTITION_MONTHS_AHEAD more; `manage.py partitions
+# archive` copies each month older than its table's retention to PARTITION_ARCHIVE_DIR (a
+# gzipped CSV per month) and drops it. None keeps a table for ever (the stock ledger: levels
+# stand without it, but its history is the audit of every unit). Archiving events refuses a
+# cutoff closer than 14 months (the rollups rebuild 400 days).
+PARTITION_MONTHS_AHEAD = env.int("PARTITION_MONTHS_AHEAD", default=3)
+PARTITION_RETENTION_MONTHS = {
+    "customers_event": env.int("EVENT_RETENTION_MONTHS", default=25),
+    "campaigns_trackingevent": env.int("TRACKING_RETENTION_MONTHS", default=25),
+    "inventory_stockmovement": env.int("STOCK_MOVEMENT_RETENTION_MONTHS", default=None),
+    "core_outboxevent": env.int("OUTBOX_RETENTION_MONTHS", default=3),
+}
+PARTITION_ARCHIVE_DIR = env("PARTITION_ARCHIVE_DIR", default=str(BASE_DIR / "archive"))
 # Traces of requests and tasks to an OpenTelemetry collector (OTLP over HTTP), when enabled
 # (`pip install -e '.[otel]'`).
 OTEL_ENABLED = env.bool("OTEL_ENABLED", default=False)

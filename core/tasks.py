@@ -6,6 +6,7 @@ from celery import shared_task
 from django.core.cache import cache
 from django.utils import timezone
 
+from core import partitioning
 from core.providers.kavenegar import poll_receipts
 from core.selectors import BEAT_HEARTBEAT_KEY
 from core.services import idempotency
@@ -30,6 +31,12 @@ def beat_heartbeat():
 @shared_task(name="core.purge_idempotency_records")
 def purge_idempotency_records():
     return idempotency.purge_expired()
+
+
+@shared_task(name="core.ensure_partitions")
+def ensure_partitions():
+    """Daily: this month's partitions and the next ones exist (PostgreSQL; a no-op on SQLite)."""
+    return partitioning.ensure_partitions()
 
 
 @shared_task(name="core.deliver_outbox")

@@ -7,10 +7,14 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self):
-        from core.staff_ui import register_dashboard_panel, register_nav_item
-
         # The system check, the demo stages and the home dashboard's charts register here.
+        from core.partitioning import partition_archiving
+        from core.staff_ui import register_dashboard_panel, register_nav_item
         from customers import checks, dashboard, demo_data  # noqa: F401
+        from customers.services.figures import fold_archived_events
+
+        # A month of events archived leaves its share of the lifetime figures behind.
+        partition_archiving.connect(fold_archived_events, dispatch_uid="customers.fold_events")
 
         register_nav_item(
             "customers",

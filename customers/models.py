@@ -191,6 +191,34 @@ class Event(models.Model):
         return f"{self.name} @ {self.occurred_at:%Y-%m-%d %H:%M}"
 
 
+class ArchivedFigures(models.Model):
+    """What a customer's events of one archived month added to her lifetime figures, kept
+    when that month's partition is archived (core.partitioning), so rebuilding the figures
+    from the timeline (recompute_lifetime_figures) still counts them."""
+
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
+        related_name="archived_figures",
+    )
+    month = models.DateField(_("month"))
+    events = models.PositiveIntegerField(_("events"), default=0)
+    orders = models.PositiveIntegerField(_("orders"), default=0)
+    spend = models.JSONField(_("spend"), default=dict, blank=True)
+    channel_kinds = models.JSONField(_("channels"), default=list, blank=True)
+    first_seen_at = models.DateTimeField(_("first seen"))
+    last_seen_at = models.DateTimeField(_("last seen"))
+
+    class Meta:
+        ordering = ["month"]
+        verbose_name = _("archived figures")
+        verbose_name_plural = _("archived figures")
+
+    def __str__(self):
+        return f"{self.customer_id} {self.month:%Y-%m}"
+
+
 class Consent(models.Model):
     """One consent decision. Rows are never changed: the history is kept and, per channel kind
     and purpose, the latest decision wins."""

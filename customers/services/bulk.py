@@ -161,7 +161,7 @@ EVENT_COLUMNS = (
 
 
 def _event_insert(names, rows, returning: str, shared=None) -> tuple[str, list]:
-    """`INSERT INTO events ... ON CONFLICT (message_id) DO NOTHING` of rows holding the
+    """`INSERT INTO events ... ON CONFLICT DO NOTHING` of rows holding the
     fields `names` (sent as one JSON document), plus `shared` {field: value} the same for
     every row (sent once, as parameters); and its parameters."""
     shared = shared or {}
@@ -170,12 +170,14 @@ def _event_insert(names, rows, returning: str, shared=None) -> tuple[str, list]:
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in [*fields, *constants])
     selects = ", ".join([_json_columns(fields)] + [f"%s::{_db_type(f)}" for f in constants])
-    table, key = quote(Event._meta.db_table), quote("message_id")
-    # Only quoted names and types are formatted in; values travel as parameters.
+    table = quote(Event._meta.db_table)
+    # Only quoted names and types are formatted in; values travel as parameters. No conflict
+    # target: on PostgreSQL the event table is partitioned and a stored message id is skipped
+    # by its key trigger (core.partitioning); on SQLite its unique index does the same.
     sql = (
         f"INSERT INTO {table} ({columns}) SELECT {selects} "  # noqa: S608
         "FROM jsonb_array_elements(%s::jsonb) AS r "
-        f"ON CONFLICT ({key}) DO NOTHING RETURNING {returning}"
+        f"ON CONFLICT DO NOTHING RETURNING {returning}"
     )
     # Parameters in the order their placeholders appear: the constants, then the rows.
     return sql, [*shared.values(), msgspec.json.encode(rows).decode()]
@@ -272,7 +274,7 @@ def _insert_event_rows_portable(rows):
         ]
         table, key = quote(Event._meta.db_table), quote("message_id")
         values = ", ".join([placeholders] * len(chunk))
-        sql = f"INSERT INTO {table} ({columns}) VALUES {values} ON CONFLICT ({key}) DO NOTHING RETURNING {key}"  # noqa: S608
+        sql = f"INSERT INTO {table} ({columns}) VALUES {values} ON CONFLICT DO NOTHING RETURNING {key}"  # noqa: S608
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             inserted.update(message_id for (message_id,) in cursor.fetchall())

@@ -1,16 +1,19 @@
 """Writing the timeline: one event (other apps, /track) or many at once (/batch).
 
-Every event has a unique message id. Inserts use `INSERT ... ON CONFLICT (message_id) DO
-NOTHING RETURNING message_id`, so a retried delivery stores nothing twice and we still know,
-per item, whether it was new or a duplicate.
+Every event has a unique message id. Inserts use `INSERT ... ON CONFLICT DO NOTHING
+RETURNING message_id`, so a retried delivery stores nothing twice and we still know, per item,
+whether it was new or a duplicate. (On PostgreSQL the table is partitioned by month and the
+message id is kept unique by a key table and trigger: core.partitioning.)
 """
 
 import uuid
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from core.partitioning import is_partitioned
 from customers.errors import CustomerErased, InvalidEvent
 from customers.event_names import property_errors
 from customers.models import Customer, Event
@@ -88,10 +91,23 @@ def record_event(
         )
         created = insert_event(event)
         if not created:
-            return Event.objects.select_related("channel").get(message_id=message_id), False
+            return event_with_message_id(message_id).select_related("channel").get(), False
         apply_event_figures(customer, [event])
         customer.save(update_fields=FIGURE_FIELDS)
         return event, True
+
+
+def event_with_message_id(message_id: str):
+    """The event stored under `message_id`, as a queryset. On a partitioned event table its
+    key row gives the month, so one partition is read rather than an index probe in each."""
+    found = Event.objects.filter(message_id=message_id)
+    if is_partitioned(Event._meta.db_table):
+        found = found.filter(
+            occurred_at=RawSQL(
+                "SELECT at FROM customers_event_key WHERE message_id = %s", [message_id]
+            )
+        )
+    return found
 
 
 def insert_event(event: Event) -> bool:
@@ -99,14 +115,14 @@ def insert_event(event: Event) -> bool:
     One statement either way (the single-event path of other apps' requests)."""
     fields = [f for f in Event._meta.concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
-    table, key = quote(Event._meta.db_table), quote("message_id")
+    table = quote(Event._meta.db_table)
     columns = ", ".join(quote(f.column) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     params = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields]
     # Only quoted names and placeholders are formatted in; values are parameters.
     sql = (
         f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608
-        f"ON CONFLICT ({key}) DO NOTHING RETURNING {quote('id')}"
+        f"ON CONFLICT DO NOTHING RETURNING {quote('id')}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -149,7 +165,7 @@ def backdate_event(message_id: str, by: timedelta) -> Event | None:
     """Move the event recorded under `message_id` `by` earlier (the demo spreads the history
     it seeds over weeks); None when there is no such event. Figures are not recomputed: the
     demo rebuilds its rollups afterwards."""
-    event = Event.objects.filter(message_id=message_id).first()
+    event = event_with_message_id(message_id).first()
     if event is None:
         return None
     event.occurred_at -= by

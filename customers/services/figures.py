@@ -6,6 +6,7 @@ Other apps feed them by recording `order_completed` / `order_refunded` events wi
 and `currency` properties; nothing else writes these columns.
 """
 
+import json
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from types import SimpleNamespace
@@ -17,7 +18,7 @@ from django.db.models import Count, Max, Min
 
 from core.models import Channel
 from customers.event_names import amount
-from customers.models import Customer, Event
+from customers.models import ArchivedFigures, Customer, Event
 from customers.services.bulk import bulk_set, insert_event_rows, insert_event_rows_counting
 
 FIGURE_FIELDS = [
@@ -155,23 +156,29 @@ def _add_spend_of(order_events: list[NewEvent]) -> None:
 
 
 def recompute_lifetime_figures(customer: Customer, *, save: bool = True) -> Customer:
-    """Rebuild every figure from the timeline (after a merge, or to repair)."""
+    """Rebuild every figure from the timeline (after a merge, or to repair), counting what
+    the months already archived added (ArchivedFigures)."""
     events = Event.objects.filter(customer=customer)
     totals = events.aggregate(count=Count("id"), first=Min("occurred_at"), last=Max("occurred_at"))
-    customer.events_count = totals["count"]
-    if totals["first"]:
-        customer.first_seen_at = min(filter(None, [customer.first_seen_at, totals["first"]]))
-        customer.last_seen_at = max(filter(None, [customer.last_seen_at, totals["last"]]))
-    customer.channels_used = sorted(
-        set(
-            events.exclude(channel__isnull=True)
-            .values_list("channel__kind", flat=True)
-            .order_by()
-            .distinct()
-        )
+    archived = list(ArchivedFigures.objects.filter(customer=customer))
+    firsts = [totals["first"], *(a.first_seen_at for a in archived)]
+    lasts = [totals["last"], *(a.last_seen_at for a in archived)]
+    customer.events_count = totals["count"] + sum(a.events for a in archived)
+    if any(firsts):
+        customer.first_seen_at = min(filter(None, [customer.first_seen_at, *firsts]))
+        customer.last_seen_at = max(filter(None, [customer.last_seen_at, *lasts]))
+    kinds = set(
+        events.exclude(channel__isnull=True)
+        .values_list("channel__kind", flat=True)
+        .order_by()
+        .distinct()
     )
+    customer.channels_used = sorted(kinds.union(*(a.channel_kinds for a in archived)))
     spend: dict = {}
-    orders = 0
+    orders = sum(a.orders for a in archived)
+    for month in archived:
+        for currency, total in month.spend.items():
+            spend[currency] = str(Decimal(spend.get(currency, "0")) + Decimal(total))
     for name, properties in events.filter(name__in=ORDER_EVENTS).values_list("name", "properties"):
         if name == "order_completed":
             orders += 1
@@ -181,3 +188,53 @@ def recompute_lifetime_figures(customer: Customer, *, save: bool = True) -> Cust
     if save:
         customer.save(update_fields=FIGURE_FIELDS)
     return customer
+
+
+def fold_archived_events(*, table: str, partition: str, since, until, **_kwargs) -> int:
+    """Before a month of events is archived (core.partitioning's `partition_archiving`): keep
+    what it added to each customer's lifetime figures as ArchivedFigures rows. Returns how
+    many customers it folded."""
+    if table != Event._meta.db_table:
+        return 0
+    quote = connection.ops.quote_name
+    rows, channels = quote(partition), quote(Channel._meta.db_table)
+    with connection.cursor() as cursor:
+        # Only quoted table names are formatted in.
+        cursor.execute(
+            f"""
+            SELECT e.customer_id, count(*),
+                   count(*) FILTER (WHERE e.name = 'order_completed'),
+                   min(e.occurred_at), max(e.occurred_at),
+                   coalesce(array_agg(DISTINCT ch.kind) FILTER (WHERE ch.kind IS NOT NULL), '{{}}')
+            FROM {rows} AS e LEFT JOIN {channels} AS ch ON ch.id = e.channel_id
+            GROUP BY e.customer_id
+            """  # noqa: S608
+        )
+        totals = cursor.fetchall()
+        cursor.execute(
+            f"SELECT customer_id, name, properties FROM {rows} WHERE name = ANY(%s)",  # noqa: S608
+            [list(ORDER_EVENTS)],
+        )
+        spend: dict[int, dict] = {}
+        for customer_id, name, properties in cursor.fetchall():
+            # Django reads jsonb as text and leaves decoding to the field.
+            properties = json.loads(properties) if isinstance(properties, str) else properties
+            _add_spend(spend.setdefault(customer_id, {}), name, properties or {})
+    month = since.date()
+    ArchivedFigures.objects.bulk_create(
+        [
+            ArchivedFigures(
+                customer_id=customer_id,
+                month=month,
+                events=events,
+                orders=orders,
+                spend=spend.get(customer_id, {}),
+                channel_kinds=sorted(kinds),
+                first_seen_at=first,
+                last_seen_at=last,
+            )
+            for customer_id, events, orders, first, last, kinds in totals
+        ],
+        batch_size=2000,
+    )
+    return len(totals)

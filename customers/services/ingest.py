@@ -9,8 +9,8 @@
    columns a track needs), one insert of new customers and one of new identities.
    Groups that need a merge (or might need a MergeCandidate) go one item at a time through
    resolve_customer, which holds the merge rules.
-4. Track items become events in one `INSERT ... ON CONFLICT (message_id) DO NOTHING` that, in
-   the same statement, adds what it inserted to the customers' lifetime figures.
+4. Track items become events in one `INSERT ... ON CONFLICT DO NOTHING` (a stored message id
+   is skipped: customers.services.events) that, in the same statement, adds what it inserted to the customers' lifetime figures.
 
 Everything happens in one transaction holding the locks it took, so an event can never land
 on a profile that a concurrent merge has just folded away or an erasure has emptied (see

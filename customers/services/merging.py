@@ -12,6 +12,7 @@ from customers.errors import MergeRefused
 from customers.links import customer_links
 from customers.models import (
     CONFLICTING_KINDS,
+    ArchivedFigures,
     Consent,
     Customer,
     CustomerMerge,
@@ -179,6 +180,7 @@ def _link_targets():
         ("identities", Identity, "customer"),
         ("events", Event, "customer"),
         ("consents", Consent, "customer"),
+        ("archived_figures", ArchivedFigures, "customer"),
     ]
     for link in customer_links():
         targets.append((f"{link.model_label}.{link.field_name}", link.model, link.field_name))

@@ -1,0 +1,13 @@
+"""inventory_stockmovement becomes a table partitioned by month on PostgreSQL (core.partitioning: why, and
+what stands in for what a partitioned table lacks). SQLite keeps one table; the model is
+unchanged."""
+
+from django.db import migrations
+
+from core.partitioning import migration_operations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("inventory", "0003_transfer_lines")]
+
+    operations = [migration_operations("inventory_stockmovement")]
