@@ -15,7 +15,6 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from catalog.selectors import variant_by_sku
 from core.selectors import channel_for
 from inventory.errors import (
     IllegalTransition,
@@ -36,9 +35,9 @@ from inventory.models import (
     TransferStatus,
 )
 from inventory.selectors import (
-    active_location,
     allocation_order,
     order_locations,
+    reservation_subjects,
     rule_for,
     split_plan,
 )
@@ -71,16 +70,26 @@ def reserve(
     at a store: the store's own stock, or, when the channel's rule allows, another
     location's stock with a transfer to the store. Raises UnknownSku, UnknownLocation,
     UnknownChannel, InvalidMovement (quantity, expiry) or InsufficientStock (409)."""
-    variant = _variant(sku, variant)
-    channel = _channel(channel)
+    # The variant, channel and locations, and the channels to push the new figure to, in
+    # one statement before the transaction (its reads are the same inside it: each
+    # statement reads what is committed when it starts).
+    found = reservation_subjects(
+        sku=sku, variant=variant, channel=channel, location=location, pickup=pickup_location
+    )
+    variant = found.variant
+    if variant is None:
+        raise _unknown_sku(sku)
+    # A code that names no channel: channel_for raises UnknownChannel, worded as every door
+    # that takes a channel code words it.
+    channel = found.channel if found.channel is not None else _channel(channel)
     if not isinstance(quantity, int) or quantity <= 0:
         raise InvalidMovement(
             _("quantity must be a positive whole number."),
             fields={"quantity": [_("Must be 1 or more.")]},
         )
     hold = _hold_for(expires_in)
-    location = _location(location, "location")
-    pickup = _location(pickup_location, "pickup_location")
+    location = _found_location(location, found.location, "location")
+    pickup = _found_location(pickup_location, found.pickup, "pickup_location")
     if location is None and channel is None and pickup is None:
         raise InvalidMovement(
             _("Name a location, a pickup location or a channel."),
@@ -94,20 +103,19 @@ def reserve(
 
     with transaction.atomic():
         held_at = transfer_from = None
-        if location is not None:
-            candidates = [location]
-        elif pickup is not None:
-            candidates = [pickup]
+        # Everything that can be read or written before the stock row is locked is done
+        # first: the guarded UPDATE holds that row's lock until commit, and every other
+        # request for this SKU at this location waits for it.
+        if location is not None or pickup is not None:
+            candidates = [location if location is not None else pickup]
+            sync_channels = {candidates[0].pk: set(found.sync_channel_ids)}
         else:
             candidates = [
                 loc
                 for loc, units in allocation_order(variant, channel, lat=lat, lng=lng)
                 if units >= quantity
             ]
-        # Everything that can be read or written before the stock row is locked is done
-        # first: the guarded UPDATE holds that row's lock until commit, and every other
-        # request for this SKU at this location waits for it.
-        sync_channels = sync.sync_channels_for([c.pk for c in candidates])
+            sync_channels = sync.sync_channels_for([c.pk for c in candidates])
 
         def new_reservation(at):
             return Reservation.objects.create(
@@ -285,26 +293,22 @@ def _in_transit(reservation) -> bool:
     ).exists()
 
 
-def _variant(sku, variant):
-    if variant is not None:
-        return variant
-    found = variant_by_sku(sku or "")
-    if found is None:
-        raise UnknownSku(
-            _("No variant has the SKU %(sku)s.") % {"sku": sku},
-            fields={"sku": [_("Unknown SKU.")]},
-        )
-    return found
+def _unknown_sku(sku) -> UnknownSku:
+    return UnknownSku(
+        _("No variant has the SKU %(sku)s.") % {"sku": sku},
+        fields={"sku": [_("Unknown SKU.")]},
+    )
 
 
 def _channel(channel):
     return channel_for(channel, error=UnknownChannel)
 
 
-def _location(location, field_name):
+def _found_location(location, found, field_name):
+    """The location `found` for what the caller passed as `location` (None when it passed
+    None); UnknownLocation when it named none that is active."""
     if location is None:
         return None
-    found = active_location(location)
     if found is None:
         raise UnknownLocation(
             _("No active location has the code %(code)s.") % {"code": location},

@@ -19,15 +19,15 @@ import logging
 import urllib.error
 import urllib.request
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from catalog.selectors import skus_by_variant_id
 from core.services import shared_cache
 from core.services.enqueue import after_commit, enqueue_debounced
 from core.services.outbox import post_signed
-from inventory.models import ChannelStockRule, Location, StockSyncState
-from inventory.selectors import available_to_promise
+from inventory.models import ChannelStockRule, StockSyncState
+from inventory.selectors import SYNC_LINKS_SQL, available_to_promise
 
 logger = logging.getLogger(__name__)
 
@@ -70,20 +70,28 @@ def note_stock_changed(pairs) -> None:
         mark_pending(pairs, sync_channels_for({location_id for _v, location_id in pairs}))
 
 
+_SYNC_CHANNELS_SQL = (
+    "SELECT sync.location_id, sync.channel_id FROM {links} WHERE sync.location_id IN ({ids})"
+)
+
+
 def sync_channels_for(location_ids) -> dict[int, set[int]]:
     """{location_id: {channel_id}} of the channels pushing stock that count each location
-    (read before a hot row is locked, so the lock is held as briefly as possible)."""
+    (read before a hot row is locked, so the lock is held as briefly as possible). One
+    statement, written out: it runs in every stock change."""
+    location_ids = list(location_ids)
+    if not location_ids:
+        return {}
     channels_of: dict[int, set[int]] = {}
-    for location_id, channel_id in (
-        Location.channels.through.objects.filter(
-            location_id__in=list(location_ids),
-            channel__is_active=True,
-            channel__stock_rule__sync_enabled=True,
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _SYNC_CHANNELS_SQL.format(
+                links=SYNC_LINKS_SQL, ids=", ".join(["%s"] * len(location_ids))
+            ),
+            location_ids,
         )
-        .values_list("location_id", "channel_id")
-        .order_by()
-    ):
-        channels_of.setdefault(location_id, set()).add(channel_id)
+        for location_id, channel_id in cursor.fetchall():
+            channels_of.setdefault(location_id, set()).add(channel_id)
     return channels_of
 
 

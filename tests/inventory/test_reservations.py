@@ -10,7 +10,14 @@ from django.utils import timezone
 
 from catalog.factories import ProductVariantFactory
 from core.factories import ChannelFactory
-from inventory.errors import IllegalTransition, InsufficientStock
+from inventory.errors import (
+    IllegalTransition,
+    InsufficientStock,
+    InvalidMovement,
+    UnknownChannel,
+    UnknownLocation,
+    UnknownSku,
+)
 from inventory.factories import (
     ChannelStockRuleFactory,
     LocationFactory,
@@ -18,7 +25,14 @@ from inventory.factories import (
     receive_stock,
     set_safety,
 )
-from inventory.models import MovementReason, Reservation, StockLevel, StockMovement, Transfer
+from inventory.models import (
+    MovementReason,
+    Reservation,
+    StockLevel,
+    StockMovement,
+    StockSyncState,
+    Transfer,
+)
 from inventory.services import confirm, expire_due, receive, release, reserve, ship
 from inventory.tasks import expire_reservations
 
@@ -156,3 +170,60 @@ def test_last_units_reserved_exactly_once_under_concurrency():
     stock = level(variant, store)
     assert (stock.on_hand, stock.reserved) == (7, 7)
     assert Reservation.objects.filter(status="active").count() == 7
+
+
+@pytest.mark.django_db
+def test_a_reservation_by_sku_and_codes_takes_five_statements(
+    variant, store, warehouse, channels, django_assert_max_num_queries
+):
+    # The flash-sale path (issue 21): one statement finds the variant, the channel, the
+    # location and the channels to push to; then the reservation row and the guarded UPDATE
+    # inside the transaction (a savepoint here, BEGIN and COMMIT in production).
+    receive_stock(variant, store, 5)
+    with django_assert_max_num_queries(5):
+        held = reserve(sku=variant.sku, quantity=1, location=store.code, channel="web")
+    assert (held.variant, held.location, held.channel) == (variant, store, channels["web"])
+    assert held.variant.product == variant.product and level(variant, store).reserved == 1
+    # A channel that pushes stock and counts the store: its pending mark is one more.
+    ChannelStockRuleFactory(channel=channels["web"], sync_enabled=True)
+    with django_assert_max_num_queries(6):
+        reserve(sku=variant.sku, quantity=1, location=store.code, channel="store")
+    assert StockSyncState.objects.filter(
+        channel=channels["web"], variant=variant, pending=True
+    ).exists()
+    assert not StockSyncState.objects.filter(channel=channels["store"]).exists()
+
+
+@pytest.mark.django_db
+def test_reserve_names_what_it_cannot_find_first_unknown_first(variant, store, warehouse):
+    receive_stock(variant, store, 5)
+    inactive = LocationFactory(code="closed", is_active=False)
+    receive_stock(variant, inactive, 5)
+    refusals = [
+        ({"sku": "NOPE", "quantity": 0, "channel": "nope"}, UnknownSku, "sku"),
+        ({"sku": variant.sku, "quantity": 0, "channel": "nope"}, UnknownChannel, "channel"),
+        ({"sku": variant.sku, "quantity": 0, "location": "nowhere"}, InvalidMovement, "quantity"),
+        ({"sku": variant.sku, "quantity": 1, "location": "nowhere"}, UnknownLocation, "location"),
+        ({"sku": variant.sku, "quantity": 1, "location": "closed"}, UnknownLocation, "location"),
+        ({"sku": variant.sku, "quantity": 1, "location": ""}, UnknownLocation, "location"),
+        ({"sku": "", "quantity": 1, "location": store.code}, UnknownSku, "sku"),
+        ({"sku": variant.sku, "quantity": 1, "channel": ""}, UnknownChannel, "channel"),
+        (
+            {"sku": variant.sku, "quantity": 1, "pickup_location": "nowhere", "channel": "web"},
+            UnknownLocation,
+            "pickup_location",
+        ),
+        (
+            {"sku": variant.sku, "quantity": 1, "pickup_location": warehouse.code},
+            InvalidMovement,
+            "pickup_location",
+        ),
+    ]
+    for options, error, field in refusals:
+        with pytest.raises(error) as refused:
+            reserve(**options)
+        assert field in refused.value.fields, options
+    assert not Reservation.objects.exists() and level(variant, store).reserved == 0
+    # Given as themselves, an inactive location is taken as it is (as active_location does).
+    held = reserve(variant=variant, quantity=1, location=inactive)
+    assert held.location == inactive
