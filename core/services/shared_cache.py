@@ -12,6 +12,7 @@ import zlib
 from collections import Counter
 from contextlib import contextmanager
 
+import psycopg
 from django.core.cache import cache
 from django.db import connection
 from redis.exceptions import RedisError
@@ -115,8 +116,9 @@ def release(key, *, use: str) -> None:
 def hold(key, timeout, *, use: str):
     """A lock across processes: yields True when taken, False when another holds it. The
     cache holds it (expiring after `timeout`, so a dead holder cannot keep it); with the cache
-    down, a PostgreSQL session advisory lock does (released here, or when the connection
-    closes). SQLite, the single-process embedded mode, has no other process to exclude."""
+    down, a PostgreSQL advisory lock does (`_advisory_lock`: released here, or when its
+    connection closes). SQLite, the single-process embedded mode, has no other process to
+    exclude."""
     try:
         taken = bool(cache.add(key, 1, timeout=timeout))
     except CACHE_ERRORS as error:
@@ -131,13 +133,22 @@ def hold(key, timeout, *, use: str):
     if connection.vendor != "postgresql":
         yield True
         return
-    lock_id = zlib.crc32(key.encode()) - 2**31  # any stable number in bigint's range
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock_id])
-        taken = cursor.fetchone()[0]
-    try:
+    with _advisory_lock(zlib.crc32(key.encode()) - 2**31) as taken:  # a stable bigint
         yield taken
-    finally:
-        if taken:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
+
+
+@contextmanager
+def _advisory_lock(lock_id: int):
+    """Tries a transaction-scoped advisory lock on a connection of its own, whose transaction
+    stays open for the block; yields whether it was taken.
+
+    Pooler-safe: a transaction-mode pooler (PgBouncer, DATABASE_POOLER=transaction) keeps one
+    server connection for an open transaction, so the lock is taken and released on the same
+    one, whereas a session lock taken by one statement could stay held for good on a server
+    connection the unlock never reaches. Its own connection, rather than a transaction around
+    the block on the caller's: the block commits its work as it goes (a stock push commits
+    its claim before the HTTP call, and its failure bookkeeping after it), as without the
+    lock."""
+    with psycopg.connect(**connection.get_connection_params()) as holder:
+        taken = holder.execute("SELECT pg_try_advisory_xact_lock(%s)", [lock_id]).fetchone()[0]
+        yield taken  # leaving the `with` ends the transaction, and the lock with it
