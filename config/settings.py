@@ -156,12 +156,11 @@ def behind_transaction_pooler(database: dict) -> dict:
 
 # DATABASE_POOLER=transaction when DATABASE_URL (and DATABASE_REPLICA_URL) lead to a
 # transaction-mode pooler; "" (the default) when they lead to PostgreSQL or a session pooler.
+# The embedded SQLite mode has no pooler and ignores it.
 DATABASE_POOLER = env("DATABASE_POOLER", default="")
 if DATABASE_POOLER not in ("", "transaction"):
     raise ImproperlyConfigured("DATABASE_POOLER must be empty or 'transaction'.")
-if DATABASE_POOLER and DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    raise ImproperlyConfigured("DATABASE_POOLER needs a PostgreSQL DATABASE_URL.")
-if DATABASE_POOLER:
+if DATABASE_POOLER and DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
     behind_transaction_pooler(DATABASES["default"])
 # A read replica of `default` (optional): the reports and dashboards read from it, inside
 # core.replica.reading_replica(); every other read, and every write, goes to `default`.
