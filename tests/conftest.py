@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 
 from config.celery import app
 from core.factories import StaffUserFactory, api_key_with
+from tests.pooler import django_db_setup  # noqa: F401 (OMNI_PGBOUNCER=1: through PgBouncer)
 from tests.receivers import HttpReceiver, SmtpServer
 from tests.templates_strict import make_undefined_variables_raise
 
