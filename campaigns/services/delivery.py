@@ -217,8 +217,12 @@ def _commits_without_flush():
     the row stays "sending" and `recover_stuck_sends` sends it again with the same
     idempotency key, as after a worker killed between the provider's acceptance and the
     commit. Such a commit is visible to other connections at once, like any other. What
-    must survive a database crash (a claim, an issued coupon) commits in `_durably()`."""
-    if connection.vendor != "postgresql":
+    must survive a database crash (a claim, an issued coupon) commits in `_durably()`.
+
+    Not behind a transaction-mode pooler (DATABASE_POOLER): there a session setting stays on
+    whichever server connection ran the SET, reaching other clients' commits (an order's),
+    and the RESET may run on another; every commit waits for the disk there."""
+    if connection.vendor != "postgresql" or settings.DATABASE_POOLER:
         yield
         return
     with connection.cursor() as cursor:
