@@ -10,6 +10,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from tests import pooler
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -21,6 +23,10 @@ def database_url(**options):
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
     host = db.get("HOST") or "127.0.0.1"
     port = db.get("PORT") or 5432
+    if options and pooler.is_running():
+        # PgBouncer (1.18) refuses the `options` startup parameter: such a worker connects
+        # to PostgreSQL itself.
+        host, port = pooler.postgresql_address()
     url = f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
     if options:
         flags = "%20".join(f"-c%20{name}%3D{value}" for name, value in options.items())

@@ -29,6 +29,7 @@ from django.db import connection, connections, transaction
 from customers.models import Customer
 from inventory.models import StockLevel
 from orders.models import Order
+from tests import pooler
 from tests.campaigns.workers import wait_until
 from tests.orders.conftest import customer, shop  # noqa: F401 (fixtures)
 
@@ -267,11 +268,18 @@ def test_while_postgresql_is_down_every_answer_is_503_and_a_retried_order_is_pla
 
 
 def _terminate_other_backends():
+    terminate = (
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    if pooler.is_running():
+        # Behind the test's PgBouncer (OMNI_PGBOUNCER=1) the worker's backend is an idle
+        # server connection of the pooler, which this connection's next statement may
+        # borrow: ask PostgreSQL itself, from a connection of its own.
+        with pooler.postgresql_itself() as direct:
+            return direct.execute(terminate).fetchone()[0]
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
+        cursor.execute(terminate)
         return cursor.fetchone()[0]
 
 
