@@ -638,12 +638,10 @@ class ReservationSubjects:
     sync_channel_ids: frozenset
 
 
-_VARIANT_FIELD = Reservation._meta.get_field("variant")
-_PRODUCT_FIELD = _VARIANT_FIELD.related_model._meta.get_field("product")
+_VARIANT_MODEL = Reservation._meta.get_field("variant").related_model
 _CHANNEL_MODEL = Reservation._meta.get_field("channel").related_model
 _SUBJECT_COLUMNS = (
-    _Columns(_VARIANT_FIELD.related_model, "v"),
-    _Columns(_PRODUCT_FIELD.related_model, "p"),
+    _Columns(_VARIANT_MODEL, "v"),
     _Columns(_CHANNEL_MODEL, "c"),
     _Columns(Location, "l"),
     _Columns(Location, "pl"),
@@ -653,15 +651,13 @@ _SUBJECT_COLUMNS = (
 _SUBJECTS_SQL = """SELECT {columns}, sync.channel_id
 FROM (SELECT 1 AS one) request
 LEFT JOIN {variants} v ON v.sku = %s
-LEFT JOIN {products} p ON p.id = v.product_id
 LEFT JOIN {channels} c ON c.code = %s
 LEFT JOIN inventory_location l ON l.code = %s AND l.is_active
 LEFT JOIN inventory_location pl ON pl.code = %s AND pl.is_active
 LEFT JOIN ({sync_links}) ON sync.location_id = COALESCE(%s, l.id, %s, pl.id)
 """.format(
     columns=", ".join(columns.sql for columns in _SUBJECT_COLUMNS),
-    variants=_VARIANT_FIELD.related_model._meta.db_table,
-    products=_PRODUCT_FIELD.related_model._meta.db_table,
+    variants=_VARIANT_MODEL._meta.db_table,
     channels=_CHANNEL_MODEL._meta.db_table,
     sync_links=SYNC_LINKS_SQL,
 )
@@ -670,12 +666,12 @@ LEFT JOIN ({sync_links}) ON sync.location_id = COALESCE(%s, l.id, %s, pl.id)
 def reservation_subjects(
     *, sku=None, variant=None, channel=None, location=None, pickup=None
 ) -> ReservationSubjects:
-    """The variant (by `sku`, with its product, unless `variant` is given), the channel and
-    the active location and pickup location (each given itself or by its code), and the
-    channels pushing stock that count the location (else the pickup location): what every
-    reservation reads before it holds units, in one statement instead of four ORM queries
-    (the hot path of a flash sale, issue 21). Found as `variant_by_sku`, `channel_for` and
-    `active_location` find them."""
+    """The variant (by `sku`, unless `variant` is given), the channel, the active location
+    and pickup location (each given itself or by its code), and the channels pushing stock
+    that count the location (else the pickup location): what every reservation reads before
+    it holds units, in one statement instead of four ORM queries (the hot path of a flash
+    sale, issue 21). Found as `variant_by_sku`, `channel_for` and `active_location` find
+    them; the variant's product is not read (nothing in a reservation needs it)."""
     given_location = location if isinstance(location, Location) else None
     given_pickup = pickup if isinstance(pickup, Location) else None
     given_channel = channel if isinstance(channel, _CHANNEL_MODEL) else None
@@ -689,6 +685,8 @@ def reservation_subjects(
         given_location.pk if given_location else None,
         given_pickup.pk if given_pickup else None,
     ]
+    if all(param is None for param in params):  # all given as themselves, no location
+        return ReservationSubjects(variant, given_channel, None, None, frozenset())
     with connection.cursor() as cursor:
         cursor.execute(_SUBJECTS_SQL, params)
         rows = cursor.fetchall()
@@ -696,9 +694,7 @@ def reservation_subjects(
     for columns in _SUBJECT_COLUMNS:
         found.append(columns.build(first[start : start + len(columns)]))
         start += len(columns)
-    found_variant, product, found_channel, found_location, found_pickup = found
-    if found_variant is not None:
-        _PRODUCT_FIELD.set_cached_value(found_variant, product)
+    found_variant, found_channel, found_location, found_pickup = found
     return ReservationSubjects(
         variant=variant if variant is not None else found_variant,
         channel=given_channel or found_channel,

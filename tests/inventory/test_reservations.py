@@ -183,7 +183,7 @@ def test_a_reservation_by_sku_and_codes_takes_five_statements(
     with django_assert_max_num_queries(5):
         held = reserve(sku=variant.sku, quantity=1, location=store.code, channel="web")
     assert (held.variant, held.location, held.channel) == (variant, store, channels["web"])
-    assert held.variant.product == variant.product and level(variant, store).reserved == 1
+    assert level(variant, store).reserved == 1
     # A channel that pushes stock and counts the store: its pending mark is one more.
     ChannelStockRuleFactory(channel=channels["web"], sync_enabled=True)
     with django_assert_max_num_queries(6):
