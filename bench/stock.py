@@ -329,6 +329,46 @@ def _raw_statements(connection, hot, store):
     return update.as_string(), [hot.pk, store.pk], insert.as_string(), values
 
 
+def _one_process_costs(connection, hot, store, statements, conninfo, repeat=300):
+    """What one reservation costs the client with nothing else running, reserve() and the
+    raw pair each: the Python the service adds shows here before any contention does."""
+    import psycopg
+
+    from inventory.models import Reservation, StockLevel
+    from inventory.services import reserve
+
+    def per_call(call):
+        for _ in range(repeat // 10):
+            call()
+        wall, cpu = time.perf_counter(), time.process_time()
+        for _ in range(repeat):
+            call()
+        return (
+            (time.perf_counter() - wall) / repeat * 1000,
+            (time.process_time() - cpu) / repeat * 1000,
+        )
+
+    service = per_call(
+        lambda: reserve(sku=hot.sku, quantity=1, location=store.code, channel="web", reference="x")
+    )
+    update, update_params, insert, insert_params = statements
+    with psycopg.connect(**conninfo) as conn:
+
+        def raw():
+            with conn.transaction(), conn.cursor() as cursor:
+                cursor.execute(update, update_params)
+                cursor.execute(insert, insert_params)
+
+        floor = per_call(raw)
+    Reservation.objects.filter(variant=hot, location=store).delete()
+    StockLevel.objects.filter(variant=hot, location=store).update(reserved=0)
+    print(
+        f"     one process alone, per reservation: reserve() {service[0]:.2f} ms "
+        f"({service[1]:.2f} ms of it the client's CPU), raw pair {floor[0]:.2f} ms "
+        f"({floor[1]:.2f} ms client CPU)"
+    )
+
+
 def reservations(connection, variants, locations, processes, seconds):
     """Reservations per second on one hot SKU from `processes` separate processes (as web
     workers are), through the service and raw, then oversell on scarce stock."""
@@ -358,6 +398,7 @@ def reservations(connection, variants, locations, processes, seconds):
         }.items()
         if value
     }
+    _one_process_costs(connection, hot, store, statements, conninfo)
     # spawn: each worker is a fresh interpreter, as a web worker is; nothing is shared
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
