@@ -3,7 +3,9 @@
 on one hot SKU from 16 separate processes (as web workers are: each its own interpreter,
 `django.setup()` and connection) calling `inventory.services.reserve`, against the same
 guarded UPDATE + reservation INSERT sent raw from as many psycopg processes in the same run;
-then a short phase on scarce stock counts oversold units (must be 0).
+then a short phase on scarce stock counts oversold units (must be 0). Before the race, one
+reservation's cost in one process alone (reserve() and the raw pair: wall time and the
+client's CPU) shows what the service adds per call before contention multiplies it.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/omni_bench .venv/bin/python bench/stock.py
         [--processes 16] [--seconds 5] [--hot-only]
