@@ -22,6 +22,7 @@ from campaigns.services.abtest import two_proportion_z_test
 from campaigns.services.defaults import install_defaults
 from campaigns.services.journeys import advance_due_runs, start_runs
 from campaigns.services.launch import message_key
+from campaigns.services.recommendations import refresh_product_pairs
 from campaigns.services.segments import segment_queryset
 from core.demo import register_stage
 from core.models import Channel
@@ -143,3 +144,10 @@ def seed_campaigns(ctx):
             break
     advance_due_runs(limit=ctx.scale(20))
     ctx.created("journey runs", started)
+
+
+@register_stage("campaigns.recommendations", order=75, label="Recommendations")
+def seed_recommendations(ctx):
+    """The product pairs behind recommendations, from the demo's timelines (what the beat
+    does hourly), so Sara's recommendations have something to show at once."""
+    ctx.created("product pairs", refresh_product_pairs())

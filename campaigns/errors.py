@@ -33,3 +33,10 @@ class CouponInvalid(DomainError):
 class InvalidSignature(DomainError):
     code = "invalid_link"
     status_code = 400
+
+
+class InvalidRecommendationRequest(DomainError):
+    """A recommendation asked for an unknown channel, context or number of products."""
+
+    code = "invalid"
+    status_code = 400

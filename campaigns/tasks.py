@@ -11,7 +11,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init
 from django.db import DatabaseError, InterfaceError
 
-from campaigns.services import abtest, delivery, launch, links
+from campaigns.services import abtest, delivery, launch, links, recommendations
 from campaigns.services.journeys import run_journeys
 from campaigns.services.tracking import poll_conversions
 
@@ -74,3 +74,16 @@ def advance_journeys():
 @shared_task(name="campaigns.track_conversions")
 def track_conversions():
     return poll_conversions()
+
+
+@shared_task(name="campaigns.refresh_product_pairs")
+def refresh_product_pairs():
+    """Beat, hourly: rewrite the product pair scores behind recommendations."""
+    return recommendations.refresh_product_pairs()
+
+
+@shared_task(name="campaigns.refresh_recommendations_after_purchases")
+def refresh_recommendations_after_purchases():
+    """Beat, every few minutes: rewrite the pair scores when orders were completed since the
+    last run (only committed orders reach the timeline's cursor)."""
+    return recommendations.refresh_after_purchases()

@@ -378,7 +378,12 @@ TASK_QUEUES = {
 TASK_WORKLOADS = {
     "sending": ["campaigns.send_chunk", "support.send_outbound_message"],
     "stock": ["inventory.push_stock", "inventory.push_stock_changes"],
-    "ingest": ["customers.refresh_rollups", "catalog.run_import"],
+    "ingest": [
+        "customers.refresh_rollups",
+        "catalog.run_import",
+        "campaigns.refresh_product_pairs",
+        "campaigns.refresh_recommendations_after_purchases",
+    ],
     "default": [
         "campaigns.advance_journeys",
         "campaigns.dispatch",
@@ -488,6 +493,15 @@ CELERY_BEAT_SCHEDULE = {
     "customers.refresh_rollups": {"task": "customers.refresh_rollups", "schedule": 300.0},
     "campaigns.advance_journeys": {"task": "campaigns.advance_journeys", "schedule": 60.0},
     "campaigns.track_conversions": {"task": "campaigns.track_conversions", "schedule": 300.0},
+    # The product pairs behind recommendations: hourly, and after new orders (their cursor).
+    "campaigns.refresh_product_pairs": {
+        "task": "campaigns.refresh_product_pairs",
+        "schedule": 3600.0,
+    },
+    "campaigns.refresh_recommendations_after_purchases": {
+        "task": "campaigns.refresh_recommendations_after_purchases",
+        "schedule": 300.0,
+    },
     # Delivery receipts of SMS gateways that only answer when asked (Kavenegar).
     "core.poll_sms_receipts": {"task": "core.poll_sms_receipts", "schedule": 300.0},
     # Imports whose publish was lost (broker down) or whose worker died.

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from campaigns.api import views
+from campaigns.api import recommendations, views
 
 urlpatterns = [
     path("campaigns/segments", views.SegmentList.as_view(), name="api-segments"),
@@ -52,4 +52,10 @@ urlpatterns = [
     path("campaigns/coupons/validate", views.CouponValidate.as_view(), name="api-coupon-validate"),
     path("campaigns/journeys", views.JourneyList.as_view(), name="api-journeys"),
     path("campaigns/attribution", views.Attribution.as_view(), name="api-attribution"),
+    # Under the customer, as the POS and the shop ask for it; campaigns owns the method.
+    path(
+        "customers/<uuid:public_id>/recommendations",
+        recommendations.RecommendationsView.as_view(),
+        name="api-customer-recommendations",
+    ),
 ]

@@ -25,6 +25,7 @@ from campaigns.models.messages import (
     Unsubscribe,
     new_token,
 )
+from campaigns.models.recommendations import ProductPairScore
 from campaigns.models.segments import (
     MessageTemplate,
     MessageTemplateTranslation,
@@ -50,6 +51,7 @@ __all__ = [
     "MessageStatus",
     "MessageTemplate",
     "MessageTemplateTranslation",
+    "ProductPairScore",
     "Redemption",
     "RunStatus",
     "Segment",

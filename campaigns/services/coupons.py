@@ -94,6 +94,13 @@ def discount_for(pool: CouponPool, subtotal: Decimal) -> Decimal:
     return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
+def describe_discount(pool: CouponPool) -> str:
+    """What a pool's codes give, as shown to her: "10%" or "5 USD"."""
+    if pool.discount_kind == DiscountKind.PERCENTAGE:
+        return f"{pool.discount_value.normalize():f}%"
+    return f"{pool.discount_value.normalize():f} {pool.currency}".strip()
+
+
 def _live_redemptions(code_or_pool_filter):
     return Redemption.objects.filter(code_or_pool_filter, released_at__isnull=True)
 

@@ -30,10 +30,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from campaigns.errors import InvalidTemplate
+from campaigns.services.coupons import describe_discount
 from campaigns.services.links import site_url
+from campaigns.services.recommendations import recommendation_values
 from catalog.selectors import product_cards
 from core import l10n
 from customers.selectors import latest_event_of, newest_identity_value, skus_viewed_not_bought
+from orders.services.common import reference_channel
 
 RECOMMENDED_PRODUCTS = 3
 # Keys of a message's context that journeys fill from the event that started the run.
@@ -82,6 +85,17 @@ PRODUCT = Allowed(
         "url": Allowed(gettext_lazy("Its page on the shop (from the feeds' product URL).")),
     },
 )
+RECOMMENDATION = Allowed(
+    keys={
+        "sku": Allowed(gettext_lazy("The SKU in stock for her, her usual size first.")),
+        "name": Allowed(gettext_lazy("Its title, in her language when translated.")),
+        "size": Allowed(gettext_lazy("Its size.")),
+        "colour": Allowed(gettext_lazy("Its colour.")),
+        "price": Allowed(gettext_lazy("Its price on the web shop.")),
+        "currency": Allowed(gettext_lazy("The price's currency.")),
+        "reason": Allowed(gettext_lazy("bought_together or viewed_together.")),
+    },
+)
 
 
 ALLOWED_VARIABLES: dict[str, Allowed] = {
@@ -124,6 +138,13 @@ ALLOWED_VARIABLES: dict[str, Allowed] = {
     "recommended_products": Allowed(
         gettext_lazy("Up to 3 products she looked at recently and did not buy."),
         items=PRODUCT,
+    ),
+    "recommendations": Allowed(
+        gettext_lazy(
+            "Up to 3 products for her (bought or viewed with hers by others, in stock on the "
+            "web shop, her size first): the same list as the recommendations API."
+        ),
+        items=RECOMMENDATION,
     ),
     "unsubscribe_url": Allowed(gettext_lazy("Her one-click unsubscribe link.")),
     "trigger": Allowed(
@@ -381,11 +402,7 @@ def coupon_values(code) -> dict | None:
     pool = code.pool
     return {
         "code": code.code,
-        "discount": (
-            f"{pool.discount_value.normalize():f}%"
-            if pool.discount_kind == "percentage"
-            else f"{pool.discount_value.normalize():f} {pool.currency}".strip()
-        ),
+        "discount": describe_discount(pool),
         "valid_until": pool.valid_until,
         "minimum_spend": pool.minimum_spend,
     }
@@ -418,6 +435,11 @@ def recommended_products_values(customer_id, language) -> list[dict]:
     return product_cards(skus, language=language)[:RECOMMENDED_PRODUCTS]
 
 
+def recommendations_values(customer) -> list[dict]:
+    """The recommendations API's list for her on the web shop (messages are read there)."""
+    return recommendation_values(customer, channel=reference_channel())
+
+
 def message_context(customer, *, coupon=None, unsubscribe_link="", journey_data=None) -> dict:
     """Everything a template may read for this customer, as plain values (see
     ALLOWED_VARIABLES). `journey_data` gives trigger, cart and order; other keys are
@@ -431,6 +453,7 @@ def message_context(customer, *, coupon=None, unsubscribe_link="", journey_data=
         "coupon": coupon_values(coupon),
         "last_order": cache(lambda: last_order_values(customer_id)),
         "recommended_products": cache(lambda: recommended_products_values(customer_id, language)),
+        "recommendations": cache(lambda: recommendations_values(customer)),
         "unsubscribe_url": unsubscribe_link or site_url("/"),
     }
     for name in JOURNEY_DATA:
@@ -499,6 +522,17 @@ def sample_context() -> dict:
                 "sku": "ARIA-RUN-WHT-38",
                 "name": "Aria Runner",
                 "url": "https://shop.example.com/p/aria-runner",
+            }
+        ],
+        "recommendations": [
+            {
+                "sku": "ARIA-RUN-WHT-38",
+                "name": "Aria Runner",
+                "size": "38",
+                "colour": _("White"),
+                "price": "89.00",
+                "currency": "USD",
+                "reason": "bought_together",
             }
         ],
         "unsubscribe_url": site_url("/"),
