@@ -61,6 +61,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.db.models.fields.json import KT
@@ -71,7 +72,7 @@ from campaigns.errors import InvalidRecommendationRequest
 from campaigns.models import CodeKind, CouponCode, EventCursor, ProductPairScore
 from campaigns.services.coupons import check_code, describe_discount, discount_for
 from campaigns.services.cursors import read_after
-from catalog.selectors import listed_variant_listings, translated, variants_with_skus
+from catalog.selectors import listed_variant_listings, product_cards, variants_with_skus
 from core.selectors import channel_for
 from customers.selectors import events_after, events_named, events_of_customers
 from inventory.selectors import available_to_promise
@@ -139,7 +140,7 @@ class Interest:
         return BOUGHT_WEIGHT * self.bought + self.viewed
 
 
-def _everyone_interests(since, now) -> dict[int, dict[int, Interest]]:
+def everyone_interests(since, now) -> dict[int, dict[int, Interest]]:
     """{customer id: {product id: Interest}} over everyone's signals since `since`."""
     rows: list[tuple[int, object, str, float]] = []  # customer, when, sku, (bought 0/1)
     for name, weight in (("product_viewed", VIEW_WEIGHT), ("product_added_to_cart", CART_WEIGHT)):
@@ -203,30 +204,42 @@ def pair_scores(interests) -> dict[int, dict[int, list[float]]]:
     return pairs
 
 
-def refresh_product_pairs(*, now=None) -> int:
-    """Rewrite ProductPairScore from everyone's signals of the last WINDOW_DAYS days (steps 1
-    and 2 of the method), keeping the TOP_PAIRS strongest partners of each product, in one
-    transaction: a reader sees the old table or the new one. Returns the rows written."""
-    now = now or timezone.now()
-    interests = _everyone_interests(now - timedelta(days=WINDOW_DAYS), now)
-    rows = []
-    for product, partners in pair_scores(interests).items():
+def top_partners(pairs):
+    """(product, other, score, bought_together, viewed_together) for the TOP_PAIRS strongest
+    partners of each product of `pair_scores` (ties: lower product id): the table's rows."""
+    for product, partners in pairs.items():
         ranked = heapq.nlargest(
             TOP_PAIRS,
             partners.items(),
             key=lambda item: (BOUGHT_WEIGHT * item[1][0] + item[1][1], -item[0]),
         )
         for other, (bought, viewed) in ranked:
-            rows.append(
-                ProductPairScore(
-                    product_id=product,
-                    other_id=other,
-                    score=round(BOUGHT_WEIGHT * bought + viewed, 6),
-                    bought_together=round(bought, 6),
-                    viewed_together=round(viewed, 6),
-                    refreshed_at=now,
-                )
+            yield (
+                product,
+                other,
+                round(BOUGHT_WEIGHT * bought + viewed, 6),
+                round(bought, 6),
+                round(viewed, 6),
             )
+
+
+def refresh_product_pairs(*, now=None) -> int:
+    """Rewrite ProductPairScore from everyone's signals of the last WINDOW_DAYS days (steps 1
+    and 2 of the method), keeping the TOP_PAIRS strongest partners of each product, in one
+    transaction: a reader sees the old table or the new one. Returns the rows written."""
+    now = now or timezone.now()
+    interests = everyone_interests(now - timedelta(days=WINDOW_DAYS), now)
+    rows = [
+        ProductPairScore(
+            product_id=product,
+            other_id=other,
+            score=score,
+            bought_together=bought,
+            viewed_together=viewed,
+            refreshed_at=now,
+        )
+        for product, other, score, bought, viewed in top_partners(pair_scores(interests))
+    ]
     with transaction.atomic():
         ProductPairScore.objects.all().delete()
         ProductPairScore.objects.bulk_create(rows, batch_size=5000)
@@ -435,14 +448,21 @@ def _context_products(context: Context, customer) -> set[int]:
     return set()
 
 
-def _candidates(seeds: dict[int, float]) -> tuple[dict[int, float], dict[int, tuple]]:
+def stored_pairs(seeds) -> list[tuple[int, int, float, float]]:
+    """(product, other, score, bought_together) of the seeds' partners, from the table."""
+    return list(
+        ProductPairScore.objects.filter(product_id__in=list(seeds)).values_list(
+            "product_id", "other_id", "score", "bought_together"
+        )
+    )
+
+
+def _candidates(seeds: dict[int, float], pairs=stored_pairs) -> tuple[dict, dict]:
     """r(b) for every partner b of the seeds, and per b the (seed, bought_together) that
     gave it most (step 3). One query."""
     scores: dict[int, float] = defaultdict(float)
     best: dict[int, tuple[float, int, float]] = {}
-    for product, other, score, bought in ProductPairScore.objects.filter(
-        product_id__in=list(seeds)
-    ).values_list("product_id", "other_id", "score", "bought_together"):
+    for product, other, score, bought in pairs(seeds):
         given = seeds[product] * score
         scores[other] += given
         if other not in best or given > best[other][0]:
@@ -451,11 +471,13 @@ def _candidates(seeds: dict[int, float]) -> tuple[dict[int, float], dict[int, tu
 
 
 def recommendations_for(
-    customer, *, channel, context="home", limit=DEFAULT_LIMIT, now=None
+    customer, *, channel, context="home", limit=DEFAULT_LIMIT, now=None, pairs=stored_pairs
 ) -> dict:
     """Products for her on `channel` (a Channel or its code) in `context` (see parse_context)
     and her best offer, as plain values, by the method of this module. Raises
-    InvalidRecommendationRequest naming `channel`, `context` or `limit`."""
+    InvalidRecommendationRequest naming `channel`, `context` or `limit`. `pairs` reads the
+    partners of the seeds (the table; bench/recommendations.py passes pairs computed on the
+    spot, to compare)."""
     now = now or timezone.now()
     if not channel:
         raise InvalidRecommendationRequest(
@@ -475,7 +497,7 @@ def recommendations_for(
     for product in in_context:
         seeds[product] = seeds.get(product, 0.0) + CONTEXT_WEIGHT
     seeds = dict(heapq.nlargest(SEEDS, seeds.items(), key=lambda item: (item[1], -item[0])))
-    scores, best = _candidates(seeds) if seeds else ({}, {})
+    scores, best = _candidates(seeds, pairs) if seeds else ({}, {})
     excluded = history.kept_products | in_context
     ranked = sorted(
         (product for product in scores if product not in excluded),
@@ -520,44 +542,58 @@ def _seed_skus(history: History, seeds, context: Context) -> dict[int, str]:
 def _available(products, channel, history: History, language) -> dict[int, dict]:
     """{product id: plain values} of the products listed where `channel` sells with at least
     one variant in stock there that she may be offered; sizes her usual one first (step 4).
-    Three queries: listings, translations, stock."""
+    Two queries (listings, stock); product_cards' three more when her language needs the
+    translated names."""
     if not products:
         return {}
     selling = stock_channel(channel)
+    # Plain rows, no model instances: this is most of a request's time otherwise.
     listings = list(
         listed_variant_listings(selling)
         .filter(variant__product_id__in=products)
         .exclude(variant_id__in=history.refused_variants)
-        .prefetch_related("variant__product__translations")
+        .select_related(None)
+        .values_list(
+            "variant_id",
+            "variant__product_id",
+            "variant__product__name",
+            "variant__sku",
+            "variant__size",
+            "variant__colour",
+            "price",
+            "price_currency",
+        )
     )
-    units = available_to_promise([row.variant_id for row in listings], selling)
+    units = available_to_promise([row[0] for row in listings], selling)
     found: dict[int, dict] = {}
-    for row in listings:
-        if units.get(row.variant_id, 0) <= 0:
+    for variant_id, product_id, name, sku, size, colour, price, currency in listings:
+        if units.get(variant_id, 0) <= 0:
             continue
-        variant = row.variant
-        entry = found.get(variant.product_id)
+        entry = found.get(product_id)
         if entry is None:
-            name, _description = translated(variant.product, language)
-            entry = found[variant.product_id] = {
-                "product_id": variant.product_id,
+            entry = found[product_id] = {
+                "product_id": product_id,
                 "name": name,
                 "sku": "",
                 "size": "",
                 "colour": "",
-                "price": f"{row.price.amount:.2f}",
-                "currency": str(row.price.currency),
+                "price": f"{price:.2f}",
+                "currency": str(currency),
                 "sizes": [],
             }
         entry["sizes"].append(
             {
-                "sku": variant.sku,
-                "size": variant.size,
-                "colour": variant.colour,
-                "price": f"{row.price.amount:.2f}",
-                "available": units[row.variant_id],
+                "sku": sku,
+                "size": size,
+                "colour": colour,
+                "price": f"{price:.2f}",
+                "available": units[variant_id],
             }
         )
+    if found and (language or "").split("-")[0] not in ("", settings.LANGUAGE_CODE):
+        first_skus = {entry["sizes"][0]["sku"]: entry for entry in found.values()}
+        for card in product_cards(list(first_skus), language=language):
+            first_skus[card["sku"]]["name"] = card["name"]
     for entry in found.values():
         entry["sizes"].sort(key=lambda size: size["size"] != history.usual_size)
         first = entry["sizes"][0]
