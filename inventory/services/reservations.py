@@ -71,8 +71,8 @@ def reserve(
     location's stock with a transfer to the store. Raises UnknownSku, UnknownLocation,
     UnknownChannel, InvalidMovement (quantity, expiry) or InsufficientStock (409)."""
     # The variant, channel and locations, and the channels to push the new figure to, in
-    # one statement before the transaction (its reads are the same inside it: each
-    # statement reads what is committed when it starts).
+    # one statement before the transaction: at READ COMMITTED it reads what it would read
+    # inside it (each statement sees what is committed when it starts).
     found = reservation_subjects(
         sku=sku, variant=variant, channel=channel, location=location, pickup=pickup_location
     )
