@@ -144,10 +144,6 @@ def seed_campaigns(ctx):
             break
     advance_due_runs(limit=ctx.scale(20))
     ctx.created("journey runs", started)
-
-
-@register_stage("campaigns.recommendations", order=75, label="Recommendations")
-def seed_recommendations(ctx):
-    """The product pairs behind recommendations, from the demo's timelines (what the beat
-    does hourly), so Sara's recommendations have something to show at once."""
+    # The product pairs behind recommendations, from the demo's timelines and orders (what
+    # the beat does hourly), so Sara's recommendations have something to show at once.
     ctx.created("product pairs", refresh_product_pairs())

@@ -558,6 +558,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Two choice sets named `reason`: a stock movement's keeps the name partners' generated
+    # clients know (ReasonEnum); why a product is recommended gets its own.
+    "ENUM_NAME_OVERRIDES": {
+        "ReasonEnum": "inventory.choices.MovementReason",
+        "RecommendationReasonEnum": ["bought_together", "viewed_together"],
+    },
     # Swagger UI assets are served from our own static files, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

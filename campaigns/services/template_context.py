@@ -93,7 +93,9 @@ RECOMMENDATION = Allowed(
         "colour": Allowed(gettext_lazy("Its colour.")),
         "price": Allowed(gettext_lazy("Its price on the web shop.")),
         "currency": Allowed(gettext_lazy("The price's currency.")),
-        "reason": Allowed(gettext_lazy("bought_together or viewed_together.")),
+        "reason": Allowed(
+            gettext_lazy("Why it is suggested: bought, or viewed, together with something of hers.")
+        ),
     },
 )
 

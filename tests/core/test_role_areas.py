@@ -311,6 +311,9 @@ AREAS = {
     "api-report-campaigns": api("campaigns", get=CAMPAIGNS_READ),
     "api-customer": api("customers", get="customers.view_customer", kwargs=CUSTOMER),
     "api-customer-timeline": api("customers", get="customers.view_customer", kwargs=CUSTOMER),
+    "api-customer-recommendations": api(
+        "customers", get="customers.view_customer", kwargs=CUSTOMER, query="channel=web"
+    ),
     "api-customer-consents": api(
         "customers",
         get="customers.view_customer",
