@@ -509,7 +509,9 @@ def archive_partitions(
         if part.month is None or add_months(part.month, 1) > before:
             continue
         if dry_run:
-            done.append((part.name, part.rows, None))
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT count(*) FROM {_q(part.name)}")
+                done.append((part.name, cursor.fetchone()[0], None))
             continue
         done.append(_archive_one(spec, part, to))
     return done

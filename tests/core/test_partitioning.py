@@ -10,6 +10,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import IntegrityError, connection, transaction
 
 from catalog.factories import ProductVariantFactory
@@ -240,3 +241,13 @@ def test_the_command_shows_each_table():
     for table in partitioning.TABLES:
         assert f"{table}: " in text
     assert "retention 25 months" in text and "retention for ever" in text
+
+
+def test_the_command_names_a_bad_month_and_counts_rows_in_a_dry_run(tmp_path):
+    with pytest.raises(CommandError, match="expected a month as YYYY-MM"):
+        call_command("partitions", "archive", "--before", "2025-x", stdout=StringIO())
+    OutboxEvent.objects.create(topic="x", payload={}, created_at=_months_back(6))
+    out = StringIO()
+    call_command("partitions", "archive", "--table", "core_outboxevent", "--dry-run", stdout=out)
+    assert f"would archive core_outboxevent_p{_months_back(6):%Y_%m} (1 row)" in out.getvalue()
+    assert OutboxEvent.objects.count() == 1

@@ -6,6 +6,7 @@ manage.py partitions archive --dry-run    # what the retention policy would arch
 manage.py partitions archive [--table customers_event] [--before 2024-12] [--to DIR]
 """
 
+import argparse
 import datetime as dt
 from pathlib import Path
 
@@ -19,7 +20,7 @@ def _month(text: str) -> dt.date:
     try:
         return dt.datetime.strptime(text, "%Y-%m").date()
     except ValueError as error:
-        raise CommandError(f"--before: expected a month as YYYY-MM, got {text!r}.") from error
+        raise argparse.ArgumentTypeError(f"expected a month as YYYY-MM, got {text!r}") from error
 
 
 class Command(BaseCommand):
@@ -68,8 +69,11 @@ class Command(BaseCommand):
             size = sum(p.size_bytes for p in parts) / 1024 / 1024
             default = next((p for p in parts if p.month is None), None)
             caught = max(default.rows, 0) if default else 0
+            # The planner's figures: a month never analysed (new, or autovacuum off) counts 0.
+            unknown = sum(1 for p in parts if p.rows < 0)
+            note = f" ({unknown} partitions not analysed yet)" if unknown else ""
             self.stdout.write(
-                f"{name}: {len(months)} months ({span}), ~{rows} rows, {size:.1f} MB, "
+                f"{name}: {len(months)} months ({span}), ~{rows} rows{note}, {size:.1f} MB, "
                 f"~{caught} rows in DEFAULT, retention {kept}"
             )
 
@@ -86,6 +90,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"{name}: nothing older than the cutoff.")
             for partition, rows, path in done:
                 if dry_run:
-                    self.stdout.write(f"{name}: would archive {partition} (~{rows} rows)")
+                    noun = "row" if rows == 1 else "rows"
+                    self.stdout.write(f"{name}: would archive {partition} ({rows} {noun})")
                 else:
-                    self.stdout.write(f"{name}: archived {partition}, {rows} rows -> {path}")
+                    noun = "row" if rows == 1 else "rows"
+                    self.stdout.write(f"{name}: archived {partition}, {rows} {noun} -> {path}")
