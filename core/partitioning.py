@@ -135,11 +135,10 @@ def is_partitioned(table: str, using=None) -> bool:
 # --- converting a plain table (a migration) -------------------------------------------------
 
 
-def convert(spec: PartitionedTable, cursor, *, now: dt.datetime | None = None) -> None:
-    """Turn the plain table `spec.table` into a partitioned one, keeping its rows, columns,
-    defaults, checks, foreign keys and (non-unique) indexes under their names. Partitions are
-    made for every month holding rows, the last 12 months and PARTITION_MONTHS_AHEAD ahead."""
-    table, old = spec.table, spec.table + "_unpartitioned"
+def _indexes_and_constraints(cursor, table: str):
+    """`table`'s index definitions [(name, CREATE INDEX ...)], its primary key, unique and
+    foreign key constraints [(name, kind, definition)], and those constraints' names (their
+    indexes are made with the constraint, not from the index list)."""
     cursor.execute(
         "SELECT indexname, indexdef FROM pg_indexes "
         "WHERE tablename = %s AND schemaname = current_schema()",
@@ -152,7 +151,15 @@ def convert(spec: PartitionedTable, cursor, *, now: dt.datetime | None = None) -
         [table],
     )
     constraints = cursor.fetchall()
-    constraint_names = {name for name, _kind, _definition in constraints}
+    return indexes, constraints, {name for name, _kind, _definition in constraints}
+
+
+def convert(spec: PartitionedTable, cursor, *, now: dt.datetime | None = None) -> None:
+    """Turn the plain table `spec.table` into a partitioned one, keeping its rows, columns,
+    defaults, checks, foreign keys and (non-unique) indexes under their names. Partitions are
+    made for every month holding rows, the last 12 months and PARTITION_MONTHS_AHEAD ahead."""
+    table, old = spec.table, spec.table + "_unpartitioned"
+    indexes, constraints, constraint_names = _indexes_and_constraints(cursor, table)
     cursor.execute(f"LOCK TABLE {_q(table)} IN ACCESS EXCLUSIVE MODE")
     cursor.execute(f"ALTER TABLE {_q(table)} RENAME TO {_q(old)}")
     cursor.execute(
@@ -312,19 +319,7 @@ def unconvert(spec: PartitionedTable, cursor) -> None:
     """The reverse of `convert` (a migration run backwards): one plain table again, with the
     unique constraint restored. Indexes and foreign keys keep their names."""
     table, parted = spec.table, spec.table + "_partitioned"
-    cursor.execute(
-        "SELECT indexname, indexdef FROM pg_indexes "
-        "WHERE tablename = %s AND schemaname = current_schema()",
-        [table],
-    )
-    indexes = cursor.fetchall()
-    cursor.execute(
-        "SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint "
-        "WHERE conrelid = %s::regclass AND contype IN ('f', 'p')",
-        [table],
-    )
-    constraints = cursor.fetchall()
-    constraint_names = {name for name, _kind, _definition in constraints}
+    indexes, constraints, constraint_names = _indexes_and_constraints(cursor, table)
     cursor.execute(f"ALTER TABLE {_q(table)} RENAME TO {_q(parted)}")
     cursor.execute(
         f"CREATE TABLE {_q(table)} (LIKE {_q(parted)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
