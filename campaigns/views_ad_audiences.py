@@ -1,0 +1,57 @@
+"""Staff pages of a segment's ad audiences: their last sync and errors, "sync now", and the
+hashed audience as a CSV (hashes only) for a manual upload to an ad platform."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.db.models import Count
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from campaigns.models import AdAudience, AdAudienceSync, Segment
+from campaigns.services import ad_audiences
+from core.exports import csv_lines
+
+RECENT_SYNCS = 5
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("campaigns.view_adaudience", raise_exception=True)
+def segment_ad_audiences(request, pk):
+    segment = get_object_or_404(Segment, pk=pk)
+    if request.method == "POST":
+        if not request.user.has_perm("campaigns.change_adaudience"):
+            return HttpResponse(status=403)
+        audience = get_object_or_404(
+            AdAudience, pk=request.POST.get("audience") or 0, segment=segment
+        )
+        ad_audiences.request_sync(audience.pk, reason="staff")
+        messages.success(request, _("The sync was asked for; its result shows below."))
+        return redirect("campaigns:segment-ad-audiences", pk=segment.pk)
+    audiences = list(
+        AdAudience.objects.filter(segment=segment)
+        .annotate(member_count=Count("members"))
+        .order_by("platform", "id")
+    )
+    for audience in audiences:
+        audience.recent_syncs = list(
+            AdAudienceSync.objects.filter(audience=audience)[:RECENT_SYNCS]
+        )
+    return render(
+        request,
+        "campaigns/segment_ad_audiences.html",
+        {"segment": segment, "audiences": audiences},
+    )
+
+
+@permission_required("campaigns.view_adaudience", raise_exception=True)
+def hashed_audience_csv(request, pk):
+    segment = get_object_or_404(Segment, pk=pk)
+    response = StreamingHttpResponse(
+        csv_lines(ad_audiences.hashed_audience_rows(segment)),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="segment-{segment.pk}-hashed.csv"'
+    response["Cache-Control"] = "no-store"
+    return response
