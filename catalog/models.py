@@ -164,6 +164,11 @@ class Product(models.Model):
         _("condition"), max_length=12, choices=Condition.choices, default=Condition.NEW
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # Customers' approved reviews, kept by catalog.services.ratings (support sends them).
+    rating_average = models.DecimalField(
+        _("average rating"), max_digits=3, decimal_places=2, null=True, blank=True, editable=False
+    )
+    rating_count = models.PositiveIntegerField(_("ratings"), default=0, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
 

@@ -15,11 +15,14 @@ from support.models import (
     CsatResponse,
     Holiday,
     Message,
+    Review,
+    ReviewStatus,
     SlaPolicy,
     Tag,
     Team,
     TeamMembership,
 )
+from support.services.reviews import moderate_review
 
 
 class TeamMembershipInline(admin.TabularInline):
@@ -169,3 +172,51 @@ class AgentNotificationAdmin(admin.ModelAdmin):
     list_display = ["user", "kind", "conversation", "created_at", "read_at"]
     list_filter = ["kind"]
     raw_id_fields = ["conversation", "message"]
+
+
+@admin.register(Review)
+class ReviewAdmin(admin.ModelAdmin):
+    """Reviews are written by customers and moderated here or on the moderation page
+    (/support/reviews/); both go through the service, so the product's rating follows."""
+
+    list_display = ["sku", "product_name", "order_number", "rating", "status", "created_at"]
+    list_filter = ["status", "rating"]
+    search_fields = ["sku", "order_number", "product_name", "text"]
+    raw_id_fields = ["customer", "conversation"]
+    actions = ["approve", "reject"]
+    readonly_fields = [
+        "customer",
+        "order_number",
+        "sku",
+        "product_id",
+        "product_name",
+        "rating",
+        "text",
+        "photo",
+        "language",
+        "status",
+        "moderated_by",
+        "moderated_at",
+        "conversation",
+        "created_at",
+        "updated_at",
+    ]
+    exclude = ["photo_content_type"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a deleted review would leave the product's rating counting it
+
+    def _moderate(self, request, queryset, status):
+        for review in queryset:
+            moderate_review(review, status, by=request.user)
+
+    @admin.action(description=gettext_lazy("Approve the selected reviews"), permissions=["change"])
+    def approve(self, request, queryset):
+        self._moderate(request, queryset, ReviewStatus.APPROVED)
+
+    @admin.action(description=gettext_lazy("Reject the selected reviews"), permissions=["change"])
+    def reject(self, request, queryset):
+        self._moderate(request, queryset, ReviewStatus.REJECTED)

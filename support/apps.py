@@ -18,11 +18,15 @@ class SupportConfig(AppConfig):
         from support import demo_data, privacy, selectors  # noqa: F401 (registers demo stages)
 
         register_customer_link("support.Conversation", "customer")
+        register_customer_link("support.Review", "customer")
         register_privacy_handler(
             "support",
             export=privacy.export_of,
             erase=privacy.erase_of,
             traces=privacy.addresses_of,
+        )
+        register_privacy_handler(
+            "support_reviews", export=privacy.export_reviews_of, erase=privacy.erase_reviews_of
         )
         register_customer_panel(
             "support",
@@ -40,6 +44,13 @@ class SupportConfig(AppConfig):
             "support:reports",
             perm="support.view_conversation",
             order=41,
+        )
+        register_nav_item(
+            "support_reviews",
+            _("Product reviews"),
+            "support:reviews",
+            perm="support.view_review",
+            order=42,
         )
         register_dashboard_panel(
             "support.inbox",

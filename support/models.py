@@ -606,3 +606,77 @@ class AgentNotification(models.Model):
 
     def __str__(self):
         return f"{self.user}: {self.get_kind_display()}"
+
+
+class ReviewStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for moderation")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class Review(models.Model):
+    """A customer's review of one product of one of her orders, written on the signed review
+    page (support.views_reviews). One per customer, order and SKU: a second visit edits it and
+    sends it back to moderation. Only approved reviews count in the product's rating
+    (catalog.services.ratings) and reach the API and the Google product reviews feed. A low
+    rating opens one conversation (`conversation`)."""
+
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        related_name="reviews",
+    )
+    order_number = models.CharField(_("order"), max_length=50)
+    sku = models.CharField(_("SKU"), max_length=64)
+    # catalog's product id, kept so ratings are counted per product without reading catalog.
+    product_id = models.PositiveBigIntegerField(_("product id"), db_index=True)
+    product_name = models.CharField(_("product"), max_length=255, blank=True)
+    rating = models.PositiveSmallIntegerField(_("rating (1-5)"))
+    text = models.TextField(_("text"), blank=True)
+    photo = models.CharField(_("photo"), max_length=255, blank=True)
+    photo_content_type = models.CharField(_("photo type"), max_length=30, blank=True)
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.PENDING
+    )
+    moderated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("moderated by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    moderated_at = models.DateTimeField(_("moderated"), null=True, blank=True)
+    conversation = models.OneToOneField(
+        Conversation,
+        verbose_name=_("conversation"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="review",
+    )
+    created_at = models.DateTimeField(_("written"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("review")
+        verbose_name_plural = _("reviews")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "order_number", "sku"], name="support_review_once_per_line"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(rating__gte=1, rating__lte=5),
+                name="support_review_rating_1_5",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="support_review_status_idx"),
+            models.Index(fields=["order_number"], name="support_review_order_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.sku}: {self.rating}/5"

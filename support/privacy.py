@@ -5,7 +5,7 @@ for reports)."""
 from django.db import transaction
 
 from support import widget
-from support.models import AgentNotification, Conversation, CsatResponse, Message
+from support.models import AgentNotification, Conversation, CsatResponse, Message, Review
 
 
 def export_of(customer) -> list[dict]:
@@ -73,3 +73,28 @@ def erase_of(customer) -> None:
         last_error="",
     )
     conversations.update(subject="[erased]")
+
+
+def export_reviews_of(customer) -> list[dict]:
+    return [
+        {
+            "id": review.pk,
+            "order": review.order_number,
+            "sku": review.sku,
+            "rating": review.rating,
+            "text": review.text,
+            "status": review.status,
+            "created_at": review.created_at.isoformat(),
+        }
+        for review in Review.objects.filter(customer=customer).order_by("created_at", "id")
+    ]
+
+
+def erase_reviews_of(customer) -> None:
+    """Her reviews keep their stars (the products' ratings count them) and lose her words
+    and photos."""
+    reviews = Review.objects.filter(customer=customer)
+    photos = list(reviews.exclude(photo="").values_list("photo", flat=True))
+    if photos:
+        transaction.on_commit(lambda: widget.delete_stored(photos), robust=True)
+    reviews.update(text="", photo="", photo_content_type="")

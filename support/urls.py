@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from support import views, views_live, views_widget
+from support import views, views_live, views_reviews, views_widget
 
 app_name = "support"
 urlpatterns = [
@@ -28,6 +28,11 @@ urlpatterns = [
     path("widget/chat.js", views_widget.script, name="widget-script"),
     path("widget/chat.css", views_widget.stylesheet, name="widget-stylesheet"),
     path("widget/demo", views_widget.demo_shop, name="widget-demo"),
+    # Product reviews: the customer's page behind the signed link (public), staff moderation.
+    path("reviews/", views_reviews.moderation, name="reviews"),
+    path("reviews/<int:pk>/moderate", views_reviews.moderate, name="review-moderate"),
+    path("reviews/<int:pk>/photo", views_reviews.photo, name="review-photo"),
+    path("reviews/r/<str:token>/", views_reviews.review_form, name="review-form"),
     path(
         "messages/<int:pk>/files/<int:index>",
         views_widget.attachment,

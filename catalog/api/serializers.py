@@ -100,6 +100,16 @@ class MediaSerializer(serializers.Serializer):
     variant_id = serializers.IntegerField(allow_null=True)
 
 
+class RatingSerializer(serializers.Serializer):
+    """Customers' approved reviews of the product: the average of 1-5 stars (null without
+    any) and how many."""
+
+    average = serializers.DecimalField(
+        source="rating_average", max_digits=3, decimal_places=2, allow_null=True
+    )
+    count = serializers.IntegerField(source="rating_count")
+
+
 class ProductSerializer(serializers.ModelSerializer):
     brand = serializers.CharField(source="brand.name", allow_null=True, default=None)
     category = serializers.CharField(source="category.slug", allow_null=True, default=None)
@@ -109,6 +119,7 @@ class ProductSerializer(serializers.ModelSerializer):
     media = MediaSerializer(many=True)
     listings = ProductListingSerializer(many=True)
     variants = VariantSerializer(many=True)
+    rating = RatingSerializer(source="*", read_only=True)
 
     class Meta:
         model = Product
@@ -123,6 +134,7 @@ class ProductSerializer(serializers.ModelSerializer):
             "category_path",
             "condition",
             "is_active",
+            "rating",
             "attributes",
             "media",
             "listings",

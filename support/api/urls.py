@@ -3,7 +3,7 @@
 from django.urls import path
 
 from support import views_widget
-from support.api import views
+from support.api import reviews, views
 
 urlpatterns = [
     path("inbound/<slug:kind>", views.InboundWebhookView.as_view(), name="api-support-inbound"),
@@ -58,4 +58,15 @@ urlpatterns = [
         name="api-webchat-events",
     ),
     path("support/contacts", views.ContactLogView.as_view(), name="api-support-contacts"),
+    # Reviews: support owns them; a product's list sits under catalog's product path.
+    path(
+        "products/<int:pk>/reviews",
+        reviews.ProductReviewListView.as_view(),
+        name="api-product-reviews",
+    ),
+    path(
+        "reviews/<slug:code>/google.xml",
+        reviews.GoogleReviewsFeedView.as_view(),
+        name="api-reviews-google-feed",
+    ),
 ]
