@@ -102,7 +102,16 @@ class CustomerAdmin(admin.ModelAdmin):
         "erased_at",
         "is_anonymous",
     ]
-    fields = ["first_name", "last_name", "locale", "preferred_channel", "traits", *readonly_fields]
+    fields = [
+        "first_name",
+        "last_name",
+        "locale",
+        "preferred_channel",
+        "traits",
+        "latitude",
+        "longitude",
+        *readonly_fields,
+    ]
     inlines = [IdentityInline, ConsentInline]
     actions = ["export_selected", "erase_selected"]
     list_per_page = 50

@@ -57,6 +57,7 @@ OWN_EVENTS = {
     "replacement_created": _("Replacement sent"),
     "cart_converted": _("Cart bought"),
     "cart_abandoned": _("Cart abandoned"),
+    "size_back_in_store": _("Her size back in her store"),
     "message_received": _("Message received"),
     "message_sent": _("Message sent"),
     "message_delivered": _("Message delivered"),

@@ -8,6 +8,7 @@ external ids); an event's message id is unique, which is what makes partner retr
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -60,6 +61,22 @@ class Customer(models.Model):
     )
     channels_used = models.JSONField(_("channels used"), default=list, blank=True)
     events_count = models.PositiveIntegerField(_("events"), default=0)
+    # Where she lives (or the point she chose), for "within N km of a store" segments: set by
+    # the identify traits `latitude`/`longitude` or in the admin. Her home store's place is
+    # not her place, so nothing fills these from orders.
+    latitude = models.FloatField(
+        _("latitude"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+        help_text=_("Where she lives, in degrees; used by distance-to-store segments."),
+    )
+    longitude = models.FloatField(
+        _("longitude"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+    )
 
     merged_into = models.ForeignKey(
         "self",
@@ -78,7 +95,15 @@ class Customer(models.Model):
         ordering = ["-id"]
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
-        indexes = [models.Index(fields=["last_name", "first_name"], name="customer_name_idx")]
+        indexes = [
+            models.Index(fields=["last_name", "first_name"], name="customer_name_idx"),
+            # Only the few profiles with a place: the box of a distance-to-store segment.
+            models.Index(
+                fields=["latitude", "longitude"],
+                name="customer_place_idx",
+                condition=models.Q(latitude__isnull=False),
+            ),
+        ]
 
     def __str__(self):
         return self.display_name

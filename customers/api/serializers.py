@@ -61,6 +61,8 @@ class CustomerSerializer(StrictModelSerializer):
             "locale",
             "preferred_channel",
             "traits",
+            "latitude",
+            "longitude",
             "is_anonymous",
             "identities",
             "created_at",
@@ -148,7 +150,10 @@ class _ItemBase(StrictSerializer):
 class IdentifyRequestSerializer(_ItemBase):
     traits = serializers.DictField(
         required=False,
-        help_text="first_name, last_name, locale, preferred_channel, and any custom traits.",
+        help_text=(
+            "first_name, last_name, locale, preferred_channel, latitude and longitude (where "
+            "she lives, in degrees), and any custom traits."
+        ),
     )
 
 

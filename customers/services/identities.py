@@ -12,6 +12,8 @@ from customers.models import Identity
 from customers.normalise import IdentityKey, normalise_identity
 
 PROFILE_TRAITS = {"first_name": 100, "last_name": 100, "locale": 20, "preferred_channel": 20}
+# Where she lives, in degrees (name -> largest absolute value): profile fields, not traits.
+GEO_TRAITS = {"latitude": 90, "longitude": 180}
 MAX_EXTRA_TRAITS = 50
 
 
@@ -72,6 +74,21 @@ def clean_traits(traits: Mapping | None) -> dict:
         raise InvalidIdentity("Traits are an object.", fields={"traits": ["Must be an object."]})
     cleaned = {}
     for name, value in traits.items():
+        if name in GEO_TRAITS:
+            if value is None:
+                continue
+            limit = GEO_TRAITS[name]
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not -limit <= value <= limit
+            ):
+                raise InvalidIdentity(
+                    f"Invalid trait {name}.",
+                    fields={f"traits.{name}": [f"A number of degrees from -{limit} to {limit}."]},
+                )
+            cleaned[name] = float(value)
+            continue
         if name in PROFILE_TRAITS:
             if value is None:
                 continue
@@ -93,7 +110,7 @@ def clean_traits(traits: Mapping | None) -> dict:
                     },
                 )
         cleaned[name] = value
-    if len(cleaned) > MAX_EXTRA_TRAITS + len(PROFILE_TRAITS):
+    if len(cleaned) > MAX_EXTRA_TRAITS + len(PROFILE_TRAITS) + len(GEO_TRAITS):
         raise InvalidIdentity("Too many traits.", fields={"traits": ["At most 50 custom traits."]})
     return cleaned
 
@@ -105,6 +122,11 @@ def apply_traits(customer, traits: dict) -> set[str]:
         return changed
     extra = dict(customer.traits or {})
     for name, value in traits.items():
+        if name in GEO_TRAITS:
+            if getattr(customer, name) != value:
+                setattr(customer, name, value)
+                changed.add(name)
+            continue
         if name in PROFILE_TRAITS:
             if value and getattr(customer, name) != value:
                 setattr(customer, name, value)

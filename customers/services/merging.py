@@ -24,6 +24,7 @@ from customers.models import (
 from customers.services.figures import FIGURE_FIELDS
 
 PROFILE_FIELDS = ("first_name", "last_name", "locale", "preferred_channel")
+GEO_FIELDS = ("latitude", "longitude")  # where she lives: kept as a pair
 
 
 def in_survival_order(customers) -> list[Customer]:
@@ -92,7 +93,7 @@ def merge_customers(
 
 # What a merge changes on the survivor: saved by merge_locked, or by a caller that saves the
 # survivor itself afterwards (identity resolution, which also applies the request's traits).
-SURVIVOR_FIELDS = (*PROFILE_FIELDS, "traits", "is_anonymous", *FIGURE_FIELDS)
+SURVIVOR_FIELDS = (*PROFILE_FIELDS, *GEO_FIELDS, "traits", "is_anonymous", *FIGURE_FIELDS)
 
 
 def merge_locked(
@@ -132,6 +133,8 @@ def merge_locked(
         if not getattr(survivor, name) and getattr(loser, name):
             setattr(survivor, name, getattr(loser, name))
     survivor.traits = {**(loser.traits or {}), **(survivor.traits or {})}
+    if survivor.latitude is None and loser.latitude is not None:
+        survivor.latitude, survivor.longitude = loser.latitude, loser.longitude
     survivor.is_anonymous = survivor.is_anonymous and loser.is_anonymous
     add_figures(survivor, loser)
     if save_survivor:

@@ -62,6 +62,8 @@ def export_customer(customer: Customer, *, requested_by=None, source: str = "") 
                 "locale": customer.locale,
                 "preferred_channel": customer.preferred_channel,
                 "traits": customer.traits,
+                "latitude": customer.latitude,
+                "longitude": customer.longitude,
                 "is_anonymous": customer.is_anonymous,
                 "created_at": _iso(customer.created_at),
                 "first_seen_at": _iso(customer.first_seen_at),
@@ -219,6 +221,8 @@ def erase_customer(customer: Customer, *, requested_by=None, source: str = "") -
             locale="",
             preferred_channel="",
             traits={},
+            latitude=None,
+            longitude=None,
             is_anonymous=True,
         )
         LogEntry.objects.filter(
