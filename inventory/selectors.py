@@ -145,6 +145,17 @@ def levels_for(variant, *, location_ids=None):
     return qs
 
 
+def available_at(variant_id: int, location_id: int) -> int:
+    """Units of a variant on hand and not reserved at one location (0 when it keeps none):
+    what a store can hand over the counter now."""
+    level = (
+        StockLevel.objects.filter(variant_id=variant_id, location_id=location_id)
+        .values_list("on_hand", "reserved")
+        .first()
+    )
+    return max(level[0] - level[1], 0) if level else 0
+
+
 def stock_by_location(variants: Iterable) -> dict[int, list[StockLevel]]:
     """{variant_id: [StockLevel with .location]} for the product page (one query)."""
     result: dict[int, list[StockLevel]] = {}

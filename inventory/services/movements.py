@@ -24,6 +24,7 @@ from catalog.selectors import variant_ids_by_sku
 from core.models import Channel
 from inventory.models import Location, MovementReason, StockLevel, StockMovement
 from inventory.services import sync
+from inventory.signals import stock_replenished
 
 # Reasons whose quantity has a fixed sign; adjustments go either way, counts are absolute.
 POSITIVE = {MovementReason.RECEIPT, MovementReason.RETURN, MovementReason.TRANSFER_IN}
@@ -294,12 +295,35 @@ def apply_movements(pending: list[_Pending], *, reserved_delta=None) -> None:
             if on_hand_delta.get(pair, 0) or reserved_delta.get(pair, 0)
         }
         _apply_deltas(changes)
+        _tell_replenished(levels, on_hand_delta, reserved_delta)
         for p in fresh:
             if p.result:
                 p.result.status = "applied"
                 p.result.movement_id = p.movement.pk
                 p.result.quantity = p.movement.quantity
         sync.note_stock_changed(pairs)
+
+
+def _tell_replenished(levels, on_hand_delta, reserved_delta) -> None:
+    """Send stock_replenished for the pairs whose available units (on hand - reserved) went
+    from none to some in this batch. Read only when units arrived and someone listens: one
+    query over the rows this transaction already locked."""
+    if not stock_replenished.has_listeners():
+        return
+    grown = {pair: delta for pair, delta in on_hand_delta.items() if delta > 0}
+    if not grown:
+        return
+    replenished = []
+    for variant_id, location_id, on_hand, reserved in StockLevel.objects.filter(
+        pk__in=[levels[pair] for pair in grown]
+    ).values_list("variant_id", "location_id", "on_hand", "reserved"):
+        pair = (variant_id, location_id)
+        after = on_hand - reserved
+        before = after - grown[pair] + reserved_delta.get(pair, 0)
+        if before <= 0 < after:
+            replenished.append(pair)
+    if replenished:
+        stock_replenished.send(sender=StockLevel, pairs=sorted(replenished))
 
 
 def _skip_replays(pending: list[_Pending]) -> list[_Pending]:
