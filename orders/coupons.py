@@ -9,7 +9,9 @@ A handler has three methods:
 
 - ``quote(code, *, customer, channel, subtotal, lines) -> CouponQuote``
   ``customer`` is a customers.Customer (or None for an anonymous cart), ``channel`` a
-  core.Channel, ``subtotal`` a Money, ``lines`` a list of :class:`CouponLine`. Return the
+  core.Channel, ``subtotal`` a Money, ``lines`` a list of :class:`CouponLine`. A handler
+  whose ``quote`` and ``redeem`` also accept ``store`` receives the order's store (an
+  inventory Location, or None for an order that names no store). Return the
   discount (Money, same currency as ``subtotal``, never more than it); raise
   ``orders.errors.CouponRefused("why")`` when the code cannot be used.
 - ``redeem(code, *, customer, channel, order_number, discount)`` is called INSIDE the order
@@ -23,6 +25,7 @@ With no handler registered every code is refused with a clear message.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
@@ -48,15 +51,29 @@ class CouponQuote:
 
 
 _handler = None
+_handler_takes_store = False
 
 
 def register_coupon_handler(handler) -> None:
     """Install the coupon handler (the last registration wins; tests may swap it)."""
-    global _handler
+    global _handler, _handler_takes_store
     for name in ("quote", "redeem", "release"):
         if not callable(getattr(handler, name, None)):
             raise TypeError(f"A coupon handler needs a callable {name}()")
     _handler = handler
+    # Older handlers know no `store`: they keep being called exactly as before.
+    _handler_takes_store = all(
+        _accepts(getattr(handler, name), "store") for name in ("quote", "redeem")
+    )
+
+
+def _accepts(method, name: str) -> bool:
+    parameters = inspect.signature(method).parameters.values()
+    return any(p.name == name or p.kind is p.VAR_KEYWORD for p in parameters)
+
+
+def _store_argument(store) -> dict:
+    return {"store": store} if _handler_takes_store else {}
 
 
 def unregister_coupon_handler() -> None:
@@ -72,8 +89,9 @@ def normalise_code(code: str | None) -> str:
     return (code or "").strip().upper()
 
 
-def quote_coupon(code, *, customer, channel, subtotal: Money, lines) -> CouponQuote:
-    """Ask the handler for a discount; refuse when no handler or a nonsensical answer."""
+def quote_coupon(code, *, customer, channel, subtotal: Money, lines, store=None) -> CouponQuote:
+    """Ask the handler for a discount; refuse when no handler or a nonsensical answer.
+    `store` is the order's store (a Location), if it names one."""
     code = normalise_code(code)
     if not code:
         raise CouponRefused(_("The coupon code is empty."))
@@ -81,7 +99,14 @@ def quote_coupon(code, *, customer, channel, subtotal: Money, lines) -> CouponQu
         raise CouponRefused(
             _("Coupon %(code)s cannot be used: no coupons are set up.") % {"code": code}
         )
-    quote = _handler.quote(code, customer=customer, channel=channel, subtotal=subtotal, lines=lines)
+    quote = _handler.quote(
+        code,
+        customer=customer,
+        channel=channel,
+        subtotal=subtotal,
+        lines=lines,
+        **_store_argument(store),
+    )
     discount = quote.discount
     if discount.currency != subtotal.currency:
         raise CouponRefused(_("Coupon %(code)s is not valid in this currency.") % {"code": code})
@@ -92,13 +117,18 @@ def quote_coupon(code, *, customer, channel, subtotal: Money, lines) -> CouponQu
     return CouponQuote(code=quote.code or code, discount=discount, description=quote.description)
 
 
-def redeem_coupon(code, *, customer, channel, order_number, discount) -> None:
+def redeem_coupon(code, *, customer, channel, order_number, discount, store=None) -> None:
     if _handler is None:
         raise CouponRefused(
             _("Coupon %(code)s cannot be used: no coupons are set up.") % {"code": code}
         )
     _handler.redeem(
-        code, customer=customer, channel=channel, order_number=order_number, discount=discount
+        code,
+        customer=customer,
+        channel=channel,
+        order_number=order_number,
+        discount=discount,
+        **_store_argument(store),
     )
 
 

@@ -173,6 +173,7 @@ def place_order(
             coupon_code,
             customer=customer,
             channel=channel,
+            store=order_store,
             subtotal=subtotal,
             lines=[
                 coupons.CouponLine(
@@ -305,6 +306,7 @@ def _create(
             channel=channel,
             order_number=order.number,
             discount=quote.discount,
+            store=store,
         )
     if kind == OrderKind.SALE:
         common.record(
