@@ -166,4 +166,17 @@ def _describe(node) -> str:
         return _event_words(node)
     if "orders" in node:
         return _order_words(node["orders"])
+    if "home_store" in node:
+        return _("home store is %(store)s") % {"store": _store_words(node["home_store"])}
+    if "near_store" in node:
+        km = node.get("within_km")
+        return _("lives within %(km)s km of %(store)s") % {
+            "km": l10n.format_number(km) if isinstance(km, (int, float)) else km,
+            "store": _store_words(node["near_store"]),
+        }
     return "?"
+
+
+def _store_words(code) -> str:
+    """A store by the code staff typed (this module reads no table)."""
+    return f"«{code}»"

@@ -21,6 +21,7 @@ from campaigns.services.template_context import JOURNEY_DATA
 from campaigns.services.templates import save_template
 from core.api.serializers import StrictModelSerializer, StrictSerializer
 from core.models import Channel, ChannelKind
+from inventory.selectors import active_locations
 
 
 def validate_rules(rules):
@@ -248,6 +249,23 @@ class CampaignResultsSerializer(serializers.Serializer):
 
 class CouponPoolSerializer(StrictModelSerializer):
     issued = serializers.IntegerField(read_only=True, required=False)
+    allowed_channels = serializers.SlugRelatedField(
+        slug_field="code",
+        many=True,
+        required=False,
+        queryset=Channel.objects.all(),
+        help_text="Codes of the channels its codes work in; empty: every channel.",
+    )
+    allowed_stores = serializers.SlugRelatedField(
+        slug_field="code",
+        many=True,
+        required=False,
+        queryset=active_locations(),
+        help_text=(
+            "Codes of the stores its codes work in; empty: every store, and orders that "
+            "name no store."
+        ),
+    )
 
     class Meta:
         model = CouponPool
@@ -266,6 +284,8 @@ class CouponPoolSerializer(StrictModelSerializer):
             "max_uses_per_customer",
             "first_purchase_only",
             "is_active",
+            "allowed_channels",
+            "allowed_stores",
             "issued",
         ]
 

@@ -220,7 +220,11 @@ class CouponPoolList(CampaignsApi, generics.ListCreateAPIView):
     serializer_class = s.CouponPoolSerializer
 
     def get_queryset(self):
-        return CouponPool.objects.annotate(issued=Count("codes")).order_by("name")
+        return (
+            CouponPool.objects.annotate(issued=Count("codes"))
+            .prefetch_related("allowed_channels", "allowed_stores")
+            .order_by("name")
+        )
 
     def perform_create(self, serializer):
         serializer.instance = coupons.create_pool(**serializer.validated_data)
@@ -231,7 +235,9 @@ class CouponPoolDetail(CampaignsApi, generics.RetrieveAPIView):
     serializer_class = s.CouponPoolSerializer
 
     def get_queryset(self):
-        return CouponPool.objects.annotate(issued=Count("codes"))
+        return CouponPool.objects.annotate(issued=Count("codes")).prefetch_related(
+            "allowed_channels", "allowed_stores"
+        )
 
 
 class CouponCodes(CampaignsApi, APIView):

@@ -19,7 +19,8 @@ class DiscountKind(models.TextChoices):
 
 
 class CouponPool(models.Model):
-    """A discount and the codes that give it. Redeemable in every selling channel."""
+    """A discount and the codes that give it. Redeemable in every selling channel and store,
+    unless `allowed_channels` or `allowed_stores` name some: then only there."""
 
     name = models.CharField(_("name"), max_length=200, unique=True)
     code_kind = models.CharField(_("codes"), max_length=10, choices=CodeKind.choices)
@@ -43,6 +44,20 @@ class CouponPool(models.Model):
         _("uses per customer"), null=True, blank=True, default=1, help_text=_("Empty: unlimited.")
     )
     first_purchase_only = models.BooleanField(_("first purchase only"), default=False)
+    allowed_channels = models.ManyToManyField(
+        Channel,
+        verbose_name=_("only in these channels"),
+        blank=True,
+        related_name="+",
+        help_text=_("Empty: every channel."),
+    )
+    allowed_stores = models.ManyToManyField(
+        "inventory.Location",
+        verbose_name=_("only in these stores"),
+        blank=True,
+        related_name="+",
+        help_text=_("Empty: every store, and orders that name no store."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 

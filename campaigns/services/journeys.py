@@ -27,6 +27,7 @@ from campaigns.services.audience import address_for, best_channels, messaging_ch
 from campaigns.services.cursors import read_after
 from campaigns.services.delivery import send_messages
 from campaigns.services.segments import matches
+from campaigns.services.store_local import still_in_stock
 from customers.selectors import (
     events_after,
     identities_after,
@@ -234,6 +235,10 @@ def advance_run(run_id, *, now=None):
                 _finish(run, RunStatus.EXITED, "exit step", now)
                 break
             if step.kind == StepKind.SEND:
+                if not still_in_stock(run):
+                    # "Your size is back": the store sold out again before the send.
+                    _finish(run, RunStatus.EXITED, "sold out at the store again", now)
+                    break
                 message = _message_for(run, step, now)
                 if message is not None and message.status == MessageStatus.QUEUED:
                     to_send.append(message.pk)

@@ -19,6 +19,12 @@ Rules are JSON. A node is one of:
                 "bought_in": ["store"], "never_in": ["online"], "only_in": ["store"],
                 "last_purchase_within_days": 30, "last_purchase_before_days": 90}}
         from `order_completed` events, whatever channel placed the order
+    {"home_store": "teh-tajrish"}
+        her home store is this store (by code): where she has most orders naming a store
+        and store visits, the most recent winning a tie (campaigns.services.store_local)
+    {"near_store": "teh-tajrish", "within_km": 5}
+        she lives within N km of the store: her own latitude/longitude (profile), never her
+        home store's
 
 Channels are channel kinds or codes; "online" means the web shop and the app. Each node
 compiles to EXISTS / correlated sub-queries, so a whole segment is one SELECT, never a loop
@@ -37,6 +43,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from campaigns.errors import InvalidRules
+from campaigns.services.store_local import home_store_is, lives_near, store_named
 from core.models import ChannelKind
 from customers.choices import ConsentPurpose, IdentityKind
 from customers.selectors import (
@@ -232,7 +239,32 @@ def _node(node, path, now) -> Q:
         return _event(node, path, now)
     if "orders" in node:
         return _orders(node["orders"], f"{path}.orders", now)
-    _fail(path, "Unknown rule; use all, any, not, trait, identity, consent, event or orders.")
+    if "home_store" in node:
+        return _home_store(node, path)
+    if "near_store" in node:
+        return _near_store(node, path)
+    _fail(
+        path,
+        "Unknown rule; use all, any, not, trait, identity, consent, event, orders, "
+        "home_store or near_store.",
+    )
+
+
+def _home_store(node, path) -> Q:
+    if len(node) != 1:
+        _fail(f"{path}.{sorted(set(node) - {'home_store'})[0]}", "Unknown key.")
+    return home_store_is(store_named(node["home_store"], f"{path}.home_store", _fail))
+
+
+def _near_store(node, path) -> Q:
+    unknown = set(node) - {"near_store", "within_km"}
+    if unknown:
+        _fail(f"{path}.{sorted(unknown)[0]}", "Unknown key.")
+    location = store_named(node["near_store"], f"{path}.near_store", _fail)
+    km = node.get("within_km")
+    if isinstance(km, bool) or not isinstance(km, (int, float)) or not 0 < km <= 20000:
+        _fail(f"{path}.within_km", "Must be a number of kilometres above 0 (at most 20000).")
+    return lives_near(location, km, f"{path}.near_store", _fail)
 
 
 def _trait(node, path) -> Q:
