@@ -15,6 +15,7 @@ from core.providers import ProviderError
 from customers.normalise import IdentityKey
 from customers.selectors import customer_for_identity, customers_list, timeline_for
 from customers.services import resolve_customer
+from orders.selectors import order_by_number, orders_list
 from support.adapters import ADAPTERS, webchat_message
 from support.factories import (
     BusinessHoursFactory,
@@ -35,11 +36,14 @@ from support.models import (
     Message,
     MessageKind,
     Priority,
+    Review,
+    ReviewStatus,
     Team,
     TeamMembership,
 )
 from support.services import InboundMessage, log_contact, receive_inbound, reply
 from support.services.outbound import failure_text
+from support.services.reviews import moderate_review, submit_review
 from support.services.sla import Calendar, calendar_for, config_changed, policy_for, refresh_due
 
 SARA_EMAIL = "sara@example.com"
@@ -226,6 +230,7 @@ def seed_support(ctx):
     _web_chat(ctx, channels, agents)
     _merged_threads(ctx, channels, agents)
     _window_closed(ctx, channels, agents)
+    _reviews(ctx)
 
 
 def _inbound_secrets(ctx, channels):
@@ -605,3 +610,53 @@ def _window_closed(ctx, channels, agents):
         created_at=timezone.now() - timedelta(hours=2),
     )
     ctx.created("WhatsApp templates", len(templates))
+
+
+# Stars of the demo's reviews, newest orders first; the first two are approved, the low ones
+# open their conversations, the rest wait on the moderation page.
+DEMO_REVIEWS = [
+    (5, "Exactly as pictured, and it arrived a day early."),
+    (4, "Comfortable from the first day; the size runs a little small."),
+    (1, "The sole came off after a week."),
+    (5, "راحت و سبک، برای پیاده‌روی عالی است."),
+    (2, "The colour is not the one on the website."),
+    (3, ""),
+]
+
+
+def _reviews(ctx):
+    """Reviews of recent orders, as customers send them from the review request's link: some
+    approved (the products' ratings), some waiting for moderation, low ones with their
+    conversations. Part of the inbox stage (after the orders), not a stage of its own: one
+    line more of seed_demo's output for six rows is not worth it."""
+    if Review.objects.exists():
+        return
+    numbers = [
+        number
+        for number in orders_list()
+        .filter(customer__isnull=False, customer__is_anonymous=False)
+        .exclude(number=None)
+        .values_list("number", flat=True)[: len(DEMO_REVIEWS) * 3]
+    ]
+    made, seen = 0, set()
+    for number in numbers:
+        if made == len(DEMO_REVIEWS):
+            break
+        order = order_by_number(number)
+        line = order.lines.first() if order is not None else None
+        if line is None or order.customer_id in seen:
+            continue
+        seen.add(order.customer_id)
+        rating, text = DEMO_REVIEWS[made]
+        review, _created = submit_review(
+            customer=order.customer,
+            order=order,
+            sku=line.sku,
+            rating=rating,
+            text=text,
+            language=order.customer.locale[:2] if order.customer.locale else "",
+        )
+        if made < 2:
+            moderate_review(review, ReviewStatus.APPROVED)
+        made += 1
+    ctx.created("product reviews", made)

@@ -92,6 +92,7 @@ class GoogleReviewsFeedView(generics.GenericAPIView):
             return None
 
     @extend_schema(
+        operation_id="reviews_google_feed",
         parameters=[
             OpenApiParameter("code", str, OpenApiParameter.PATH, description="Channel code."),
             OpenApiParameter("token", str, description="The channel's Google feed token."),
