@@ -16,6 +16,7 @@ from campaigns.services.rendering import check_template_source
 from campaigns.services.segments import compile_rules, parse_rules
 from core.forms import LocalisedDateTimeField
 from core.models import Channel, ChannelKind
+from inventory.selectors import active_locations
 
 
 class SegmentForm(forms.ModelForm):
@@ -65,6 +66,8 @@ class RuleForm(forms.Form):
         ("consent", _("Consent")),
         ("identity", _("Has an identity")),
         ("trait", _("Trait")),
+        ("home_store", _("Home store (where she shops most)")),
+        ("near_store", _("Lives near a store")),
     ]
     kind = forms.ChoiceField(label=_("Rule"), choices=RULE_KINDS)
     event = forms.CharField(label=_("Event"), required=False, initial="product_viewed")
@@ -75,6 +78,16 @@ class RuleForm(forms.Form):
     channel_kind = forms.ChoiceField(
         label=_("Channel"), choices=ChannelKind.choices, required=False
     )
+    store = forms.ChoiceField(label=_("Store"), choices=(), required=False)
+    within_km = forms.DecimalField(
+        label=_("Within km"), required=False, min_value=0.1, max_value=20000, initial=5
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["store"].choices = [
+            (location.code, location.display_name) for location in active_locations()
+        ]
 
 
 class TemplatePartsForm(forms.ModelForm):

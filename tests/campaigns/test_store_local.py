@@ -2,15 +2,17 @@
 stores through the real order API, and "your size is back in your store" sent once to the
 right customer."""
 
+import json
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.apps import register_coupon_handler
 from campaigns.factories import CouponPoolFactory
-from campaigns.models import CampaignMessage, HomeStore, JourneyRun
+from campaigns.models import CampaignMessage, HomeStore, JourneyRun, Segment
 from campaigns.services.defaults import install_defaults
 from campaigns.services.journeys import run_journeys
 from campaigns.store_local_tasks import refresh_home_stores, refresh_recent_home_stores
@@ -196,6 +198,35 @@ def test_distance_to_a_store_uses_where_she_lives_set_through_identify(town, api
         format="json",
     )
     assert refused.status_code == 400 and "within_km" in str(refused.json())
+
+
+def test_segment_builder_offers_the_store_rules_and_says_them_in_words(town, client, staff_in_role):
+    channels, _warehouse, tajrish, _vanak, shoes = town
+    receive_stock(shoes["38"], tajrish, 5)
+    sara = CustomerFactory(is_anonymous=False)
+    buy_in_store(sara, channels, tajrish, shoes["38"])
+    refresh_home_stores()
+    client.force_login(staff_in_role("Marketer"))
+    builder = client.get(reverse("campaigns:segment-new")).content.decode()
+    assert 'value="home_store"' in builder and 'value="near_store"' in builder
+    assert '<option value="tajrish">Tajrish store</option>' in builder
+    rules = {"all": [{"home_store": "tajrish"}, {"near_store": "tajrish", "within_km": 3}]}
+    count = client.post(
+        reverse("campaigns:segment-count"), {"rules": json.dumps({"home_store": "tajrish"})}
+    )
+    assert b'data-count="1"' in count.content
+    saved = client.post(
+        reverse("campaigns:segment-new"),
+        {"name": "Tajrish locals", "description": "", "rules": json.dumps(rules)},
+    )
+    assert saved.status_code == 302
+    segment = Segment.objects.get(name="Tajrish locals")
+    page = client.get(reverse("campaigns:segment-edit", args=[segment.pk])).content.decode()
+    assert "home store is «tajrish» and lives within 3 km of «tajrish»" in page
+    unknown = client.post(
+        reverse("campaigns:segment-count"), {"rules": json.dumps({"home_store": "atlantis"})}
+    )
+    assert b"No active store has the code" in unknown.content
 
 
 # --- coupons limited to channels or stores ------------------------------------------------

@@ -21,6 +21,10 @@ document.addEventListener("DOMContentLoaded", function () {
       if (days) rule.orders.within_days = days;
     } else if (kind === "consent") {
       rule = { consent: data.get("channel_kind") || "email", purpose: "marketing" };
+    } else if (kind === "home_store") {
+      rule = { home_store: data.get("store") };
+    } else if (kind === "near_store") {
+      rule = { near_store: data.get("store"), within_km: parseFloat(data.get("within_km")) || 5 };
     } else if (kind === "identity") {
       rule = { identity: data.get("event") || "email" };
     } else {
