@@ -92,6 +92,9 @@ def refresh_home_stores(*, customer_ids=None, now=None) -> int:
         parts.append(f'SELECT "who", "place", 0, "n", "last" FROM ({visits}) AS v')  # noqa: S608
         params.extend(found)
     counted = " UNION ALL ".join(parts)
+    # Only live, known, not erased customers get a home store (an erasure forgets hers).
+    known, found = known_customers().order_by().values("pk").query.sql_with_params()
+    params.extend(found)
     table = connection.ops.quote_name(HomeStore._meta.db_table)
     insert = (
         f"INSERT INTO {table} (customer_id, store_id, purchases, visits, last_at, refreshed_at) "  # noqa: S608
@@ -100,7 +103,7 @@ def refresh_home_stores(*, customer_ids=None, now=None) -> int:
         " MAX(last_at) AS last_at, ROW_NUMBER() OVER (PARTITION BY who"
         "  ORDER BY SUM(purchases) + SUM(visits) DESC, MAX(last_at) DESC, place) AS standing"
         f" FROM ({counted}) AS counted GROUP BY who, place"
-        ") AS ranked WHERE standing = 1"
+        f") AS ranked WHERE standing = 1 AND who IN ({known})"
     )
     with transaction.atomic():
         stale = HomeStore.objects.all()
@@ -127,6 +130,24 @@ def refresh_recent_home_stores(*, limit=5000, now=None) -> int:
 
 def home_store_of(customer) -> HomeStore | None:
     return HomeStore.objects.select_related("store").filter(customer=customer).first()
+
+
+def export_home_store(customer) -> dict | None:
+    """Her home store as her data export shows it."""
+    home = home_store_of(customer)
+    if home is None:
+        return None
+    return {
+        "store": home.store.code,
+        "orders_there": home.purchases,
+        "visits_there": home.visits,
+        "last_there": home.last_at.isoformat() if home.last_at else None,
+    }
+
+
+def erase_home_store(customer) -> None:
+    """An erasure forgets where she shops (her orders' stores stay with the orders)."""
+    HomeStore.objects.filter(customer=customer).delete()
 
 
 def store_named(value, path: str, fail):

@@ -20,6 +20,7 @@ from catalog.factories import ProductFactory, ProductVariantFactory, VariantList
 from core.factories import ChannelFactory
 from customers.factories import ConsentFactory, CustomerFactory, EventFactory, IdentityFactory
 from customers.models import Event
+from customers.services import erase_customer
 from inventory.factories import LocationFactory, WarehouseFactory, receive_stock
 from inventory.models import MovementReason
 from inventory.services.movements import record_movement
@@ -137,6 +138,12 @@ def test_home_store_is_where_she_buys_and_visits_most_the_latest_breaking_a_tie(
     vanak_segment = segment_members(client, {"home_store": "vanak"})
     assert vanak_segment["count"] == 1
     assert "home store is «vanak»" in vanak_segment["compiled_description"]
+
+    # An erasure forgets where she shops, and the next refresh does not learn it again.
+    erase_customer(reza)
+    assert not HomeStore.objects.filter(customer=reza).exists()
+    assert refresh_home_stores() == 1
+    assert not HomeStore.objects.filter(customer=reza).exists()
 
 
 def test_a_new_order_moves_the_home_store_within_a_minute(town):
