@@ -2,9 +2,10 @@
 hashed audience as a CSV (hashes only) for a manual upload to an ad platform."""
 
 from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.db.models import Count
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -16,6 +17,7 @@ from core.exports import csv_lines
 RECENT_SYNCS = 5
 
 
+@staff_member_required
 @require_http_methods(["GET", "POST"])
 @permission_required("campaigns.view_adaudience", raise_exception=True)
 def segment_ad_audiences(request, pk):
@@ -23,9 +25,12 @@ def segment_ad_audiences(request, pk):
     if request.method == "POST":
         if not request.user.has_perm("campaigns.change_adaudience"):
             return HttpResponse(status=403)
-        audience = get_object_or_404(
-            AdAudience, pk=request.POST.get("audience") or 0, segment=segment
+        raw = request.POST.get("audience", "")
+        audience = (
+            AdAudience.objects.filter(pk=raw, segment=segment).first() if raw.isdigit() else None
         )
+        if audience is None:
+            return HttpResponseBadRequest(_("audience: choose one of this segment's audiences."))
         ad_audiences.request_sync(audience.pk, reason="staff")
         messages.success(request, _("The sync was asked for; its result shows below."))
         return redirect("campaigns:segment-ad-audiences", pk=segment.pk)
@@ -45,6 +50,7 @@ def segment_ad_audiences(request, pk):
     )
 
 
+@staff_member_required
 @permission_required("campaigns.view_adaudience", raise_exception=True)
 def hashed_audience_csv(request, pk):
     segment = get_object_or_404(Segment, pk=pk)
