@@ -15,16 +15,20 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from campaigns.ad_audiences_demo import seed_ad_audiences
 from campaigns.factories import SegmentFactory
 from campaigns.models import (
     AdAudience,
     AdAudienceMember,
+    AdAudienceSync,
     AdConversionUpload,
     ConversionStatus,
     SyncStatus,
 )
 from campaigns.services.ad_audiences import sync_audience
+from campaigns.services.defaults import install_defaults
 from catalog.factories import listed_product
+from core.demo import DemoContext
 from core.factories import ChannelFactory
 from core.roles import MARKETER, SUPPORT_AGENT
 from customers.factories import customer_with
@@ -339,3 +343,14 @@ def test_the_hashed_download_holds_hashes_only_and_needs_permission(client, staf
             [sha("=cmd@example.com"), ""],
         ]
     )
+
+
+def test_the_demo_stage_connects_segments_without_calling_anyone(settings):
+    settings.GOOGLE_ADS_API_BASE = settings.META_GRAPH_API_BASE = "http://127.0.0.1:9"
+    install_defaults()
+
+    seed_ad_audiences(DemoContext(quiet=True))
+    seed_ad_audiences(DemoContext(quiet=True))  # a second seed adds nothing
+
+    assert AdAudience.objects.count() == 3
+    assert set(AdAudienceSync.objects.values_list("status", flat=True)) == {SyncStatus.DRY_RUN}
