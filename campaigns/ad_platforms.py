@@ -30,6 +30,7 @@ Errors are `{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}
 parameter or list id, 190 the token, 200/294 permissions) refuse the request.
 """
 
+import hashlib
 import json
 import re
 from datetime import UTC
@@ -38,6 +39,7 @@ from django.conf import settings
 
 from core.providers import ProviderError
 from core.providers import http as provider_http
+from core.services import shared_cache
 
 GOOGLE_RETRY_STATUSES = {
     "RESOURCE_EXHAUSTED",
@@ -78,13 +80,68 @@ def digits(value: str) -> str:
 
 
 def google_missing(customer_id: str) -> list[str]:
-    """The settings Google Ads needs that are empty."""
+    """The settings Google Ads needs that are empty (an access token, or the three settings
+    of the OAuth refresh flow)."""
     needed = {
         "GOOGLE_ADS_DEVELOPER_TOKEN": settings.GOOGLE_ADS_DEVELOPER_TOKEN,
-        "GOOGLE_ADS_ACCESS_TOKEN": settings.GOOGLE_ADS_ACCESS_TOKEN,
         "GOOGLE_ADS_CUSTOMER_ID": customer_id,
     }
+    if not settings.GOOGLE_ADS_ACCESS_TOKEN:
+        needed.update(
+            {
+                "GOOGLE_ADS_CLIENT_ID": settings.GOOGLE_ADS_CLIENT_ID,
+                "GOOGLE_ADS_CLIENT_SECRET": settings.GOOGLE_ADS_CLIENT_SECRET,
+                "GOOGLE_ADS_REFRESH_TOKEN": settings.GOOGLE_ADS_REFRESH_TOKEN,
+            }
+        )
     return [name for name, value in needed.items() if not value]
+
+
+def google_access_token() -> str:
+    """GOOGLE_ADS_ACCESS_TOKEN when set; otherwise one from Google's OAuth 2.0 token endpoint
+    (`grant_type=refresh_token`, answering `{"access_token", "expires_in"}`), cached until a
+    minute before it expires. A refused refresh token is a configuration error."""
+    if settings.GOOGLE_ADS_ACCESS_TOKEN:
+        return settings.GOOGLE_ADS_ACCESS_TOKEN
+    key = (
+        "campaigns:google-ads-token:"
+        + hashlib.sha256(settings.GOOGLE_ADS_REFRESH_TOKEN.encode()).hexdigest()[:16]
+    )
+    token = shared_cache.read(key, use="Google Ads access token")
+    if token:
+        return token
+    answer = provider_http.call(
+        "POST",
+        _base(settings.GOOGLE_ADS_OAUTH_TOKEN_URL),
+        timeout=_timeout(),
+        form={
+            "grant_type": "refresh_token",
+            "client_id": settings.GOOGLE_ADS_CLIENT_ID,
+            "client_secret": settings.GOOGLE_ADS_CLIENT_SECRET,
+            "refresh_token": settings.GOOGLE_ADS_REFRESH_TOKEN,
+        },
+    )
+    body = answer.body if isinstance(answer.body, dict) else {}
+    if answer.status >= 500 or answer.status == 429:
+        raise ProviderError(
+            f"Google OAuth: HTTP {answer.status}", scope=ProviderError.RETRY, code=answer.status
+        )
+    if answer.status != 200 or not body.get("access_token"):
+        # OAuth errors are {"error": "invalid_grant", "error_description": ...}.
+        raise ProviderError(
+            f"Google OAuth: {body.get('error') or answer.status}: "
+            f"{str(body.get('error_description') or '')[:200]}",
+            scope=ProviderError.MESSAGE,
+            code=str(body.get("error") or answer.status),
+        )
+    try:
+        lifetime = int(body.get("expires_in") or 3600)
+    except (TypeError, ValueError):
+        lifetime = 3600
+    shared_cache.write(
+        key, body["access_token"], max(lifetime - 60, 30), use="Google Ads access token"
+    )
+    return body["access_token"]
 
 
 def google_error(answer: provider_http.Answer) -> ProviderError:
@@ -142,7 +199,7 @@ class GoogleAds:
 
     def _headers(self) -> dict:
         headers = {
-            "Authorization": f"Bearer {settings.GOOGLE_ADS_ACCESS_TOKEN}",
+            "Authorization": f"Bearer {google_access_token()}",
             "developer-token": settings.GOOGLE_ADS_DEVELOPER_TOKEN,
         }
         if settings.GOOGLE_ADS_LOGIN_CUSTOMER_ID:

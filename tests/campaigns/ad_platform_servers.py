@@ -1,6 +1,7 @@
 """Small real HTTP servers speaking the ad platforms' documented shapes, on loopback:
 
-- GoogleAdsServer: the Google Ads REST API's OfflineUserDataJobService (`offlineUserDataJobs:
+- GoogleAdsServer: Google's OAuth token endpoint (`POST /token`, the refresh flow), the
+  Google Ads REST API's OfflineUserDataJobService (`offlineUserDataJobs:
   create`, `{job}:addOperations`, `{job}:run`) and `customers/{cid}:uploadClickConversions`.
   It checks the `Authorization: Bearer`, `developer-token` headers, the job type and user
   list, that each operation holds exactly one of create/remove with SHA-256 identifiers,
@@ -127,6 +128,9 @@ class GoogleAdsServer(_Server):
         self, *, token="ya29.test-token", developer_token="dev-token", customer="1234567890"
     ):
         self.token, self.developer_token, self.customer = token, developer_token, customer
+        self.client_id, self.client_secret = "client-1.apps.googleusercontent.com", "secret-1"
+        self.refresh_token = "1//refresh-token"
+        self.token_requests = 0
         self.user_lists = {"5550001"}
         self.jobs = {}
         self.members = {}
@@ -137,6 +141,8 @@ class GoogleAdsServer(_Server):
         super().__init__()
 
     def handle(self, method, path, headers, body):
+        if path == "/token":
+            return self._token(headers, body)
         if headers.get("authorization") != f"Bearer {self.token}":
             return 401, google_error(
                 401,
@@ -166,6 +172,19 @@ class GoogleAdsServer(_Server):
         if rest == ":uploadClickConversions":
             return self._conversions(body)
         return 404, google_error(404, "NOT_FOUND", f"{path} not found")
+
+    def _token(self, headers, body):
+        """Google's OAuth 2.0 token endpoint, the refresh flow: a form, a JSON answer."""
+        if not headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            return 400, {"error": "invalid_request", "error_description": "form expected"}
+        self.token_requests += 1
+        if body.get("grant_type") != "refresh_token" or (
+            body.get("client_id"),
+            body.get("client_secret"),
+            body.get("refresh_token"),
+        ) != (self.client_id, self.client_secret, self.refresh_token):
+            return 400, {"error": "invalid_grant", "error_description": "Bad Request"}
+        return 200, {"access_token": self.token, "expires_in": 3599, "token_type": "Bearer"}
 
     def _invalid(self, message, code):
         return 400, google_error(

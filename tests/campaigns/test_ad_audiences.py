@@ -11,6 +11,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
@@ -354,3 +355,26 @@ def test_the_demo_stage_connects_segments_without_calling_anyone(settings):
 
     assert AdAudience.objects.count() == 3
     assert set(AdAudienceSync.objects.values_list("status", flat=True)) == {SyncStatus.DRY_RUN}
+
+
+def test_without_an_access_token_one_is_fetched_with_the_refresh_token(google, settings):
+    settings.GOOGLE_ADS_ACCESS_TOKEN = ""
+    settings.GOOGLE_ADS_OAUTH_TOKEN_URL = f"{google.url}/token"
+    settings.GOOGLE_ADS_CLIENT_ID = google.client_id
+    settings.GOOGLE_ADS_CLIENT_SECRET = google.client_secret
+    settings.GOOGLE_ADS_REFRESH_TOKEN = google.refresh_token
+    consenting("sara@example.com")
+    audience = audience_for("google_ads", USER_LIST)
+
+    assert sync_audience(audience.pk).status == SyncStatus.SUCCEEDED
+    consenting("kian@example.com")
+    assert sync_audience(audience.pk).status == SyncStatus.SUCCEEDED
+
+    assert google.token_requests == 1  # cached until it is about to expire
+    assert len(google.members[USER_LIST]) == 2
+
+    cache.clear()
+    settings.GOOGLE_ADS_REFRESH_TOKEN = "1//revoked"
+    consenting("leila@example.com")
+    run = sync_audience(audience.pk)
+    assert run.status == SyncStatus.FAILED and "invalid_grant" in run.error
