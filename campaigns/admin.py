@@ -1,9 +1,11 @@
 """Admin registrations for campaigns: every model, with the links and filters marketers use."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from campaigns import models
 from campaigns.forms import TemplatePartsForm
+from campaigns.services import ad_audiences
 
 
 class TranslationInline(admin.StackedInline):
@@ -69,9 +71,36 @@ class CouponPoolAdmin(admin.ModelAdmin):
         "minimum_spend",
         "valid_until",
         "is_active",
+        "where_valid",
     ]
     list_filter = ["code_kind", "discount_kind", "is_active"]
     search_fields = ["name", "prefix"]
+    filter_horizontal = ["allowed_channels", "allowed_stores"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("allowed_channels", "allowed_stores")
+
+    @admin.display(description=_("where valid"))
+    def where_valid(self, pool):
+        places = [str(c.name) for c in pool.allowed_channels.all()]
+        places += [s.display_name for s in pool.allowed_stores.all()]
+        return ", ".join(places) or _("everywhere")
+
+
+@admin.register(models.HomeStore)
+class HomeStoreAdmin(admin.ModelAdmin):
+    """Read only: campaigns.services.store_local works these out from orders and visits."""
+
+    list_display = ["customer", "store", "purchases", "visits", "last_at", "refreshed_at"]
+    list_select_related = ["customer", "store"]
+    list_filter = ["store"]
+    raw_id_fields = ["customer"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(models.CouponCode)
@@ -98,6 +127,60 @@ class RedemptionAdmin(admin.ModelAdmin):
     list_filter = ["channel"]
     search_fields = ["code__code", "order_number"]
     raw_id_fields = ["customer", "code"]
+
+
+@admin.register(models.LoyaltyRule)
+class LoyaltyRuleAdmin(admin.ModelAdmin):
+    list_display = ["name", "channel", "category", "currency", "points_per_unit", "is_active"]
+    list_filter = ["currency", "channel", "is_active"]
+    list_select_related = ["channel", "category"]
+    search_fields = ["name"]
+
+
+@admin.register(models.LoyaltyTier)
+class LoyaltyTierAdmin(admin.ModelAdmin):
+    list_display = ["name", "currency", "minimum_spend", "earn_multiplier"]
+    list_filter = ["currency"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Ledger rows are written by the services only (a spend checks her balance under a
+    lock; an entry is never edited): the admin shows them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(models.LoyaltyEntry)
+class LoyaltyEntryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "customer", "kind", "points", "order_number", "channel"]
+    list_filter = ["kind", "channel"]
+    list_select_related = ["customer", "channel"]
+    search_fields = ["order_number", "source"]
+    raw_id_fields = ["customer"]
+
+
+@admin.register(models.Referral)
+class ReferralAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "referrer", "referee", "code", "status", "order_number"]
+    list_filter = ["status"]
+    list_select_related = ["referrer", "referee"]
+    search_fields = ["code", "order_number"]
+    raw_id_fields = ["referrer", "referee"]
+
+
+@admin.register(models.ReferralCode)
+class ReferralCodeAdmin(ReadOnlyAdmin):
+    list_display = ["code", "customer", "created_at"]
+    list_select_related = ["customer"]
+    search_fields = ["code"]
+    raw_id_fields = ["customer"]
 
 
 @admin.register(models.Campaign)
@@ -186,3 +269,43 @@ class TrackingEventAdmin(admin.ModelAdmin):
 @admin.register(models.EventCursor)
 class EventCursorAdmin(admin.ModelAdmin):
     list_display = ["name", "last_id", "updated_at"]
+
+
+class AdAudienceSyncInline(admin.TabularInline):
+    model = models.AdAudienceSync
+    extra = 0
+    can_delete = False
+    fields = ["started_at", "status", "reason", "added", "removed", "rejected", "error"]
+    readonly_fields = fields
+    ordering = ["-started_at"]
+    max_num = 0
+
+
+@admin.register(models.AdAudience)
+class AdAudienceAdmin(admin.ModelAdmin):
+    """Where a segment goes on an ad platform; the state and the log are read-only."""
+
+    list_display = ["segment", "platform", "external_id", "is_enabled", "last_synced_at"]
+    list_filter = ["platform", "is_enabled"]
+    list_select_related = ["segment"]
+    search_fields = ["segment__name", "external_id"]
+    readonly_fields = ["last_synced_at", "last_error", "last_error_at", "created_at"]
+    inlines = [AdAudienceSyncInline]
+    actions = ["sync_now"]
+
+    @admin.action(description=_("Sync the selected audiences now"), permissions=["change"])
+    def sync_now(self, request, queryset):
+        for audience_id in queryset.values_list("pk", flat=True):
+            ad_audiences.request_sync(audience_id, reason="staff")
+        self.message_user(request, _("The syncs were asked for."))
+
+
+@admin.register(models.AdConversionUpload)
+class AdConversionUploadAdmin(admin.ModelAdmin):
+    list_display = ["order_number", "platform", "status", "purchased_at", "uploaded_at"]
+    list_filter = ["platform", "status"]
+    search_fields = ["order_number"]
+    readonly_fields = [field.name for field in models.AdConversionUpload._meta.fields]
+
+    def has_add_permission(self, request):
+        return False

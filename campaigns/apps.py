@@ -17,7 +17,11 @@ class CampaignsConfig(AppConfig):
         )
 
         from . import (
+            ad_audiences_demo,  # noqa: F401  (registers the ad audiences' seed_demo stage)
+            ad_tasks,  # noqa: F401  (the audiences' sync is enqueued by its name)
             demo_data,  # noqa: F401  (registers the campaigns' seed_demo stages)
+            store_local_demo,  # noqa: F401  (registers the store-local seed_demo stage)
+            store_local_tasks,
             tasks,  # noqa: F401  (the services enqueue send_chunk by its name)
         )
         from .privacy import (
@@ -26,7 +30,7 @@ class CampaignsConfig(AppConfig):
             forget_suppressed_addresses,
             message_addresses_of,
         )
-        from .views import customer_panel_context, dashboard_context
+        from .views import customer_panel_context, dashboard_context, loyalty_panel_context
 
         # A merge re-points these rows from the merged profile to the survivor.
         for model, field in (
@@ -35,6 +39,10 @@ class CampaignsConfig(AppConfig):
             ("campaigns.Redemption", "customer"),
             ("campaigns.JourneyRun", "customer"),
             ("campaigns.Unsubscribe", "customer"),
+            ("campaigns.LoyaltyEntry", "customer"),
+            ("campaigns.ReferralCode", "customer"),
+            ("campaigns.Referral", "referrer"),
+            ("campaigns.Referral", "referee"),
         ):
             register_customer_link(model, field)
         register_privacy_handler(
@@ -51,6 +59,13 @@ class CampaignsConfig(AppConfig):
             perm="campaigns.view_campaignmessage",
             order=40,
         )
+        register_customer_panel(
+            "loyalty",
+            "campaigns/panels/loyalty.html",
+            loyalty_panel_context,
+            perm="campaigns.view_loyaltyentry",
+            order=35,
+        )
         register_nav_item(
             "campaigns", _("Campaigns"), "campaigns:home", perm="campaigns.view_campaign", order=40
         )
@@ -62,8 +77,10 @@ class CampaignsConfig(AppConfig):
             order=40,
         )
         delivery_reported.connect(_on_delivery_report, dispatch_uid="campaigns.delivery_reports")
+        register_ad_audiences()
         register_coupon_handler()
         register_receipt_source(_awaiting_receipt)
+        store_local_tasks.register()
 
 
 def _on_delivery_report(sender, **kwargs):
@@ -76,6 +93,30 @@ def _awaiting_receipt(channel, since):
     from campaigns.services.tracking import awaiting_receipt
 
     return awaiting_receipt(channel, since)
+
+
+def register_ad_audiences():
+    """Audiences on ad platforms follow merges, erasures and withdrawn consent."""
+    from django.db.models.signals import post_save
+
+    from campaigns.services import ad_audiences
+    from customers.links import register_customer_link, register_privacy_handler
+
+    register_customer_link("campaigns.AdAudienceMember", "customer")
+    register_customer_link("campaigns.AdConversionUpload", "customer")
+    register_privacy_handler(
+        "ad_audiences", export=ad_audiences.export_ad_data, erase=ad_audiences.erase_ad_data
+    )
+    post_save.connect(
+        _on_consent_saved, sender="customers.Consent", dispatch_uid="campaigns.ad_audiences"
+    )
+
+
+def _on_consent_saved(sender, instance, created, **kwargs):
+    from campaigns.services.ad_audiences import on_consent_recorded
+
+    if created:
+        on_consent_recorded(instance)
 
 
 def register_coupon_handler():

@@ -8,16 +8,21 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from campaigns.errors import ReferralRefused
 from campaigns.factories import CampaignFactory, MessageTemplateFactory, SegmentFactory
 from campaigns.models import (
     Campaign,
     CampaignMessage,
     CampaignStatus,
     CampaignVariant,
+    LoyaltyRule,
+    LoyaltyTier,
     MessageStatus,
+    Referral,
     SegmentSnapshot,
 )
 from campaigns.segment_words import describe
+from campaigns.services import loyalty
 from campaigns.services.abtest import two_proportion_z_test
 from campaigns.services.defaults import install_defaults
 from campaigns.services.journeys import advance_due_runs, start_runs
@@ -26,7 +31,7 @@ from campaigns.services.recommendations import refresh_product_pairs
 from campaigns.services.segments import segment_queryset
 from core.demo import register_stage
 from core.models import Channel
-from customers.selectors import identity_values_of
+from customers.selectors import customer_by_id, customers_with_one_order, identity_values_of
 
 DEMO_CAMPAIGN = "Spring shoes (A/B)"
 
@@ -147,3 +152,53 @@ def seed_campaigns(ctx):
     # The product pairs behind recommendations, from the demo's timelines and orders (what
     # the beat does hourly), so Sara's recommendations have something to show at once.
     ctx.created("product pairs", refresh_product_pairs())
+    seed_loyalty(ctx)
+
+
+def seed_loyalty(ctx):
+    """Earn rules and tiers, points from the demo's orders (what the beat does every 30 s),
+    Sara's referral code and one friend she brought."""
+    if not LoyaltyRule.objects.exists():
+        store = Channel.objects.filter(code="store").first()
+        LoyaltyRule.objects.bulk_create(
+            [
+                LoyaltyRule(name="1 point per dollar", currency="USD", points_per_unit=1),
+                LoyaltyRule(
+                    name="Double points in the stores",
+                    currency="USD",
+                    points_per_unit=2,
+                    channel=store,
+                ),
+                LoyaltyRule(name="1 point per manat", currency="AZN", points_per_unit=1),
+                LoyaltyRule(
+                    name="1 point per 500,000 rials", currency="IRR", points_per_unit="0.000002"
+                ),
+            ]
+        )
+        LoyaltyTier.objects.bulk_create(
+            [
+                LoyaltyTier(name="Silver", currency="USD", minimum_spend=300, earn_multiplier=1),
+                LoyaltyTier(name="Gold", currency="USD", minimum_spend=1000, earn_multiplier="1.5"),
+            ]
+        )
+    earned = 0
+    for _round in range(200):  # each round reads the next 2,000 order events
+        counts = loyalty.apply_timeline()
+        earned += counts["earned"]
+        if not any(counts.values()):
+            break
+    ctx.created("loyalty points", earned)
+    sara = ctx.shared.get("sara")
+    if sara is None:
+        return
+    code = loyalty.referral_code_for(sara)
+    for customer_id, order_number in customers_with_one_order(exclude=sara.pk, limit=3):
+        if Referral.objects.filter(referee_id=customer_id).exists():
+            continue
+        try:
+            loyalty.apply_referral(
+                customer_by_id(customer_id), code.code, order_number=order_number
+            )
+        except ReferralRefused:
+            continue
+        ctx.created("referrals", loyalty.credit_referral_of(customer_id, order_number))

@@ -40,3 +40,17 @@ class InvalidRecommendationRequest(DomainError):
 
     code = "invalid"
     status_code = 400
+
+
+class LoyaltyRefused(DomainError):
+    """Points that cannot be earned or spent as asked (not enough points, a bad amount)."""
+
+    code = "loyalty_refused"
+    status_code = 400
+
+
+class ReferralRefused(DomainError):
+    """A referral code that cannot be applied: unknown, her own, already referred, fraud."""
+
+    code = "referral_refused"
+    status_code = 400

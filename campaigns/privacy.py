@@ -4,7 +4,10 @@ from campaigns.models import (
     CampaignMessage,
     CouponCode,
     JourneyRun,
+    LoyaltyEntry,
     Redemption,
+    Referral,
+    ReferralCode,
     Suppression,
     TrackingEvent,
     Unsubscribe,
@@ -39,6 +42,24 @@ def export_campaign_data(customer) -> dict:
             {"channel": u.channel_kind, "at": u.created_at.isoformat()}
             for u in Unsubscribe.objects.filter(customer=customer)
         ],
+        "loyalty_points": [
+            {
+                "kind": e.kind,
+                "points": e.points,
+                "order": e.order_number,
+                "note": e.note,
+                "at": e.created_at.isoformat(),
+                "expires_at": e.expires_at.isoformat() if e.expires_at else None,
+            }
+            for e in LoyaltyEntry.objects.filter(customer=customer).order_by("id")
+        ],
+        "referral_codes": list(
+            ReferralCode.objects.filter(customer=customer).values_list("code", flat=True)
+        ),
+        "referrals": [
+            {"code": r.code, "status": r.status, "at": r.created_at.isoformat()}
+            for r in Referral.objects.filter(referee=customer)
+        ],
     }
 
 
@@ -60,6 +81,10 @@ def erase_campaign_data(customer) -> None:
     TrackingEvent.objects.filter(message__in=messages).update(detail={})
     messages.update(to="", context={}, status_reason="")
     JourneyRun.objects.filter(customer=customer).update(context={})
+    # Her points stay as counts (no personal data) without their notes; her referral code
+    # stops working.
+    LoyaltyEntry.objects.filter(customer=customer).exclude(note="").update(note="")
+    ReferralCode.objects.filter(customer=customer).delete()
 
 
 def forget_suppressed_addresses(person) -> None:

@@ -11,7 +11,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init
 from django.db import DatabaseError, InterfaceError
 
-from campaigns.services import abtest, delivery, launch, links, recommendations
+from campaigns.services import abtest, delivery, launch, links, loyalty, recommendations
 from campaigns.services.journeys import run_journeys
 from campaigns.services.tracking import poll_conversions
 
@@ -74,6 +74,19 @@ def advance_journeys():
 @shared_task(name="campaigns.track_conversions")
 def track_conversions():
     return poll_conversions()
+
+
+@shared_task(name="campaigns.apply_loyalty")
+def apply_loyalty():
+    """Beat, every 30 s: points earned and taken back, referrals credited, from the order
+    events every channel records on the timeline."""
+    return loyalty.apply_timeline()
+
+
+@shared_task(name="campaigns.expire_loyalty_points")
+def expire_loyalty_points():
+    """Beat, daily: points past their date that were not used."""
+    return loyalty.expire_points()
 
 
 @shared_task(name="campaigns.refresh_product_pairs")

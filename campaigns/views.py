@@ -31,7 +31,14 @@ from campaigns.models import (
     Segment,
 )
 from campaigns.segment_words import describe
-from campaigns.selectors import coupons_of, messages_of, reports
+from campaigns.selectors import (
+    coupons_of,
+    credited_referrals_of,
+    loyalty_entries_of,
+    loyalty_of,
+    messages_of,
+    reports,
+)
 from campaigns.services import (
     abtest,
     drafts,
@@ -361,3 +368,11 @@ def dashboard_context(request):
 
 def customer_panel_context(request, customer):
     return {"messages": messages_of(customer), "coupons": coupons_of(customer)}
+
+
+def loyalty_panel_context(request, customer):
+    return {
+        "summary": loyalty_of(customer),
+        "entries": list(loyalty_entries_of(customer, limit=10)),
+        "referrals_made": credited_referrals_of(customer),
+    }

@@ -357,3 +357,32 @@ def catalog_counts() -> dict:
         "variants": ProductVariant.objects.count(),
         "listed_products": Product.objects.filter(listings__is_listed=True).distinct().count(),
     }
+
+
+def category_paths_by_sku(skus) -> dict[str, str]:
+    """{sku: the category path ("shoes/running/") of its product, or ""} for these SKUs (one
+    query): what a rule per category (loyalty) matches a sold line against, subtree and all."""
+    return {
+        sku: path or ""
+        for sku, path in variants_with_skus(skus).values_list("sku", "product__category__path")
+    }
+
+
+def products_for_review_feed(skus, feed) -> dict[str, dict]:
+    """{sku: {"name", "url", "gtin", "brand"}} of the variants with these SKUs, for a product
+    reviews feed beside `feed` (a channel's feed: its product URL template makes the link).
+    One query, whatever the number of SKUs."""
+    found = {}
+    for variant in (
+        ProductVariant.objects.select_related("product__brand")
+        .filter(sku__in=[sku for sku in skus if sku])
+        .order_by()
+    ):
+        product = variant.product
+        found[variant.sku] = {
+            "name": product.name,
+            "url": feed.product_link(slug=product.slug, sku=variant.sku, product_id=product.pk),
+            "gtin": variant.barcode or "",
+            "brand": product.brand.name if product.brand_id else "",
+        }
+    return found

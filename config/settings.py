@@ -242,6 +242,32 @@ PHONE_DEFAULT_REGION = env("PHONE_DEFAULT_REGION", default="IR")
 DEFAULT_CURRENCY = env("DEFAULT_CURRENCY", default="USD")
 CURRENCIES = ("IRR", "AZN", "BYN", "AED", "USD", "EUR")
 
+# --- Loyalty and referrals (campaigns.services.loyalty) ---------------------------------------
+# What one point takes off an order, per currency: `POINTS-<n>` as an order's coupon code
+# spends n points. A currency left out cannot be paid with points.
+LOYALTY_POINT_VALUE = env.dict(
+    "LOYALTY_POINT_VALUE",
+    default={
+        "USD": "0.01",
+        "EUR": "0.01",
+        "AED": "0.05",
+        "AZN": "0.02",
+        "BYN": "0.03",
+        "IRR": "5000",
+    },
+)
+# Points expire this many days after the order that earned them (0: never).
+LOYALTY_POINTS_EXPIRE_DAYS = env.int("LOYALTY_POINTS_EXPIRE_DAYS", default=365)
+# What a credited referral gives the customer who brought her and the new customer.
+REFERRAL_REFERRER_POINTS = env.int("REFERRAL_REFERRER_POINTS", default=500)
+REFERRAL_REFEREE_POINTS = env.int("REFERRAL_REFEREE_POINTS", default=250)
+
+# --- Store-local marketing (campaigns.services.store_local) ---------------------------------
+# "Your size is back in your store": a customer hears about one variant at most once in this
+# many days, and a product she only viewed counts when viewed within the last N days.
+STORE_RESTOCK_WINDOW_DAYS = env.int("STORE_RESTOCK_WINDOW_DAYS", default=14)
+STORE_RESTOCK_VIEW_DAYS = env.int("STORE_RESTOCK_VIEW_DAYS", default=90)
+
 # --- Static files -----------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -335,6 +361,30 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = max(API_MAX_BODY_BYTES, 2_621_440)
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 # A cart with no activity for this long is abandoned (cart_abandoned on the timeline).
 CART_ABANDON_AFTER_MINUTES = env.int("CART_ABANDON_AFTER_MINUTES", default=60)
+# Audiences and offline conversions sent to ad platforms (campaigns.services.ad_audiences).
+# The API bases are overridable (tests, proxies); empty credentials: nothing is sent.
+GOOGLE_ADS_API_BASE = env("GOOGLE_ADS_API_BASE", default="https://googleads.googleapis.com")
+GOOGLE_ADS_API_VERSION = env("GOOGLE_ADS_API_VERSION", default="v22")
+GOOGLE_ADS_DEVELOPER_TOKEN = env("GOOGLE_ADS_DEVELOPER_TOKEN", default="")
+# A fixed access token, or (better: they last an hour) the OAuth refresh flow's three.
+GOOGLE_ADS_ACCESS_TOKEN = env("GOOGLE_ADS_ACCESS_TOKEN", default="")
+GOOGLE_ADS_CLIENT_ID = env("GOOGLE_ADS_CLIENT_ID", default="")
+GOOGLE_ADS_CLIENT_SECRET = env("GOOGLE_ADS_CLIENT_SECRET", default="")
+GOOGLE_ADS_REFRESH_TOKEN = env("GOOGLE_ADS_REFRESH_TOKEN", default="")
+GOOGLE_ADS_OAUTH_TOKEN_URL = env(
+    "GOOGLE_ADS_OAUTH_TOKEN_URL", default="https://oauth2.googleapis.com/token"
+)
+GOOGLE_ADS_CUSTOMER_ID = env("GOOGLE_ADS_CUSTOMER_ID", default="")
+GOOGLE_ADS_LOGIN_CUSTOMER_ID = env("GOOGLE_ADS_LOGIN_CUSTOMER_ID", default="")
+GOOGLE_ADS_CONVERSION_ACTION_ID = env("GOOGLE_ADS_CONVERSION_ACTION_ID", default="")
+META_GRAPH_API_BASE = env("META_GRAPH_API_BASE", default="https://graph.facebook.com")
+META_GRAPH_API_VERSION = env("META_GRAPH_API_VERSION", default="v21.0")
+META_ACCESS_TOKEN = env("META_ACCESS_TOKEN", default="")
+META_AD_ACCOUNT_ID = env("META_AD_ACCOUNT_ID", default="")
+META_DATASET_ID = env("META_DATASET_ID", default="")
+AD_PLATFORM_TIMEOUT_SECONDS = env.float("AD_PLATFORM_TIMEOUT_SECONDS", default=30.0)
+AD_CONVERSION_WINDOW_DAYS = env.int("AD_CONVERSION_WINDOW_DAYS", default=30)
+AD_AUDIENCE_SYNC_SECONDS = env.float("AD_AUDIENCE_SYNC_SECONDS", default=6 * 3600.0)
 
 # --- Email ------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email("EMAIL_URL", default="consolemail://")
@@ -383,11 +433,19 @@ TASK_WORKLOADS = {
         "catalog.run_import",
         "campaigns.refresh_product_pairs",
         "campaigns.refresh_recommendations_after_purchases",
+        "campaigns.refresh_home_stores",
+        "campaigns.refresh_recent_home_stores",
     ],
     "default": [
         "campaigns.advance_journeys",
+        "campaigns.apply_loyalty",
         "campaigns.dispatch",
+        "campaigns.expire_loyalty_points",
+        "campaigns.sync_ad_audience",
+        "campaigns.sync_ad_audiences",
+        "campaigns.tell_size_back_in_store",
         "campaigns.track_conversions",
+        "campaigns.upload_ad_conversions",
         "catalog.build_feed",
         "catalog.regenerate_feeds",
         "catalog.start_waiting_imports",
@@ -458,6 +516,12 @@ LIVE_EVENTS_POLL_SECONDS = env.float("LIVE_EVENTS_POLL_SECONDS", default=1.0)
 WEBCHAT_SEND_RATE = env("WEBCHAT_SEND_RATE", default="20/min")
 WEBCHAT_POLL_RATE = env("WEBCHAT_POLL_RATE", default="120/min")
 WEBCHAT_ATTACHMENT_MAX_BYTES = env.int("WEBCHAT_ATTACHMENT_MAX_BYTES", default=5 * 1024 * 1024)
+# Product reviews (support.services.reviews): how long the signed review link in the review
+# request opens the page, the largest photo, and the rating at or below which a review opens
+# a support conversation.
+REVIEW_LINK_MAX_AGE_DAYS = env.int("REVIEW_LINK_MAX_AGE_DAYS", default=60)
+REVIEW_PHOTO_MAX_BYTES = env.int("REVIEW_PHOTO_MAX_BYTES", default=5 * 1024 * 1024)
+REVIEW_LOW_RATING_THRESHOLD = env.int("REVIEW_LOW_RATING_THRESHOLD", default=2)
 # Periodic work. Each app adds its entries here, keyed "<app>.<what>". The sweeps also send
 # the side work whose publish failed while the broker was down: core.deliver_outbox the
 # webhook events, inventory.push_stock_changes the pending stock marks, campaigns.dispatch the
@@ -470,6 +534,12 @@ CELERY_BEAT_SCHEDULE = {
     "catalog.regenerate_feeds": {"task": "catalog.regenerate_feeds", "schedule": 3600.0},
     "core.beat_heartbeat": {"task": "core.beat_heartbeat", "schedule": BEAT_HEARTBEAT_SECONDS},
     "core.deliver_outbox": {"task": "core.deliver_outbox", "schedule": 30.0},
+    # Points earned, taken back and referrals credited from new order events (any channel).
+    "campaigns.apply_loyalty": {"task": "campaigns.apply_loyalty", "schedule": 30.0},
+    "campaigns.expire_loyalty_points": {
+        "task": "campaigns.expire_loyalty_points",
+        "schedule": 86400.0,
+    },
     # Next months' partitions, well before they are needed (core.partitioning).
     "core.ensure_partitions": {"task": "core.ensure_partitions", "schedule": 86400.0},
     "core.purge_idempotency_records": {
@@ -502,10 +572,25 @@ CELERY_BEAT_SCHEDULE = {
         "task": "campaigns.refresh_recommendations_after_purchases",
         "schedule": 300.0,
     },
+    # Home stores: all of them hourly, and those of new orders and visits each minute.
+    "campaigns.refresh_home_stores": {"task": "campaigns.refresh_home_stores", "schedule": 3600.0},
+    "campaigns.refresh_recent_home_stores": {
+        "task": "campaigns.refresh_recent_home_stores",
+        "schedule": 60.0,
+    },
     # Delivery receipts of SMS gateways that only answer when asked (Kavenegar).
     "core.poll_sms_receipts": {"task": "core.poll_sms_receipts", "schedule": 300.0},
     # Imports whose publish was lost (broker down) or whose worker died.
     "catalog.start_waiting_imports": {"task": "catalog.start_waiting_imports", "schedule": 60.0},
+    # Segments to the ad platforms' audiences, and store purchases after an ad click.
+    "campaigns.sync_ad_audiences": {
+        "task": "campaigns.sync_ad_audiences",
+        "schedule": AD_AUDIENCE_SYNC_SECONDS,
+    },
+    "campaigns.upload_ad_conversions": {
+        "task": "campaigns.upload_ad_conversions",
+        "schedule": 3600.0,
+    },
 }
 # A periodic run that waited in the queue longer than its interval is dropped: the next one
 # is already due, so a stalled worker never faces a pile of stale copies.

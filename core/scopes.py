@@ -9,6 +9,7 @@ AREAS = {
     "inventory": _("Stock, movements, reservations and availability"),
     "orders": _("Carts, orders, returns"),
     "campaigns": _("Segments, campaigns, coupons"),
+    "loyalty": _("Loyalty points and referrals"),
     "support": _("Conversations and inbound messages"),
 }
 

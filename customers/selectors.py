@@ -1,5 +1,6 @@
 """Reads of the customer record shared by the API, the staff pages and other apps."""
 
+import math
 import uuid
 from collections import defaultdict
 from datetime import timedelta
@@ -13,16 +14,20 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    FloatField,
     Func,
     IntegerField,
+    Max,
     OuterRef,
     Q,
     Sum,
+    TextField,
     Value,
     When,
 )
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast
+from django.db.models.functions import ASin, Cast, Cos, Least, Power, Radians, Sin, Sqrt
+from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
 from core.l10n import normalise_digits
@@ -560,6 +565,99 @@ def event_total_between(events, *, low=None, high=None) -> Q:
     return Q(pk__in=summed.values("customer"))
 
 
+# --- Store-local marketing: where she lives, which stores she visits, what she looked at ---
+EARTH_RADIUS_KM = 6371.0088
+KM_PER_DEGREE = 111.195  # along a meridian
+STORE_VISITED = "store_visited"
+PRODUCT_VIEWED = "product_viewed"
+
+
+def haversine_km_expression(lat: float, lng: float):
+    """The great-circle distance in km from the customer's own place (her latitude and
+    longitude) to (lat, lng), as a SQL expression: PostgreSQL has the functions, and Django
+    gives them to SQLite."""
+    here_lat, here_lng = Radians(F("latitude")), Radians(F("longitude"))
+    there_lat, there_lng = Value(math.radians(lat)), Value(math.radians(lng))
+    half_chord = Power(Sin((here_lat - there_lat) / 2), 2) + Cos(here_lat) * Value(
+        math.cos(math.radians(lat))
+    ) * Power(Sin((here_lng - there_lng) / 2), 2)
+    # Rounding may push the chord a hair past 1, out of ASIN's domain.
+    return Value(2 * EARTH_RADIUS_KM) * ASin(
+        Sqrt(Least(half_chord, Value(1.0), output_field=FloatField()))
+    )
+
+
+def lives_within_km(lat: float, lng: float, km: float) -> Q:
+    """Customers whose place (latitude, longitude) is within `km` of (lat, lng): a bounding
+    box first (the partial index customer_place_idx serves it), then the exact haversine
+    distance over the rows inside the box. A customer without a place is never within."""
+    lat_span = km / KM_PER_DEGREE
+    box = Q(latitude__gte=lat - lat_span, latitude__lte=lat + lat_span, longitude__isnull=False)
+    shrink = math.cos(math.radians(min(abs(lat) + lat_span, 90.0)))
+    lng_span = km / (KM_PER_DEGREE * shrink) if shrink > 1e-9 else 360.0
+    if lng - lng_span >= -180 and lng + lng_span <= 180:
+        # Near the antimeridian or a pole the box would wrap: the exact distance alone decides.
+        box &= Q(longitude__gte=lng - lng_span, longitude__lte=lng + lng_span)
+    return box & Q(LessThanOrEqual(haversine_km_expression(lat, lng), km))
+
+
+def _property_text(key: str):
+    """An event property as plain text (a number as its digits), compared as text: a bare
+    KT would be compared as JSON."""
+    return Cast(KT(f"properties__{key}"), TextField())
+
+
+def store_visits(store_ids_by_key: dict, *, customer_ids=None):
+    """Per (customer, store): `store_visited` events naming the store in `properties.store_id`
+    (its code or id, the keys of `store_ids_by_key`, whose values are the stores' ids), as
+    rows `who` (customer id), `place` (store id), `n` (visits), `last` (the latest). A
+    query set another app may use as a sub-query."""
+    if not store_ids_by_key:
+        return Event.objects.none().values("customer_id")
+    place = Case(
+        *(When(store_key=str(key), then=Value(pk)) for key, pk in store_ids_by_key.items()),
+        default=None,
+        output_field=IntegerField(),
+    )
+    events = Event.objects.filter(name=STORE_VISITED)
+    if customer_ids is not None:
+        events = events.filter(customer_id__in=list(customer_ids))
+    return (
+        events.annotate(store_key=_property_text("store_id"))
+        .filter(store_key__in=[str(key) for key in store_ids_by_key])
+        .annotate(place_id=place)
+        .order_by()
+        .values(who=F("customer_id"), place=F("place_id"))
+        .annotate(n=Count("id"), last=Max("occurred_at"))
+    )
+
+
+def viewed_any(*, skus=(), product_ids=(), since=None) -> Exists:
+    """The customer viewed one of these SKUs or products (`product_viewed` with `sku` or
+    `product_id`) since `since`: a correlated EXISTS read through her timeline index."""
+    keys = Q(properties__sku__in=list(skus)) if skus else Q(pk__in=[])
+    if product_ids:
+        texts = [str(pk) for pk in product_ids]
+        keys |= Q(viewed_product__in=texts)
+    events = Event.objects.annotate(viewed_product=_property_text("product_id")).filter(
+        keys, name=PRODUCT_VIEWED, customer=OuterRef("pk")
+    )
+    if since is not None:
+        events = events.filter(occurred_at__gte=since)
+    return Exists(events)
+
+
+def had_event_with(name: str, *, since, **properties) -> Exists:
+    """The customer has an event `name` since `since` whose properties hold these values
+    (compared as text): a correlated EXISTS over her timeline."""
+    events = Event.objects.filter(name=name, customer=OuterRef("pk"), occurred_at__gte=since)
+    for key, value in properties.items():
+        events = events.annotate(**{f"_p_{key}": _property_text(key)}).filter(
+            **{f"_p_{key}": str(value)}
+        )
+    return Exists(events)
+
+
 def events_after(last_id: int, names, *, limit: int, not_from: str | None = None) -> list[Event]:
     """Events with these names recorded after id `last_id`, oldest first, with their channel
     (a poller's cursor); `not_from` leaves out those one source recorded."""
@@ -661,3 +759,50 @@ def events_of_customers(
     if excluding:
         events = events.exclude(name__in=excluding)
     return events
+
+
+def withdrew_consent(channel_kind: str, purpose: str) -> Q:
+    """Customers whose latest decision on this kind of channel and purpose withdrew it (an
+    explicit no, as opposed to no decision)."""
+    return Q(_latest_decision_is(channel_kind, purpose, ConsentStatus.WITHDRAWN))
+
+
+AD_CLICK_KEYS = ("gclid", "fbclid")
+
+
+def ad_clicks_of(customer_ids, *, since, until) -> list[tuple[int, object, dict]]:
+    """(customer id, when, properties) of her timeline events in [since, until) that carry an
+    ad click id: a `gclid` or `fbclid` property, or one in the landing `url` property's query.
+    Oldest first. An erasure strips these properties, so an erased person has none."""
+    carries = Q()
+    for key in AD_CLICK_KEYS:
+        carries |= Q(properties__has_key=key) | Q(landing_url__contains=f"{key}=")
+    return list(
+        Event.objects.filter(
+            customer_id__in=list(customer_ids), occurred_at__gte=since, occurred_at__lt=until
+        )
+        .annotate(landing_url=KT("properties__url"))
+        .filter(carries)
+        .order_by("occurred_at", "id")
+        .values_list("customer_id", "occurred_at", "properties")
+    )
+
+
+def customers_with_one_order(*, exclude=None, limit: int = 10) -> list[tuple[int, str]]:
+    """(customer id, order number) of customers with exactly one completed order, oldest
+    customers first (a new customer's first order: what the demo's referrals need)."""
+    counted = (
+        Event.objects.filter(name=ORDER_COMPLETED)
+        .exclude(customer_id=exclude)
+        .values("customer_id")
+        .annotate(orders=Count("id"))
+        .filter(orders=1)
+        .order_by("customer_id")
+        .values_list("customer_id", flat=True)[:limit]
+    )
+    numbers = dict(
+        Event.objects.filter(name=ORDER_COMPLETED, customer_id__in=list(counted)).values_list(
+            "customer_id", "properties__order_id"
+        )
+    )
+    return [(customer_id, str(number or "")) for customer_id, number in numbers.items()]

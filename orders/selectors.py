@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, Sum
+from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, Sum
 from django.utils import timezone
 
 from core.l10n import normalise_digits
@@ -19,6 +19,7 @@ from orders.models import (
     OrderKind,
     OrderLine,
     OrderLinePart,
+    OrderStatus,
     Return,
     ReturnLine,
     ReturnStatus,
@@ -231,3 +232,67 @@ def most_returned_products(*, days: int = 90, now=None, limit: int = 50) -> list
         entry["reasons"] = sorted(entry["reasons"].items(), key=lambda item: -item[1])
     ranked = sorted(rows.values(), key=lambda e: (-e["returned"], -e["rate"], e["sku"]))
     return ranked[:limit]
+
+
+def shipping_addresses_of(customer_ids) -> set[str]:
+    """The shipping addresses of these customers' orders, compared loosely (case, spaces and
+    punctuation left out): what a referral's same-address rule checks."""
+    return {
+        normalised_address(text)
+        for text in Order.objects.filter(customer_id__in=customer_ids)
+        .exclude(shipping_address="")
+        .values_list("shipping_address", flat=True)
+        .distinct()
+    } - {""}
+
+
+def normalised_address(text: str) -> str:
+    return "".join(character for character in (text or "").casefold() if character.isalnum())
+
+
+def store_purchases_between(since, until) -> list[dict]:
+    """Sales that happened at a store (an order with a store, fulfilled or completed),
+    placed in [since, until), oldest first: what ad platforms take as offline conversions."""
+    return list(
+        Order.objects.filter(
+            kind=OrderKind.SALE,
+            store__isnull=False,
+            status__in=(OrderStatus.FULFILLED, OrderStatus.COMPLETED),
+            placed_at__gte=since,
+            placed_at__lt=until,
+        )
+        .exclude(number__isnull=True)
+        .order_by("placed_at", "id")
+        .values("number", "customer_id", "total", "currency", "placed_at")
+    )
+
+
+# --- Store-local marketing (campaigns' home store and "your size back in store") ---------
+def store_purchases(*, customer_ids=None):
+    """Per (customer, store): her sales orders naming a store (in store, pickup or ship from
+    store; cancelled ones left out), as rows `who` (customer id), `place` (store id), `n`
+    (orders) and `last` (when the latest was placed). A query set another app may use as
+    a sub-query."""
+    orders = Order.objects.filter(
+        kind=OrderKind.SALE, store__isnull=False, customer__isnull=False
+    ).exclude(status=OrderStatus.CANCELLED)
+    if customer_ids is not None:
+        orders = orders.filter(customer_id__in=list(customer_ids))
+    return (
+        orders.order_by()
+        .values(who=F("customer_id"), place=F("store_id"))
+        .annotate(n=Count("id"), last=Max("placed_at"))
+    )
+
+
+def buyers_of(*, product_id=None, size=None):
+    """Ids of customers who bought (a sale, not cancelled) a variant of this product and/or
+    of this size, as a sub-query (`pk__in=`)."""
+    lines = OrderLine.objects.filter(
+        order__kind=OrderKind.SALE, order__customer__isnull=False
+    ).exclude(order__status=OrderStatus.CANCELLED)
+    if product_id is not None:
+        lines = lines.filter(variant__product_id=product_id)
+    if size:
+        lines = lines.filter(variant__size=size)
+    return lines.order_by().values("order__customer_id")

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.selectors import coupons_of
+from campaigns.selectors import coupons_of, loyalty_of
 from core.models import Channel
 from customers.errors import InvalidIdentity
 from customers.normalise import normalise_identity
@@ -24,6 +24,7 @@ from support.models import (
     DeliveryStatus,
     Direction,
     Message,
+    Review,
     Team,
 )
 
@@ -160,11 +161,20 @@ def previous_conversations(customer, *, exclude=None, limit=10):
 def customer_panel(customer, *, exclude=None) -> dict:
     """What the agent sees of the customer beside a conversation: identities, orders from
     every channel, coupons, the recent timeline and earlier conversations."""
+    orders = list(orders_of_customer(customer)[:8])
+    reviews = {}
+    for review in Review.objects.filter(
+        customer=customer, order_number__in=[order.number for order in orders if order.number]
+    ).order_by("sku", "id"):
+        reviews.setdefault(review.order_number, []).append(review)
+    for order in orders:
+        order.reviews_shown = reviews.get(order.number, [])  # beside the order, for the agent
     return {
         "customer": customer,
         "identities": list(customer.identities.all()),
-        "orders": list(orders_of_customer(customer)[:8]),
+        "orders": orders,
         "coupons": list(coupons_of(customer, limit=5)),
+        "loyalty": loyalty_of(customer),
         "timeline": list(timeline_for(customer)[:10]),
         "conversations": list(previous_conversations(customer, exclude=exclude)),
     }

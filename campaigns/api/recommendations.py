@@ -38,7 +38,7 @@ class RecommendedProductOut(serializers.Serializer):
 
 
 class OfferOut(serializers.Serializer):
-    kind = serializers.CharField(help_text="coupon (points join later).")
+    kind = serializers.CharField(help_text="coupon, or points (`code` spends them).")
     code = serializers.CharField()
     discount = serializers.CharField(help_text='"10%" or "5 USD".')
     saving = serializers.DecimalField(

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from campaigns.api import recommendations, views
+from campaigns.api import loyalty, recommendations, views
 
 urlpatterns = [
     path("campaigns/segments", views.SegmentList.as_view(), name="api-segments"),
@@ -52,6 +52,32 @@ urlpatterns = [
     path("campaigns/coupons/validate", views.CouponValidate.as_view(), name="api-coupon-validate"),
     path("campaigns/journeys", views.JourneyList.as_view(), name="api-journeys"),
     path("campaigns/attribution", views.Attribution.as_view(), name="api-attribution"),
+    path("campaigns/referrals", loyalty.ReferralList.as_view(), name="api-referrals"),
+    path(
+        "customers/<uuid:public_id>/loyalty",
+        loyalty.LoyaltyView.as_view(),
+        name="api-customer-loyalty",
+    ),
+    path(
+        "customers/<uuid:public_id>/loyalty/earn",
+        loyalty.EarnView.as_view(),
+        name="api-customer-loyalty-earn",
+    ),
+    path(
+        "customers/<uuid:public_id>/loyalty/spend",
+        loyalty.SpendView.as_view(),
+        name="api-customer-loyalty-spend",
+    ),
+    path(
+        "customers/<uuid:public_id>/referral-code",
+        loyalty.ReferralCodeView.as_view(),
+        name="api-customer-referral-code",
+    ),
+    path(
+        "customers/<uuid:public_id>/referral",
+        loyalty.ApplyReferralView.as_view(),
+        name="api-customer-referral",
+    ),
     # Under the customer, as the POS and the shop ask for it; campaigns owns the method.
     path(
         "customers/<uuid:public_id>/recommendations",

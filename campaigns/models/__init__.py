@@ -3,6 +3,16 @@ journeys, and messages (with suppressions, unsubscribes and tracking). Every mod
 importable from here, as Django and the rest of the code expect (`campaigns.models.Campaign`).
 """
 
+from campaigns.models.ad_audiences import (
+    AdAudience,
+    AdAudienceMember,
+    AdAudienceSync,
+    AdConversionUpload,
+    AdPlatform,
+    ConversionStatus,
+    HashKind,
+    SyncStatus,
+)
 from campaigns.models.campaigns import Campaign, CampaignStatus, CampaignVariant, WinnerMetric
 from campaigns.models.coupons import CodeKind, CouponCode, CouponPool, DiscountKind, Redemption
 from campaigns.models.journeys import (
@@ -13,6 +23,16 @@ from campaigns.models.journeys import (
     JourneyStep,
     RunStatus,
     StepKind,
+)
+from campaigns.models.loyalty import (
+    EXPIRING_KINDS,
+    EntryKind,
+    LoyaltyEntry,
+    LoyaltyRule,
+    LoyaltyTier,
+    Referral,
+    ReferralCode,
+    ReferralStatus,
 )
 from campaigns.models.messages import (
     SENT_STATUSES,
@@ -32,19 +52,36 @@ from campaigns.models.segments import (
     Segment,
     SegmentSnapshot,
 )
+from campaigns.models.store_local import HomeStore
 
 __all__ = [
+    "EXPIRING_KINDS",
+    "EntryKind",
+    "LoyaltyEntry",
+    "LoyaltyRule",
+    "LoyaltyTier",
+    "Referral",
+    "ReferralCode",
+    "ReferralStatus",
     "SENT_STATUSES",
+    "AdAudience",
+    "AdAudienceMember",
+    "AdAudienceSync",
+    "AdConversionUpload",
+    "AdPlatform",
     "Campaign",
     "CampaignMessage",
     "CampaignStatus",
     "CampaignVariant",
     "ChannelChoice",
     "CodeKind",
+    "ConversionStatus",
     "CouponCode",
     "CouponPool",
     "DiscountKind",
     "EventCursor",
+    "HomeStore",
+    "HashKind",
     "Journey",
     "JourneyRun",
     "JourneyStep",
@@ -59,6 +96,7 @@ __all__ = [
     "StepKind",
     "Suppression",
     "SuppressionReason",
+    "SyncStatus",
     "TrackingEvent",
     "TrackingKind",
     "Unsubscribe",

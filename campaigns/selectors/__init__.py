@@ -1,7 +1,8 @@
 """Campaigns' reads that other doors share (the customer 360 panel, the support inbox, the
 dashboards); the reports are in campaigns.selectors.reports."""
 
-from campaigns.models import Campaign, CampaignMessage, CampaignStatus
+from campaigns.models import Campaign, CampaignMessage, CampaignStatus, Referral, ReferralStatus
+from campaigns.services import loyalty
 
 
 def coupons_of(customer, limit=10):
@@ -31,3 +32,16 @@ def campaigns_created_before(moment, limit=12) -> list[Campaign]:
     return list(
         Campaign.objects.filter(created_at__lt=moment).order_by("-created_at", "-id")[:limit]
     )
+
+
+def loyalty_of(customer) -> dict:
+    """Her points, tier and what expires soon, as plain values (the 360 page, the inbox)."""
+    return loyalty.summary(customer)
+
+
+def loyalty_entries_of(customer, limit=10):
+    return loyalty.entries_of(customer)[:limit]
+
+
+def credited_referrals_of(customer) -> int:
+    return Referral.objects.filter(referrer=customer, status=ReferralStatus.CREDITED).count()

@@ -12,13 +12,17 @@ import secrets
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from moneyed import Money
 
 from campaigns.errors import CouponInvalid
 from campaigns.models import CodeKind, CouponCode, CouponPool, DiscountKind, Redemption
+from campaigns.services import loyalty
+from campaigns.services.store_local import check_place
 from customers.selectors import has_completed_order
 from orders.coupons import CouponQuote
 from orders.errors import CouponRefused
@@ -37,13 +41,16 @@ def normalise_code(code: str) -> str:
     return (code or "").strip().upper()
 
 
-def create_pool(**fields) -> CouponPool:
-    """A new pool; a shared pool gets its one code at once. Raises CouponInvalid."""
+def create_pool(*, allowed_channels=(), allowed_stores=(), **fields) -> CouponPool:
+    """A new pool; a shared pool gets its one code at once. `allowed_channels` (Channels)
+    and `allowed_stores` (Locations) limit where its codes work. Raises CouponInvalid."""
     fields["prefix"] = normalise_code(fields.get("prefix", ""))
     if not fields["prefix"]:
         raise CouponInvalid("A pool needs a code or prefix.", fields={"prefix": ["Required."]})
     with transaction.atomic():
         pool = CouponPool.objects.create(**fields)
+        pool.allowed_channels.set(allowed_channels)
+        pool.allowed_stores.set(allowed_stores)
         if pool.code_kind == CodeKind.SHARED:
             if CouponCode.objects.filter(code=pool.prefix).exists():
                 raise CouponInvalid(
@@ -153,15 +160,28 @@ def _find(code: str, *, lock=False) -> CouponCode:
     return found
 
 
-def quote(code: str, *, customer=None, channel=None, subtotal, lines=None) -> Quote:
-    """The discount this code gives on this order, or a refusal with its reason."""
+def quote(code: str, *, customer=None, channel=None, subtotal, lines=None, store=None) -> Quote:
+    """The discount this code gives on this order, or a refusal with its reason (a pool
+    limited to channels or stores refuses an order placed elsewhere). `POINTS-<n>` and
+    referral codes are loyalty's (the coupon check of the API answers for them too)."""
+    normal = normalise_code(code)
+    if loyalty.is_points_code(normal):
+        currency = getattr(channel, "currency", "") or settings.DEFAULT_CURRENCY
+        points, discount = loyalty.quote_points(normal, customer=customer, currency=currency)
+        points_text = _("%(points)s loyalty points") % {"points": points}
+        return Quote(normal, min(discount, Decimal(subtotal)), points_text)
+    if loyalty.is_referral_code(normal):
+        return Quote(normal, Decimal(0), loyalty.quote_referral(normal, customer=customer))
     found = _find(code)
     check_code(found, customer=customer, subtotal=subtotal)
+    check_place(found.pool, found.code, channel=channel, store=store)
     pool = found.pool
     return Quote(found.code, discount_for(pool, subtotal), pool.name)
 
 
-def redeem(code: str, *, customer=None, channel=None, order_number: str, discount) -> Redemption:
+def redeem(
+    code: str, *, customer=None, channel=None, order_number: str, discount, store=None
+) -> Redemption:
     """Record that `order_number` used this code in `channel`. Idempotent per (code, order).
     Run it inside the order's transaction; raises the refusal if a limit was reached
     meanwhile (another channel may have used the last use a moment ago)."""
@@ -175,6 +195,7 @@ def redeem(code: str, *, customer=None, channel=None, order_number: str, discoun
         check_code(
             found, customer=customer, subtotal=Decimal("Infinity"), order_number=order_number
         )
+        check_place(found.pool, found.code, channel=channel, store=store)
         pool = found.pool
         guard = Q(pk=found.pk)
         if pool.max_uses_per_code is not None:
@@ -218,10 +239,30 @@ class CampaignCouponHandler:
     """What orders.coupons calls: quote, redeem (inside the order transaction), release.
     Amounts arrive and leave as Money, in the order's currency."""
 
-    def quote(self, code, *, customer=None, channel=None, subtotal, lines=None):
+    def quote(self, code, *, customer=None, channel=None, subtotal, lines=None, **context):
         currency = str(getattr(getattr(subtotal, "currency", None), "code", "") or "")
+        if loyalty.is_points_code(normalise_code(code)):
+            points, discount = loyalty.quote_points(
+                normalise_code(code), customer=customer, currency=currency
+            )
+            return CouponQuote(
+                code=normalise_code(code),
+                discount=Money(discount, currency),
+                description=_("%(points)s loyalty points") % {"points": points},
+            )
+        if loyalty.is_referral_code(normalise_code(code)):
+            return CouponQuote(
+                code=normalise_code(code),
+                discount=Money(0, currency or "USD"),
+                description=loyalty.quote_referral(normalise_code(code), customer=customer),
+            )
         result = quote(
-            code, customer=customer, channel=channel, subtotal=_amount(subtotal), lines=lines
+            code,
+            customer=customer,
+            channel=channel,
+            subtotal=_amount(subtotal),
+            lines=lines,
+            store=context.get("store"),
         )
         pool = CouponCode.objects.select_related("pool").get(code=result.code).pool
         if pool.discount_kind == DiscountKind.AMOUNT and pool.currency and currency:
@@ -233,14 +274,27 @@ class CampaignCouponHandler:
             description=result.description,
         )
 
-    def redeem(self, code, *, customer=None, channel=None, order_number, discount):
+    def redeem(self, code, *, customer=None, channel=None, order_number, discount, **context):
+        if loyalty.is_points_code(normalise_code(code)):
+            return loyalty.redeem_points(
+                normalise_code(code), customer=customer, channel=channel, order_number=order_number
+            )
+        if loyalty.is_referral_code(normalise_code(code)):
+            return loyalty.redeem_referral(
+                normalise_code(code), customer=customer, order_number=order_number
+            )
         return redeem(
             code,
             customer=customer,
             channel=channel,
             order_number=order_number,
             discount=_amount(discount),
+            store=context.get("store"),
         )
 
     def release(self, code, *, order_number):
+        if loyalty.is_points_code(normalise_code(code)):
+            return loyalty.release_spend(order_number)
+        if loyalty.is_referral_code(normalise_code(code)):
+            return False
         return release(code, order_number=order_number)

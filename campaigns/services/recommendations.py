@@ -48,8 +48,9 @@ The method, in full (no model is trained; every figure can be checked by hand):
 The offer: every registered offer source (OFFER_SOURCES) proposes offers she may use now;
 the one saving her most on her usual basket (her average order total, at least the offer's
 minimum spend) wins. Coupons are the one source today: codes issued to her and shared codes,
-of active pools in their validity window, that `check_code` accepts for her. Loyalty points
-join by `register_offer_source` (issue 23, item 2); nothing answers for points until then.
+of active pools in their validity window, that `check_code` accepts for her; and her loyalty
+points (`POINTS-<n>` spends what covers her usual basket, or all she has if less). Other
+sources join by `register_offer_source`.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import transaction
@@ -70,6 +71,7 @@ from django.utils.translation import gettext as _
 
 from campaigns.errors import InvalidRecommendationRequest
 from campaigns.models import CodeKind, CouponCode, EventCursor, ProductPairScore
+from campaigns.services import loyalty
 from campaigns.services.coupons import check_code, describe_discount, discount_for
 from campaigns.services.cursors import read_after
 from catalog.selectors import listed_variant_listings, product_cards, variants_with_skus
@@ -326,6 +328,35 @@ def coupon_offers(customer, *, channel, basket: Decimal, now) -> list[Offer]:
 
 
 register_offer_source(coupon_offers)
+
+
+def points_offers(customer, *, channel, basket: Decimal, now) -> list[Offer]:
+    """The next-best-offer source for points: spend what covers her usual basket (or all she
+    has, if less), valued in the channel's currency."""
+    currency = getattr(channel, "currency", "") or loyalty.home_currency(customer)
+    value = loyalty.point_value(currency)
+    balance = loyalty.balance_of(customer.pk)
+    if value is None or value <= 0 or balance <= 0 or basket <= 0:
+        return []
+    points = min(balance, int((basket / value).to_integral_value(rounding=ROUND_CEILING)))
+    saving = min(basket, value * points).quantize(Decimal("0.01"))
+    return [
+        Offer(
+            kind="points",
+            saving=saving,
+            values={
+                "kind": "points",
+                "code": f"POINTS-{points}",
+                "discount": f"{saving:.2f} {currency}",
+                "saving": f"{saving:.2f}",
+                "minimum_spend": "0.00",
+                "valid_until": None,
+            },
+        )
+    ]
+
+
+register_offer_source(points_offers)
 
 
 @dataclass

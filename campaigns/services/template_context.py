@@ -30,11 +30,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from campaigns.errors import InvalidTemplate
+from campaigns.services import loyalty
 from campaigns.services.coupons import describe_discount
 from campaigns.services.links import site_url
 from campaigns.services.recommendations import recommendation_values
 from catalog.selectors import product_cards
 from core import l10n
+from core.review_links import review_url
 from customers.selectors import latest_event_of, newest_identity_value, skus_viewed_not_bought
 from orders.services.common import reference_channel
 
@@ -148,7 +150,31 @@ ALLOWED_VARIABLES: dict[str, Allowed] = {
         ),
         items=RECOMMENDATION,
     ),
+    "loyalty": Allowed(
+        gettext_lazy("Her loyalty points, the same figures as the 360 page and the API."),
+        keys={
+            "balance": Allowed(gettext_lazy("Her points now.")),
+            "balance_display": Allowed(gettext_lazy("The same, in her digits.")),
+            "value": Allowed(gettext_lazy("What they take off an order (in currency).")),
+            "value_display": Allowed(gettext_lazy("The same, as she reads an amount.")),
+            "currency": Allowed(gettext_lazy("The currency her points are valued in.")),
+            "tier": Allowed(gettext_lazy("Her tier; empty below the first.")),
+            "next_tier": Allowed(gettext_lazy("The tier after hers; empty at the top.")),
+            "expiring_points": Allowed(gettext_lazy("Points that expire within 30 days.")),
+            "expiring_at": Allowed(gettext_lazy("When the first of them expire (use |date).")),
+            "spend_code": Allowed(
+                gettext_lazy("The code that spends all her points at checkout or in store.")
+            ),
+            "referral_code": Allowed(gettext_lazy("Her code to give to friends, if she has one.")),
+        },
+    ),
     "unsubscribe_url": Allowed(gettext_lazy("Her one-click unsubscribe link.")),
+    "review_url": Allowed(
+        gettext_lazy(
+            "Her signed link to review the products of the order (the journey's order, else "
+            "her latest), open for 60 days; the shop's home page without an order."
+        )
+    ),
     "trigger": Allowed(
         gettext_lazy("Journeys: the properties of the event that started the run."), data=True
     ),
@@ -442,6 +468,27 @@ def recommendations_values(customer) -> list[dict]:
     return recommendation_values(customer, channel=reference_channel())
 
 
+def review_url_value(customer, journey_data) -> str:
+    """The review page of the journey's order (order_completed's order_id), else of her
+    latest order; the shop's home without one."""
+    order = (journey_data or {}).get("order") or {}
+    number = order.get("order_id") if isinstance(order, dict) else None
+    if not number:
+        number = (last_order_values(customer.pk) or {}).get("number")
+    return review_url(customer.public_id, number) if number else site_url("/")
+
+
+def loyalty_values(customer) -> dict:
+    """Her loyalty summary as plain values, its figures also ready to show in her digits."""
+    values = loyalty.summary(customer)
+    values.pop("next_tier_spend", None)
+    values["balance_display"] = l10n.format_number(values["balance"])
+    values["value_display"] = (
+        l10n.format_money(values["value"], values["currency"]) if values["value"] else ""
+    )
+    return values
+
+
 def message_context(customer, *, coupon=None, unsubscribe_link="", journey_data=None) -> dict:
     """Everything a template may read for this customer, as plain values (see
     ALLOWED_VARIABLES). `journey_data` gives trigger, cart and order; other keys are
@@ -456,7 +503,9 @@ def message_context(customer, *, coupon=None, unsubscribe_link="", journey_data=
         "last_order": cache(lambda: last_order_values(customer_id)),
         "recommended_products": cache(lambda: recommended_products_values(customer_id, language)),
         "recommendations": cache(lambda: recommendations_values(customer)),
+        "loyalty": cache(lambda: loyalty_values(customer)),
         "unsubscribe_url": unsubscribe_link or site_url("/"),
+        "review_url": cache(lambda: review_url_value(customer, journey_data)),
     }
     for name in JOURNEY_DATA:
         context[name] = displayable((journey_data or {}).get(name) or {})
@@ -537,7 +586,21 @@ def sample_context() -> dict:
                 "reason": "bought_together",
             }
         ],
+        "loyalty": {
+            "balance": 1250,
+            "balance_display": l10n.format_number(1250),
+            "value": "12.50",
+            "value_display": l10n.format_money("12.50", "USD"),
+            "currency": "USD",
+            "tier": _("Gold"),
+            "next_tier": _("Platinum"),
+            "expiring_points": 200,
+            "expiring_at": now + timedelta(days=20),
+            "spend_code": "POINTS-1250",
+            "referral_code": "REF-ABCD234",
+        },
         "unsubscribe_url": site_url("/"),
+        "review_url": review_url("00000000-0000-0000-0000-000000000000", "W-1001"),
         "trigger": order,
         "cart": {"cart_id": 1, "total": "89.00", "currency": "USD", "products": [line]},
         "order": order,

@@ -39,6 +39,7 @@ from orders.factories import CartFactory, placed_order
 from orders.models import CourierPickup
 from orders.services import create_replacement, fulfil
 from support.factories import ConversationFactory, MessageFactory
+from support.services.reviews import submit_review
 
 pytestmark = pytest.mark.django_db
 
@@ -103,6 +104,7 @@ SEGMENT = lambda w: {"pk": w.campaign.segment_id}  # noqa: E731
 TEMPLATE = lambda w: {"pk": w.template.pk}  # noqa: E731
 CAMPAIGN = lambda w: {"pk": w.campaign.pk}  # noqa: E731
 CHANNEL = lambda w: {"code": w.web.code}  # noqa: E731
+REVIEW = lambda w: {"pk": w.review.pk}  # noqa: E731
 
 
 def catalog_import(world):
@@ -230,6 +232,10 @@ AREAS = {
         get="campaigns.view_segment", post="campaigns.change_segment", kwargs=SEGMENT
     ),
     "campaigns:segment-count": page(get="campaigns.view_segment", post="campaigns.view_segment"),
+    "campaigns:segment-ad-audiences": page(
+        get="campaigns.view_adaudience", post="campaigns.change_adaudience", kwargs=SEGMENT
+    ),
+    "campaigns:segment-hashed-audience": page(get="campaigns.view_adaudience", kwargs=SEGMENT),
     "campaigns:template-list": page(get="campaigns.view_messagetemplate"),
     "campaigns:template-new": page(
         get="campaigns.view_messagetemplate", post="campaigns.add_messagetemplate"
@@ -244,6 +250,7 @@ AREAS = {
     ),
     "campaigns:journey-list": page(get="campaigns.view_journey"),
     "campaigns:attribution": page(get="campaigns.view_campaign"),
+    "campaigns:loyalty": page(get="campaigns.view_loyaltyentry"),
     "campaigns:open-pixel": special(PUBLIC),
     "campaigns:click": special(PUBLIC),
     "campaigns:unsubscribe": special(PUBLIC),
@@ -280,6 +287,11 @@ AREAS = {
     "support:message-attachment": page(
         get=SUPPORT_READ, kwargs=lambda w: {"pk": w.attachment.pk, "index": 0}
     ),
+    # Product reviews: moderation for support; the customer's page behind its signed link.
+    "support:reviews": page(get="support.view_review"),
+    "support:review-moderate": page(post="support.change_review", kwargs=REVIEW),
+    "support:review-photo": page(get="support.view_review", kwargs=REVIEW),
+    "support:review-form": special(PUBLIC),
     # --- the partner API (/api/v1/); staff sessions act through the same permissions
     "api-me": special(ANY_STAFF),
     "api-delivery-reports": special(PUBLIC),  # signed by the provider
@@ -311,6 +323,16 @@ AREAS = {
     "api-report-campaigns": api("campaigns", get=CAMPAIGNS_READ),
     "api-customer": api("customers", get="customers.view_customer", kwargs=CUSTOMER),
     "api-customer-timeline": api("customers", get="customers.view_customer", kwargs=CUSTOMER),
+    "api-customer-loyalty": api("loyalty", get="campaigns.view_loyaltyentry", kwargs=CUSTOMER),
+    "api-customer-loyalty-earn": api("loyalty", post="campaigns.add_loyaltyentry", kwargs=CUSTOMER),
+    "api-customer-loyalty-spend": api(
+        "loyalty", post="campaigns.add_loyaltyentry", kwargs=CUSTOMER
+    ),
+    "api-customer-referral-code": api(
+        "loyalty", post="campaigns.add_loyaltyentry", kwargs=CUSTOMER
+    ),
+    "api-customer-referral": api("loyalty", post="campaigns.add_loyaltyentry", kwargs=CUSTOMER),
+    "api-referrals": api("loyalty", get="campaigns.view_referral"),
     "api-customer-recommendations": api(
         "customers", get="customers.view_customer", kwargs=CUSTOMER, query="channel=web"
     ),
@@ -455,6 +477,13 @@ AREAS = {
         )
     },
     "api-support-contacts": api("support", post=SUPPORT_WRITE),
+    # Reviews are support's rows shown as product content: catalog's area reads them.
+    "api-product-reviews": api(
+        "catalog", get="catalog.view_product", kwargs=lambda w: {"pk": w.product.pk}
+    ),
+    "api-reviews-google-feed": api(
+        "catalog", get="catalog.view_channelfeed", kwargs=lambda w: {"code": w.web.code}
+    ),
     # --- the admin's own pages; its model pages follow the model's permissions (below)
     "admin:index": special(ANY_STAFF),
     "admin:login": special(PUBLIC),
@@ -602,6 +631,7 @@ class World:
     conversation: object
     colleague: object
     attachment: object
+    review: object = None
 
 
 @pytest.fixture
@@ -637,6 +667,14 @@ def world(settings, tmp_path):
         attachments=[{"filename": "photo.png", "content_type": "image/png", "stored": photo}],
     )
     campaign = CampaignFactory()
+    review, _created = submit_review(
+        customer=customer,
+        order=shipped,
+        sku=variant.sku,
+        rating=4,
+        text="Comfortable",
+        photo=ContentFile(b"\x89PNG\r\n\x1a\n" + b"\x00" * 16, name="shoe.png"),
+    )
     return World(
         web=web,
         customer=customer,
@@ -661,6 +699,7 @@ def world(settings, tmp_path):
         conversation=conversation,
         colleague=StaffUserFactory(username="colleague"),
         attachment=attachment,
+        review=review,
     )
 
 
