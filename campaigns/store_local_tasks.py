@@ -14,7 +14,7 @@ TELL_TASK = "campaigns.tell_size_back_in_store"
 
 @shared_task(name="campaigns.refresh_home_stores")
 def refresh_home_stores():
-    """Beat, hourly: every customer's home store, worked out again in one statement
+    """Beat, daily: every customer's home store, worked out again in one statement
     (cancelled orders and merges included)."""
     return store_local.refresh_home_stores()
 

@@ -7,7 +7,7 @@ plus her `store_visited` events whose `store_id` is the store's code or id (from
 customers.selectors.store_visits). The store with the most of them is her home store; a tie
 goes to the store she was at most recently, then to the lower store id. The ranking is ONE
 SQL statement (a window function over the two grouped sub-queries) writing HomeStore rows:
-in full by the hourly beat (`campaigns.refresh_home_stores`), and for the customers whose
+in full by the daily beat (`campaigns.refresh_home_stores`), and for the customers whose
 new orders or visits reached the timeline since the last look (an id cursor, every minute),
 so a segment or a restock reads an index, not every customer's orders.
 
