@@ -11,6 +11,7 @@ from support.models import (
     Conversation,
     Direction,
     Message,
+    Review,
     SlaPolicy,
     Team,
     TeamMembership,
@@ -92,3 +93,19 @@ class CannedReplyFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"Reply {n}")
     shortcut = factory.Sequence(lambda n: f"reply-{n}")
     body = "Hello {first_name}, thank you for writing. {agent_name}"
+
+
+class ReviewFactory(factory.django.DjangoModelFactory):
+    """A review as the review page leaves it (pending); tests of the page itself go through
+    the page (support.views_reviews)."""
+
+    class Meta:
+        model = Review
+
+    customer = factory.SubFactory(CustomerFactory)
+    order_number = factory.Sequence(lambda n: f"W-{900000 + n}")
+    sku = factory.Sequence(lambda n: f"REVIEW-SKU-{n}")
+    product_id = 1
+    product_name = "Aria Runner"
+    rating = 4
+    text = factory.Sequence(lambda n: f"Review number {n}")

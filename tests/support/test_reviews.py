@@ -21,7 +21,9 @@ from core.roles import MARKETER, SUPPORT_AGENT
 from customers.factories import customer_with
 from inventory.factories import WarehouseFactory, receive_stock
 from orders.factories import placed_order
+from support.factories import ReviewFactory
 from support.models import Conversation, Direction, Review
+from tests.query_counts import assert_queries_do_not_grow
 
 pytestmark = pytest.mark.django_db
 
@@ -320,3 +322,30 @@ def test_review_links_are_dated(world, settings):
     later = timezone.now() + timedelta(days=61)
     with mock.patch("django.core.signing.time.time", return_value=later.timestamp()):
         assert Client().get(url).status_code == 410
+
+
+# --- lists stay one page of queries ---------------------------------------------------------
+
+
+def test_the_moderation_page_and_a_products_reviews_do_not_query_per_review(
+    world, staff_in_role, api_client_for
+):
+    agent = Client()
+    agent.force_login(staff_in_role(SUPPORT_AGENT))
+    api = api_client_for("catalog:read")
+    product_id = world["product"].pk
+
+    def add_reviews(count):
+        for review in ReviewFactory.create_batch(count, product_id=product_id):
+            ReviewFactory(customer=review.customer, product_id=product_id, status="approved")
+
+    def moderation_page():
+        response = agent.get(reverse("support:reviews"))
+        assert response.status_code == 200
+
+    def product_reviews():
+        response = api.get(f"/api/v1/products/{product_id}/reviews")
+        assert response.status_code == 200
+
+    assert_queries_do_not_grow(add_reviews, moderation_page)
+    assert_queries_do_not_grow(add_reviews, product_reviews)
