@@ -4,7 +4,7 @@ hashed audience as a CSV (hashes only) for a manual upload to an ad platform."""
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
-from django.db.models import Count
+from django.db.models import Count, Prefetch
 from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -34,15 +34,18 @@ def segment_ad_audiences(request, pk):
         ad_audiences.request_sync(audience.pk, reason="staff")
         messages.success(request, _("The sync was asked for; its result shows below."))
         return redirect("campaigns:segment-ad-audiences", pk=segment.pk)
-    audiences = list(
+    audiences = (
         AdAudience.objects.filter(segment=segment)
         .annotate(member_count=Count("members"))
+        .prefetch_related(
+            Prefetch(
+                "syncs",
+                queryset=AdAudienceSync.objects.order_by("-started_at", "-id")[:RECENT_SYNCS],
+                to_attr="recent_syncs",
+            )
+        )
         .order_by("platform", "id")
     )
-    for audience in audiences:
-        audience.recent_syncs = list(
-            AdAudienceSync.objects.filter(audience=audience)[:RECENT_SYNCS]
-        )
     return render(
         request,
         "campaigns/segment_ad_audiences.html",

@@ -378,3 +378,22 @@ def test_without_an_access_token_one_is_fetched_with_the_refresh_token(google, s
     consenting("leila@example.com")
     run = sync_audience(audience.pk)
     assert run.status == SyncStatus.FAILED and "invalid_grant" in run.error
+
+
+def test_the_audiences_page_reads_in_a_few_queries(
+    client, staff_in_role, django_assert_max_num_queries
+):
+    segment = SegmentFactory(name="Everyone")
+    for number in range(4):
+        audience = audience_for("meta", f"2385000000010{number}", segment)
+        for _run in range(3):
+            sync_audience(audience.pk, dry_run=True)
+    client.force_login(staff_in_role(MARKETER))
+
+    # Session, user, permissions, the segment, the audiences and their recent syncs: as many
+    # for four audiences as for one.
+    with django_assert_max_num_queries(11):
+        page = client.get(f"/campaigns/segments/{segment.pk}/ad-audiences/")
+
+    assert page.status_code == 200
+    assert page.content.decode().count("data-audience=") == 4
