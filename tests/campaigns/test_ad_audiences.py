@@ -17,6 +17,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from campaigns.ad_audiences_demo import seed_ad_audiences
+from campaigns.ad_tasks import sync_ad_audiences
 from campaigns.factories import SegmentFactory
 from campaigns.models import (
     AdAudience,
@@ -397,3 +398,18 @@ def test_the_audiences_page_reads_in_a_few_queries(
 
     assert page.status_code == 200
     assert page.content.decode().count("data-audience=") == 4
+
+
+def test_the_scheduled_task_retries_an_audience_the_platform_turned_away(google):
+    consenting("sara@example.com")
+    audience = audience_for("google_ads", USER_LIST)
+    google.fail_next.append(UNAVAILABLE)
+
+    sync_ad_audiences.delay()
+
+    # Celery runs eagerly here: the retry it asked for ran at once, and sent her.
+    assert list(audience.syncs.order_by("id").values_list("reason", "status")) == [
+        ("schedule", SyncStatus.RETRYING),
+        ("retry", SyncStatus.SUCCEEDED),
+    ]
+    assert google.members[USER_LIST] == {("email", sha("sara@example.com"))}
