@@ -76,13 +76,16 @@ def order_of_link(token: str):
 
 def reviewable_lines(order, customer, *, language=None) -> list[dict]:
     """The order's products, one per SKU in line order, with her review of each (if any):
-    [{"sku", "name", "quantity", "review"}]."""
-    skus, quantities, names = [], {}, {}
+    [{"sku", "name", "variant" (colour and size), "quantity", "review"}]."""
+    skus, quantities, names, variants = [], {}, {}, {}
     for line in order.lines.all():
         if line.sku not in quantities:
             skus.append(line.sku)
             quantities[line.sku] = 0
             names[line.sku] = line.product_name
+            variants[line.sku] = " · ".join(
+                part for part in (line.variant.colour, line.variant.size) if part
+            )
         quantities[line.sku] += line.quantity
     cards = {card["sku"]: card for card in product_cards(skus, language=language)}
     reviews = {
@@ -95,6 +98,7 @@ def reviewable_lines(order, customer, *, language=None) -> list[dict]:
         {
             "sku": sku,
             "name": (cards.get(sku) or {}).get("name") or names[sku],
+            "variant": variants[sku],
             "quantity": quantities[sku],
             "review": reviews.get(sku),
         }
