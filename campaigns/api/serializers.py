@@ -324,6 +324,12 @@ class ValidateCouponSerializer(StrictSerializer):
     channel = serializers.SlugRelatedField(
         slug_field="code", queryset=Channel.objects.all(), required=False
     )
+    store = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=active_locations(),
+        required=False,
+        help_text="The store's code, for a pool valid only in some stores.",
+    )
 
 
 class CouponValidationSerializer(serializers.Serializer):

@@ -271,6 +271,7 @@ class CouponValidate(ReadingPost, APIView):
                 data["code"],
                 customer=customer,
                 channel=data.get("channel"),
+                store=data.get("store"),
                 subtotal=data["subtotal"],
             )
         except DomainError as error:

@@ -24,6 +24,7 @@ from customers.services import erase_customer
 from inventory.factories import LocationFactory, WarehouseFactory, receive_stock
 from inventory.models import MovementReason
 from inventory.services.movements import record_movement
+from orders.errors import CouponRefused
 from orders.factories import placed_order
 
 pytestmark = pytest.mark.django_db
@@ -307,12 +308,61 @@ def test_a_store_limited_coupon_is_refused_elsewhere_through_the_order_api(town,
     assert Decimal(right.json()["discount"]) == Decimal("10.00")
 
 
+def test_a_point_of_sale_checks_a_store_limited_code_and_staff_see_the_limits(
+    town, api_client_for, admin_client
+):
+    channels, _warehouse, tajrish, vanak, _shoes = town
+    pool = CouponPoolFactory(prefix="TAJ5", name="Tajrish five", discount_value=Decimal("5"))
+    pool.allowed_stores.set([tajrish])
+    check = api_client_for("campaigns:read")
+
+    def validate(**extra):
+        answer = check.post(
+            "/api/v1/campaigns/coupons/validate",
+            {"code": "TAJ5", "subtotal": "100", "channel": "store", **extra},
+            format="json",
+        )
+        assert answer.status_code == 200, answer.content
+        return answer.json()
+
+    assert validate(store="tajrish")["valid"] is True
+    refused = validate(store="vanak")
+    assert refused["valid"] is False and "TAJ5" in refused["reason"]
+    assert "Vanak store" in refused["reason"]
+    assert validate()["valid"] is False  # a store-limited code needs the store
+    unknown = check.post(
+        "/api/v1/campaigns/coupons/validate",
+        {"code": "TAJ5", "subtotal": "100", "store": "atlantis"},
+        format="json",
+    )
+    assert unknown.status_code == 400 and "store" in unknown.json()["error"]["fields"]
+
+    listing = admin_client.get(reverse("admin:campaigns_couponpool_changelist")).content.decode()
+    assert "Tajrish store" in listing
+    form = admin_client.get(reverse("admin:campaigns_couponpool_change", args=[pool.pk]))
+    assert b"allowed_stores" in form.content and b"allowed_channels" in form.content
+    homes = admin_client.get(reverse("admin:campaigns_homestore_changelist"))
+    assert homes.status_code == 200
+
+
 def test_a_channel_limited_coupon_works_only_in_its_channels(town):
     channels, *_rest = town
     assert register_coupon_handler() is True
     pool = CouponPoolFactory(prefix="WEBONLY", discount_value=Decimal("10"))
     pool.allowed_channels.set([channels["web"]])
     customer = CustomerFactory()
+    tajrish = town[2]
+    receive_stock(town[4]["39"], tajrish, 2)
+    with pytest.raises(CouponRefused, match="WEBONLY cannot be used in Stores.*only in Web shop"):
+        placed_order(
+            customer,
+            channels["store"],
+            [("ARIA-39", 1)],
+            coupon_code="WEBONLY",
+            fulfilment_method="in_store",
+            store=tajrish,
+            shipping=None,
+        )
     order = placed_order(customer, channels["web"], [("ARIA-39", 1)], coupon_code="WEBONLY")
     assert order.discount.amount == Decimal("10.00")
 
