@@ -572,8 +572,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "campaigns.refresh_recommendations_after_purchases",
         "schedule": 300.0,
     },
-    # Home stores: all of them hourly, and those of new orders and visits each minute.
-    "campaigns.refresh_home_stores": {"task": "campaigns.refresh_home_stores", "schedule": 3600.0},
+    # Home stores: all of them nightly (a pass over the store visits on the timeline), and
+    # those of customers with new orders or visits each minute (an id cursor).
+    "campaigns.refresh_home_stores": {"task": "campaigns.refresh_home_stores", "schedule": 86400.0},
     "campaigns.refresh_recent_home_stores": {
         "task": "campaigns.refresh_recent_home_stores",
         "schedule": 60.0,
