@@ -96,17 +96,14 @@ def _awaiting_receipt(channel, since):
 
 
 def register_ad_audiences():
-    """Audiences on ad platforms follow merges, erasures and withdrawn consent."""
+    """Audiences on ad platforms follow merges and withdrawn consent (erasures: through
+    campaigns.privacy)."""
     from django.db.models.signals import post_save
 
-    from campaigns.services import ad_audiences
-    from customers.links import register_customer_link, register_privacy_handler
+    from customers.links import register_customer_link
 
     register_customer_link("campaigns.AdAudienceMember", "customer")
     register_customer_link("campaigns.AdConversionUpload", "customer")
-    register_privacy_handler(
-        "ad_audiences", export=ad_audiences.export_ad_data, erase=ad_audiences.erase_ad_data
-    )
     post_save.connect(
         _on_consent_saved, sender="customers.Consent", dispatch_uid="campaigns.ad_audiences"
     )

@@ -12,6 +12,7 @@ from campaigns.models import (
     TrackingEvent,
     Unsubscribe,
 )
+from campaigns.services.ad_audiences import erase_ad_data, export_ad_data
 from campaigns.services.tracking import suppression_digest
 
 
@@ -60,6 +61,7 @@ def export_campaign_data(customer) -> dict:
             {"code": r.code, "status": r.status, "at": r.created_at.isoformat()}
             for r in Referral.objects.filter(referee=customer)
         ],
+        **export_ad_data(customer),
     }
 
 
@@ -85,6 +87,8 @@ def erase_campaign_data(customer) -> None:
     # stops working.
     LoyaltyEntry.objects.filter(customer=customer).exclude(note="").update(note="")
     ReferralCode.objects.filter(customer=customer).delete()
+    # Her hashes on ad platforms: removed at once, kept only until the removal is sent.
+    erase_ad_data(customer)
 
 
 def forget_suppressed_addresses(person) -> None:
