@@ -13,6 +13,7 @@ from campaigns.models import (
     Unsubscribe,
 )
 from campaigns.services.ad_audiences import erase_ad_data, export_ad_data
+from campaigns.services.store_local import erase_home_store, export_home_store
 from campaigns.services.tracking import suppression_digest
 
 
@@ -62,6 +63,7 @@ def export_campaign_data(customer) -> dict:
             for r in Referral.objects.filter(referee=customer)
         ],
         **export_ad_data(customer),
+        "home_store": export_home_store(customer),
     }
 
 
@@ -89,6 +91,8 @@ def erase_campaign_data(customer) -> None:
     ReferralCode.objects.filter(customer=customer).delete()
     # Her hashes on ad platforms: removed at once, kept only until the removal is sent.
     erase_ad_data(customer)
+    # Where she shops (her orders keep their stores; the next refresh skips erased people).
+    erase_home_store(customer)
 
 
 def forget_suppressed_addresses(person) -> None:

@@ -6,7 +6,7 @@ from celery import shared_task
 
 from campaigns.services import store_local
 from core.services.enqueue import enqueue_after_commit
-from customers.links import register_customer_link, register_privacy_handler
+from customers.links import register_customer_link
 from inventory.signals import stock_replenished
 
 TELL_TASK = "campaigns.tell_size_back_in_store"
@@ -38,12 +38,7 @@ def _on_stock_replenished(sender, pairs, **kwargs):
 
 
 def register():
-    """A merge re-points home stores (the next refresh keeps one), an export shows hers and an
-    erasure forgets it; replenishments are told."""
+    """A merge re-points home stores (the next refresh keeps one); replenishments are told.
+    An export shows her home store and an erasure forgets it through campaigns.privacy."""
     register_customer_link("campaigns.HomeStore", "customer")
-    register_privacy_handler(
-        "home_store",
-        export=store_local.export_home_store,
-        erase=store_local.erase_home_store,
-    )
     stock_replenished.connect(_on_stock_replenished, dispatch_uid="campaigns.store_local")

@@ -20,7 +20,7 @@ from catalog.factories import ProductFactory, ProductVariantFactory, VariantList
 from core.factories import ChannelFactory
 from customers.factories import ConsentFactory, CustomerFactory, EventFactory, IdentityFactory
 from customers.models import Event
-from customers.services import erase_customer
+from customers.services import erase_customer, export_customer
 from inventory.factories import LocationFactory, WarehouseFactory, receive_stock
 from inventory.models import MovementReason
 from inventory.services.movements import record_movement
@@ -140,6 +140,8 @@ def test_home_store_is_where_she_buys_and_visits_most_the_latest_breaking_a_tie(
     assert vanak_segment["count"] == 1
     assert "home store is «vanak»" in vanak_segment["compiled_description"]
 
+    exported = export_customer(reza)["apps"]["campaigns"]["home_store"]
+    assert exported["store"] == "vanak" and exported["orders_there"] == 1
     # An erasure forgets where she shops, and the next refresh does not learn it again.
     erase_customer(reza)
     assert not HomeStore.objects.filter(customer=reza).exists()
