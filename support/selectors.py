@@ -174,7 +174,7 @@ def customer_panel(customer, *, exclude=None) -> dict:
         "identities": list(customer.identities.all()),
         "orders": orders,
         "coupons": list(coupons_of(customer, limit=5)),
-        "loyalty": loyalty_of(customer),
+        "loyalty": loyalty_of(customer, brief=True),
         "timeline": list(timeline_for(customer)[:10]),
         "conversations": list(previous_conversations(customer, exclude=exclude)),
     }

@@ -34,9 +34,10 @@ def campaigns_created_before(moment, limit=12) -> list[Campaign]:
     )
 
 
-def loyalty_of(customer) -> dict:
-    """Her points, tier and what expires soon, as plain values (the 360 page, the inbox)."""
-    return loyalty.summary(customer)
+def loyalty_of(customer, *, brief: bool = False) -> dict:
+    """Her points, tier and what expires soon, as plain values (the 360 page; `brief`, the
+    inbox's panel: balance and tier only)."""
+    return loyalty.summary(customer, brief=brief)
 
 
 def loyalty_entries_of(customer, limit=10):

@@ -103,27 +103,42 @@ def home_currency(customer) -> str:
 
 
 def tier_of(customer, currency: str) -> LoyaltyTier | None:
+    return _tiers_around(customer, currency)[0]
+
+
+def _tiers_around(customer, currency: str) -> tuple[LoyaltyTier | None, LoyaltyTier | None]:
+    """(her tier, the next one) by her lifetime spend in `currency` (one query)."""
     spent = _decimal((getattr(customer, "lifetime_spend", None) or {}).get(currency))
-    return (
-        LoyaltyTier.objects.filter(currency=currency, minimum_spend__lte=spent)
-        .order_by("-minimum_spend")
-        .first()
+    reached, following = None, None
+    for tier in LoyaltyTier.objects.filter(currency=currency).order_by("minimum_spend"):
+        if tier.minimum_spend <= spent:
+            reached = tier
+        elif following is None:
+            following = tier
+    return reached, following
+
+
+def _sums_by_kind(customer_id) -> dict[str, int]:
+    return dict(
+        LoyaltyEntry.objects.filter(customer_id=customer_id)
+        .values_list("kind")
+        .annotate(total=Sum("points"))
+        .values_list("kind", "total")
     )
 
 
-def next_tier_of(customer, currency: str) -> LoyaltyTier | None:
-    spent = _decimal((getattr(customer, "lifetime_spend", None) or {}).get(currency))
-    return (
-        LoyaltyTier.objects.filter(currency=currency, minimum_spend__gt=spent)
-        .order_by("minimum_spend")
-        .first()
-    )
+def _used(sums: dict) -> int:
+    """Points used so far: spends, reversals and expiries, less spends given back."""
+    return -sum(sums.get(kind, 0) for kind in USED_KINDS) - sums.get(EntryKind.RELEASE, 0)
 
 
-def expiring_soon(customer_id, *, now=None, days: int = 30) -> tuple[int, object]:
+def expiring_soon(customer_id, *, now=None, days: int = 30, sums=None) -> tuple[int, object]:
     """(points that will expire within `days` if unused, the first such date)."""
     now = now or timezone.now()
-    used, balance = _used_and_balance(customer_id)
+    sums = _sums_by_kind(customer_id) if sums is None else sums
+    used, balance = _used(sums), sum(sums.values())
+    if balance <= 0:
+        return 0, None
     horizon = now + timedelta(days=days)
     lots = list(
         LoyaltyEntry.objects.filter(
@@ -142,16 +157,19 @@ def expiring_soon(customer_id, *, now=None, days: int = 30) -> tuple[int, object
     return points, first
 
 
-def summary(customer, *, now=None) -> dict:
+def summary(customer, *, now=None, brief: bool = False) -> dict:
     """Plain values of her loyalty: what the 360 page, the inbox panel, templates and the
-    API show."""
+    API show. `brief` (the inbox's panel) leaves out what expires and her referral code, so
+    it costs two queries."""
     currency = home_currency(customer)
-    balance = balance_of(customer.pk)
+    sums = _sums_by_kind(customer.pk)
+    balance = sum(sums.values())
     value = point_value(currency)
-    tier = tier_of(customer, currency)
-    following = next_tier_of(customer, currency)
-    expiring, expiring_at = expiring_soon(customer.pk, now=now)
-    code = ReferralCode.objects.filter(customer=customer).order_by("id").first()
+    tier, following = _tiers_around(customer, currency)
+    expiring, expiring_at, code = 0, None, None
+    if not brief:
+        expiring, expiring_at = expiring_soon(customer.pk, now=now, sums=sums)
+        code = ReferralCode.objects.filter(customer=customer).order_by("id").first()
     return {
         "balance": balance,
         "currency": currency,
@@ -521,14 +539,8 @@ def _expiry(when):
 
 
 def _used_and_balance(customer_id) -> tuple[int, int]:
-    rows = dict(
-        LoyaltyEntry.objects.filter(customer_id=customer_id)
-        .values_list("kind")
-        .annotate(total=Sum("points"))
-        .values_list("kind", "total")
-    )
-    used = -sum(rows.get(kind, 0) for kind in USED_KINDS) - rows.get(EntryKind.RELEASE, 0)
-    return used, sum(rows.values())
+    sums = _sums_by_kind(customer_id)
+    return _used(sums), sum(sums.values())
 
 
 def expire_points(*, now=None) -> int:
