@@ -601,7 +601,8 @@ def sample_context() -> dict:
         },
         "unsubscribe_url": site_url("/"),
         "review_url": review_url("00000000-0000-0000-0000-000000000000", "W-1001"),
-        "trigger": order,
+        # An order's keys, and those of "your size is back in your store" (store_local).
+        "trigger": {**order, "product": "Aria Runner", "size": "38", "store": "Tajrish"},
         "cart": {"cart_id": 1, "total": "89.00", "currency": "USD", "products": [line]},
         "order": order,
     }

@@ -239,6 +239,16 @@ def test_segment_builder_offers_the_store_rules_and_says_them_in_words(town, cli
     assert b"No active store has the code" in unknown.content
 
 
+def test_the_size_back_template_previews_with_product_size_and_store(client, staff_in_role):
+    template = install_defaults()["templates"]["size-back-in-store"]
+    client.force_login(staff_in_role("Marketer"))
+    preview = client.post(
+        reverse("campaigns:template-preview"),
+        {"channel_kind": "email", "subject": template.subject, "text": template.text},
+    )
+    assert b"Aria Runner in size 38 is back in stock at Tajrish." in preview.content
+
+
 # --- coupons limited to channels or stores ------------------------------------------------
 
 
