@@ -37,16 +37,17 @@ from django.db.backends.signals import connection_created
 from django.db.models import F
 from django.urls import Resolver404, URLResolver, get_resolver, resolve
 
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Referral
 from catalog.models import ProductVariant, VariantListing
 from core.demo_data import DEMO_ADMIN, DEMO_PASSWORD
+from core.review_links import review_url
 from core.roles import ROLES
 from customers.models import Customer, CustomerMerge
 from inventory.models import Location, LocationKind, StockLevel
 from inventory.selectors import units_for_channel
 from orders.models import OPEN_STATUSES, Exchange, LineStatus, Order, OrderLine, Replacement, Return
 from orders.services.returns import RETURNABLE
-from support.models import Message
+from support.models import Message, Review
 from tests.e2e.conftest import ARTIFACTS
 from tests.gregorian_months import gregorian_months_in
 
@@ -218,6 +219,13 @@ def story_urls():
     stories["open order"] = open_order and f"/orders/{open_order.number}/"
     campaign = Campaign.objects.exclude(ab_result={}).order_by("pk").first()
     stories["A/B campaign with a result"] = campaign and f"/campaigns/campaigns/{campaign.pk}/"
+    # The public review page of a one-star review (the customer's own signed link).
+    review = Review.objects.filter(rating=1).order_by("pk").first()
+    stories["a customer's review page"] = (
+        review and urlsplit(review_url(review.customer.public_id, review.order_number)).path
+    )
+    # The loyalty programme with its referral report.
+    stories["loyalty and referrals"] = "/campaigns/loyalty/" if Referral.objects.exists() else None
     return stories
 
 
