@@ -296,6 +296,9 @@ def erase_ad_data(customer) -> None:
     of each audience is asked for; her click ids go from the conversions log."""
     request_removal([customer.pk], reason="erased")
     AdAudienceMember.objects.filter(customer=customer).update(customer=None)
+    AdConversionUpload.objects.filter(customer=customer, status=ConversionStatus.PENDING).update(
+        status=ConversionStatus.FAILED, error="The customer was erased: not uploaded."
+    )
     AdConversionUpload.objects.filter(customer=customer).update(customer=None, click_id="")
 
 
@@ -374,6 +377,7 @@ def upload_conversions(*, now=None) -> dict:
                 .exclude(click_id="")
                 .order_by("purchased_at", "id")[:2000]
             )
+            rows = _still_consenting(rows)
             if not rows:
                 continue
             try:
@@ -402,6 +406,22 @@ def upload_conversions(*, now=None) -> dict:
             )
             result[platform] = {"uploaded": len(rows) - len(refused), "refused": len(refused)}
     return result
+
+
+def _still_consenting(rows) -> list:
+    """The rows whose buyer still consents; the others are marked failed, never sent."""
+    consenting_now = set(
+        known_customers()
+        .filter(pk__in={row.customer_id for row in rows if row.customer_id})
+        .filter(ad_consent())
+        .values_list("pk", flat=True)
+    )
+    withdrawn = [row for row in rows if row.customer_id not in consenting_now]
+    for row in withdrawn:
+        row.status = ConversionStatus.FAILED
+        row.error = "No marketing consent any more: not uploaded."
+    AdConversionUpload.objects.bulk_update(withdrawn, ["status", "error"])
+    return [row for row in rows if row.customer_id in consenting_now]
 
 
 def _upload(platform, rows) -> dict[int, str]:

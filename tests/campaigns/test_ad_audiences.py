@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from campaigns.ad_audiences_demo import seed_ad_audiences
 from campaigns.ad_tasks import sync_ad_audiences
-from campaigns.factories import SegmentFactory
+from campaigns.factories import CampaignMessageFactory, SegmentFactory
 from campaigns.models import (
     AdAudience,
     AdAudienceMember,
@@ -27,8 +27,9 @@ from campaigns.models import (
     ConversionStatus,
     SyncStatus,
 )
-from campaigns.services.ad_audiences import sync_audience
+from campaigns.services.ad_audiences import note_conversions, sync_audience, upload_conversions
 from campaigns.services.defaults import install_defaults
+from campaigns.services.links import unsubscribe_url
 from catalog.factories import listed_product
 from core.demo import DemoContext
 from core.factories import ChannelFactory
@@ -413,3 +414,45 @@ def test_the_scheduled_task_retries_an_audience_the_platform_turned_away(google)
         ("retry", SyncStatus.SUCCEEDED),
     ]
     assert google.members[USER_LIST] == {("email", sha("sara@example.com"))}
+
+
+def test_the_one_click_unsubscribe_link_removes_her_hash_at_once(google, client):
+    sara = consenting("sara@example.com")
+    audience = audience_for("google_ads", USER_LIST)
+    sync_audience(audience.pk)
+    message = CampaignMessageFactory(
+        customer=sara, channel=ChannelFactory(code="mail", kind="email"), to="sara@example.com"
+    )
+    path = unsubscribe_url(message).split("8000", 1)[1]
+
+    response = client.post(path, {"List-Unsubscribe": "One-Click"})
+
+    assert response.status_code == 200
+    assert google.removed == [(USER_LIST, "email", sha("sara@example.com"))]
+    assert google.members[USER_LIST] == set()
+
+
+def test_a_conversion_is_not_uploaded_once_she_withdrew_consent(google, meta):
+    store_channel = ChannelFactory(code="store", name="Stores", kind="store")
+    location = LocationFactory(code="store-tajrish", channels=[store_channel])
+    product = listed_product({store_channel: 120}, name="Aria Runner", variants=1)
+    variant = product.variants.get()
+    receive_stock(variant, location, 10)
+    sara = consenting("sara@example.com")
+    record_event(
+        sara,
+        "ad_clicked",
+        properties={"gclid": "Cj0-before"},
+        occurred_at=timezone.now() - timedelta(days=1),
+    )
+    placed_order(
+        sara, store_channel, [(variant.sku, 1)], fulfilment_method="in_store", store=location.code
+    )
+    note_conversions()
+    record_consent(sara, channel_kind="email", purpose="marketing", granted=False)
+
+    upload_conversions()
+
+    assert google.conversions == []
+    row = AdConversionUpload.objects.get()
+    assert row.status == ConversionStatus.FAILED and "consent" in row.error
