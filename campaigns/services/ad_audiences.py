@@ -64,14 +64,17 @@ def sha256(text: str) -> str:
 
 
 def email_digest(raw: str) -> str:
-    email = normalise_email(raw or "").strip().lower()
+    try:
+        email = normalise_email(raw or "").strip().lower()
+    except ValueError:  # not an email address: nothing to send
+        return ""
     return sha256(email) if "@" in email else ""
 
 
 def phone_digest(raw: str) -> str:
     try:
         phone = normalise_phone(raw or "")
-    except Exception:  # noqa: BLE001 (an unparsable number is simply not sent)
+    except ValueError:  # not a phone number: nothing to send
         return ""
     return sha256(phone) if phone.startswith("+") else ""
 

@@ -27,7 +27,13 @@ from campaigns.models import (
     ConversionStatus,
     SyncStatus,
 )
-from campaigns.services.ad_audiences import note_conversions, sync_audience, upload_conversions
+from campaigns.services.ad_audiences import (
+    email_digest,
+    note_conversions,
+    phone_digest,
+    sync_audience,
+    upload_conversions,
+)
 from campaigns.services.defaults import install_defaults
 from campaigns.services.links import unsubscribe_url
 from catalog.factories import listed_product
@@ -456,3 +462,18 @@ def test_a_conversion_is_not_uploaded_once_she_withdrew_consent(google, meta):
     assert google.conversions == []
     row = AdConversionUpload.objects.get()
     assert row.status == ConversionStatus.FAILED and "consent" in row.error
+
+
+@pytest.mark.parametrize(
+    ("digest", "raw", "normalised"),
+    [
+        (email_digest, " Sara.R@Example.COM ", "sara.r@example.com"),
+        (phone_digest, "0912 123 4567", "+989121234567"),
+        (phone_digest, "۰۹۱۲۱۲۳۴۵۶۷", "+989121234567"),
+        (phone_digest, "00989121234567", "+989121234567"),
+        (email_digest, "not an address", None),
+        (phone_digest, "call me", None),
+    ],
+)
+def test_identifiers_are_normalised_before_hashing(digest, raw, normalised):
+    assert digest(raw) == (sha(normalised) if normalised else "")
