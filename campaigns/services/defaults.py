@@ -1,6 +1,6 @@
-"""What ships with the app: ready-made segments, the WELCOME pool, and six journeys
-(welcome, abandoned cart, receipt, ready for pickup, review request,
-win-back) with their templates.
+"""What ships with the app: ready-made segments, the WELCOME pool, and seven journeys
+(welcome, abandoned cart, receipt, ready for pickup, review request, your size back in
+your store, win-back) with their templates.
 `install_defaults()` is idempotent: it makes what is missing and changes nothing else."""
 
 from decimal import Decimal
@@ -123,10 +123,44 @@ TEMPLATES = {
     "review-request": (
         "email",
         "How was your order {{ order.order_id }}?",
-        "Hello {{ first_name }}, tell us what you think of what you bought.",
-        '<p>Hello {{ first_name }}, <a href="https://shop.example.com/reviews">tell us what '
-        "you think</a>.</p>",
+        "Hello {{ first_name }}, tell us what you think of what you bought: {{ review_url }}",
+        '<p>Hello {{ first_name }}, <a href="{{ review_url }}">tell us what you think</a>.</p>',
         {},
+    ),
+    # Store-local: sent from `size_back_in_store` (campaigns.services.store_local), short
+    # enough for an SMS or a messenger.
+    "size-back-in-store": (
+        "email",
+        "Your size is back at {{ trigger.store }}",
+        "Hello {{ first_name }}, {{ trigger.product }} in size {{ trigger.size }} is back in "
+        "stock at {{ trigger.store }}.",
+        "",
+        {
+            "fa": (
+                "سایز شما در {{ trigger.store }} دوباره موجود است",
+                "{{ first_name }} عزیز، {{ trigger.product }} در سایز {{ trigger.size }} دوباره در "
+                "{{ trigger.store }} موجود است.",
+                "",
+            ),
+            "ar": (
+                "مقاسك متوفر من جديد في {{ trigger.store }}",
+                "مرحبًا {{ first_name }}، {{ trigger.product }} بالمقاس {{ trigger.size }} متوفر "
+                "من جديد في {{ trigger.store }}.",
+                "",
+            ),
+            "az": (
+                "Ölçünüz {{ trigger.store }} mağazasında yenidən var",
+                "Salam {{ first_name }}, {{ trigger.product }} {{ trigger.size }} ölçüsündə "
+                "{{ trigger.store }} mağazasında yenidən satışdadır.",
+                "",
+            ),
+            "be": (
+                "Ваш памер зноў ёсць у {{ trigger.store }}",
+                "Вітаем, {{ first_name }}! {{ trigger.product }} памеру {{ trigger.size }} зноў "
+                "ёсць у {{ trigger.store }}.",
+                "",
+            ),
+        },
     ),
     "win-back": (
         "email",
@@ -209,6 +243,21 @@ JOURNEYS = [
         "steps": [
             {"kind": StepKind.WAIT, "wait_minutes": 60 * 24 * 7},
             {"kind": StepKind.SEND, "template": "review-request", "channel": "email"},
+        ],
+    },
+    {
+        "key": "size-back-in-store",
+        "name": "New stock of your size in your store",
+        "trigger": "size_back_in_store",
+        "purpose": "marketing",
+        "exit_events": [],
+        "steps": [
+            {
+                "kind": StepKind.SEND,
+                "template": "size-back-in-store",
+                "channel": "email",
+                "channel_choice": ChannelChoice.BEST,
+            }
         ],
     },
     {
