@@ -98,7 +98,7 @@ def review_form(request, token):
             line["has_photo"] = bool(review and review.photo)
             line["errors"] = (
                 [
-                    {"field": labels.get(name) or name, "messages": messages}
+                    {"name": name, "field": labels.get(name) or name, "messages": messages}
                     for name, messages in errors.items()
                 ]
                 if errors and line["sku"] == failed_sku

@@ -164,7 +164,8 @@ def test_a_photo_that_is_not_an_image_or_too_big_is_refused_naming_the_field(
     response = submit(Client(), link(world), world["sku"], 5, "Nice", upload(name, data))
     assert response.status_code == 400
     page = response.content.decode()
-    assert 'data-field="' in page and "JPEG, PNG, GIF, WebP" in page
+    # In her language (Persian): the field named, the photo types listed.
+    assert 'data-field="photo"' in page and "JPEG، PNG، GIF، WebP" in page
     assert not Review.objects.exists()
 
 
