@@ -4,7 +4,6 @@ Nothing leaves the machine: no credentials are set and a dry run sends nothing."
 
 from campaigns.models import AdAudience, AdPlatform, Segment
 from campaigns.services.ad_audiences import sync_audience
-from core.demo import register_stage
 
 DEMO_LISTS = [
     ("Researched online, bought in store", AdPlatform.GOOGLE_ADS, "5550001"),
@@ -13,7 +12,6 @@ DEMO_LISTS = [
 ]
 
 
-@register_stage("campaigns.ad_audiences", order=74, label="Ad audiences")
 def seed_ad_audiences(ctx):
     segments = {segment.name: segment for segment in Segment.objects.all()}
     made = 0

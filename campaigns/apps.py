@@ -17,10 +17,8 @@ class CampaignsConfig(AppConfig):
         )
 
         from . import (
-            ad_audiences_demo,  # noqa: F401  (registers the ad audiences' seed_demo stage)
             ad_tasks,  # noqa: F401  (the audiences' sync is enqueued by its name)
             demo_data,  # noqa: F401  (registers the campaigns' seed_demo stages)
-            store_local_demo,  # noqa: F401  (registers the store-local seed_demo stage)
             store_local_tasks,
             tasks,  # noqa: F401  (the services enqueue send_chunk by its name)
         )

@@ -1,6 +1,8 @@
 """Campaigns' demo stage: the shipped templates, journeys, ready-made segments and coupon pools
-(WELCOME first-purchase codes), a sent A/B campaign with results, and journeys running for
-the demo customers (started from their real timelines)."""
+(WELCOME first-purchase codes), a sent A/B campaign with results, journeys running for the
+demo customers (started from their real timelines), loyalty points and referrals, home stores
+with a store's coupon (store_local_demo) and ad audiences counted by a dry run
+(ad_audiences_demo)."""
 
 import random
 from datetime import timedelta
@@ -8,6 +10,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from campaigns.ad_audiences_demo import seed_ad_audiences
 from campaigns.errors import ReferralRefused
 from campaigns.factories import CampaignFactory, MessageTemplateFactory, SegmentFactory
 from campaigns.models import (
@@ -29,6 +32,7 @@ from campaigns.services.journeys import advance_due_runs, start_runs
 from campaigns.services.launch import message_key
 from campaigns.services.recommendations import refresh_product_pairs
 from campaigns.services.segments import segment_queryset
+from campaigns.store_local_demo import seed_store_local
 from core.demo import register_stage
 from core.models import Channel
 from customers.selectors import customer_by_id, customers_with_one_order, identity_values_of
@@ -153,6 +157,9 @@ def seed_campaigns(ctx):
     # the beat does hourly), so Sara's recommendations have something to show at once.
     ctx.created("product pairs", refresh_product_pairs())
     seed_loyalty(ctx)
+    # Part of this stage (the demo prints one line a stage, and stays under 40 lines):
+    seed_store_local(ctx)
+    seed_ad_audiences(ctx)
 
 
 def seed_loyalty(ctx):

@@ -11,7 +11,6 @@ from campaigns.models import CouponPool, HomeStore, Segment
 from campaigns.segment_words import describe
 from campaigns.services.coupons import create_pool
 from campaigns.services.store_local import refresh_home_stores
-from core.demo import register_stage
 from core.models import Channel, ChannelKind
 from customers.selectors import identity_values_of
 from customers.services import resolve_customer
@@ -20,7 +19,6 @@ from inventory.selectors import active_locations
 POOL_PREFIX = "MYSTORE10"
 
 
-@register_stage("campaigns.store_local", order=72, label="Home stores and store coupons")
 def seed_store_local(ctx):
     ctx.created("home stores", refresh_home_stores())
     stores = {location.pk: location for location in active_locations().filter(kind="store")}
@@ -63,7 +61,6 @@ def seed_store_local(ctx):
             allowed_channels=list(Channel.objects.filter(kind=ChannelKind.STORE)),
             allowed_stores=[store],
         )
-        ctx.created("coupon pools", 1)
 
 
 def _place_regulars_near(ctx, store) -> None:
@@ -86,4 +83,3 @@ def _place_regulars_near(ctx, store) -> None:
             traits={"latitude": round(latitude, 6), "longitude": round(longitude, 6)},
             source="demo",
         )
-    ctx.created("customer places", len(emails))

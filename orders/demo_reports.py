@@ -45,7 +45,7 @@ def spread_orders_over_weeks(ctx):
                 )
             moved += 1
     refresh_rollups(since=_seeded_since().date() - timedelta(days=30))
-    ctx.created("Store purchases researched online, spread over four weeks", moved)
+    ctx.created("store purchases researched online", moved)
 
 
 def _seeded_since():

@@ -430,7 +430,7 @@ def _sara(ctx, channels, agents):
         conversation = _sara_reports_the_defect(sara, instagram, email, agents, handle, clock)
     Conversation.objects.filter(pk=conversation.pk).update(related_order_number=order_number)
     ctx.shared["sara_conversation"] = conversation
-    ctx.created("Sara's defect conversation", 1)
+    ctx.created("story conversations", 1)  # Sara's defect
 
 
 def _sara_reports_the_defect(sara, instagram, email, agents, handle, clock):
@@ -507,7 +507,7 @@ def _web_chat(ctx, channels, agents):
     ).message
     agent = next((a for a in agents if a.username == "support_agent"), None)
     reply(message.conversation, agent, "Hello! Yes, it came back this morning.", channel=web)
-    ctx.created("web chat conversation", 1)
+    ctx.created("story conversations", 1)  # the web chat
 
 
 def _merged_threads(ctx, channels, agents):
@@ -539,7 +539,7 @@ def _merged_threads(ctx, channels, agents):
         channel=instagram,
         source="demo",
     )
-    ctx.created("merged conversation", 1)
+    ctx.created("story conversations", 1)  # the merged one
 
 
 def _window_closed(ctx, channels, agents):
