@@ -65,7 +65,7 @@ FORM_TIMEOUT_MS = 5_000
 # click or unsubscribe someone by design.
 SKIPPED_PREFIXES = ("/api/", "/i18n/", "/admin/", "/static/", "/media/", "/accounts/logout/")
 SKIPPED_KINDS = {"campaigns:open-pixel", "campaigns:click", "campaigns:unsubscribe", "healthz"}
-DOWNLOAD_KINDS = {"catalog:export", "catalog:feed-file"}
+DOWNLOAD_KINDS = {"catalog:export", "catalog:feed-file", "campaigns:segment-hashed-audience"}
 # Tables a GET may write to: the session a login keeps, and the agent's notifications about
 # a conversation, marked read when the agent opens it (as opening an email does).
 # Reading a customer's page or conversation is itself recorded (core.AuditEntry).
