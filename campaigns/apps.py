@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_save
 from django.utils.translation import gettext_lazy as _
 
 
@@ -96,8 +97,7 @@ def _awaiting_receipt(channel, since):
 def register_ad_audiences():
     """Audiences on ad platforms follow merges and withdrawn consent (erasures: through
     campaigns.privacy)."""
-    from django.db.models.signals import post_save
-
+    # Called from ready(): customers.links imports models, which apps.py cannot at its top.
     from customers.links import register_customer_link
 
     register_customer_link("campaigns.AdAudienceMember", "customer")
@@ -108,6 +108,7 @@ def register_ad_audiences():
 
 
 def _on_consent_saved(sender, instance, created, **kwargs):
+    # Imported when a consent is saved, like _on_delivery_report: services import models.
     from campaigns.services.ad_audiences import on_consent_recorded
 
     if created:
