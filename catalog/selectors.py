@@ -37,6 +37,7 @@ from catalog.models import (
 )
 from core.l10n import normalise_digits
 from core.models import ChannelKind
+from core.sql import one_of
 
 
 def variant_by_sku(sku: str) -> ProductVariant | None:
@@ -75,6 +76,21 @@ def variants_with_skus(skus) -> QuerySet[ProductVariant]:
     """The variants whose SKU is one of `skus` (exact SKUs, no barcodes), unordered: for
     another app's query to read through (inventory's stock by SKU joins it)."""
     return ProductVariant.objects.filter(sku__in=list(skus)).order_by()
+
+
+_VARIANTS_BY_SKU_SQL = "SELECT sku, id, product_id, size FROM catalog_productvariant WHERE {skus}"
+
+
+def variant_rows_by_sku(skus) -> dict[str, tuple[int, int, str]]:
+    """{sku: (variant id, product id, size)} for the `skus` that are a variant's SKU: plain
+    rows for the hot reads (recommendations), one statement built without the ORM."""
+    skus = {sku for sku in skus if isinstance(sku, str)}
+    if not skus:
+        return {}
+    condition, params = one_of("sku", sorted(skus))
+    with connection.cursor() as cursor:
+        cursor.execute(_VARIANTS_BY_SKU_SQL.format(skus=condition), params)
+        return {sku: (variant_id, product_id, size) for sku, variant_id, product_id, size in cursor}
 
 
 def variants_by_sku(skus) -> dict[str, ProductVariant]:
@@ -196,6 +212,52 @@ def listed_variant_listings(channel, *, at=None) -> QuerySet[VariantListing]:
         )
         .order_by("variant__product_id", "variant__position", "variant_id")
     )
+
+
+# The hot read of every recommendation (a few dozen candidate products per request): written
+# out so no ORM query is built per call. Led by the channel's listings of the products asked
+# for, so PostgreSQL walks the indexes from those few rows rather than scanning every
+# variant listing, and joined in a chain that keeps its planning short (the planning is most
+# of the statement's time). A variant listing belongs to its listing's product (catalog
+# services create them so). The same rule of "on sale" as live_variant_listings
+# (tests/catalog/test_on_sale_rows.py holds the two together). Portable (PostgreSQL, SQLite).
+_ON_SALE_SQL = """
+SELECT vl.variant_id, pl.product_id, p.name, v.sku, v.size, v.colour, vl.price,
+       vl.price_currency
+FROM catalog_productlisting pl
+JOIN catalog_variantlisting vl ON vl.listing_id = pl.id
+JOIN catalog_productvariant v ON v.id = vl.variant_id
+JOIN catalog_product p ON p.id = pl.product_id
+WHERE pl.channel_id = %s AND {products} {excluding}
+  AND p.is_active AND v.is_active AND vl.is_listed AND pl.is_listed
+  AND (pl.published_from IS NULL OR pl.published_from <= %s)
+  AND (pl.published_until IS NULL OR pl.published_until > %s)
+ORDER BY pl.product_id, v.position, vl.variant_id
+"""
+
+
+def on_sale_rows(channel, product_ids, *, excluding_variants=(), at=None) -> list[tuple]:
+    """(variant id, product id, product name, sku, size, colour, price, currency) of the
+    variants of `product_ids` on sale on `channel` now (see live_variant_listings), leaving
+    out `excluding_variants`; by product, then the variants' order. One statement."""
+    wanted = [int(product) for product in product_ids]
+    if not wanted:
+        return []
+    at = at or timezone.now()
+    # Named on both the listing and the product: each table then starts from its index.
+    listing, listing_params = one_of("pl.product_id", wanted)
+    product, product_params = one_of("p.id", wanted)
+    excluded = [int(variant) for variant in excluding_variants]
+    excluding, excluded_params = one_of("v.id", excluded) if excluded else ("", [])
+    sql = _ON_SALE_SQL.format(
+        products=f"{listing} AND {product}",
+        excluding=f"AND NOT {excluding}" if excluding else "",
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql, [channel.pk, *listing_params, *product_params, *excluded_params, at, at]
+        )
+        return cursor.fetchall()
 
 
 def listed_variants(channel, *, at=None) -> QuerySet[ProductVariant]:

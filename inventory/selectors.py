@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from catalog.selectors import listed_pairs, listed_variant_listings, variants_with_skus
 from core.l10n import format_date, format_number
+from core.sql import one_of
 from inventory.models import (
     AllocationStrategy,
     ChannelStockRule,
@@ -48,8 +49,21 @@ def rule_for(channel) -> ChannelStockRule:
     return rule or ChannelStockRule(channel=channel)
 
 
+# Read on every order line and recommendation: written out, the same rule as
+# LocationQuerySet.serving() (tests/inventory/test_serving_locations.py holds them together).
+_SERVING_SQL = """
+SELECT l.id FROM inventory_location l
+JOIN inventory_location_channels lc ON lc.location_id = l.id AND lc.channel_id = %s
+WHERE l.is_active AND (%s OR l.serves_online)
+ORDER BY l.id
+"""
+
+
 def serving_location_ids(channel) -> list[int]:
-    return list(Location.objects.serving(channel).values_list("id", flat=True))
+    """Ids of the locations whose stock counts for `channel` (LocationQuerySet.serving)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_SERVING_SQL, [channel.pk, channel.kind == "store"])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def apply_buffer(units: int, percent: int) -> int:
@@ -69,7 +83,7 @@ FROM inventory_stocklevel sl
 JOIN inventory_location l ON l.id = sl.location_id
 JOIN inventory_location_channels lc ON lc.location_id = sl.location_id
 WHERE lc.channel_id = %s AND l.is_active AND (%s OR l.serves_online)
-  AND sl.variant_id IN ({ids})
+  AND {variants}
 GROUP BY sl.variant_id
 """
 
@@ -82,9 +96,12 @@ def available_to_promise(variants, channel) -> dict[int, int]:
     if not ids:
         return {}
     totals = dict.fromkeys(ids, 0)
-    sql = _ATP_SQL.format(ids=", ".join(["%s"] * len(ids)))
+    variants, variant_params = one_of("sl.variant_id", ids)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [channel.pk, channel.pk, channel.kind == "store", *ids])
+        cursor.execute(
+            _ATP_SQL.format(variants=variants),
+            [channel.pk, channel.pk, channel.kind == "store", *variant_params],
+        )
         for variant_id, units, share in cursor.fetchall():
             totals[variant_id] = apply_buffer(int(units or 0), 100 if share is None else share)
     return totals
