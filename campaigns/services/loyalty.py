@@ -44,7 +44,7 @@ from datetime import timedelta
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -83,10 +83,13 @@ USED_KINDS = (EntryKind.SPEND, EntryKind.REVERSE, EntryKind.EXPIRE)
 
 
 def balance_of(customer_id) -> int:
-    return (
-        LoyaltyEntry.objects.filter(customer_id=customer_id).aggregate(total=Sum("points"))["total"]
-        or 0
-    )
+    """Her points now: the sum of her ledger (read on every recommendation, so written out)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COALESCE(SUM(points), 0) FROM campaigns_loyaltyentry WHERE customer_id = %s",
+            [customer_id],
+        )
+        return int(cursor.fetchone()[0])
 
 
 def point_value(currency: str) -> Decimal | None:

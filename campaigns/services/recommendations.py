@@ -63,8 +63,7 @@ from datetime import timedelta
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
 from django.db.models.fields.json import KT
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -74,9 +73,10 @@ from campaigns.models import CodeKind, CouponCode, EventCursor, ProductPairScore
 from campaigns.services import loyalty
 from campaigns.services.coupons import check_code, describe_discount, discount_for
 from campaigns.services.cursors import read_after
-from catalog.selectors import listed_variant_listings, product_cards, variants_with_skus
+from catalog.selectors import on_sale_rows, product_cards, variant_rows_by_sku
 from core.selectors import channel_for
-from customers.selectors import events_after, events_named, events_of_customers
+from core.sql import one_of
+from customers.selectors import events_after, events_named, newest_events_of
 from inventory.selectors import available_to_promise
 from orders.errors import CouponRefused
 from orders.selectors import active_cart_of
@@ -117,18 +117,6 @@ def _skus_of_order(properties) -> list[str]:
     ]
 
 
-def _variants(skus) -> dict[str, tuple[int, int, str]]:
-    """{sku: (variant id, product id, size)} for the SKUs the catalog knows (one query)."""
-    if not skus:
-        return {}
-    return {
-        sku: (variant_id, product_id, size)
-        for sku, variant_id, product_id, size in variants_with_skus(set(skus)).values_list(
-            "sku", "id", "product_id", "size"
-        )
-    }
-
-
 # --- the pairs (precomputed) -------------------------------------------------------------
 
 
@@ -163,7 +151,9 @@ def everyone_interests(since, now) -> dict[int, dict[int, Interest]]:
     ):
         for sku in _skus_of_order(properties):
             rows.append((customer_id, occurred_at, sku, 0.0))
-    products = {sku: product for sku, (_v, product, _s) in _variants({r[2] for r in rows}).items()}
+    products = {
+        sku: product for sku, (_v, product, _s) in variant_rows_by_sku({r[2] for r in rows}).items()
+    }
     interests: dict[int, dict[int, Interest]] = defaultdict(dict)
     for customer_id, occurred_at, sku, weight in rows:
         product = products.get(sku)
@@ -290,17 +280,34 @@ def register_offer_source(source: OfferSource) -> None:
         OFFER_SOURCES.append(source)
 
 
+# Most customers have no code to use: this statement says so without building an ORM query
+# on every recommendation; the codes it finds are then loaded with their pools.
+_USABLE_CODES_SQL = """
+SELECT c.id FROM campaigns_couponcode c
+JOIN campaigns_couponpool p ON p.id = c.pool_id
+WHERE (c.customer_id = %s OR (c.customer_id IS NULL AND p.code_kind = %s))
+  AND p.is_active
+  AND (p.valid_from IS NULL OR p.valid_from <= %s)
+  AND (p.valid_until IS NULL OR p.valid_until >= %s)
+ORDER BY p.valid_until, c.id
+LIMIT 20
+"""
+
+
+def _usable_code_ids(customer_id, now) -> list[int]:
+    """Ids of the codes issued to her and the shared codes of active pools valid at `now`,
+    the soonest to end first (at most 20)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_USABLE_CODES_SQL, [customer_id, CodeKind.SHARED.value, now, now])
+        return [row[0] for row in cursor.fetchall()]
+
+
 def coupon_offers(customer, *, channel, basket: Decimal, now) -> list[Offer]:
     """Codes issued to her and shared codes of active pools, valid now, that check_code
     accepts for her at her usual basket (or the pool's minimum spend, if higher)."""
-    codes = (
-        CouponCode.objects.select_related("pool")
-        .filter(Q(customer=customer) | Q(customer__isnull=True, pool__code_kind=CodeKind.SHARED))
-        .filter(pool__is_active=True)
-        .filter(Q(pool__valid_from__isnull=True) | Q(pool__valid_from__lte=now))
-        .filter(Q(pool__valid_until__isnull=True) | Q(pool__valid_until__gte=now))
-        .order_by("pool__valid_until", "id")[:20]
-    )
+    ids = _usable_code_ids(customer.pk, now)
+    found = CouponCode.objects.select_related("pool").in_bulk(ids) if ids else {}
+    codes = [found[code_id] for code_id in ids if code_id in found]
     offers = []
     for code in codes:
         pool = code.pool
@@ -395,15 +402,12 @@ class History:
 def history_of(customer, *, now) -> History:
     """Her signals, purchases and returns in every channel, from her timeline (one query for
     the events, one for their SKUs)."""
-    rows = list(
-        events_of_customers(
-            [customer.pk],
-            now - timedelta(days=WINDOW_DAYS),
-            now + timedelta(minutes=5),  # clocks of partners run a little ahead
-            names=sorted(SIGNALS | RETURNS),
-        )
-        .order_by("-occurred_at", "-id")
-        .values_list("name", "occurred_at", "properties")[:HER_EVENTS]
+    rows = newest_events_of(
+        customer.pk,
+        now - timedelta(days=WINDOW_DAYS),
+        now + timedelta(minutes=5),  # clocks of partners run a little ahead
+        names=sorted(SIGNALS | RETURNS),
+        limit=HER_EVENTS,
     )
     bought: list[str] = []
     returned: dict[str, str] = {}
@@ -427,7 +431,7 @@ def history_of(customer, *, now) -> History:
         elif isinstance(properties.get("sku"), str) and properties["sku"]:
             weight = CART_WEIGHT if name == "product_added_to_cart" else VIEW_WEIGHT
             looked.append((properties["sku"], occurred_at, weight))
-    variants = _variants({sku for sku, _at, _w in looked} | set(returned))
+    variants = variant_rows_by_sku({sku for sku, _at, _w in looked} | set(returned))
     history = History(
         basket=(sum(totals) / len(totals)).quantize(Decimal("0.01")) if totals else Decimal("0")
     )
@@ -466,7 +470,7 @@ def history_of(customer, *, now) -> History:
 
 def _context_products(context: Context, customer) -> set[int]:
     if context.kind == "product":
-        found = _variants([context.sku]).get(context.sku)
+        found = variant_rows_by_sku([context.sku]).get(context.sku)
         if found is None:
             raise InvalidRecommendationRequest(
                 _("No variant has the SKU %(sku)s.") % {"sku": context.sku},
@@ -479,13 +483,19 @@ def _context_products(context: Context, customer) -> set[int]:
     return set()
 
 
+_PAIRS_SQL = """
+SELECT product_id, other_id, score, bought_together FROM campaigns_productpairscore
+WHERE {seeds}
+"""
+
+
 def stored_pairs(seeds) -> list[tuple[int, int, float, float]]:
-    """(product, other, score, bought_together) of the seeds' partners, from the table."""
-    return list(
-        ProductPairScore.objects.filter(product_id__in=list(seeds)).values_list(
-            "product_id", "other_id", "score", "bought_together"
-        )
-    )
+    """(product, other, score, bought_together) of the seeds' partners, from the table (one
+    statement, built without the ORM: it runs on every request)."""
+    condition, params = one_of("product_id", list(seeds))
+    with connection.cursor() as cursor:
+        cursor.execute(_PAIRS_SQL.format(seeds=condition), params)
+        return cursor.fetchall()
 
 
 def _candidates(seeds: dict[int, float], pairs=stored_pairs) -> tuple[dict, dict]:
@@ -564,7 +574,7 @@ def _seed_skus(history: History, seeds, context: Context) -> dict[int, str]:
     skus = {seed: history.sku_of_product[seed] for seed in seeds if seed in history.sku_of_product}
     missing = [seed for seed in seeds if seed not in skus]
     if missing and context.kind == "product":
-        found = _variants([context.sku]).get(context.sku)
+        found = variant_rows_by_sku([context.sku]).get(context.sku)
         if found and found[1] in missing:
             skus[found[1]] = context.sku
     return skus
@@ -578,23 +588,7 @@ def _available(products, channel, history: History, language) -> dict[int, dict]
     if not products:
         return {}
     selling = stock_channel(channel)
-    # Plain rows, no model instances: this is most of a request's time otherwise.
-    listings = list(
-        listed_variant_listings(selling)
-        .filter(variant__product_id__in=products)
-        .exclude(variant_id__in=history.refused_variants)
-        .select_related(None)
-        .values_list(
-            "variant_id",
-            "variant__product_id",
-            "variant__product__name",
-            "variant__sku",
-            "variant__size",
-            "variant__colour",
-            "price",
-            "price_currency",
-        )
-    )
+    listings = on_sale_rows(selling, products, excluding_variants=history.refused_variants)
     units = available_to_promise([row[0] for row in listings], selling)
     found: dict[int, dict] = {}
     for variant_id, product_id, name, sku, size, colour, price, currency in listings:
