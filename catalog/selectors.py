@@ -78,6 +78,7 @@ def variants_with_skus(skus) -> QuerySet[ProductVariant]:
     return ProductVariant.objects.filter(sku__in=list(skus)).order_by()
 
 
+_VARIANTS_WITH_SKUS_SQL = "SELECT id, sku FROM catalog_productvariant WHERE {skus}"
 _VARIANTS_BY_SKU_SQL = "SELECT sku, id, product_id, size FROM catalog_productvariant WHERE {skus}"
 
 
@@ -91,6 +92,14 @@ def variant_rows_by_sku(skus) -> dict[str, tuple[int, int, str]]:
     with connection.cursor() as cursor:
         cursor.execute(_VARIANTS_BY_SKU_SQL.format(skus=condition), params)
         return {sku: (variant_id, product_id, size) for sku, variant_id, product_id, size in cursor}
+
+
+def variants_with_skus_sql(skus) -> tuple[str, list]:
+    """(statement, params) selecting `id, sku` of the variants whose SKU is one of `skus`,
+    for another app's statement to read through (inventory's stock by SKU), built without
+    the ORM: every availability look-up runs it."""
+    condition, params = one_of("sku", list(skus))
+    return _VARIANTS_WITH_SKUS_SQL.format(skus=condition), params
 
 
 def variants_by_sku(skus) -> dict[str, ProductVariant]:

@@ -19,7 +19,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from catalog.selectors import listed_pairs, listed_variant_listings, variants_with_skus
+from catalog.selectors import listed_pairs, listed_variant_listings, variants_with_skus_sql
 from core.l10n import format_date, format_number
 from core.sql import one_of
 from inventory.models import (
@@ -130,9 +130,7 @@ def available_to_promise_by_sku(skus, channel) -> tuple[dict[str, int], list[str
     wanted = list(dict.fromkeys(skus))
     if not wanted:
         return {}, []
-    variants, variant_params = (
-        variants_with_skus(wanted).values("id", "sku").query.sql_with_params()
-    )
+    variants, variant_params = variants_with_skus_sql(wanted)
     sql = _ATP_BY_SKU_SQL.format(variants=variants)
     units = {}
     with connection.cursor() as cursor:
