@@ -18,10 +18,8 @@ class CampaignsConfig(AppConfig):
         )
 
         from . import (
-            ad_tasks,  # noqa: F401  (the audiences' sync is enqueued by its name)
             demo_data,  # noqa: F401  (registers the campaigns' seed_demo stages)
-            store_local_tasks,
-            tasks,  # noqa: F401  (the services enqueue send_chunk by its name)
+            tasks,  # noqa: F401  (the services enqueue send_chunk, the audiences' sync by name)
         )
         from .privacy import (
             erase_campaign_data,
@@ -79,7 +77,7 @@ class CampaignsConfig(AppConfig):
         register_ad_audiences()
         register_coupon_handler()
         register_receipt_source(_awaiting_receipt)
-        store_local_tasks.register()
+        register_store_local()
 
 
 def _on_delivery_report(sender, **kwargs):
@@ -113,6 +111,26 @@ def _on_consent_saved(sender, instance, created, **kwargs):
 
     if created:
         on_consent_recorded(instance)
+
+
+def register_store_local():
+    """A merge re-points home stores (the next refresh keeps one); a replenishment at a store
+    tells the customers waiting for that size there. An export shows her home store and an
+    erasure forgets it through campaigns.privacy."""
+    # Called from ready(), like register_ad_audiences: these modules import models.
+    from customers.links import register_customer_link
+    from inventory.signals import stock_replenished
+
+    register_customer_link("campaigns.HomeStore", "customer")
+    stock_replenished.connect(_on_stock_replenished, dispatch_uid="campaigns.store_local")
+
+
+def _on_stock_replenished(sender, pairs, **kwargs):
+    # Enqueued by name after commit: the task reads what the movement committed.
+    from campaigns.services.store_local import TELL_TASK
+    from core.services.enqueue import enqueue_after_commit
+
+    enqueue_after_commit(TELL_TASK, [list(pair) for pair in pairs])
 
 
 def register_coupon_handler():

@@ -1,8 +1,8 @@
 """Campaigns' demo stage: the shipped templates, journeys, ready-made segments and coupon pools
 (WELCOME first-purchase codes), a sent A/B campaign with results, journeys running for the
 demo customers (started from their real timelines), loyalty points and referrals, home stores
-with a store's coupon (store_local_demo) and ad audiences counted by a dry run
-(ad_audiences_demo)."""
+with a store's coupon (demo_store_local.py) and ad audiences counted by a dry run
+(demo_ad_audiences.py)."""
 
 import random
 from datetime import timedelta
@@ -10,7 +10,8 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from campaigns.ad_audiences_demo import seed_ad_audiences
+from campaigns.demo_ad_audiences import seed_ad_audiences
+from campaigns.demo_store_local import seed_store_local
 from campaigns.errors import ReferralRefused
 from campaigns.factories import CampaignFactory, MessageTemplateFactory, SegmentFactory
 from campaigns.models import (
@@ -32,7 +33,6 @@ from campaigns.services.journeys import advance_due_runs, start_runs
 from campaigns.services.launch import message_key
 from campaigns.services.recommendations import refresh_product_pairs
 from campaigns.services.segments import segment_queryset
-from campaigns.store_local_demo import seed_store_local
 from core.demo import register_stage
 from core.models import Channel
 from customers.selectors import customer_by_id, customers_with_one_order, identity_values_of

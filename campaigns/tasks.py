@@ -11,7 +11,17 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init
 from django.db import DatabaseError, InterfaceError
 
-from campaigns.services import abtest, delivery, launch, links, loyalty, recommendations
+from campaigns.models import SyncStatus
+from campaigns.services import (
+    abtest,
+    ad_audiences,
+    delivery,
+    launch,
+    links,
+    loyalty,
+    recommendations,
+    store_local,
+)
 from campaigns.services.journeys import run_journeys
 from campaigns.services.tracking import poll_conversions
 
@@ -100,3 +110,70 @@ def refresh_recommendations_after_purchases():
     """Beat, every few minutes: rewrite the pair scores when orders were completed since the
     last run (only committed orders reach the timeline's cursor)."""
     return recommendations.refresh_after_purchases()
+
+
+# --- store-local marketing (campaigns.services.store_local) -------------------------------
+
+
+@shared_task(name="campaigns.refresh_home_stores")
+def refresh_home_stores():
+    """Beat, daily: every customer's home store, worked out again in one statement
+    (cancelled orders and merges included)."""
+    return store_local.refresh_home_stores()
+
+
+@shared_task(name="campaigns.refresh_recent_home_stores")
+def refresh_recent_home_stores():
+    """Beat, every minute: the home stores of customers with new orders or store visits."""
+    return store_local.refresh_recent_home_stores()
+
+
+@shared_task(name=store_local.TELL_TASK)
+def tell_size_back_in_store(pairs):
+    """After a replenishment committed (inventory's stock_replenished, connected in
+    campaigns/apps.py): the waiting customers' `size_back_in_store` events. Safe to run
+    twice (each event's message id is unique per customer, variant and day)."""
+    store_local.refresh_recent_home_stores()
+    return store_local.tell_size_back_in_store([tuple(pair) for pair in pairs])
+
+
+# --- ad audiences (campaigns.services.ad_audiences) ---------------------------------------
+
+
+def backoff_seconds(retries: int, retry_after=None) -> int:
+    """1, 2, 4 ... minutes, capped at an hour; the platform's Retry-After when longer."""
+    wait = min(60 * 2**retries, 3600)
+    return max(wait, int(retry_after or 0))
+
+
+@shared_task(name="campaigns.sync_ad_audiences")
+def sync_ad_audiences():
+    """Beat, every AD_AUDIENCE_SYNC_SECONDS: every enabled audience, in step with its
+    segment. A run the platform turned away for now is retried one audience at a time."""
+    runs = ad_audiences.sync_all(reason="schedule")
+    for run in runs:
+        if run.status == SyncStatus.RETRYING:
+            sync_ad_audience.apply_async(
+                (run.audience_id,), {"reason": "retry"}, countdown=backoff_seconds(0)
+            )
+    return {run.audience_id: run.status for run in runs}
+
+
+@shared_task(name=ad_audiences.SYNC_TASK, bind=True, max_retries=8)
+def sync_ad_audience(self, audience_id, reason="removal"):
+    """One audience's sync (asked for at once when a member withdraws consent or is erased).
+    While the platform is down or rate-limits, retried with backoff; the state is kept, so
+    nothing is lost, and the scheduled sync catches up after the last retry."""
+    run = ad_audiences.sync_audience(audience_id, reason=reason)
+    if run is not None and run.status == SyncStatus.RETRYING:
+        if self.request.called_directly or self.request.is_eager:
+            return run.status
+        if self.request.retries < self.max_retries:
+            raise self.retry(countdown=backoff_seconds(self.request.retries))
+    return run.status if run is not None else "busy"
+
+
+@shared_task(name="campaigns.upload_ad_conversions")
+def upload_ad_conversions():
+    """Beat, hourly: store purchases after an ad click, uploaded once per order and platform."""
+    return ad_audiences.upload_conversions()

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from campaigns import loyalty_views, views, views_ad_audiences
+from campaigns import views, views_ad_audiences, views_loyalty
 
 app_name = "campaigns"
 urlpatterns = [
@@ -29,7 +29,7 @@ urlpatterns = [
     path("templates/preview/", views.template_preview, name="template-preview"),
     path("journeys/", views.journey_list, name="journey-list"),
     path("attribution/", views.attribution, name="attribution"),
-    path("loyalty/", loyalty_views.loyalty_home, name="loyalty"),
+    path("loyalty/", views_loyalty.loyalty_home, name="loyalty"),
     # Public links carried by messages.
     path("t/o/<str:token>.gif", views.open_pixel, name="open-pixel"),
     path("t/c/<str:value>/", views.click, name="click"),

@@ -20,7 +20,6 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from campaigns import ad_platforms
 from campaigns.models import (
     AdAudience,
     AdAudienceMember,
@@ -31,6 +30,7 @@ from campaigns.models import (
     HashKind,
     SyncStatus,
 )
+from campaigns.services import ad_platforms
 from campaigns.services.segments import segment_queryset
 from core.models import ChannelKind
 from core.providers import ProviderError

@@ -55,6 +55,8 @@ logger = logging.getLogger("omni.campaigns")
 SIZE_BACK_IN_STORE = "size_back_in_store"
 HOME_STORE_EVENTS = ("order_completed", "store_visited")
 HOME_STORE_CURSOR = "store_local.home_stores"
+# campaigns/tasks.py's task, enqueued by name after a replenishment commits (campaigns/apps.py).
+TELL_TASK = "campaigns.tell_size_back_in_store"
 
 
 # --- home store ---------------------------------------------------------------------------

@@ -16,8 +16,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from campaigns.ad_audiences_demo import seed_ad_audiences
-from campaigns.ad_tasks import sync_ad_audiences
+from campaigns.demo_ad_audiences import seed_ad_audiences
 from campaigns.factories import CampaignMessageFactory, SegmentFactory
 from campaigns.models import (
     AdAudience,
@@ -36,6 +35,7 @@ from campaigns.services.ad_audiences import (
 )
 from campaigns.services.defaults import install_defaults
 from campaigns.services.links import unsubscribe_url
+from campaigns.tasks import sync_ad_audiences
 from catalog.factories import listed_product
 from core.demo import DemoContext
 from core.factories import ChannelFactory

@@ -15,7 +15,7 @@ from campaigns.factories import CouponPoolFactory
 from campaigns.models import CampaignMessage, HomeStore, JourneyRun, Segment
 from campaigns.services.defaults import install_defaults
 from campaigns.services.journeys import run_journeys
-from campaigns.store_local_tasks import refresh_home_stores, refresh_recent_home_stores
+from campaigns.tasks import refresh_home_stores, refresh_recent_home_stores
 from catalog.factories import ProductFactory, ProductVariantFactory, VariantListingFactory
 from core.factories import ChannelFactory
 from customers.factories import ConsentFactory, CustomerFactory, EventFactory, IdentityFactory

@@ -39,6 +39,7 @@ from django.conf import settings
 
 from core.providers import ProviderError
 from core.providers import http as provider_http
+from core.providers.meta import graph_error
 from core.services import shared_cache
 
 GOOGLE_RETRY_STATUSES = {
@@ -286,13 +287,10 @@ class GoogleAds:
 
 
 def meta_error(answer: provider_http.Answer) -> ProviderError:
+    code, _subcode, message = graph_error(answer)
     body = answer.body if isinstance(answer.body, dict) else {}
     error = body.get("error") if isinstance(body.get("error"), dict) else {}
-    try:
-        code = int(error.get("code") or 0)
-    except (TypeError, ValueError):
-        code = 0
-    text = str(error.get("error_user_msg") or error.get("message") or answer.text or "")[:300]
+    text = str(error.get("error_user_msg") or message)[:300]
     retry = answer.status >= 500 or answer.status == 429 or code in META_RETRY_CODES
     if error.get("is_transient") is True:
         retry = True
