@@ -126,11 +126,14 @@ def register_store_local():
 
 
 def _on_stock_replenished(sender, pairs, **kwargs):
-    # Enqueued by name after commit: the task reads what the movement committed.
-    from campaigns.services.store_local import TELL_TASK
+    # Imported when stock moves, like _on_delivery_report: services import models. The pairs
+    # are written in the movement's transaction; the task after its commit tells them, and
+    # beat's sweep does if the broker was down.
+    from campaigns.services.store_local import TELL_TASK, note_replenished
     from core.services.enqueue import enqueue_after_commit
 
-    enqueue_after_commit(TELL_TASK, [list(pair) for pair in pairs])
+    note_replenished(pairs)
+    enqueue_after_commit(TELL_TASK)
 
 
 def register_coupon_handler():

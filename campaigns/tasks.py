@@ -129,12 +129,14 @@ def refresh_recent_home_stores():
 
 
 @shared_task(name=store_local.TELL_TASK)
-def tell_size_back_in_store(pairs):
-    """After a replenishment committed (inventory's stock_replenished, connected in
-    campaigns/apps.py): the waiting customers' `size_back_in_store` events. Safe to run
-    twice (each event's message id is unique per customer, variant and day)."""
+def tell_size_back_in_store(pairs=None):
+    """After a replenishment committed (inventory's stock_replenished, remembered in its
+    transaction by campaigns/apps.py), and each minute by beat as the sweep: the waiting
+    customers' `size_back_in_store` events. Safe to run twice (each event's message id is
+    unique per customer, variant and day). `pairs`: a task queued by an older release."""
     store_local.refresh_recent_home_stores()
-    return store_local.tell_size_back_in_store([tuple(pair) for pair in pairs])
+    told = store_local.tell_size_back_in_store([tuple(pair) for pair in pairs]) if pairs else 0
+    return told + store_local.tell_pending_restocks()
 
 
 # --- ad audiences (campaigns.services.ad_audiences) ---------------------------------------

@@ -579,6 +579,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "campaigns.refresh_recent_home_stores",
         "schedule": 60.0,
     },
+    # Restocks remembered in their movement's transaction whose task a broker that was down
+    # lost: the waiting customers are told within the minute it is back.
+    "campaigns.tell_size_back_in_store": {
+        "task": "campaigns.tell_size_back_in_store",
+        "schedule": 60.0,
+    },
     # Delivery receipts of SMS gateways that only answer when asked (Kavenegar).
     "core.poll_sms_receipts": {"task": "core.poll_sms_receipts", "schedule": 300.0},
     # Imports whose publish was lost (broker down) or whose worker died.

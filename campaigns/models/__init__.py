@@ -52,7 +52,7 @@ from campaigns.models.segments import (
     Segment,
     SegmentSnapshot,
 )
-from campaigns.models.store_local import HomeStore
+from campaigns.models.store_local import HomeStore, PendingRestock
 
 __all__ = [
     "EXPIRING_KINDS",
@@ -81,6 +81,7 @@ __all__ = [
     "DiscountKind",
     "EventCursor",
     "HomeStore",
+    "PendingRestock",
     "HashKind",
     "Journey",
     "JourneyRun",

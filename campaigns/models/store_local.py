@@ -40,3 +40,35 @@ class HomeStore(models.Model):
 
     def __str__(self):
         return f"{self.customer_id} → {self.store_id}"
+
+
+class PendingRestock(models.Model):
+    """A variant replenished at a store whose waiting customers are not told yet. Written in
+    the stock movement's own transaction (inventory's stock_replenished), so a broker that
+    is down loses nothing: the task told after the commit, or the minute's sweep, tells
+    them and deletes the row."""
+
+    variant = models.ForeignKey(
+        "catalog.ProductVariant",
+        verbose_name=_("variant"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    store = models.ForeignKey(
+        "inventory.Location",
+        verbose_name=_("store"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("replenished at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("restock to tell")
+        verbose_name_plural = _("restocks to tell")
+        constraints = [
+            models.UniqueConstraint(fields=["variant", "store"], name="campaigns_pending_restock")
+        ]
+
+    def __str__(self):
+        return f"{self.variant_id} @ {self.store_id}"

@@ -32,7 +32,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaigns.models import HomeStore
+from campaigns.models import HomeStore, PendingRestock
 from campaigns.services.cursors import read_after
 from catalog.selectors import translated, variants_by_id
 from core.names import name_in_language
@@ -55,7 +55,8 @@ logger = logging.getLogger("omni.campaigns")
 SIZE_BACK_IN_STORE = "size_back_in_store"
 HOME_STORE_EVENTS = ("order_completed", "store_visited")
 HOME_STORE_CURSOR = "store_local.home_stores"
-# campaigns/tasks.py's task, enqueued by name after a replenishment commits (campaigns/apps.py).
+# campaigns/tasks.py's task, enqueued by name after a replenishment commits (campaigns/apps.py)
+# and run by beat each minute as the sweep of what a broker that was down left waiting.
 TELL_TASK = "campaigns.tell_size_back_in_store"
 
 
@@ -225,6 +226,38 @@ def waiting_customers(variant, location, *, now=None):
     return customers.exclude(
         had_event_with(SIZE_BACK_IN_STORE, since=told_since, variant_id=variant.pk)
     )
+
+
+# Restocks told per run of the task or the sweep (each may tell a few customers).
+RESTOCKS_PER_RUN = 200
+
+
+def note_replenished(pairs) -> None:
+    """Inside the stock movement's transaction (inventory's stock_replenished): remember each
+    (variant id, location id) to tell about, so the telling survives a broker that is down.
+    A pair remembered already stays one row."""
+    PendingRestock.objects.bulk_create(
+        [PendingRestock(variant_id=variant, store_id=location) for variant, location in pairs],
+        ignore_conflicts=True,
+    )
+
+
+def tell_pending_restocks(*, now=None) -> int:
+    """Tell the customers waiting for the remembered restocks (tell_size_back_in_store), then
+    forget those restocks, in one transaction; rows another worker holds are left to it.
+    The task after each movement's commit and the minute's sweep both call this. Returns how
+    many customers were told."""
+    with transaction.atomic():
+        rows = list(
+            PendingRestock.objects.select_for_update(skip_locked=True).order_by("id")[
+                :RESTOCKS_PER_RUN
+            ]
+        )
+        if not rows:
+            return 0
+        told = tell_size_back_in_store([(row.variant_id, row.store_id) for row in rows], now=now)
+        PendingRestock.objects.filter(pk__in=[row.pk for row in rows]).delete()
+    return told
 
 
 def tell_size_back_in_store(pairs, *, now=None) -> int:

@@ -12,10 +12,14 @@ from django.utils import timezone
 
 from campaigns.apps import register_coupon_handler
 from campaigns.factories import CouponPoolFactory
-from campaigns.models import CampaignMessage, HomeStore, JourneyRun, Segment
+from campaigns.models import CampaignMessage, HomeStore, JourneyRun, PendingRestock, Segment
 from campaigns.services.defaults import install_defaults
 from campaigns.services.journeys import run_journeys
-from campaigns.tasks import refresh_home_stores, refresh_recent_home_stores
+from campaigns.tasks import (
+    refresh_home_stores,
+    refresh_recent_home_stores,
+    tell_size_back_in_store,
+)
 from catalog.factories import ProductFactory, ProductVariantFactory, VariantListingFactory
 from core.factories import ChannelFactory
 from customers.factories import ConsentFactory, CustomerFactory, EventFactory, IdentityFactory
@@ -26,6 +30,8 @@ from inventory.models import MovementReason
 from inventory.services.movements import record_movement
 from orders.errors import CouponRefused
 from orders.factories import placed_order
+from tests.core.test_fault_broker_and_cache import broker_at  # noqa: F401 (fixture)
+from tests.receivers import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -408,6 +414,7 @@ def test_restock_of_her_size_in_her_store_is_told_once_and_only_while_in_stock(
     mina = shopper("mina@example.com", home=vanak, channels=channels, variant=size_38)
     leila = shopper("leila@example.com", home=tajrish, channels=channels, variant=size_39)
     refresh_home_stores()
+    PendingRestock.objects.all().delete()  # the setup's receipts, before anyone waited
     noon = timezone.now().replace(hour=12, minute=0) + timedelta(days=1)  # not at night
 
     # Size 38 at Tajrish sells out (a sale of everything left), then a receipt brings it back.
@@ -459,3 +466,45 @@ def test_restock_of_her_size_in_her_store_is_told_once_and_only_while_in_stock(
     run = JourneyRun.objects.get(journey__key="size-back-in-store", customer=leila)
     assert run.exit_reason == "sold out at the store again"
     assert not told.filter(customer=mina).exists()
+
+
+def test_with_the_broker_down_a_restock_waits_in_the_database_and_the_sweep_tells_her(
+    town, broker_at, django_capture_on_commit_callbacks
+):
+    channels, _warehouse, tajrish, _vanak, shoes = town
+    size_38 = shoes["38"]
+    receive_stock(size_38, tajrish, 2)
+    sara = shopper("sara@example.com", home=tajrish, channels=channels, variant=size_38)
+    refresh_home_stores()
+    left = size_38.stock_levels.get(location=tajrish).on_hand
+    record_movement(
+        variant_id=size_38.pk,
+        location_id=tajrish.pk,
+        quantity=-left,
+        reason=MovementReason.SALE,
+        source="pos",
+        idempotency_key="sold-out",
+    )
+    PendingRestock.objects.all().delete()  # the setup's own receipts
+
+    broker_at(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    with django_capture_on_commit_callbacks(execute=True):
+        record_movement(
+            variant_id=size_38.pk,
+            location_id=tajrish.pk,
+            quantity=3,
+            reason=MovementReason.RECEIPT,
+            source="pos",
+            idempotency_key="delivery",
+        )
+    told = Event.objects.filter(name="size_back_in_store")
+    assert not told.exists()  # the task was not published
+    assert list(PendingRestock.objects.values_list("variant_id", "store_id")) == [
+        (size_38.pk, tajrish.pk)
+    ]
+
+    broker_at(None)  # back: beat's sweep runs the same task without arguments
+    assert tell_size_back_in_store.apply().get() == 1
+    assert list(told.values_list("customer_id", flat=True)) == [sara.pk]
+    assert not PendingRestock.objects.exists()
+    assert tell_size_back_in_store.apply().get() == 0  # nothing twice
