@@ -42,6 +42,7 @@ from campaigns.selectors import (
 from campaigns.services import (
     abtest,
     drafts,
+    install_defaults,
     launch,
     rendering,
     segments,
@@ -276,6 +277,14 @@ def template_preview(request):
 @staff_member_required
 @permission_required("campaigns.view_journey", raise_exception=True)
 def journey_list(request):
+    if request.method == "POST" and request.user.has_perm("campaigns.add_journey"):
+        installed = install_defaults()
+        messages.success(
+            request,
+            _("The shipped journeys and templates are installed; %(count)s brought up to date.")
+            % {"count": len(installed["upgraded"])},
+        )
+        return redirect("campaigns:journey-list")
     journeys = Journey.objects.annotate(
         active_runs=Count("runs", filter=Q(runs__status=RunStatus.ACTIVE)),
         completed_runs=Count("runs", filter=Q(runs__status=RunStatus.COMPLETED)),

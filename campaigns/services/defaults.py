@@ -1,11 +1,15 @@
 """What ships with the app: ready-made segments, the WELCOME pool, and seven journeys
 (welcome, abandoned cart, receipt, ready for pickup, review request, your size back in
 your store, win-back) with their templates.
-`install_defaults()` is idempotent: it makes what is missing and changes nothing else."""
+`install_defaults()` is idempotent: it makes what is missing, brings a shipped template that
+nobody edited (its text is still one we shipped before, PREVIOUS_TEMPLATES) up to the current
+one, and changes nothing else. Doors: `manage.py install_campaign_defaults`, the Journeys
+page's button, and the demo."""
 
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from campaigns.models import (
     ChannelChoice,
@@ -279,6 +283,33 @@ JOURNEYS = [
 ]
 
 
+# Earlier shipped versions of a template: (text, html). An install whose template still reads
+# exactly so was never edited, and is brought up to the current version.
+PREVIOUS_TEMPLATES = {
+    "review-request": [
+        (
+            "Hello {{ first_name }}, tell us what you think of what you bought.",
+            '<p>Hello {{ first_name }}, <a href="https://shop.example.com/reviews">tell us what '
+            "you think</a>.</p>",
+        )
+    ],
+}
+
+
+def upgrade_templates() -> list[str]:
+    """Bring each shipped template nobody edited up to the current version; returns the
+    names changed. An edited one is left as it is."""
+    upgraded = []
+    for name, versions in PREVIOUS_TEMPLATES.items():
+        _kind, _subject, text, html, _translations = TEMPLATES[name]
+        for old_text, old_html in versions:
+            if MessageTemplate.objects.filter(name=name, text=old_text, html=old_html).update(
+                text=text, html=html, updated_at=timezone.now()
+            ):
+                upgraded.append(name)
+    return upgraded
+
+
 def install_templates() -> dict[str, MessageTemplate]:
     made = {}
     for name, (kind, subject, text, html, translations) in TEMPLATES.items():
@@ -344,6 +375,7 @@ def install_segments() -> list[Segment]:
 
 @transaction.atomic
 def install_defaults() -> dict:
+    upgraded = upgrade_templates()
     templates = install_templates()
     pools = install_pools()
     segments = install_segments()
@@ -376,4 +408,10 @@ def install_defaults() -> dict:
                     coupon_pool=pools.get(step.get("coupon_pool")),
                 )
         journeys.append(journey)
-    return {"templates": templates, "pools": pools, "segments": segments, "journeys": journeys}
+    return {
+        "templates": templates,
+        "pools": pools,
+        "segments": segments,
+        "journeys": journeys,
+        "upgraded": upgraded,
+    }
