@@ -56,6 +56,9 @@ def test_a_marketer_installs_them_from_the_journeys_page(client, staff_in_role, 
     assert response.status_code == 200
     assert Journey.objects.filter(key="size-back-in-store").exists()
     assert "size-back-in-store" in response.content.decode()
+    # The welcome journey's trigger (identity_added:email) reads in her language.
+    client.cookies["django_language"] = "fa"
+    assert "شناسهٔ جدید: ایمیل" in client.get(page).content.decode()
 
 
 def test_who_may_only_look_at_journeys_installs_nothing(client, channels):
