@@ -2,6 +2,8 @@ from django.apps import AppConfig
 from django.db.models.signals import post_save
 from django.utils.translation import gettext_lazy as _
 
+from inventory.signals import stock_replenished  # signals only, no models: safe at import
+
 
 class CampaignsConfig(AppConfig):
     name = "campaigns"
@@ -117,9 +119,8 @@ def register_store_local():
     """A merge re-points home stores (the next refresh keeps one); a replenishment at a store
     tells the customers waiting for that size there. An export shows her home store and an
     erasure forgets it through campaigns.privacy."""
-    # Called from ready(), like register_ad_audiences: these modules import models.
+    # Called from ready(), like register_ad_audiences: customers.links imports models.
     from customers.links import register_customer_link
-    from inventory.signals import stock_replenished
 
     register_customer_link("campaigns.HomeStore", "customer")
     stock_replenished.connect(_on_stock_replenished, dispatch_uid="campaigns.store_local")
